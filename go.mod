@@ -1,0 +1,3 @@
+module github.com/wanwu-ai/wanwu
+
+go 1.26

@@ -1,0 +1,133 @@
+// Package parallel runs intra-op work on a persistent worker pool without per-call allocation.
+package parallel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Task is work over an index range. Kernels implement it on a pointer they already own, so
+// handing it to the pool allocates nothing (a closure would escape to the heap on every call).
+type Task interface {
+	Do(lo, hi int)
+}
+
+// TaskFunc adapts a function; convenient in tests and cold paths (it may allocate).
+type TaskFunc func(lo, hi int)
+
+// Do calls f.
+func (f TaskFunc) Do(lo, hi int) { f(lo, hi) }
+
+// Pool is a fixed set of worker goroutines plus the calling goroutine. A nil *Pool runs serially.
+// For may be called from one goroutine at a time per Pool.
+type Pool struct {
+	threads int
+	mu      sync.Mutex
+	jobs    []chan job
+	wg      sync.WaitGroup
+	closed  bool
+	// next and done live here, not on For's stack, so sending a job does not move them to the heap.
+	next atomic.Int64
+	done sync.WaitGroup
+}
+
+type job struct {
+	t        Task
+	n, chunk int
+	next     *atomic.Int64
+	done     *sync.WaitGroup
+}
+
+// NewPool starts threads-1 workers (the caller of For is the last thread). threads <= 0 means GOMAXPROCS.
+func NewPool(threads int) *Pool {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	p := &Pool{threads: threads}
+	for i := 1; i < threads; i++ {
+		ch := make(chan job, 1)
+		p.jobs = append(p.jobs, ch)
+		go worker(ch)
+	}
+	return p
+}
+
+func worker(ch chan job) {
+	for j := range ch {
+		j.run()
+		j.done.Done()
+	}
+}
+
+func (j job) run() {
+	for {
+		lo := int(j.next.Add(int64(j.chunk))) - j.chunk
+		if lo >= j.n {
+			return
+		}
+		hi := lo + j.chunk
+		if hi > j.n {
+			hi = j.n
+		}
+		j.t.Do(lo, hi)
+	}
+}
+
+// Threads is the number of threads For uses.
+func (p *Pool) Threads() int {
+	if p == nil {
+		return 1
+	}
+	return p.threads
+}
+
+// For calls t.Do over disjoint ranges covering [0, n), each at least grain long (grain <= 0 means 1),
+// on all threads, and returns when every range is done.
+func (p *Pool) For(n, grain int, t Task) {
+	if n <= 0 {
+		return
+	}
+	if grain < 1 {
+		grain = 1
+	}
+	if p == nil || p.threads == 1 || n <= grain {
+		t.Do(0, n)
+		return
+	}
+	// About 4 chunks per thread balances uneven tiles without much scheduling overhead.
+	chunk := (n + 4*p.threads - 1) / (4 * p.threads)
+	if chunk < grain {
+		chunk = grain
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next.Store(0)
+	workers := (n+chunk-1)/chunk - 1
+	if workers > len(p.jobs) {
+		workers = len(p.jobs)
+	}
+	p.done.Add(workers)
+	j := job{t: t, n: n, chunk: chunk, next: &p.next, done: &p.done}
+	for i := 0; i < workers; i++ {
+		p.jobs[i] <- j
+	}
+	j.run()
+	p.done.Wait()
+}
+
+// Close stops the workers. The pool must not be used afterwards.
+func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, ch := range p.jobs {
+		close(ch)
+	}
+}

@@ -1,0 +1,51 @@
+package parallel
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+type countTask struct{ hits []atomic.Int32 }
+
+func (c *countTask) Do(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		c.hits[i].Add(1)
+	}
+}
+
+func TestForCoversEachIndexOnce(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 8} {
+		p := NewPool(threads)
+		for _, n := range []int{0, 1, 2, 7, 100, 1001} {
+			for _, grain := range []int{0, 1, 5, 64} {
+				c := &countTask{hits: make([]atomic.Int32, n)}
+				p.For(n, grain, c)
+				for i := range c.hits {
+					if got := c.hits[i].Load(); got != 1 {
+						t.Fatalf("threads=%d n=%d grain=%d: index %d ran %d times", threads, n, grain, i, got)
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+func TestForDoesNotAllocate(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	c := &countTask{hits: make([]atomic.Int32, 1000)}
+	allocs := testing.AllocsPerRun(100, func() { p.For(1000, 1, c) })
+	if allocs > 0 {
+		t.Fatalf("For allocated %.1f times per call", allocs)
+	}
+}
+
+func TestNilPoolRunsSerially(t *testing.T) {
+	var p *Pool
+	c := &countTask{hits: make([]atomic.Int32, 10)}
+	p.For(10, 1, c)
+	if c.hits[9].Load() != 1 || p.Threads() != 1 {
+		t.Fatal("nil pool did not run the task")
+	}
+}

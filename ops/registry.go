@@ -1,0 +1,120 @@
+// Package ops holds one file per operator: shape inference, and a Kernel compiled once per concrete shape.
+//
+// Contract for an operator (TFLite's Prepare/Eval, ncnn's create_pipeline/forward):
+//   - Infer sets n.Outputs[i].DType and .Shape from the inputs and attributes. Input shapes may hold
+//     dynamic dims (< 0); Infer propagates them where it can and must not fail on them.
+//   - Compile runs once the input shapes are concrete. It validates attributes, packs constant weights,
+//     and returns a Kernel. User-facing problems (bad attributes, shape mismatch) are errors.
+//   - Kernel.Run computes outputs into memory the runtime planned; it must not allocate.
+//
+// Semantics are those of the latest ONNX opset; importers normalise older forms. Inputs that moved
+// from attributes to inputs over opsets (axes, split, min/max, pads) are accepted in either form.
+package ops
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/parallel"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// Def describes one operator.
+type Def struct {
+	// Infer sets output dtypes and shapes.
+	Infer func(n *graph.Node) error
+	// Compile builds the kernel for concrete input shapes (after Infer).
+	Compile func(n *graph.Node) (Kernel, error)
+	// Alias marks ops whose output 0 is input 0's bytes reinterpreted (Reshape, Flatten, Squeeze,
+	// Unsqueeze, Identity): the runtime gives them no buffer and runs no kernel.
+	Alias bool
+	// InPlace marks ops whose output 0 may be written over input 0 when input 0 dies at this node and
+	// both have the same byte size (element-wise ops). Their kernels must tolerate out == in[0].
+	InPlace bool
+}
+
+// Kernel is a compiled operator instance.
+type Kernel interface {
+	// ScratchBytes is the workspace Run needs (im2col buffers...); the runtime plans it in the arena.
+	ScratchBytes() int
+	// Run computes out from in. in holds every node input in order (nil where absent), constants included.
+	// out tensors have their final shapes and point at planned memory. Run must not allocate.
+	Run(ctx *Ctx, in, out []*tensor.Tensor) error
+}
+
+// Ctx is what a kernel may use while running.
+type Ctx struct {
+	// Scratch is ScratchBytes() long and owned by this kernel for the duration of Run.
+	Scratch []byte
+	// Pool runs intra-op parallel work; nil means single-threaded.
+	Pool *parallel.Pool
+}
+
+var registry = map[string]*Def{}
+
+// Register adds an operator; called from init functions, one per op file.
+func Register(op string, d *Def) {
+	if _, dup := registry[op]; dup {
+		panic("ops: duplicate registration of " + op)
+	}
+	registry[op] = d
+}
+
+// Lookup returns the definition of op, or nil when it is not supported.
+func Lookup(op string) *Def { return registry[op] }
+
+// Supported lists registered op types, sorted.
+func Supported() []string {
+	names := make([]string, 0, len(registry))
+	for k := range registry {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Eval computes a node whose inputs are all constants, allocating outputs in Go memory.
+// Used for constant folding and shape inference through shape-computing subgraphs.
+func Eval(n *graph.Node) ([]*tensor.Tensor, error) {
+	d := Lookup(n.Op)
+	if d == nil {
+		return nil, fmt.Errorf("ops: unsupported op %s (node %q)", n.Op, n.Name)
+	}
+	if err := d.Infer(n); err != nil {
+		return nil, err
+	}
+	in := make([]*tensor.Tensor, len(n.Inputs))
+	for i, v := range n.Inputs {
+		if v == nil {
+			continue
+		}
+		if v.Const == nil {
+			return nil, fmt.Errorf("ops: Eval of node %q: input %q is not constant", n.Name, v.Name)
+		}
+		in[i] = v.Const
+	}
+	out := make([]*tensor.Tensor, len(n.Outputs))
+	for i, v := range n.Outputs {
+		if v == nil {
+			continue
+		}
+		if !v.Shape.Known() {
+			return nil, fmt.Errorf("ops: Eval of node %q: output %q has unknown shape %s", n.Name, v.Name, v.Shape)
+		}
+		out[i] = tensor.New(v.DType, v.Shape)
+	}
+	if d.Alias {
+		out[0].Data = append(out[0].Data[:0], in[0].Data[:out[0].ByteSize()]...)
+		return out, nil
+	}
+	k, err := d.Compile(n)
+	if err != nil {
+		return nil, err
+	}
+	ctx := &Ctx{Scratch: make([]byte, k.ScratchBytes())}
+	if err := k.Run(ctx, in, out); err != nil {
+		return nil, fmt.Errorf("ops: node %q (%s): %w", n.Name, n.Op, err)
+	}
+	return out, nil
+}
