@@ -1,0 +1,193 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// Home is the model cache: $WANWU_HOME, else ~/.cache/wanwu (the XDG cache dir).
+func Home() (string, error) {
+	if h := os.Getenv("WANWU_HOME"); h != "" {
+		return h, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("catalog: no cache directory (set WANWU_HOME): %w", err)
+	}
+	return filepath.Join(dir, "wanwu"), nil
+}
+
+// Fetcher provisions catalog files. The zero value reads the environment.
+type Fetcher struct {
+	Home   string    // cache dir; "" = Home()
+	Mirror string    // directory or base URL tried before upstream; "" = $WANWU_MIRROR
+	Client *http.Client
+	// Progress receives a progress bar for downloads (usually os.Stderr when it is a terminal); nil = silent.
+	Progress io.Writer
+}
+
+// CachedPath is where e lives in the cache, whether or not it is there yet.
+func (f *Fetcher) CachedPath(e Entry) (string, error) {
+	home := f.Home
+	if home == "" {
+		var err error
+		if home, err = Home(); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(home, e.File), nil
+}
+
+// Cached reports whether a verified copy of e is in the cache.
+func (f *Fetcher) Cached(e Entry) bool {
+	p, err := f.CachedPath(e)
+	if err != nil {
+		return false
+	}
+	return verifyFile(p, e) == nil
+}
+
+// Fetch returns the path of a verified local copy of e, trying the cache, then the mirror, then upstream.
+// A file whose sha256 does not match is refused (and never left in the cache).
+func (f *Fetcher) Fetch(ctx context.Context, e Entry) (string, error) {
+	dst, err := f.CachedPath(e)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		if err := verifyFile(dst, e); err == nil {
+			return dst, nil
+		} else {
+			// A corrupt cache entry is replaced rather than trusted.
+			os.Remove(dst)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("catalog: cache: %w", err)
+	}
+	mirror := f.Mirror
+	if mirror == "" {
+		mirror = os.Getenv("WANWU_MIRROR")
+	}
+	var tried []string
+	if mirror != "" {
+		src := mirrorSource(mirror, e.File)
+		err := f.copyVerified(ctx, src, dst, e)
+		if err == nil {
+			return dst, nil
+		}
+		var mm *MismatchError
+		if errors.As(err, &mm) {
+			return "", err
+		}
+		tried = append(tried, err.Error())
+	}
+	if err := f.copyVerified(ctx, e.URL, dst, e); err != nil {
+		tried = append(tried, err.Error())
+		return "", fmt.Errorf("catalog: could not provision %s: %s", e.File, strings.Join(tried, "; "))
+	}
+	return dst, nil
+}
+
+func mirrorSource(mirror, file string) string {
+	if strings.HasPrefix(mirror, "http://") || strings.HasPrefix(mirror, "https://") {
+		return strings.TrimRight(mirror, "/") + "/" + file
+	}
+	return filepath.Join(mirror, file)
+}
+
+// MismatchError reports a file whose checksum differs from the catalog's.
+type MismatchError struct {
+	Source, Want, Got string
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("catalog: %s: sha256 mismatch: got %s, want %s (refusing a file that is not the catalog's)", e.Source, e.Got, e.Want)
+}
+
+func (f *Fetcher) copyVerified(ctx context.Context, src, dst string, e Entry) error {
+	var r io.ReadCloser
+	size := e.Size
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+		if err != nil {
+			return err
+		}
+		c := f.Client
+		if c == nil {
+			c = http.DefaultClient
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return fmt.Errorf("download %s: %w", src, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return fmt.Errorf("download %s: %s", src, resp.Status)
+		}
+		if resp.ContentLength > 0 {
+			size = resp.ContentLength
+		}
+		r = resp.Body
+	} else {
+		file, err := os.Open(src)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		r = file
+	}
+	defer r.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+e.File+".part-*")
+	if err != nil {
+		return fmt.Errorf("catalog: cache: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	h := sha256.New()
+	var w io.Writer = io.MultiWriter(tmp, h)
+	if f.Progress != nil {
+		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(f.Progress),
+			progressbar.OptionSetDescription("fetching "+e.File), progressbar.OptionShowBytes(true),
+			progressbar.OptionClearOnFinish())
+		w = io.MultiWriter(w, bar)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		tmp.Close()
+		return fmt.Errorf("fetch %s: %w", src, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		return &MismatchError{Source: src, Want: e.SHA256, Got: got}
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+func verifyFile(path string, e Entry) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	if st, err := file.Stat(); err == nil && e.Size > 0 && st.Size() != e.Size {
+		return &MismatchError{Source: path, Want: e.SHA256, Got: fmt.Sprintf("(size %d, want %d)", st.Size(), e.Size)}
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, file); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		return &MismatchError{Source: path, Want: e.SHA256, Got: got}
+	}
+	return nil
+}
