@@ -67,7 +67,8 @@ func TestFetchReplacesCorruptCacheEntry(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, e.File), []byte("truncated"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f := &Fetcher{Home: home, Mirror: mirror}
+	// The first mirror lacks the file; the second has it.
+	f := &Fetcher{Home: home, Mirror: t.TempDir() + "," + mirror}
 	if _, err := f.Fetch(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}

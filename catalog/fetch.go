@@ -30,7 +30,9 @@ func Home() (string, error) {
 // Fetcher provisions catalog files. The zero value reads the environment.
 type Fetcher struct {
 	Home   string    // cache dir; "" = Home()
-	Mirror string    // directory or base URL tried before upstream; "" = $WANWU_MIRROR
+	// Mirror lists directories or base URLs (separated by commas or spaces) tried in order before
+	// upstream; "" = $WANWU_MIRROR. A mirror holds the files flat, under their catalog file names.
+	Mirror string
 	Client *http.Client
 	// Progress receives a progress bar for downloads (usually os.Stderr when it is a terminal); nil = silent.
 	Progress io.Writer
@@ -80,8 +82,8 @@ func (f *Fetcher) Fetch(ctx context.Context, e Entry) (string, error) {
 		mirror = os.Getenv("WANWU_MIRROR")
 	}
 	var tried []string
-	if mirror != "" {
-		src := mirrorSource(mirror, e.File)
+	for _, m := range strings.FieldsFunc(mirror, func(r rune) bool { return r == ',' || r == ' ' }) {
+		src := mirrorSource(m, e.File)
 		err := f.copyVerified(ctx, src, dst, e)
 		if err == nil {
 			return dst, nil
