@@ -29,7 +29,7 @@ func Home() (string, error) {
 
 // Fetcher provisions catalog files. The zero value reads the environment.
 type Fetcher struct {
-	Home   string    // cache dir; "" = Home()
+	Home string // cache dir; "" = Home()
 	// Mirror lists directories or base URLs (separated by commas or spaces) tried in order before
 	// upstream; "" = $WANWU_MIRROR. A mirror holds the files flat, under their catalog file names.
 	Mirror string
