@@ -1,0 +1,62 @@
+package passes
+
+import (
+	"fmt"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/ops"
+)
+
+// FoldConstants evaluates and removes every node whose inputs are all constant, in order, so chains of
+// constant nodes fold completely. InferShapes already does this while it walks; this pass is for
+// graphs whose shapes are known already.
+func FoldConstants(g *graph.Graph) error {
+	folded := map[*graph.Node]bool{}
+	for _, n := range g.Nodes {
+		ok, err := foldNode(n)
+		if err != nil {
+			return err
+		}
+		if ok {
+			folded[n] = true
+		}
+	}
+	removeNodes(g, folded)
+	return nil
+}
+
+// foldNode turns n's outputs into constants when that is possible without running the graph:
+// either Infer already set every output's Const (Shape of a known shape, say), or every input is
+// constant and ops.Eval computes them. It reports whether n can be removed. The folded tensors live
+// in Go memory.
+func foldNode(n *graph.Node) (bool, error) {
+	allOut := len(n.Outputs) > 0
+	for _, o := range n.Outputs {
+		if o != nil && o.Const == nil {
+			allOut = false
+		}
+	}
+	if allOut {
+		return true, nil
+	}
+	for _, in := range n.Inputs {
+		if in != nil && in.Const == nil {
+			return false, nil
+		}
+	}
+	if len(n.Inputs) == 0 && ops.Lookup(n.Op) == nil {
+		return false, nil
+	}
+	out, err := ops.Eval(n)
+	if err != nil {
+		return false, fmt.Errorf("passes: fold constant node %q (%s): %w", n.Name, n.Op, err)
+	}
+	for i, o := range n.Outputs {
+		if o != nil {
+			o.Const = out[i]
+			o.DType = out[i].DType
+			o.Shape = out[i].Shape.Clone()
+		}
+	}
+	return true, nil
+}
