@@ -1,0 +1,483 @@
+package ops
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// ONNX backend node tests (Debian's libonnx-testdata, or $WANWU_ONNX_NODE_TESTS) for the ops in this
+// package's light-weight families. A tiny protobuf reader keeps this test independent of the ONNX
+// importer: it decodes ModelProto → GraphProto → NodeProto/AttributeProto/TensorProto directly.
+
+const debianNodeTests = "/usr/share/libonnx-testdata/data/node"
+
+// liteOps are the operators this suite exercises; a case runs when all of its nodes are among them.
+var liteOps = map[string]bool{}
+
+func init() {
+	for _, op := range strings.Fields(`Add Sub Mul Div Pow Max Min Sum Equal Greater Less GreaterOrEqual LessOrEqual Where
+		Relu Clip Sigmoid HardSigmoid HardSwish LeakyRelu Erf Sqrt Exp Log Neg Abs Reciprocal Tanh Floor Ceil
+		Softmax LogSoftmax ReduceMean ReduceSum ReduceMax ReduceMin ArgMax
+		Shape Size Reshape Flatten Squeeze Unsqueeze Identity Dropout Transpose Concat Split Slice Gather Expand Tile
+		ConstantOfShape Constant Cast Pad Resize`) {
+		liteOps[op] = true
+	}
+}
+
+// excluded lists node tests of the ops above that wanwu deliberately does not pass, one reason each.
+var excluded = map[string]string{}
+
+func TestONNXNodeConformance(t *testing.T) {
+	root := os.Getenv("WANWU_ONNX_NODE_TESTS")
+	if root == "" {
+		root = debianNodeTests
+	}
+	dirs, err := os.ReadDir(root)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("ONNX node tests not found: %v", err)
+	}
+	ran := 0
+	for _, d := range dirs {
+		name := d.Name()
+		m, err := readModel(filepath.Join(root, name, "model.onnx"))
+		if err != nil {
+			continue // models with constructs this reader does not need (sequences, subgraphs)
+		}
+		ok := len(m.nodes) > 0
+		for _, n := range m.nodes {
+			ok = ok && liteOps[n.op] && n.domain == ""
+		}
+		if !ok {
+			continue
+		}
+		if why, skip := excluded[name]; skip {
+			t.Logf("%s: excluded: %s", name, why)
+			continue
+		}
+		ran++
+		t.Run(name, func(t *testing.T) { runNodeCase(t, filepath.Join(root, name), m) })
+	}
+	t.Logf("ran %d node test cases", ran)
+}
+
+func runNodeCase(t *testing.T, dir string, m *onnxModel) {
+	vals := map[string]*graph.Value{}
+	for name, c := range m.inits {
+		vals[name] = &graph.Value{Name: name, DType: c.DType, Shape: c.Shape, Const: c}
+	}
+	for i, name := range m.inputs {
+		if vals[name] != nil {
+			continue
+		}
+		c, err := readTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
+		if err != nil {
+			t.Fatalf("input %d: %v", i, err)
+		}
+		vals[name] = &graph.Value{Name: name, DType: c.DType, Shape: c.Shape, Const: c}
+	}
+	for _, pn := range m.nodes {
+		n := &graph.Node{Name: pn.name, Op: pn.op, Attrs: pn.attrs}
+		for _, in := range pn.inputs {
+			if in == "" {
+				n.Inputs = append(n.Inputs, nil)
+				continue
+			}
+			v := vals[in]
+			if v == nil {
+				t.Fatalf("node %s: unknown input %q", pn.op, in)
+			}
+			n.Inputs = append(n.Inputs, v)
+		}
+		for _, o := range pn.outputs {
+			if o == "" {
+				n.Outputs = append(n.Outputs, nil)
+				continue
+			}
+			v := &graph.Value{Name: o}
+			vals[o] = v
+			n.Outputs = append(n.Outputs, v)
+		}
+		res, err := Eval(n)
+		if err != nil {
+			t.Fatalf("Eval: %v", err)
+		}
+		for i, v := range n.Outputs {
+			if v != nil {
+				v.Const = res[i]
+				v.Shape = res[i].Shape
+			}
+		}
+	}
+	for i, name := range m.outputs {
+		want, err := readTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("output_%d.pb", i)))
+		if err != nil {
+			t.Fatalf("output %d: %v", i, err)
+		}
+		got := vals[name].Const
+		if err := compareTensors(got, want, 1e-4); err != nil {
+			t.Errorf("output %d (%s): %v", i, name, err)
+		}
+	}
+}
+
+// compareTensors checks dtype, shape and values; floats within atol+rtol*|want| (NaN matches NaN).
+func compareTensors(got, want *tensor.Tensor, tol float64) error {
+	if got.DType != want.DType {
+		return fmt.Errorf("dtype %s, want %s", got.DType, want.DType)
+	}
+	if !got.Shape.Equal(want.Shape) {
+		return fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	switch got.DType {
+	case tensor.F32:
+		g, w := got.F32(), want.F32()
+		for i := range w {
+			if !closeTo(float64(g[i]), float64(w[i]), tol) {
+				return fmt.Errorf("element %d: %v, want %v", i, g[i], w[i])
+			}
+		}
+	case tensor.F16:
+		g, w := got.F16(), want.F16()
+		for i := range w {
+			if !closeTo(float64(tensor.F16ToF32(g[i])), float64(tensor.F16ToF32(w[i])), 1e-3) {
+				return fmt.Errorf("element %d: %#04x, want %#04x", i, g[i], w[i])
+			}
+		}
+	default:
+		n := want.ByteSize()
+		for i := 0; i < n; i++ {
+			if got.Data[i] != want.Data[i] {
+				return fmt.Errorf("byte %d differs: got %v, want %v", i, got.Data[:n], want.Data[:n])
+			}
+		}
+	}
+	return nil
+}
+
+func closeTo(g, w, tol float64) bool {
+	if math.IsNaN(w) {
+		return math.IsNaN(g)
+	}
+	if math.IsInf(w, 0) {
+		return g == w
+	}
+	return math.Abs(g-w) <= tol+tol*math.Abs(w)
+}
+
+// --- minimal protobuf reading -------------------------------------------------------------------
+
+type pbField struct {
+	num, wire int
+	v         uint64
+	b         []byte
+}
+
+func pbFields(b []byte) ([]pbField, error) {
+	var fs []pbField
+	for len(b) > 0 {
+		key, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, errors.New("bad key")
+		}
+		b = b[n:]
+		f := pbField{num: int(key >> 3), wire: int(key & 7)}
+		switch f.wire {
+		case 0:
+			f.v, n = binary.Uvarint(b)
+			if n <= 0 {
+				return nil, errors.New("bad varint")
+			}
+			b = b[n:]
+		case 1:
+			if len(b) < 8 {
+				return nil, errors.New("short fixed64")
+			}
+			f.v, b = binary.LittleEndian.Uint64(b), b[8:]
+		case 5:
+			if len(b) < 4 {
+				return nil, errors.New("short fixed32")
+			}
+			f.v, b = uint64(binary.LittleEndian.Uint32(b)), b[4:]
+		case 2:
+			l, n := binary.Uvarint(b)
+			if n <= 0 || uint64(len(b)-n) < l {
+				return nil, errors.New("bad length")
+			}
+			f.b, b = b[n:n+int(l)], b[n+int(l):]
+		default:
+			return nil, fmt.Errorf("wire type %d", f.wire)
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// varints decodes a repeated varint field that may be packed.
+func varints(f pbField) []uint64 {
+	if f.wire == 0 {
+		return []uint64{f.v}
+	}
+	var out []uint64
+	b := f.b
+	for len(b) > 0 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return out
+		}
+		out = append(out, v)
+		b = b[n:]
+	}
+	return out
+}
+
+func fixed32s(f pbField) []uint32 {
+	if f.wire == 5 {
+		return []uint32{uint32(f.v)}
+	}
+	out := make([]uint32, len(f.b)/4)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint32(f.b[4*i:])
+	}
+	return out
+}
+
+type onnxNode struct {
+	name, op, domain string
+	inputs, outputs  []string
+	attrs            map[string]graph.Attr
+}
+
+type onnxModel struct {
+	nodes           []onnxNode
+	inputs, outputs []string
+	inits           map[string]*tensor.Tensor
+}
+
+func readModel(path string) (*onnxModel, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := pbFields(b)
+	if err != nil {
+		return nil, err
+	}
+	m := &onnxModel{inits: map[string]*tensor.Tensor{}}
+	for _, f := range fs {
+		if f.num != 7 {
+			continue
+		}
+		gfs, err := pbFields(f.b)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gfs {
+			switch g.num {
+			case 1:
+				n, err := decodeNode(g.b)
+				if err != nil {
+					return nil, err
+				}
+				m.nodes = append(m.nodes, n)
+			case 5:
+				t, name, err := decodeTensor(g.b)
+				if err != nil {
+					return nil, err
+				}
+				m.inits[name] = t
+			case 11, 12:
+				vfs, err := pbFields(g.b)
+				if err != nil {
+					return nil, err
+				}
+				for _, v := range vfs {
+					if v.num == 1 {
+						if g.num == 11 {
+							m.inputs = append(m.inputs, string(v.b))
+						} else {
+							m.outputs = append(m.outputs, string(v.b))
+						}
+					}
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+func decodeNode(b []byte) (onnxNode, error) {
+	n := onnxNode{attrs: map[string]graph.Attr{}}
+	fs, err := pbFields(b)
+	if err != nil {
+		return n, err
+	}
+	for _, f := range fs {
+		switch f.num {
+		case 1:
+			n.inputs = append(n.inputs, string(f.b))
+		case 2:
+			n.outputs = append(n.outputs, string(f.b))
+		case 3:
+			n.name = string(f.b)
+		case 4:
+			n.op = string(f.b)
+		case 7:
+			n.domain = string(f.b)
+		case 5:
+			name, a, err := decodeAttr(f.b)
+			if err != nil {
+				return n, err
+			}
+			n.attrs[name] = a
+		}
+	}
+	return n, nil
+}
+
+func decodeAttr(b []byte) (string, graph.Attr, error) {
+	fs, err := pbFields(b)
+	if err != nil {
+		return "", graph.Attr{}, err
+	}
+	var name string
+	var a graph.Attr
+	var typ uint64
+	for _, f := range fs {
+		switch f.num {
+		case 1:
+			name = string(f.b)
+		case 2:
+			a.Float = math.Float32frombits(uint32(f.v))
+		case 3:
+			a.Int = int64(f.v)
+		case 4:
+			a.Str = string(f.b)
+		case 5:
+			a.Tensor, _, err = decodeTensor(f.b)
+			if err != nil {
+				return "", a, err
+			}
+		case 7:
+			for _, v := range fixed32s(f) {
+				a.Floats = append(a.Floats, math.Float32frombits(v))
+			}
+		case 8:
+			for _, v := range varints(f) {
+				a.Ints = append(a.Ints, int64(v))
+			}
+		case 9:
+			a.Strings = append(a.Strings, string(f.b))
+		case 20:
+			typ = f.v
+		}
+	}
+	kinds := map[uint64]graph.AttrKind{1: graph.AttrFloat, 2: graph.AttrInt, 3: graph.AttrString, 4: graph.AttrTensor,
+		6: graph.AttrFloats, 7: graph.AttrInts, 8: graph.AttrStrings}
+	k, ok := kinds[typ]
+	if !ok {
+		return "", a, fmt.Errorf("attribute %s: type %d", name, typ)
+	}
+	a.Kind = k
+	return name, a, nil
+}
+
+func readTensorFile(path string) (*tensor.Tensor, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t, _, err := decodeTensor(b)
+	return t, err
+}
+
+func decodeTensor(b []byte) (*tensor.Tensor, string, error) {
+	fs, err := pbFields(b)
+	if err != nil {
+		return nil, "", err
+	}
+	var dims tensor.Shape
+	var code uint64
+	var name string
+	var raw []byte
+	var hasRaw bool
+	var f32 []uint32
+	var ints []uint64
+	for _, f := range fs {
+		switch f.num {
+		case 1:
+			for _, v := range varints(f) {
+				dims = append(dims, int(int64(v)))
+			}
+		case 2:
+			code = f.v
+		case 4:
+			f32 = append(f32, fixed32s(f)...)
+		case 5, 7, 11:
+			ints = append(ints, varints(f)...)
+		case 8:
+			name = string(f.b)
+		case 9:
+			raw, hasRaw = f.b, true
+		}
+	}
+	dt, ok := onnxDTypes[int64(code)]
+	if !ok {
+		return nil, name, fmt.Errorf("tensor %s: unsupported ONNX data type %d", name, code)
+	}
+	if dims == nil {
+		dims = tensor.Shape{}
+	}
+	if n := dims.NumElements(); n < 0 || n > 1<<26 {
+		return nil, name, fmt.Errorf("tensor %s: implausible dims %v", name, dims)
+	}
+	t := tensor.New(dt, dims)
+	switch {
+	case hasRaw:
+		if len(raw) != t.ByteSize() {
+			return nil, name, fmt.Errorf("tensor %s: raw_data %d bytes, want %d", name, len(raw), t.ByteSize())
+		}
+		copy(t.Data, raw)
+	case dt == tensor.F32:
+		for i, v := range f32 {
+			binary.LittleEndian.PutUint32(t.Data[4*i:], v)
+		}
+	default:
+		sz := dt.Size()
+		for i, v := range ints {
+			switch sz {
+			case 1:
+				t.Data[i] = byte(v)
+			case 2:
+				binary.LittleEndian.PutUint16(t.Data[2*i:], uint16(v))
+			case 4:
+				binary.LittleEndian.PutUint32(t.Data[4*i:], uint32(v))
+			case 8:
+				binary.LittleEndian.PutUint64(t.Data[8*i:], v)
+			}
+		}
+	}
+	return t, name, nil
+}
+
+// sortedKeys is used by failure messages listing registered ops.
+func sortedKeys(m map[string]bool) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}

@@ -1,0 +1,243 @@
+package ops
+
+import (
+	"math"
+	"slices"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin (axes as attribute or input, keepdims,
+// noop_with_empty_axes) and ArgMax.
+
+// reduceAxes resolves the reduced axes; nil with ok means "all axes", noop means identity.
+func reduceAxes(n *graph.Node, rank int) (axes []bool, noop, known bool, err error) {
+	vals, present, known := intsInputOrAttr(n, 1, "axes")
+	if !known {
+		return nil, false, false, nil
+	}
+	axes = make([]bool, rank)
+	if !present || len(vals) == 0 {
+		if n.Int("noop_with_empty_axes", 0) != 0 {
+			return axes, true, true, nil
+		}
+		for i := range axes {
+			axes[i] = true
+		}
+		return axes, false, true, nil
+	}
+	for _, a := range vals {
+		ax, err := normAxis(n, a, rank)
+		if err != nil {
+			return nil, false, true, err
+		}
+		axes[ax] = true
+	}
+	return axes, false, true, nil
+}
+
+func inferReduce(n *graph.Node) error {
+	if err := needInputs(n, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	keep := n.Int("keepdims", 1) != 0
+	if x.Shape == nil {
+		setOut(n, 0, x.DType, nil)
+		return nil
+	}
+	axes, noop, known, err := reduceAxes(n, len(x.Shape))
+	if err != nil {
+		return err
+	}
+	switch {
+	case !known && keep:
+		setOut(n, 0, x.DType, dynShape(len(x.Shape)))
+		return nil
+	case !known:
+		setOut(n, 0, x.DType, nil)
+		return nil
+	case noop:
+		setOut(n, 0, x.DType, x.Shape.Clone())
+		return nil
+	}
+	out := tensor.Shape{}
+	for i, d := range x.Shape {
+		switch {
+		case !axes[i]:
+			out = append(out, d)
+		case keep:
+			out = append(out, 1)
+		}
+	}
+	setOut(n, 0, x.DType, out)
+	return nil
+}
+
+// reduceKernel walks the input in order with an odometer, adding each element into its output slot
+// (reduced dims have output stride 0). Serial: reductions in CNN heads are small.
+type reduceKernel struct {
+	op      string
+	dims    []int
+	ostride []int
+	idx     []int
+	count   float32
+	noop    bool
+}
+
+func (k *reduceKernel) ScratchBytes() int { return 0 }
+
+func (k *reduceKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
+	x, y := elems[float32](in[0]), elems[float32](out[0])
+	if k.noop {
+		copy(y, x)
+		return nil
+	}
+	var init float32
+	switch k.op {
+	case "ReduceMax":
+		init = float32(math.Inf(-1))
+	case "ReduceMin":
+		init = float32(math.Inf(1))
+	}
+	for i := range y {
+		y[i] = init
+	}
+	clear(k.idx)
+	o := 0
+	r := len(k.dims)
+	for _, v := range x {
+		switch k.op {
+		case "ReduceMax":
+			y[o] = max(y[o], v)
+		case "ReduceMin":
+			y[o] = min(y[o], v)
+		default:
+			y[o] += v
+		}
+		for d := r - 1; d >= 0; d-- {
+			k.idx[d]++
+			o += k.ostride[d]
+			if k.idx[d] < k.dims[d] {
+				break
+			}
+			o -= k.ostride[d] * k.dims[d]
+			k.idx[d] = 0
+		}
+	}
+	if k.op == "ReduceMean" && k.count > 0 {
+		inv := 1 / k.count
+		for i := range y {
+			y[i] *= inv
+		}
+	}
+	return nil
+}
+
+func compileReduce(n *graph.Node) (Kernel, error) {
+	x := n.Inputs[0]
+	if x.DType != tensor.F32 {
+		return nil, errf(n, "unsupported dtype %s", x.DType)
+	}
+	axes, noop, known, err := reduceAxes(n, len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	if !known {
+		return nil, errf(n, "axes input must be constant")
+	}
+	k := &reduceKernel{op: n.Op, dims: slices.Clone([]int(x.Shape)), ostride: make([]int, len(x.Shape)),
+		idx: make([]int, len(x.Shape)), noop: noop, count: 1}
+	acc := 1
+	for i := len(x.Shape) - 1; i >= 0; i-- {
+		if axes[i] {
+			k.count *= float32(x.Shape[i])
+			continue
+		}
+		k.ostride[i] = acc
+		acc *= x.Shape[i]
+	}
+	if x.Shape.NumElements() == 0 {
+		return nil, errf(n, "reduction over an empty tensor")
+	}
+	return k, nil
+}
+
+// ArgMax: index of the largest element along axis (first one, or last with select_last_index) as i64.
+type argMaxKernel struct {
+	outer, axis, inner int
+	last               bool
+}
+
+func (k *argMaxKernel) ScratchBytes() int { return 0 }
+
+func (k *argMaxKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
+	x, y := elems[float32](in[0]), elems[int64](out[0])
+	for o := 0; o < k.outer; o++ {
+		for i := 0; i < k.inner; i++ {
+			base := o*k.axis*k.inner + i
+			best, bi := x[base], 0
+			for a := 1; a < k.axis; a++ {
+				v := x[base+a*k.inner]
+				if v > best || (k.last && v == best) {
+					best, bi = v, a
+				}
+			}
+			y[o*k.inner+i] = int64(bi)
+		}
+	}
+	return nil
+}
+
+func inferArgMax(n *graph.Node) error {
+	if err := needInputs(n, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	if x.Shape == nil {
+		setOut(n, 0, tensor.I64, nil)
+		return nil
+	}
+	ax, err := normAxis(n, n.Int("axis", 0), len(x.Shape))
+	if err != nil {
+		return err
+	}
+	out := x.Shape.Clone()
+	if n.Int("keepdims", 1) != 0 {
+		out[ax] = 1
+	} else {
+		out = append(out[:ax], out[ax+1:]...)
+	}
+	setOut(n, 0, tensor.I64, out)
+	return nil
+}
+
+func compileArgMax(n *graph.Node) (Kernel, error) {
+	x := n.Inputs[0]
+	if x.DType != tensor.F32 {
+		return nil, errf(n, "unsupported dtype %s", x.DType)
+	}
+	ax, err := normAxis(n, n.Int("axis", 0), len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	k := &argMaxKernel{outer: 1, inner: 1, axis: x.Shape[ax], last: n.Int("select_last_index", 0) != 0}
+	if k.axis == 0 {
+		return nil, errf(n, "ArgMax over an empty axis")
+	}
+	for _, d := range x.Shape[:ax] {
+		k.outer *= d
+	}
+	for _, d := range x.Shape[ax+1:] {
+		k.inner *= d
+	}
+	return k, nil
+}
+
+func init() {
+	for _, op := range []string{"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"} {
+		Register(op, &Def{Infer: inferReduce, Compile: compileReduce})
+	}
+	Register("ArgMax", &Def{Infer: inferArgMax, Compile: compileArgMax})
+}
