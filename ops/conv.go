@@ -1,0 +1,395 @@
+package ops
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// Conv: ONNX Conv (1-D and 2-D spatial) in three strategies chosen at Compile:
+//   - depthwise (each group reads one input channel): a direct loop per output plane;
+//   - otherwise GEMM per group, W packed once (in Compile when W is constant, else into scratch at Run)
+//     times an im2col matrix that is never materialised whole: each output tile of at most
+//     convTileCols pixels is packed straight from the input, KC rows at a time, into a per-thread slot
+//     of scratch, so the workspace is bounded whatever the image size;
+//   - 1×1 stride-1 unpadded convolutions skip im2col and pack the NCHW input directly.
+// Bias and the fused activation are applied per tile while it is still in cache.
+
+func init() {
+	Register("Conv", &Def{Infer: inferConv, Compile: compileConv})
+}
+
+// convTileCols is the widest output-pixel tile one slot packs; with KC rows it bounds a slot's
+// workspace to KC*convTileCols floats (256 KiB).
+const convTileCols = 256
+
+// convWindow is a sliding window (Conv, pools) resolved over nd spatial axes.
+type convWindow struct {
+	kernel, strides, dils, padB, padE, out []int
+}
+
+// resolveWindow applies strides/dilations/pads/auto_pad (and ceil_mode for pools) to the spatial
+// input sizes in (dims < 0 give out -1).
+func resolveWindow(n *graph.Node, in, kernel []int, ceil bool) (convWindow, error) {
+	nd := len(in)
+	w := convWindow{kernel: kernel, strides: make([]int, nd), dils: make([]int, nd),
+		padB: make([]int, nd), padE: make([]int, nd), out: make([]int, nd)}
+	if len(kernel) != nd {
+		return w, fmt.Errorf("ops: node %q (%s): kernel has %d dims, input has %d spatial dims", n.Name, n.Op, len(kernel), nd)
+	}
+	get := func(name string, def int, size int) ([]int, error) {
+		v := n.Ints(name, nil)
+		r := make([]int, size)
+		if v == nil {
+			for i := range r {
+				r[i] = def
+			}
+			return r, nil
+		}
+		if len(v) != size {
+			return nil, fmt.Errorf("ops: node %q (%s): %s has %d values, want %d", n.Name, n.Op, name, len(v), size)
+		}
+		for i, x := range v {
+			r[i] = int(x)
+		}
+		return r, nil
+	}
+	var err error
+	if w.strides, err = get("strides", 1, nd); err != nil {
+		return w, err
+	}
+	if w.dils, err = get("dilations", 1, nd); err != nil {
+		return w, err
+	}
+	pads, err := get("pads", 0, 2*nd)
+	if err != nil {
+		return w, err
+	}
+	for i := 0; i < nd; i++ {
+		if w.strides[i] < 1 || w.dils[i] < 1 || kernel[i] < 1 {
+			return w, fmt.Errorf("ops: node %q (%s): kernel, strides and dilations must be positive", n.Name, n.Op)
+		}
+		if pads[i] < 0 || pads[nd+i] < 0 {
+			return w, fmt.Errorf("ops: node %q (%s): negative pads", n.Name, n.Op)
+		}
+	}
+	autoPad := n.Str("auto_pad", "NOTSET")
+	for i := 0; i < nd; i++ {
+		k, s, d := kernel[i], w.strides[i], w.dils[i]
+		ext := d*(k-1) + 1
+		switch autoPad {
+		case "NOTSET", "":
+			w.padB[i], w.padE[i] = pads[i], pads[nd+i]
+			if in[i] < 0 {
+				w.out[i] = -1
+				continue
+			}
+			span := in[i] + w.padB[i] + w.padE[i] - ext
+			if span < 0 {
+				return w, fmt.Errorf("ops: node %q (%s): window %d larger than padded input %d", n.Name, n.Op, ext, in[i]+w.padB[i]+w.padE[i])
+			}
+			w.out[i] = span/s + 1
+			if ceil && span%s != 0 {
+				w.out[i]++
+				// The last window must start inside the input or the leading pad.
+				if (w.out[i]-1)*s >= in[i]+w.padB[i] {
+					w.out[i]--
+				}
+			}
+		case "SAME_UPPER", "SAME_LOWER":
+			if in[i] < 0 {
+				w.out[i] = -1
+				continue
+			}
+			w.out[i] = (in[i] + s - 1) / s
+			total := max(0, (w.out[i]-1)*s+ext-in[i])
+			if autoPad == "SAME_UPPER" {
+				w.padB[i] = total / 2
+			} else {
+				w.padB[i] = total - total/2
+			}
+			w.padE[i] = total - w.padB[i]
+		case "VALID":
+			if in[i] < 0 {
+				w.out[i] = -1
+				continue
+			}
+			if in[i] < ext {
+				return w, fmt.Errorf("ops: node %q (%s): window %d larger than input %d", n.Name, n.Op, ext, in[i])
+			}
+			w.out[i] = (in[i]-ext)/s + 1
+		default:
+			return w, fmt.Errorf("ops: node %q (%s): unknown auto_pad %q", n.Name, n.Op, autoPad)
+		}
+	}
+	return w, nil
+}
+
+// geom maps a resolved 1-D or 2-D window onto the kernels' 2-D geometry (1-D uses H = 1).
+func (w *convWindow) geom(c int, in []int) f32.ConvGeom {
+	if len(in) == 1 {
+		return f32.ConvGeom{C: c, H: 1, W: in[0], KH: 1, KW: w.kernel[0], SH: 1, SW: w.strides[0],
+			PL: w.padB[0], DH: 1, DW: w.dils[0], OH: 1, OW: w.out[0]}
+	}
+	return f32.ConvGeom{C: c, H: in[0], W: in[1], KH: w.kernel[0], KW: w.kernel[1],
+		SH: w.strides[0], SW: w.strides[1], PT: w.padB[0], PL: w.padB[1],
+		DH: w.dils[0], DW: w.dils[1], OH: w.out[0], OW: w.out[1]}
+}
+
+// convKernelShape is kernel_shape, or W's spatial dims.
+func convKernelShape(n *graph.Node, ws tensor.Shape) ([]int, error) {
+	if ks := n.Ints("kernel_shape", nil); ks != nil {
+		k := make([]int, len(ks))
+		for i, v := range ks {
+			k[i] = int(v)
+			if len(ws) == len(ks)+2 && ws[i+2] >= 0 && ws[i+2] != k[i] {
+				return nil, fmt.Errorf("ops: node %q (Conv): kernel_shape %v disagrees with W %s", n.Name, ks, ws)
+			}
+		}
+		return k, nil
+	}
+	if len(ws) < 3 {
+		return nil, fmt.Errorf("ops: node %q (Conv): W has shape %s, want [M, C/group, k...]", n.Name, ws)
+	}
+	return []int(ws[2:]), nil
+}
+
+func inferConv(n *graph.Node) error {
+	x, w := n.Input(0), n.Input(1)
+	if x == nil || w == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
+		return fmt.Errorf("ops: node %q (Conv): needs X, W and one output", n.Name)
+	}
+	n.Outputs[0].DType = tensor.F32
+	if x.Shape == nil || w.Shape == nil {
+		n.Outputs[0].Shape = nil
+		return nil
+	}
+	if len(x.Shape) < 3 || len(w.Shape) != len(x.Shape) {
+		return fmt.Errorf("ops: node %q (Conv): X %s and W %s ranks do not match", n.Name, x.Shape, w.Shape)
+	}
+	k, err := convKernelShape(n, w.Shape)
+	if err != nil {
+		return err
+	}
+	win, err := resolveWindow(n, x.Shape[2:], k, false)
+	if err != nil {
+		return err
+	}
+	out := tensor.Shape{x.Shape[0], w.Shape[0]}
+	for _, o := range win.out {
+		out = append(out, o)
+	}
+	n.Outputs[0].Shape = out
+	return nil
+}
+
+type convKernel struct {
+	geom      f32.ConvGeom // per group: geom.C = input channels per group
+	batch     int
+	cin, cout int
+	groups    int
+	mg        int // output channels per group
+	act       Activation
+	depthwise bool
+	pointwise bool
+	packed    []f32.PackedA // per group; nil when W is not constant
+	packLen   int           // floats of packed W per group (when packed at Run)
+	tileCols  int
+	tiles     int
+	msplit    int
+	slots     int
+	slotLen   int // floats of scratch per slot
+
+	// Run state, read by Do.
+	x, w, bias, y []float32
+	work          []float32
+	pa            []f32.PackedA
+	items         int
+	usedSlots     int
+}
+
+func compileConv(n *graph.Node) (Kernel, error) {
+	if err := inferConv(n); err != nil {
+		return nil, err
+	}
+	x, w := n.Input(0), n.Input(1)
+	if x.DType != tensor.F32 || w.DType != tensor.F32 {
+		return nil, fmt.Errorf("ops: node %q (Conv): only f32 is supported, got X %s W %s", n.Name, x.DType, w.DType)
+	}
+	if !x.Shape.Known() || !w.Shape.Known() {
+		return nil, fmt.Errorf("ops: node %q (Conv): shapes %s, %s not concrete", n.Name, x.Shape, w.Shape)
+	}
+	nd := len(x.Shape) - 2
+	if nd > 2 {
+		return nil, fmt.Errorf("ops: node %q (Conv): %d-D convolution is not supported (1-D and 2-D are)", n.Name, nd)
+	}
+	k := &convKernel{batch: x.Shape[0], cin: x.Shape[1], cout: w.Shape[0], groups: int(n.Int("group", 1))}
+	if k.groups < 1 || k.cin%k.groups != 0 || k.cout%k.groups != 0 || w.Shape[1]*k.groups != k.cin {
+		return nil, fmt.Errorf("ops: node %q (Conv): X %s, W %s and group %d do not match", n.Name, x.Shape, w.Shape, k.groups)
+	}
+	if b := n.Input(2); b != nil && (b.Shape.NumElements() != k.cout || b.DType != tensor.F32) {
+		return nil, fmt.Errorf("ops: node %q (Conv): bias %s%s, want f32[%d]", n.Name, b.DType, b.Shape, k.cout)
+	}
+	var err error
+	if k.act, err = ActivationOf(n); err != nil {
+		return nil, err
+	}
+	ks, err := convKernelShape(n, w.Shape)
+	if err != nil {
+		return nil, err
+	}
+	win, err := resolveWindow(n, x.Shape[2:], ks, false)
+	if err != nil {
+		return nil, err
+	}
+	k.mg = k.cout / k.groups
+	k.geom = win.geom(k.cin/k.groups, x.Shape[2:])
+	g := &k.geom
+	k.depthwise = g.C == 1 && k.groups > 1
+	if k.depthwise {
+		return k, nil
+	}
+	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
+		g.OH == g.H && g.OW == g.W
+	K := g.K()
+	if w.IsConst() {
+		wd := w.Const.F32()
+		k.packed = make([]f32.PackedA, k.groups)
+		for gi := range k.packed {
+			buf := make([]float32, f32.PackedALen(k.mg, K))
+			k.packed[gi] = f32.PackA(buf, false, k.mg, K, 1, wd[gi*k.mg*K:], K)
+		}
+	} else {
+		k.packLen = f32.PackedALen(k.mg, K)
+		k.pa = make([]f32.PackedA, k.groups)
+	}
+	ohw := g.OH * g.OW
+	k.tileCols = min(f32.RoundUp(ohw, f32.NR), convTileCols)
+	k.tiles = (ohw + k.tileCols - 1) / k.tileCols
+	// Slots are per-thread workspaces; the thread count is not known until Run, so size for this
+	// process's GOMAXPROCS (the runtime's pools never exceed it).
+	k.slots = runtime.GOMAXPROCS(0)
+	k.msplit = 1
+	if per := k.groups * k.tiles; per < k.slots {
+		// Too few tiles to keep every thread busy (late ResNet stages: 7×7 outputs): split rows too.
+		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
+	}
+	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols)
+	return k, nil
+}
+
+func (k *convKernel) ScratchBytes() int {
+	if k.depthwise {
+		return 0
+	}
+	return 4 * (k.groups*k.packLen + k.slots*k.slotLen)
+}
+
+func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
+	k.x, k.w, k.y = in[0].F32(), in[1].F32(), out[0].F32()
+	k.bias = nil
+	if len(in) > 2 && in[2] != nil {
+		k.bias = in[2].F32()
+	}
+	g := &k.geom
+	if k.depthwise {
+		ctx.Pool.For(k.batch*k.cout, 1, k)
+		return nil
+	}
+	scratch := bytesAsF32(ctx.Scratch)
+	if k.packed == nil {
+		K := g.K()
+		for gi := range k.pa {
+			k.pa[gi] = f32.PackA(scratch[gi*k.packLen:(gi+1)*k.packLen], false, k.mg, K, 1, k.w[gi*k.mg*K:], K)
+		}
+		scratch = scratch[k.groups*k.packLen:]
+	} else {
+		k.pa = k.packed
+	}
+	k.work = scratch[:k.slots*k.slotLen]
+	k.items = k.batch * k.groups * k.tiles * k.msplit
+	k.usedSlots = min(k.slots, k.items, max(ctx.Pool.Threads(), 1))
+	ctx.Pool.For(k.usedSlots, 1, k)
+	return nil
+}
+
+// Do runs output planes (depthwise) or slots (GEMM path); each slot owns one workspace and a
+// contiguous run of (image, group, tile, row-part) items.
+func (k *convKernel) Do(lo, hi int) {
+	if k.depthwise {
+		k.doDepthwise(lo, hi)
+		return
+	}
+	for s := lo; s < hi; s++ {
+		work := k.work[s*k.slotLen : (s+1)*k.slotLen]
+		for it := s * k.items / k.usedSlots; it < (s+1)*k.items/k.usedSlots; it++ {
+			k.doItem(it, work)
+		}
+	}
+}
+
+func (k *convKernel) doDepthwise(lo, hi int) {
+	g := &k.geom
+	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+	for p := lo; p < hi; p++ {
+		b, oc := p/k.cout, p%k.cout
+		ic := oc / k.mg
+		var bias float32
+		if k.bias != nil {
+			bias = k.bias[oc]
+		}
+		dst := k.y[p*ohw : (p+1)*ohw]
+		f32.Depthwise(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g)
+		k.act.Apply(dst)
+	}
+}
+
+func (k *convKernel) doItem(it int, work []float32) {
+	g := &k.geom
+	mp := it % k.msplit
+	it /= k.msplit
+	t := it % k.tiles
+	it /= k.tiles
+	gi := it % k.groups
+	b := it / k.groups
+
+	// Rows [m0, m1) of this group, split on MR boundaries.
+	panels := (k.mg + f32.MR - 1) / f32.MR
+	m0 := mp * panels / k.msplit * f32.MR
+	m1 := min((mp+1)*panels/k.msplit*f32.MR, k.mg)
+	if m0 >= m1 {
+		return
+	}
+	ohw, hw := g.OH*g.OW, g.H*g.W
+	j0 := t * k.tileCols
+	ncl := min(k.tileCols, ohw-j0)
+	oc0 := gi*k.mg + m0
+	c := k.y[(b*k.cout+oc0)*ohw+j0:]
+	for r := 0; r < m1-m0; r++ {
+		row := c[r*ohw : r*ohw+ncl]
+		if k.bias != nil {
+			f32.Fill(row, k.bias[oc0+r])
+		} else {
+			clear(row)
+		}
+	}
+	xg := k.x[(b*k.cin+gi*g.C)*hw : (b*k.cin+(gi+1)*g.C)*hw]
+	K := g.K()
+	for pc := 0; pc < K; pc += f32.KC {
+		kcl := min(f32.KC, K-pc)
+		if k.pointwise {
+			f32.PackB(work, false, kcl, ncl, xg[pc*hw+j0:], hw)
+		} else {
+			f32.PackIm2col(work, xg, g, pc, kcl, j0, ncl)
+		}
+		f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw)
+	}
+	if k.act.Kind != ActNone {
+		for r := 0; r < m1-m0; r++ {
+			k.act.Apply(c[r*ohw : r*ohw+ncl])
+		}
+	}
+}
