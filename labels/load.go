@@ -112,14 +112,13 @@ func allLinesTabbed(data []byte) bool {
 
 // parseLines reads one label per line, or with tsv the second tab-separated field of each line.
 func parseLines(data []byte, tsv bool) ([]string, error) {
-	text := strings.TrimRight(string(data), " \t\r\n")
-	if text == "" {
-		return nil, nil
+	lines := strings.Split(string(data), "\n")
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1] // blank lines at the end
 	}
-	if n := strings.Count(text, "\n") + 1; n > MaxLabels {
-		return nil, fmt.Errorf("%d labels, more than the limit of %d", n, MaxLabels)
+	if len(lines) > MaxLabels {
+		return nil, fmt.Errorf("%d labels, more than the limit of %d", len(lines), MaxLabels)
 	}
-	lines := strings.Split(text, "\n")
 	names := make([]string, len(lines))
 	for i, line := range lines {
 		line = strings.TrimSuffix(line, "\r")
