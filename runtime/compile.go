@@ -1,0 +1,352 @@
+// Package runtime turns a graph into a Program: optimized, shape-specialised, with every activation
+// placed ahead of time in one arena, and runs it without allocating.
+package runtime
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/graph/passes"
+	"github.com/wanwu-ai/wanwu/internal/parallel"
+	"github.com/wanwu-ai/wanwu/ops"
+	"github.com/wanwu-ai/wanwu/plan"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// Options configure compilation.
+type Options struct {
+	// Threads sizes the worker pool kernels run on; 0 means GOMAXPROCS.
+	Threads int
+	// InputShapes fixes graph input shapes by name (dynamic dims such as the batch, or the image size).
+	InputShapes map[string]tensor.Shape
+}
+
+// PackedWeights is implemented by kernels that keep their own copy of weights (repacked for the
+// micro-kernels, say); Stats counts those bytes in WeightBytes.
+type PackedWeights interface {
+	PackedBytes() int
+}
+
+// RuntimeOverheadBytes is what Stats.PeakBytes adds to weights and arena for everything else a running
+// process holds: the Go runtime and its heap slack, goroutine stacks of the worker pool, the optimized
+// graph and tensor headers. It is an estimate (a small Go program's RSS), not a measurement per model.
+const RuntimeOverheadBytes = 8 << 20
+
+// step is one kernel invocation with its operands pre-bound.
+type step struct {
+	kernel  ops.Kernel
+	in, out []*tensor.Tensor
+	ctx     ops.Ctx
+	node    *graph.Node
+}
+
+// Program is a compiled graph. It is not safe for concurrent use: Run reuses one arena, so callers
+// must serialise Run calls (the wanwu facade does).
+type Program struct {
+	g       *graph.Graph
+	arena   []byte
+	pool    *parallel.Pool
+	steps   []step
+	inputs  []*tensor.Tensor // arena slots of graph inputs
+	inNames []string
+	outputs []*tensor.Tensor
+	stats   Stats
+	closed  bool
+}
+
+// Compile clones g, optimizes the clone for opts.InputShapes, compiles every kernel, plans all
+// activations, graph inputs/outputs and kernel scratch into one arena and allocates it.
+// Constants keep viewing g's memory: g must stay open (not Closed) while the Program is used.
+func Compile(g *graph.Graph, opts Options) (*Program, error) {
+	c, err := build(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{g: c.g, stats: c.stats}
+	p.arena = alignedBytes(c.plan.ArenaSize)
+	p.pool = parallel.NewPool(opts.Threads)
+
+	// One tensor header per value; alias and in-place values view their root buffer's bytes.
+	hdr := map[*graph.Value]*tensor.Tensor{}
+	tensorOf := func(v *graph.Value) *tensor.Tensor {
+		if v == nil {
+			return nil
+		}
+		if t, ok := hdr[v]; ok {
+			return t
+		}
+		var t *tensor.Tensor
+		switch {
+		case v.Const != nil:
+			t = v.Const
+		case c.constView[v] != nil:
+			src := c.constView[v]
+			t = &tensor.Tensor{DType: v.DType, Shape: v.Shape.Clone(), Data: src.Data[:byteSize(v)]}
+		default:
+			off := c.plan.Offsets[c.planIndex(v)]
+			n := byteSize(v)
+			t = &tensor.Tensor{DType: v.DType, Shape: v.Shape.Clone(), Data: p.arena[off : off+n : off+n]}
+		}
+		hdr[v] = t
+		return t
+	}
+	for _, v := range c.g.Inputs {
+		p.inputs = append(p.inputs, tensorOf(v))
+		p.inNames = append(p.inNames, v.Name)
+	}
+	for i, n := range c.g.Nodes {
+		if c.kernels[i] == nil {
+			continue // alias: its output header is all it takes
+		}
+		s := step{kernel: c.kernels[i], node: n, in: make([]*tensor.Tensor, len(n.Inputs)), out: make([]*tensor.Tensor, len(n.Outputs))}
+		for j, v := range n.Inputs {
+			s.in[j] = tensorOf(v)
+		}
+		for j, v := range n.Outputs {
+			s.out[j] = tensorOf(v)
+		}
+		s.ctx.Pool = p.pool
+		if sb := c.scratch[i]; sb >= 0 {
+			off := c.plan.Offsets[sb]
+			size := c.bufs[sb].Size
+			s.ctx.Scratch = p.arena[off : off+size : off+size]
+		}
+		p.steps = append(p.steps, s)
+	}
+	for _, v := range c.g.Outputs {
+		p.outputs = append(p.outputs, tensorOf(v))
+	}
+	return p, nil
+}
+
+// Estimate plans g for opts exactly as Compile would (kernels included, so scratch and packed weights
+// are counted) but allocates no arena and starts no workers: the CLI uses it to predict memory for an
+// input size and batch.
+func Estimate(g *graph.Graph, opts Options) (Stats, error) {
+	c, err := build(g, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	return c.stats, nil
+}
+
+// Graph returns the optimized graph the program runs (read-only).
+func (p *Program) Graph() *graph.Graph { return p.g }
+
+// Stats describes the compiled program's memory and steps.
+func (p *Program) Stats() Stats { return p.stats }
+
+// Close stops the worker pool and drops the arena. The Program must not be used afterwards.
+func (p *Program) Close() {
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.pool.Close()
+	p.arena = nil
+}
+
+func byteSize(v *graph.Value) int { return v.Shape.NumElements() * v.DType.Size() }
+
+// alignedBytes returns n bytes starting at a plan.Align boundary, so planned offsets stay aligned in memory.
+func alignedBytes(n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	raw := make([]byte, n+plan.Align-1)
+	skip := int(-uintptr(unsafe.Pointer(&raw[0])) & (plan.Align - 1))
+	return raw[skip : skip+n : skip+n]
+}
+
+// compiled is what Compile and Estimate share: the optimized graph, kernels and the memory plan.
+type compiled struct {
+	g       *graph.Graph
+	kernels []ops.Kernel // per node; nil for alias nodes
+	// parent links a value's buffer to the one it shares (alias, in-place); roots point to themselves.
+	parent []int
+	bufOf  map[*graph.Value]int
+	// constView marks alias outputs whose input is a constant: they view the constant's bytes.
+	constView map[*graph.Value]*tensor.Tensor
+	vals      []*graph.Value // value owning each buffer id (nil for scratch)
+	isIn      []bool
+	isOut     []bool
+	scratch   []int // per node: plan index of its scratch buffer, or -1
+	// bufs/plan are indexed by plan index; rootPlan maps a root buffer id to its plan index.
+	bufs     []plan.Buffer
+	names    []string
+	rootPlan map[int]int
+	plan     plan.Plan
+	stats    Stats
+}
+
+func (c *compiled) find(b int) int {
+	for c.parent[b] != b {
+		c.parent[b] = c.parent[c.parent[b]]
+		b = c.parent[b]
+	}
+	return b
+}
+
+func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bufOf[v])] }
+
+// build runs passes, compiles kernels, computes lifetimes and plans the arena.
+func build(src *graph.Graph, opts Options) (*compiled, error) {
+	g := src.Clone()
+	if err := passes.Optimize(g, opts.InputShapes); err != nil {
+		return nil, err
+	}
+	for _, v := range g.Inputs {
+		if !v.Shape.Known() {
+			return nil, fmt.Errorf("runtime: input %q has dynamic shape %s; give its size in Options.InputShapes", v.Name, v.Shape)
+		}
+	}
+	c := &compiled{g: g, bufOf: map[*graph.Value]int{}, constView: map[*graph.Value]*tensor.Tensor{}, rootPlan: map[int]int{}}
+	newBuf := func(v *graph.Value, first int) {
+		c.bufOf[v] = len(c.parent)
+		c.parent = append(c.parent, len(c.parent))
+		c.vals = append(c.vals, v)
+		c.isIn = append(c.isIn, false)
+		c.isOut = append(c.isOut, false)
+		c.bufs = append(c.bufs, plan.Buffer{Size: byteSize(v), First: first, Last: first})
+	}
+	// bufs is first indexed by buffer id; it is compacted to plan indices below.
+	for _, v := range g.Inputs {
+		if _, dup := c.bufOf[v]; dup || v.Const != nil {
+			continue
+		}
+		newBuf(v, 0)
+		c.isIn[c.bufOf[v]] = true
+	}
+
+	// Kernels and buffers, node by node.
+	c.kernels = make([]ops.Kernel, len(g.Nodes))
+	defs := make([]*ops.Def, len(g.Nodes))
+	for i, n := range g.Nodes {
+		d := ops.Lookup(n.Op)
+		if d == nil {
+			return nil, fmt.Errorf("runtime: unsupported op %s (node %q)", n.Op, n.Name)
+		}
+		defs[i] = d
+		for _, o := range n.Outputs {
+			if o != nil && o.Const == nil && !o.Shape.Known() {
+				return nil, fmt.Errorf("runtime: node %q (%s): output %q has unknown shape %s after shape inference", n.Name, n.Op, o.Name, o.Shape)
+			}
+		}
+		for _, in := range n.Inputs {
+			if in != nil && in.Const == nil {
+				if _, ok := c.bufOf[in]; !ok && c.constView[in] == nil {
+					return nil, fmt.Errorf("runtime: node %q (%s): input %q has no producer", n.Name, n.Op, in.Name)
+				}
+			}
+		}
+		if d.Alias {
+			in, out := n.Input(0), n.Outputs[0]
+			if in == nil || len(n.Outputs) != 1 {
+				return nil, fmt.Errorf("runtime: alias node %q (%s) needs one input 0 and one output", n.Name, n.Op)
+			}
+			if byteSize(out) > max(byteSize(in), 0) {
+				return nil, fmt.Errorf("runtime: alias node %q (%s): output %s is larger than input %s", n.Name, n.Op, out.Shape, in.Shape)
+			}
+			switch {
+			case in.Const != nil:
+				c.constView[out] = in.Const
+			case c.constView[in] != nil:
+				c.constView[out] = c.constView[in]
+			default:
+				c.bufOf[out] = c.bufOf[in]
+			}
+			continue
+		}
+		k, err := d.Compile(n)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: compile node %q (%s): %w", n.Name, n.Op, err)
+		}
+		if k == nil {
+			return nil, fmt.Errorf("runtime: compile node %q (%s): op returned no kernel", n.Name, n.Op)
+		}
+		c.kernels[i] = k
+		for _, o := range n.Outputs {
+			if o != nil && o.Const == nil {
+				newBuf(o, i)
+			}
+		}
+	}
+
+	// Lifetimes: a buffer lives until its last reader (through any alias of it); graph outputs to the end.
+	last := max(len(g.Nodes)-1, 0)
+	for i, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if b, ok := c.bufOf[in]; ok && in.Const == nil {
+				c.bufs[b].Last = max(c.bufs[b].Last, i)
+			}
+		}
+	}
+	for _, v := range g.Outputs {
+		if b, ok := c.bufOf[v]; ok {
+			c.bufs[b].Last = last
+			c.isOut[b] = true
+		}
+	}
+
+	// In-place: output 0 takes over input 0's buffer when that buffer dies here.
+	inPlace := make([]bool, len(g.Nodes))
+	for i, n := range g.Nodes {
+		if !defs[i].InPlace || defs[i].Alias || len(n.Outputs) == 0 || n.Outputs[0] == nil {
+			continue
+		}
+		in0, out0 := n.Input(0), n.Outputs[0]
+		ib, ok := c.bufOf[in0]
+		if !ok || in0.Const != nil || out0.Const != nil {
+			continue
+		}
+		r, ob := c.find(ib), c.find(c.bufOf[out0])
+		if c.bufs[r].Last != i || c.isIn[r] || c.isOut[r] || c.bufs[r].Size != byteSize(out0) || byteSize(in0) != byteSize(out0) {
+			continue
+		}
+		shared := false
+		for _, other := range n.Inputs[1:] {
+			if b, ok := c.bufOf[other]; ok && other != in0 && c.find(b) == r {
+				shared = true // another view of the same bytes would be read after being overwritten
+			}
+		}
+		if shared {
+			continue
+		}
+		c.parent[ob] = r
+		c.bufs[r].Last = max(c.bufs[r].Last, c.bufs[ob].Last)
+		c.isOut[r] = c.isOut[r] || c.isOut[ob]
+		inPlace[i] = true
+	}
+
+	// Compact: one plan buffer per root, then scratch.
+	var bufs []plan.Buffer
+	for b := range c.parent {
+		if c.find(b) == b {
+			c.rootPlan[b] = len(bufs)
+			bufs = append(bufs, c.bufs[b])
+			c.names = append(c.names, c.vals[b].Name)
+		}
+	}
+	c.scratch = make([]int, len(g.Nodes))
+	maxScratch := 0
+	for i, k := range c.kernels {
+		c.scratch[i] = -1
+		if k == nil {
+			continue
+		}
+		if s := k.ScratchBytes(); s > 0 {
+			c.scratch[i] = len(bufs)
+			bufs = append(bufs, plan.Buffer{Size: s, First: i, Last: i})
+			c.names = append(c.names, g.Nodes[i].Name+"#scratch")
+			maxScratch = max(maxScratch, s)
+		}
+	}
+	c.bufs = bufs
+	c.plan = plan.Greedy(bufs)
+	if err := plan.Verify(bufs, c.plan); err != nil {
+		return nil, fmt.Errorf("runtime: memory plan failed verification: %w", err)
+	}
+	c.stats = c.makeStats(defs, inPlace, maxScratch)
+	return c, nil
+}

@@ -1,0 +1,160 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/ops"
+	"github.com/wanwu-ai/wanwu/plan"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// Stats describes a compiled program.
+type Stats struct {
+	// ArenaBytes is the one arena holding every activation, graph input/output and kernel scratch.
+	ArenaBytes int
+	// LinearArenaBytes is what the same buffers would take without any reuse (plan.Linear): the
+	// planner's saving is LinearArenaBytes - ArenaBytes.
+	LinearArenaBytes int
+	// ScratchBytes is the largest single kernel scratch.
+	ScratchBytes int
+	// WeightBytes counts constants the program reads plus weight copies kernels keep (PackedWeights).
+	WeightBytes int
+	// PackedBytes is the part of WeightBytes that kernels repacked.
+	PackedBytes int
+	// PeakBytes predicts peak memory: WeightBytes + ArenaBytes + RuntimeOverheadBytes.
+	PeakBytes int
+	// NumSteps is the number of kernels Run calls (alias nodes run nothing).
+	NumSteps int
+	// MACs sums Steps[i].MACs.
+	MACs int64
+	// Steps has one row per node of the optimized graph, in run order.
+	Steps []StepStat
+	// Buffers is the memory plan, one row per planned buffer.
+	Buffers []BufferStat
+}
+
+// StepStat is one node of the optimized graph.
+type StepStat struct {
+	Node, Op string
+	DType    tensor.DType
+	Shape    tensor.Shape // output 0
+	// MACs counts multiply-accumulates for Conv, ConvTranspose, Gemm, MatMul and their QLinear forms (0 otherwise).
+	MACs         int64
+	ScratchBytes int
+	Alias        bool // runs nothing: the output views input 0
+	InPlace      bool // writes over input 0
+}
+
+// BufferStat is one planned buffer: a value (and every alias/in-place value sharing it) or a scratch.
+type BufferStat struct {
+	Name        string
+	Offset      int
+	Size        int
+	First, Last int
+}
+
+func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) Stats {
+	s := Stats{ArenaBytes: c.plan.ArenaSize, LinearArenaBytes: plan.Linear(c.bufs).ArenaSize, ScratchBytes: maxScratch}
+	seen := map[*tensor.Tensor]bool{}
+	for i, n := range c.g.Nodes {
+		for _, in := range n.Inputs {
+			if in.IsConst() && !seen[in.Const] {
+				seen[in.Const] = true
+				s.WeightBytes += len(in.Const.Data)
+			}
+		}
+		st := StepStat{Node: n.Name, Op: n.Op, Alias: defs[i].Alias, InPlace: inPlace[i], MACs: macs(n)}
+		if o := n.Outputs[0]; o != nil {
+			st.DType, st.Shape = o.DType, o.Shape.Clone()
+		}
+		if k := c.kernels[i]; k != nil {
+			s.NumSteps++
+			st.ScratchBytes = k.ScratchBytes()
+			if pw, ok := k.(PackedWeights); ok {
+				s.PackedBytes += pw.PackedBytes()
+			}
+		}
+		s.MACs += st.MACs
+		s.Steps = append(s.Steps, st)
+	}
+	for _, v := range c.g.Outputs {
+		if v.IsConst() && !seen[v.Const] {
+			seen[v.Const] = true
+			s.WeightBytes += len(v.Const.Data)
+		}
+	}
+	s.WeightBytes += s.PackedBytes
+	s.PeakBytes = s.WeightBytes + s.ArenaBytes + RuntimeOverheadBytes
+	for i, b := range c.bufs {
+		s.Buffers = append(s.Buffers, BufferStat{Name: c.names[i], Offset: c.plan.Offsets[i], Size: b.Size, First: b.First, Last: b.Last})
+	}
+	return s
+}
+
+// macs counts multiply-accumulates of the matrix ops from shapes alone.
+func macs(n *graph.Node) int64 {
+	out := n.Outputs[0]
+	if out == nil || !out.Shape.Known() {
+		return 0
+	}
+	outN := int64(out.Shape.NumElements())
+	dimOf := func(v *graph.Value, i int) int64 {
+		if v == nil || i < 0 || i >= len(v.Shape) || v.Shape[i] < 0 {
+			return 0
+		}
+		return int64(v.Shape[i])
+	}
+	switch n.Op {
+	case "Conv", "QLinearConv":
+		w := n.Input(1)
+		if n.Op == "QLinearConv" {
+			w = n.Input(3)
+		}
+		if w == nil || !w.Shape.Known() || len(w.Shape) < 2 {
+			return 0
+		}
+		return outN * int64(tensor.Shape(w.Shape[1:]).NumElements())
+	case "ConvTranspose":
+		x, w := n.Input(0), n.Input(1)
+		if w == nil || !w.Shape.Known() || x == nil || !x.Shape.Known() {
+			return 0
+		}
+		// Every input element meets Cout/group × kernel weights.
+		return int64(x.Shape.NumElements()) * int64(tensor.Shape(w.Shape[1:]).NumElements())
+	case "Gemm":
+		a := n.Input(0)
+		if n.Int("transA", 0) != 0 {
+			return outN * dimOf(a, 0)
+		}
+		return outN * dimOf(a, 1)
+	case "MatMul", "QLinearMatMul", "MatMulInteger":
+		a := n.Input(0)
+		if a == nil {
+			return 0
+		}
+		return outN * dimOf(a, len(a.Shape)-1)
+	}
+	return 0
+}
+
+// String renders the stats as a table for `wanwu inspect` / `wanwu plan`.
+func (s Stats) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-4s %-28s %-20s %-18s %12s %10s\n", "#", "node", "op", "output", "MACs", "scratch")
+	for i, st := range s.Steps {
+		op := st.Op
+		switch {
+		case st.Alias:
+			op += " (view)"
+		case st.InPlace:
+			op += " (in-place)"
+		}
+		fmt.Fprintf(&b, "%-4d %-28s %-20s %-18s %12d %10d\n", i, st.Node, op, st.DType.String()+st.Shape.String(), st.MACs, st.ScratchBytes)
+	}
+	fmt.Fprintf(&b, "steps %d, MACs %d\n", s.NumSteps, s.MACs)
+	fmt.Fprintf(&b, "arena %d bytes (no reuse: %d), max scratch %d, weights %d (packed %d), predicted peak %d\n",
+		s.ArenaBytes, s.LinearArenaBytes, s.ScratchBytes, s.WeightBytes, s.PackedBytes, s.PeakBytes)
+	return b.String()
+}
