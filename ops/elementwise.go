@@ -318,12 +318,9 @@ func inferArith(n *graph.Node) error {
 	return inferBroadcast(n, n.Inputs[0].DType, n.Inputs)
 }
 
-// binPlans builds the step plans; a single input (Max(x)) becomes x op x, which is x for Max/Min.
+// binPlans builds one plan per step (see binKernel).
 func binPlans(n *graph.Node) []*bcast {
 	out := n.Outputs[0].Shape
-	if len(n.Inputs) == 1 {
-		return []*bcast{newBcast(out, n.Inputs[0].Shape, n.Inputs[0].Shape)}
-	}
 	plans := []*bcast{newBcast(out, n.Inputs[0].Shape, n.Inputs[1].Shape)}
 	for _, v := range n.Inputs[2:] {
 		plans = append(plans, newBcast(out, out, v.Shape))
@@ -338,10 +335,10 @@ func compileArith(n *graph.Node) (Kernel, error) {
 			return nil, errf(n, "inputs must share one dtype")
 		}
 	}
-	plans := binPlans(n)
-	if len(n.Inputs) == 1 && n.Op == "Sum" {
+	if len(n.Inputs) == 1 { // Max(x) = Min(x) = Sum(x) = x
 		return copyKernel{}, nil
 	}
+	plans := binPlans(n)
 	switch dt {
 	case tensor.F32:
 		act, err := ActivationOf(n)

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -34,8 +33,55 @@ func init() {
 	}
 }
 
-// excluded lists node tests of the ops above that wanwu deliberately does not pass, one reason each.
-var excluded = map[string]string{}
+// excluded lists node tests of the ops above that wanwu deliberately does not pass, one reason per
+// prefix; the longest matching prefix decides.
+var excluded = map[string]string{
+	"test_cast_BFLOAT16_to_FLOAT":         "wanwu has no bf16 dtype",
+	"test_cast_FLOAT_to_BFLOAT16":         "wanwu has no bf16 dtype",
+	"test_castlike_BFLOAT16_to_FLOAT":     "wanwu has no bf16 dtype",
+	"test_castlike_FLOAT_to_BFLOAT16":     "wanwu has no bf16 dtype",
+	"test_cast_DOUBLE":                    "wanwu has no f64 dtype",
+	"test_cast_FLOAT_to_DOUBLE":           "wanwu has no f64 dtype",
+	"test_cast_FLOAT16_to_DOUBLE":         "wanwu has no f64 dtype",
+	"test_castlike_DOUBLE":                "wanwu has no f64 dtype",
+	"test_castlike_FLOAT_to_DOUBLE":       "wanwu has no f64 dtype",
+	"test_castlike_FLOAT16_to_DOUBLE":     "wanwu has no f64 dtype",
+	"test_cast_FLOAT_to_STRING":           "wanwu has no string dtype",
+	"test_cast_STRING_to_FLOAT":           "wanwu has no string dtype",
+	"test_castlike_FLOAT_to_STRING":       "wanwu has no string dtype",
+	"test_castlike_STRING_to_FLOAT":       "wanwu has no string dtype",
+	"test_dropout_default_mask":           "Dropout is Alias (no kernel runs), so the mask output is refused",
+	"test_training_dropout":               "inference engine: training_mode Dropout is refused",
+	"test_identity_opt":                   "optional types are not tensors",
+	"test_identity_sequence":              "sequence types are not tensors",
+	"test_max_float16":                    "Max/Min on f16 not needed by the target models",
+	"test_min_float16":                    "Max/Min on f16 not needed by the target models",
+	"test_max_float64":                    "wanwu has no f64 dtype",
+	"test_min_float64":                    "wanwu has no f64 dtype",
+	"test_max_int16":                      "wanwu has no i16 dtype",
+	"test_min_int16":                      "wanwu has no i16 dtype",
+	"test_max_uint":                       "wanwu has no u16/u32/u64 dtypes (u8 passes)",
+	"test_min_uint":                       "wanwu has no u16/u32/u64 dtypes (u8 passes)",
+	"test_max_uint8":                      "",
+	"test_min_uint8":                      "",
+	"test_pow_types":                      "Pow is f32^f32 only (mixed and integer Pow are not used by CNN exports)",
+	"test_resize_downsample_scales_cubic": "Resize mode cubic is not supported",
+	"test_resize_upsample_scales_cubic":   "Resize mode cubic is not supported",
+	"test_resize_downsample_sizes_cubic":  "Resize mode cubic is not supported",
+	"test_resize_upsample_sizes_cubic":    "Resize mode cubic is not supported",
+	"test_resize_tf_crop_and_resize":      "tf_crop_and_resize is refused by design (TestResizeRefusesCropAndResize)",
+}
+
+// exclusion returns the reason for the longest matching prefix ("" = run it).
+func exclusion(name string) string {
+	best, why := 0, ""
+	for p, r := range excluded {
+		if strings.HasPrefix(name, p) && len(p) > best {
+			best, why = len(p), r
+		}
+	}
+	return why
+}
 
 func TestONNXNodeConformance(t *testing.T) {
 	root := os.Getenv("WANWU_ONNX_NODE_TESTS")
@@ -63,7 +109,7 @@ func TestONNXNodeConformance(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if why, skip := excluded[name]; skip {
+		if why := exclusion(name); why != "" {
 			t.Logf("%s: excluded: %s", name, why)
 			continue
 		}
@@ -71,6 +117,9 @@ func TestONNXNodeConformance(t *testing.T) {
 		t.Run(name, func(t *testing.T) { runNodeCase(t, filepath.Join(root, name), m) })
 	}
 	t.Logf("ran %d node test cases", ran)
+	if ran < 250 {
+		t.Errorf("only %d node cases ran; the test data or the model reader is broken", ran)
+	}
 }
 
 func runNodeCase(t *testing.T, dir string, m *onnxModel) {
@@ -470,14 +519,4 @@ func decodeTensor(b []byte) (*tensor.Tensor, string, error) {
 		}
 	}
 	return t, name, nil
-}
-
-// sortedKeys is used by failure messages listing registered ops.
-func sortedKeys(m map[string]bool) []string {
-	var k []string
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
 }

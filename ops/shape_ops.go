@@ -297,6 +297,11 @@ func inferDropout(n *graph.Node) error {
 		// The mask is all true at inference, but an Alias op runs no kernel, so it could not be written.
 		return errf(n, "the mask output is not supported (inference-only Dropout)")
 	}
+	if v := n.Input(2); v != nil {
+		if t, ok := constInts(v); !ok || (len(t) > 0 && t[0] != 0) {
+			return errf(n, "training_mode is not supported (inference-only Dropout)")
+		}
+	}
 	return inferIdentity(n)
 }
 
