@@ -147,6 +147,21 @@ func (p *Program) Close() {
 	p.arena = nil
 }
 
+// viewable reports whether an Alias op's output can simply view its input: one output, same dtype
+// size and no more bytes. Otherwise the node runs its kernel (a copy) into a buffer of its own.
+func viewable(d *ops.Def, n *graph.Node) bool {
+	if !d.Alias || n.Input(0) == nil || len(n.Outputs) == 0 || n.Outputs[0] == nil {
+		return false
+	}
+	for _, o := range n.Outputs[1:] {
+		if o != nil {
+			return false
+		}
+	}
+	in, out := n.Inputs[0], n.Outputs[0]
+	return byteSize(out) <= byteSize(in) && in.DType.Size() == out.DType.Size()
+}
+
 func byteSize(v *graph.Value) int { return v.Shape.NumElements() * v.DType.Size() }
 
 // alignedBytes returns n bytes starting at a plan.Align boundary, so planned offsets stay aligned in memory.
@@ -240,14 +255,8 @@ func build(src *graph.Graph, opts Options) (*compiled, error) {
 				}
 			}
 		}
-		if d.Alias {
-			in, out := n.Input(0), n.Outputs[0]
-			if in == nil || len(n.Outputs) != 1 {
-				return nil, fmt.Errorf("runtime: alias node %q (%s) needs one input 0 and one output", n.Name, n.Op)
-			}
-			if byteSize(out) > max(byteSize(in), 0) {
-				return nil, fmt.Errorf("runtime: alias node %q (%s): output %s is larger than input %s", n.Name, n.Op, out.Shape, in.Shape)
-			}
+		if viewable(d, n) {
+			in, out := n.Inputs[0], n.Outputs[0]
 			switch {
 			case in.Const != nil:
 				c.constView[out] = in.Const
@@ -292,7 +301,7 @@ func build(src *graph.Graph, opts Options) (*compiled, error) {
 	// In-place: output 0 takes over input 0's buffer when that buffer dies here.
 	inPlace := make([]bool, len(g.Nodes))
 	for i, n := range g.Nodes {
-		if !defs[i].InPlace || defs[i].Alias || len(n.Outputs) == 0 || n.Outputs[0] == nil {
+		if !defs[i].InPlace || c.kernels[i] == nil || len(n.Outputs) == 0 || n.Outputs[0] == nil {
 			continue
 		}
 		in0, out0 := n.Input(0), n.Outputs[0]

@@ -65,7 +65,7 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) St
 				s.WeightBytes += len(in.Const.Data)
 			}
 		}
-		st := StepStat{Node: n.Name, Op: n.Op, Alias: defs[i].Alias, InPlace: inPlace[i], MACs: macs(n)}
+		st := StepStat{Node: n.Name, Op: n.Op, Alias: c.kernels[i] == nil, InPlace: inPlace[i], MACs: macs(n)}
 		if o := n.Outputs[0]; o != nil {
 			st.DType, st.Shape = o.DType, o.Shape.Clone()
 		}
