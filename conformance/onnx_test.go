@@ -1,0 +1,197 @@
+package conformance
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// Where Debian's libonnx-testdata puts the backend node tests; $WANWU_ONNX_NODE_TESTS overrides.
+var nodeTestDirs = []string{
+	"/usr/share/libonnx-testdata/data/node",
+	"/usr/share/onnx/backend/test/data/node",
+}
+
+var runFilter = flag.String("onnx.case", "", "run only ONNX node cases whose name contains this")
+
+// summary is filled by TestONNXNode and printed by TestMain after all tests, so the line shows in
+// plain `go test` output (CI logs) whether the test passed or failed. Subtests run one at a time.
+var summary struct {
+	ran                          bool
+	passed, failed, skipped      int
+	excluded, unsupported        int
+	missing                      map[string]int // op -> cases skipped for it
+	excludedPassing, failedNames []string
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if summary.ran {
+		fmt.Println(summaryLine())
+		fmt.Println(summaryDetail())
+	}
+	os.Exit(code)
+}
+
+func summaryLine() string {
+	return fmt.Sprintf("onnx conformance: %d passed, %d failed, %d skipped",
+		summary.passed, summary.failed, summary.skipped)
+}
+
+func summaryDetail() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "onnx conformance: skipped = %d excluded (exclude.txt) + %d with unsupported ops",
+		summary.excluded, summary.unsupported)
+	type kv struct {
+		op string
+		n  int
+	}
+	var miss []kv
+	for op, n := range summary.missing {
+		miss = append(miss, kv{op, n})
+	}
+	sort.Slice(miss, func(i, j int) bool {
+		if miss[i].n != miss[j].n {
+			return miss[i].n > miss[j].n
+		}
+		return miss[i].op < miss[j].op
+	})
+	if len(miss) > 0 {
+		b.WriteString("\nonnx conformance: missing ops (cases):")
+		for _, m := range miss {
+			fmt.Fprintf(&b, " %s(%d)", m.op, m.n)
+		}
+	}
+	if len(summary.excludedPassing) > 0 {
+		fmt.Fprintf(&b, "\nonnx conformance: excluded but passing now (remove from exclude.txt): %s",
+			strings.Join(summary.excludedPassing, " "))
+	}
+	if len(summary.failedNames) > 0 {
+		fmt.Fprintf(&b, "\nonnx conformance: failed: %s", strings.Join(summary.failedNames, " "))
+	}
+	return b.String()
+}
+
+// findNodeTests returns the node test directory, skipping the test where it is not installed
+// (failing under CI, where it always is).
+func findNodeTests(t *testing.T) string {
+	dirs := nodeTestDirs
+	if d := os.Getenv("WANWU_ONNX_NODE_TESTS"); d != "" {
+		dirs = []string{d}
+	}
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	msg := fmt.Sprintf("ONNX node tests not found in %s (apt-get install libonnx-testdata, or set WANWU_ONNX_NODE_TESTS)",
+		strings.Join(dirs, ", "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// loadExcludes parses exclude.txt: "case_name  reason" per line, '#' comments, blank lines.
+func loadExcludes(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ex := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for ln := 1; sc.Scan(); ln++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, reason, _ := strings.Cut(line, " ")
+		reason = strings.TrimSpace(reason)
+		if reason == "" {
+			return nil, fmt.Errorf("%s:%d: exclusion of %s has no reason", path, ln, name)
+		}
+		if _, dup := ex[name]; dup {
+			return nil, fmt.Errorf("%s:%d: %s excluded twice", path, ln, name)
+		}
+		ex[name] = reason
+	}
+	return ex, sc.Err()
+}
+
+// TestONNXNode runs every ONNX backend node test: cases using ops wanwu lacks are skipped, cases in
+// exclude.txt are run but not held against us, and every other case must match the reference
+// outputs with ONNX's own tolerance.
+func TestONNXNode(t *testing.T) {
+	root := findNodeTests(t)
+	excludes, err := loadExcludes("exclude.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "test_") {
+			cases = append(cases, e.Name())
+		}
+	}
+	known := map[string]bool{}
+	for _, c := range cases {
+		known[c] = true
+	}
+	for name := range excludes {
+		if !known[name] {
+			t.Errorf("exclude.txt names %s, which is not a node test in %s", name, root)
+		}
+	}
+	summary.ran = true
+	summary.missing = map[string]int{}
+	check := func(_ string, _ int, got, want *tensor.Tensor) error { return compare(got, want, ONNXTolerance) }
+	for _, name := range cases {
+		if *runFilter != "" && !strings.Contains(name, *runFilter) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			err := runModelDir(filepath.Join(root, name), 1, check)
+			reason, excluded := excludes[name]
+			var u *unsupportedError
+			switch {
+			case errors.As(err, &u):
+				summary.skipped++
+				summary.unsupported++
+				for _, op := range u.ops {
+					summary.missing[op]++
+				}
+				t.Skip(err)
+			case excluded:
+				summary.skipped++
+				summary.excluded++
+				if err == nil {
+					summary.excludedPassing = append(summary.excludedPassing, name)
+					t.Skipf("excluded (%s), but passes now", reason)
+				}
+				t.Skipf("excluded (%s): %v", reason, err)
+			case err != nil:
+				summary.failed++
+				summary.failedNames = append(summary.failedNames, name)
+				t.Error(err)
+			default:
+				summary.passed++
+			}
+		})
+	}
+	t.Log(summaryLine())
+}

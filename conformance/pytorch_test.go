@@ -1,0 +1,109 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	onnximport "github.com/wanwu-ai/wanwu/importer/onnx"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// pytorchRelTol bounds max|wanwu - PyTorch| / max|PyTorch| over a model's logits. The references
+// are float64 PyTorch results; PyTorch's own float32 run is ~1e-6 away (tools/export_models prints it).
+const pytorchRelTol = 1e-4
+
+// TestPyTorchFixtures runs every reduced reference model in testdata/models (exported by
+// tools/export_models) on each of its data sets and compares the logits with PyTorch's.
+func TestPyTorchFixtures(t *testing.T) {
+	root := filepath.Join(testutil.RepoRoot(t), "testdata", "models")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		n++
+		dir := filepath.Join(root, e.Name())
+		t.Run(e.Name(), func(t *testing.T) {
+			for _, threads := range []int{1, 2} {
+				check := func(set string, i int, got, want *tensor.Tensor) error {
+					diff, scale, err := maxAbsDiff(got, want)
+					if err != nil {
+						return err
+					}
+					t.Logf("%s threads=%d: max|err| %.3g, max|y| %.3g, rel %.2e", set, threads, diff, scale, diff/scale)
+					if diff > pytorchRelTol*scale {
+						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
+					}
+					return argmaxAgree(got, want)
+				}
+				if err := runModelDir(dir, threads, check); err != nil {
+					t.Fatalf("threads=%d: %v", threads, err)
+				}
+			}
+		})
+	}
+	if n < 3 {
+		t.Fatalf("found %d fixtures in %s, want the committed ones (make fixtures)", n, root)
+	}
+}
+
+// argmaxAgree checks each row of [batch, classes] logits picks the same class as the reference
+// (redundant with the tolerance unless two logits tie within it, which the fixtures avoid).
+func argmaxAgree(got, want *tensor.Tensor) error {
+	if len(want.Shape) != 2 {
+		return nil
+	}
+	g, w := got.F32(), want.F32()
+	c := want.Shape[1]
+	for b := 0; b < want.Shape[0]; b++ {
+		if ga, wa := argmax(g[b*c:(b+1)*c]), argmax(w[b*c:(b+1)*c]); ga != wa {
+			return fmt.Errorf("row %d: argmax %d, PyTorch %d", b, ga, wa)
+		}
+	}
+	return nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// TestFixturesKeepBatchNorm guards the fixtures' purpose: some must reach the engine with unfolded
+// BatchNormalization (so its Conv+BN fusion is tested on real data), some with BN already folded.
+func TestFixturesKeepBatchNorm(t *testing.T) {
+	root := filepath.Join(testutil.RepoRoot(t), "testdata", "models")
+	withBN, withoutBN := 0, 0
+	for _, name := range []string{"mobilenet_v2_tiny", "resnet50_tiny", "resnest_tiny", "resnest_tiny_bn"} {
+		g, err := onnximport.Load(filepath.Join(root, name, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bn := 0
+		for _, n := range g.Nodes {
+			if n.Op == "BatchNormalization" {
+				bn++
+			}
+		}
+		g.Close()
+		if bn > 0 {
+			withBN++
+		} else {
+			withoutBN++
+		}
+	}
+	if withBN == 0 || withoutBN == 0 {
+		t.Errorf("fixtures with BatchNormalization nodes: %d, without: %d; want both", withBN, withoutBN)
+	}
+}
