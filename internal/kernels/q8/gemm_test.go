@@ -35,7 +35,7 @@ func TestGemmAgainstNaive(t *testing.T) {
 		for i := range c {
 			c[i] = 12345 // Gemm overwrites
 		}
-		Gemm(m, n, k, a, b, c)
+		Gemm(m, n, k, a, k, b, n, c, n)
 		want := naiveGemm(m, n, k, a, b)
 		for i := range want {
 			if c[i] != want[i] {
@@ -56,9 +56,43 @@ func TestGemmAgainstNaive(t *testing.T) {
 	}
 }
 
+func TestGemmStrided(t *testing.T) {
+	// A 5x3 block out of bigger matrices: strides must be honoured and nothing outside written.
+	r := rand.New(rand.NewPCG(5, 6))
+	const lda, ldb, ldc = 11, 9, 7
+	m, n, k := 5, 3, 4
+	a := make([]int16, m*lda)
+	b := make([]uint8, k*ldb)
+	for i := range a {
+		a[i] = int16(r.IntN(200) - 100)
+	}
+	for i := range b {
+		b[i] = uint8(r.IntN(256))
+	}
+	c := make([]int32, m*ldc)
+	for i := range c {
+		c[i] = -1
+	}
+	Gemm(m, n, k, a, lda, b, ldb, c, ldc)
+	for i := 0; i < m; i++ {
+		for j := 0; j < ldc; j++ {
+			var want int32 = -1
+			if j < n {
+				want = 0
+				for p := 0; p < k; p++ {
+					want += int32(a[i*lda+p]) * int32(b[p*ldb+j])
+				}
+			}
+			if c[i*ldc+j] != want {
+				t.Fatalf("c[%d,%d]=%d want %d", i, j, c[i*ldc+j], want)
+			}
+		}
+	}
+}
+
 func TestGemmNoAlloc(t *testing.T) {
 	a, b, c := make([]int16, 8*16), make([]uint8, 16*32), make([]int32, 8*32)
-	if n := testing.AllocsPerRun(10, func() { Gemm(8, 32, 16, a, b, c) }); n != 0 {
+	if n := testing.AllocsPerRun(10, func() { Gemm(8, 32, 16, a, 16, b, 32, c, 32) }); n != 0 {
 		t.Fatalf("Gemm allocates %v times", n)
 	}
 }

@@ -1,0 +1,784 @@
+package tflite
+
+import (
+	"fmt"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// opc is one TFLite operator being converted.
+type opc struct {
+	op   *fb.Operator
+	in   []*tinfo // nil where the optional input is absent (index -1)
+	out  []*tinfo
+	opts flatbuffers.Table
+	hasO bool
+}
+
+type converter func(b *builder, o *opc) error
+
+var converters map[fb.BuiltinOperator]converter
+
+func init() {
+	converters = map[fb.BuiltinOperator]converter{
+		fb.BuiltinOperatorCONV_2D:           convConv,
+		fb.BuiltinOperatorDEPTHWISE_CONV_2D: convConv,
+		fb.BuiltinOperatorFULLY_CONNECTED:   convFC,
+		fb.BuiltinOperatorAVERAGE_POOL_2D:   convPool,
+		fb.BuiltinOperatorMAX_POOL_2D:       convPool,
+		fb.BuiltinOperatorMEAN:              convMean,
+		fb.BuiltinOperatorADD:               convBinary,
+		fb.BuiltinOperatorMUL:               convBinary,
+		fb.BuiltinOperatorPAD:               convPad,
+		fb.BuiltinOperatorRESHAPE:           convReshape,
+		fb.BuiltinOperatorSQUEEZE:           convSqueeze,
+		fb.BuiltinOperatorCONCATENATION:     convConcat,
+		fb.BuiltinOperatorSOFTMAX:           convSoftmax,
+		fb.BuiltinOperatorLOGISTIC:          convUnary,
+		fb.BuiltinOperatorHARD_SWISH:        convUnary,
+		fb.BuiltinOperatorRELU:              convUnary,
+		fb.BuiltinOperatorRELU6:             convUnary,
+		fb.BuiltinOperatorQUANTIZE:          convQuantize,
+		fb.BuiltinOperatorDEQUANTIZE:        convDequantize,
+	}
+}
+
+func (b *builder) convert(idx int, op *fb.Operator) error {
+	code, _ := b.builtin(op)
+	o := &opc{op: op}
+	for i := 0; i < op.InputsLength(); i++ {
+		ti := op.Inputs(i)
+		if ti < 0 {
+			o.in = append(o.in, nil)
+			continue
+		}
+		t, err := b.tensor(ti)
+		if err != nil {
+			return err
+		}
+		o.in = append(o.in, t)
+	}
+	for i := 0; i < op.OutputsLength(); i++ {
+		t, err := b.tensor(op.Outputs(i))
+		if err != nil {
+			return err
+		}
+		o.out = append(o.out, t)
+	}
+	if len(o.in) == 0 || o.in[0] == nil || len(o.out) == 0 {
+		return fmt.Errorf("operator without input or output")
+	}
+	o.hasO = op.BuiltinOptions(&o.opts)
+	return converters[code](b, o)
+}
+
+// opts initialises a typed options table (zero values when the operator has none).
+func opts[T any, P interface {
+	*T
+	Init([]byte, flatbuffers.UOffsetT)
+}](o *opc) *T {
+	var t T
+	if o.hasO {
+		P(&t).Init(o.opts.Bytes, o.opts.Pos)
+	} else {
+		// Defaults from the schema: an empty table reads as all defaults.
+		P(&t).Init(emptyTable, flatbuffers.UOffsetT(flatbuffers.GetUOffsetT(emptyTable)))
+	}
+	return &t
+}
+
+// emptyTable is a flatbuffer holding one table with no fields, so option accessors return defaults.
+var emptyTable = func() []byte {
+	bl := flatbuffers.NewBuilder(16)
+	bl.StartObject(0)
+	bl.Finish(bl.EndObject())
+	return bl.FinishedBytes()
+}()
+
+func (b *builder) in(o *opc, i int) (*graph.Value, error) {
+	if i >= len(o.in) || o.in[i] == nil {
+		return nil, fmt.Errorf("missing input %d", i)
+	}
+	return b.value(o.in[i].ti)
+}
+
+// quantized reports whether the operator runs on quantized activations.
+func quantized(o *opc) bool { return o.in[0].quantized() && o.in[0].dt != tensor.I32 }
+
+// act records a fused activation: on the node itself when it takes one, else as a following node.
+func (b *builder) fusedAct(n *graph.Node, f fb.ActivationFunctionType, onNode bool) error {
+	var kind string
+	var lo, hi float32
+	switch f {
+	case fb.ActivationFunctionTypeNONE:
+		return nil
+	case fb.ActivationFunctionTypeRELU:
+		kind = "Relu"
+	case fb.ActivationFunctionTypeRELU6:
+		kind, lo, hi = "Clip", 0, 6
+	case fb.ActivationFunctionTypeRELU_N1_TO_1:
+		kind, lo, hi = "Clip", -1, 1
+	default:
+		return fmt.Errorf("fused activation %s not supported", fb.EnumNamesActivationFunctionType[f])
+	}
+	if onNode {
+		n.SetStr("activation", kind)
+		if kind == "Clip" {
+			n.SetFloat("activation_min", lo)
+			n.SetFloat("activation_max", hi)
+		}
+		return nil
+	}
+	// Float op without fused-activation support: append Relu/Clip on its output.
+	y := n.Outputs[0]
+	pre := &graph.Value{Name: b.name(y.Name + "_preact"), DType: y.DType, Shape: y.Shape.Clone()}
+	n.Outputs[0] = pre
+	if kind == "Relu" {
+		b.node("Relu", []*graph.Value{pre}, y)
+	} else {
+		b.node("Clip", []*graph.Value{pre, b.f32Const(lo), b.f32Const(hi)}, y)
+	}
+	return nil
+}
+
+func (b *builder) f32Const(f float32) *graph.Value {
+	return &graph.Value{Name: b.name("c"), DType: tensor.F32, Shape: tensor.Shape{}, Const: tensor.FromF32(tensor.Shape{}, []float32{f})}
+}
+
+// pads computes explicit [top, left, bottom, right] pads for TFLite SAME/VALID.
+func pads(p fb.Padding, in, k, stride, dil int) (int, int, error) {
+	if p == fb.PaddingVALID {
+		return 0, 0, nil
+	}
+	if in < 0 {
+		return 0, 0, fmt.Errorf("SAME padding needs a known spatial size")
+	}
+	out := (in + stride - 1) / stride
+	total := max(0, (out-1)*stride+(k-1)*dil+1-in)
+	return total / 2, total - total/2, nil
+}
+
+func convConv(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	wt := o.in[1]
+	if wt == nil || wt.data == nil || len(wt.shape) != 4 {
+		return fmt.Errorf("filter must be a constant 4-D tensor")
+	}
+	xt := o.in[0]
+	if len(xt.shape) != 4 {
+		return fmt.Errorf("input must be 4-D, got %s", xt.shape)
+	}
+	var padding fb.Padding
+	var sh, sw, dh, dw int
+	var act fb.ActivationFunctionType
+	var wData []byte
+	var wShape tensor.Shape
+	group := 1
+	code, _ := b.builtin(o.op)
+	qdim := 0
+	if code == fb.BuiltinOperatorCONV_2D {
+		op := opts[fb.Conv2DOptions](o)
+		padding, sh, sw, dh, dw, act = op.Padding(), int(op.StrideH()), int(op.StrideW()), int(op.DilationHFactor()), int(op.DilationWFactor()), op.FusedActivationFunction()
+		// OHWI -> OIHW
+		wData = permute(wt.data, wt.dt.Size(), wt.shape, []int{0, 3, 1, 2})
+		wShape = tensor.Shape{wt.shape[0], wt.shape[3], wt.shape[1], wt.shape[2]}
+	} else {
+		op := opts[fb.DepthwiseConv2DOptions](o)
+		padding, sh, sw, dh, dw, act = op.Padding(), int(op.StrideH()), int(op.StrideW()), int(op.DilationHFactor()), int(op.DilationWFactor()), op.FusedActivationFunction()
+		// [1,H,W,C*M] -> [C*M,1,H,W], one group per input channel.
+		wData = permute(wt.data, wt.dt.Size(), wt.shape, []int{3, 0, 1, 2})
+		wShape = tensor.Shape{wt.shape[3], 1, wt.shape[1], wt.shape[2]}
+		group = xt.shape[3]
+		if wt.qdim == 3 {
+			qdim = 0
+		}
+	}
+	_ = qdim
+	if sh < 1 || sw < 1 {
+		return fmt.Errorf("stride %dx%d must be positive", sh, sw)
+	}
+	dh, dw = max(dh, 1), max(dw, 1)
+	pt, pb, err := pads(padding, xt.shape[1], wShape[2], sh, dh)
+	if err != nil {
+		return err
+	}
+	pl, pr, err := pads(padding, xt.shape[2], wShape[3], sw, dw)
+	if err != nil {
+		return err
+	}
+	y := b.newAct(o.out[0])
+	var n *graph.Node
+	w := b.constant(wt.name, wt.dt, wShape, wData)
+	var bias *graph.Value
+	if len(o.in) > 2 && o.in[2] != nil {
+		if bias, err = b.value(o.in[2].ti); err != nil {
+			return err
+		}
+	}
+	if quantized(o) {
+		if bias != nil && bias.DType != tensor.I32 {
+			return fmt.Errorf("quantized bias must be int32, got %s", bias.DType)
+		}
+		xs, xz := b.qparams(xt)
+		ws, wz := b.qparams(wt)
+		ys, yz := b.qparams(o.out[0])
+		n = b.node("QLinearConv", []*graph.Value{x, xs, xz, w, ws, wz, ys, yz, bias}, y)
+		n.SetStr("rounding", "tflite")
+	} else {
+		ins := []*graph.Value{x, w}
+		if bias != nil {
+			ins = append(ins, bias)
+		}
+		n = b.node("Conv", ins, y)
+	}
+	n.SetInts("kernel_shape", []int64{int64(wShape[2]), int64(wShape[3])})
+	n.SetInts("strides", []int64{int64(sh), int64(sw)})
+	n.SetInts("dilations", []int64{int64(dh), int64(dw)})
+	n.SetInts("pads", []int64{int64(pt), int64(pl), int64(pb), int64(pr)})
+	n.SetInt("group", int64(group))
+	return b.fusedAct(n, act, true)
+}
+
+// flatNHWC returns v laid out in TFLite's element order: 4-D NCHW values whose spatial dims are not
+// all 1 are transposed back to NHWC so a reshape/flatten sees the same element order as in TFLite.
+func (b *builder) flatNHWC(v *graph.Value, t *tinfo) *graph.Value {
+	if len(t.shape) != 4 || t.data != nil || (t.shape[1] == 1 && t.shape[2] == 1) {
+		return v
+	}
+	out := &graph.Value{Name: b.name(v.Name + "_nhwc"), DType: v.DType, Shape: t.shape.Clone()}
+	n := b.node("Transpose", []*graph.Value{v}, out)
+	n.SetInts("perm", []int64{0, 2, 3, 1})
+	return out
+}
+
+// reshapeTo emits a Reshape of v (already in TFLite element order) to the TFLite shape of out,
+// followed by a Transpose to NCHW when the result is 4-D with non-trivial spatial dims.
+func (b *builder) reshapeTo(v *graph.Value, out *tinfo) {
+	shape := out.shape
+	if len(shape) == 4 && !(shape[1] == 1 && shape[2] == 1) {
+		mid := &graph.Value{Name: b.name(out.name + "_nhwc"), DType: v.DType, Shape: shape.Clone()}
+		b.reshapeNode(v, mid, shape)
+		y := b.newAct(out)
+		n := b.node("Transpose", []*graph.Value{mid}, y)
+		n.SetInts("perm", []int64{0, 3, 1, 2})
+		return
+	}
+	y := b.newAct(out)
+	b.reshapeNode(v, y, nchw(shape))
+}
+
+func (b *builder) reshapeNode(v, y *graph.Value, shape tensor.Shape) {
+	dims := make([]int64, len(shape))
+	for i, d := range shape {
+		dims[i] = int64(d)
+	}
+	y.DType = v.DType
+	b.node("Reshape", []*graph.Value{v, b.i64Const("shape", dims)}, y)
+}
+
+func convFC(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	wt := o.in[1]
+	if wt == nil || wt.data == nil || len(wt.shape) != 2 {
+		return fmt.Errorf("weights must be a constant 2-D tensor")
+	}
+	op := opts[fb.FullyConnectedOptions](o)
+	if op.WeightsFormat() != fb.FullyConnectedOptionsWeightsFormatDEFAULT {
+		return fmt.Errorf("shuffled weights format not supported")
+	}
+	nOut, k := wt.shape[0], wt.shape[1]
+	xt := o.in[0]
+	x = b.flatNHWC(x, xt)
+	rows := -1
+	if xt.shape.Known() {
+		rows = xt.shape.NumElements() / k
+	}
+	x2 := &graph.Value{Name: b.name(xt.name + "_2d"), DType: x.DType, Shape: tensor.Shape{rows, k}}
+	b.reshapeNode(x, x2, tensor.Shape{-1, k})
+	var bias *graph.Value
+	if len(o.in) > 2 && o.in[2] != nil {
+		if bias, err = b.value(o.in[2].ti); err != nil {
+			return err
+		}
+	}
+	outT := o.out[0]
+	y2 := &graph.Value{Name: b.name(outT.name + "_2d"), DType: actType(outT), Shape: tensor.Shape{rows, nOut}}
+	var n *graph.Node
+	if quantized(o) {
+		// QLinearMatMul wants b as [K, N]: transpose the [N, K] weights once here.
+		wT := b.constant(wt.name, wt.dt, tensor.Shape{k, nOut}, permute(wt.data, wt.dt.Size(), wt.shape, []int{1, 0}))
+		xs, xz := b.qparams(xt)
+		ws, wz := b.qparams(wt)
+		ys, yz := b.qparams(outT)
+		ins := []*graph.Value{x2, xs, xz, wT, ws, wz, ys, yz}
+		if bias != nil {
+			ins = append(ins, bias)
+		}
+		n = b.node("QLinearMatMul", ins, y2)
+		n.SetStr("rounding", "tflite")
+	} else {
+		w := b.constant(wt.name, wt.dt, wt.shape, wt.data)
+		ins := []*graph.Value{x2, w}
+		if bias != nil {
+			ins = append(ins, bias)
+		}
+		n = b.node("Gemm", ins, y2)
+		n.SetInt("transB", 1)
+	}
+	if err := b.fusedAct(n, op.FusedActivationFunction(), true); err != nil {
+		return err
+	}
+	if len(outT.shape) == 2 {
+		b.vals[outT.ti] = y2
+		y2.Name = b.name(outT.name)
+		return nil
+	}
+	b.reshapeTo(y2, outT)
+	return nil
+}
+
+func convPool(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt := o.in[0]
+	if len(xt.shape) != 4 {
+		return fmt.Errorf("input must be 4-D")
+	}
+	op := opts[fb.Pool2DOptions](o)
+	kh, kw, sh, sw := int(op.FilterHeight()), int(op.FilterWidth()), int(op.StrideH()), int(op.StrideW())
+	if kh < 1 || kw < 1 || sh < 1 || sw < 1 {
+		return fmt.Errorf("filter %dx%d / stride %dx%d must be positive", kh, kw, sh, sw)
+	}
+	pt, pb, err := pads(op.Padding(), xt.shape[1], kh, sh, 1)
+	if err != nil {
+		return err
+	}
+	pl, pr, err := pads(op.Padding(), xt.shape[2], kw, sw, 1)
+	if err != nil {
+		return err
+	}
+	y := b.newAct(o.out[0])
+	code, _ := b.builtin(o.op)
+	avg := code == fb.BuiltinOperatorAVERAGE_POOL_2D
+	var n *graph.Node
+	onNode := false
+	switch {
+	case avg && quantized(o):
+		xs, xz := b.qparams(xt)
+		ys, yz := b.qparams(o.out[0])
+		n = b.node("QLinearAveragePool", []*graph.Value{x, xs, xz, ys, yz}, y)
+		n.SetStr("rounding", "tflite")
+		onNode = true
+	case avg:
+		n = b.node("AveragePool", []*graph.Value{x}, y)
+	default:
+		n = b.node("MaxPool", []*graph.Value{x}, y)
+		if quantized(o) && op.FusedActivationFunction() != fb.ActivationFunctionTypeNONE {
+			return fmt.Errorf("fused activation on quantized MAX_POOL_2D not supported")
+		}
+	}
+	n.SetInts("kernel_shape", []int64{int64(kh), int64(kw)})
+	n.SetInts("strides", []int64{int64(sh), int64(sw)})
+	n.SetInts("pads", []int64{int64(pt), int64(pl), int64(pb), int64(pr)})
+	if avg {
+		n.SetInt("count_include_pad", 0)
+	}
+	return b.fusedAct(n, op.FusedActivationFunction(), onNode)
+}
+
+// axisNCHW maps an NHWC axis of a 4-D tensor to NCHW.
+func axisNCHW(a, rank int) int {
+	if a < 0 {
+		a += rank
+	}
+	if rank != 4 {
+		return a
+	}
+	return [4]int{0, 2, 3, 1}[a]
+}
+
+func constAxes(t *tinfo) ([]int, error) {
+	if t == nil || t.data == nil {
+		return nil, fmt.Errorf("axes must be a constant")
+	}
+	var out []int
+	switch t.dt {
+	case tensor.I32:
+		for i := 0; i < t.shape.NumElements(); i++ {
+			out = append(out, int(int32(leU32(t.data[4*i:]))))
+		}
+	case tensor.I64:
+		for i := 0; i < t.shape.NumElements(); i++ {
+			out = append(out, int(int64(leU64(t.data[8*i:]))))
+		}
+	default:
+		return nil, fmt.Errorf("axes dtype %s", t.dt)
+	}
+	return out, nil
+}
+
+func leU32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+func leU64(b []byte) uint64 { return uint64(leU32(b)) | uint64(leU32(b[4:]))<<32 }
+
+func convMean(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt := o.in[0]
+	rank := len(xt.shape)
+	axes, err := constAxes(o.in[1])
+	if err != nil {
+		return err
+	}
+	keep := opts[fb.ReducerOptions](o).KeepDims()
+	ir := map[int]bool{}
+	for _, a := range axes {
+		if a < -rank || a >= rank {
+			return fmt.Errorf("axis %d out of range", a)
+		}
+		ir[axisNCHW(a, rank)] = true
+	}
+	if quantized(o) {
+		if rank != 4 || len(ir) != 2 || !ir[2] || !ir[3] {
+			return fmt.Errorf("quantized MEAN only over the spatial axes of a 4-D tensor")
+		}
+		xs, xz := b.qparams(xt)
+		ys, yz := b.qparams(o.out[0])
+		pooled := &graph.Value{Name: b.name(o.out[0].name + "_pool"), DType: actType(o.out[0]), Shape: tensor.Shape{xt.shape[0], xt.shape[3], 1, 1}}
+		n := b.node("QLinearGlobalAveragePool", []*graph.Value{x, xs, xz, ys, yz}, pooled)
+		n.SetStr("rounding", "tflite")
+		if keep {
+			b.vals[o.out[0].ti] = pooled
+			return nil
+		}
+		b.reshapeTo(pooled, o.out[0])
+		return nil
+	}
+	irAxes := make([]int64, 0, len(ir))
+	for a := 0; a < rank; a++ {
+		if ir[a] {
+			irAxes = append(irAxes, int64(a))
+		}
+	}
+	if !keep && rank == 4 && len(o.out[0].shape) != 4 {
+		// Reducing to a lower rank: reduce in NCHW keeping dims, then squeeze in NHWC element order.
+		pooled := &graph.Value{Name: b.name(o.out[0].name + "_keep"), DType: x.DType}
+		n := b.node("ReduceMean", []*graph.Value{x, b.i64Const("axes", irAxes)}, pooled)
+		n.SetInt("keepdims", 1)
+		kshape := xt.shape.Clone()
+		for _, a := range axes {
+			kshape[(a+rank)%rank] = 1
+		}
+		pooled.Shape = nchw(kshape)
+		tk := &tinfo{name: pooled.Name, shape: kshape, dt: xt.dt}
+		b.reshapeTo(b.flatNHWC(pooled, tk), o.out[0])
+		return nil
+	}
+	y := b.newAct(o.out[0])
+	n := b.node("ReduceMean", []*graph.Value{x, b.i64Const("axes", irAxes)}, y)
+	if keep {
+		n.SetInt("keepdims", 1)
+	} else {
+		n.SetInt("keepdims", 0)
+	}
+	return nil
+}
+
+func convBinary(b *builder, o *opc) error {
+	if len(o.in) < 2 || o.in[1] == nil {
+		return fmt.Errorf("needs two inputs")
+	}
+	code, _ := b.builtin(o.op)
+	mul := code == fb.BuiltinOperatorMUL
+	var act fb.ActivationFunctionType
+	if mul {
+		act = opts[fb.MulOptions](o).FusedActivationFunction()
+	} else {
+		act = opts[fb.AddOptions](o).FusedActivationFunction()
+	}
+	var ins [2]*graph.Value
+	outRank := len(o.out[0].shape)
+	for i := 0; i < 2; i++ {
+		t := o.in[i]
+		v, err := b.value(t.ti)
+		if err != nil {
+			return err
+		}
+		if outRank == 4 && len(t.shape) < 4 && len(t.shape) > 0 && t.shape.NumElements() != 1 {
+			// Broadcast a lower-rank operand against NHWC: pad to 4-D, then move C to axis 1.
+			s4 := append(make(tensor.Shape, 4-len(t.shape)), t.shape...)
+			for j := 0; j < 4-len(t.shape); j++ {
+				s4[j] = 1
+			}
+			mid := &graph.Value{Name: b.name(t.name + "_4d"), DType: v.DType, Shape: s4}
+			b.reshapeNode(v, mid, s4)
+			nv := &graph.Value{Name: b.name(t.name + "_nchw"), DType: v.DType, Shape: nchw(s4)}
+			n := b.node("Transpose", []*graph.Value{mid}, nv)
+			n.SetInts("perm", []int64{0, 3, 1, 2})
+			v = nv
+		}
+		ins[i] = v
+	}
+	y := b.newAct(o.out[0])
+	var n *graph.Node
+	if quantized(o) {
+		as, az := b.qparams(o.in[0])
+		bs, bz := b.qparams(o.in[1])
+		ys, yz := b.qparams(o.out[0])
+		op := "QLinearAdd"
+		if mul {
+			op = "QLinearMul"
+		}
+		n = b.node(op, []*graph.Value{ins[0], as, az, ins[1], bs, bz, ys, yz}, y)
+		n.SetStr("rounding", "tflite")
+	} else {
+		op := "Add"
+		if mul {
+			op = "Mul"
+		}
+		n = b.node(op, ins[:], y)
+	}
+	return b.fusedAct(n, act, true)
+}
+
+func convPad(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt, pt := o.in[0], o.in[1]
+	if pt == nil || pt.data == nil {
+		return fmt.Errorf("paddings must be constant")
+	}
+	p, err := constAxes(pt)
+	if err != nil {
+		return err
+	}
+	rank := len(xt.shape)
+	if len(p) != 2*rank {
+		return fmt.Errorf("paddings has %d values for rank %d", len(p), rank)
+	}
+	// TFLite paddings are [rank][2] (before, after); ONNX pads are all befores then all afters.
+	onnx := make([]int64, 2*rank)
+	for d := 0; d < rank; d++ {
+		id := d
+		if rank == 4 {
+			id = axisNCHW(d, 4)
+		}
+		onnx[id], onnx[rank+id] = int64(p[2*d]), int64(p[2*d+1])
+	}
+	ins := []*graph.Value{x, b.i64Const("pads", onnx)}
+	if quantized(o) {
+		// Padding with the zero point pads with real 0.
+		_, z := b.qparams(o.out[0])
+		ins = append(ins, z)
+	}
+	b.node("Pad", ins, b.newAct(o.out[0]))
+	return nil
+}
+
+func convReshape(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	out := o.out[0]
+	if !out.shape.Known() {
+		return fmt.Errorf("output shape %s must be static", out.shape)
+	}
+	b.reshapeTo(b.flatNHWC(x, o.in[0]), out)
+	return nil
+}
+
+func convSqueeze(b *builder, o *opc) error { return convReshape(b, o) }
+
+func convConcat(b *builder, o *opc) error {
+	op := opts[fb.ConcatenationOptions](o)
+	rank := len(o.out[0].shape)
+	axis := int(op.Axis())
+	if axis < -rank || axis >= rank {
+		return fmt.Errorf("axis %d out of range", axis)
+	}
+	axis = axisNCHW(axis, rank)
+	y := b.newAct(o.out[0])
+	var n *graph.Node
+	if quantized(o) {
+		ys, yz := b.qparams(o.out[0])
+		ins := []*graph.Value{ys, yz}
+		for _, t := range o.in {
+			v, err := b.value(t.ti)
+			if err != nil {
+				return err
+			}
+			s, z := b.qparams(t)
+			ins = append(ins, v, s, z)
+		}
+		n = b.node("QLinearConcat", ins, y)
+		n.SetStr("rounding", "tflite")
+	} else {
+		var ins []*graph.Value
+		for _, t := range o.in {
+			v, err := b.value(t.ti)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, v)
+		}
+		n = b.node("Concat", ins, y)
+	}
+	n.SetInt("axis", int64(axis))
+	if op.FusedActivationFunction() != fb.ActivationFunctionTypeNONE && quantized(o) {
+		return fmt.Errorf("fused activation on quantized CONCATENATION not supported")
+	}
+	return b.fusedAct(n, op.FusedActivationFunction(), false)
+}
+
+func convSoftmax(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	beta := opts[fb.SoftmaxOptions](o).Beta()
+	rank := len(o.in[0].shape)
+	y := b.newAct(o.out[0])
+	axis := int64(rank - 1)
+	if rank == 4 {
+		axis = 1 // TFLite's last (channel) axis is axis 1 in NCHW
+	}
+	if quantized(o) {
+		if rank == 4 {
+			return fmt.Errorf("quantized 4-D SOFTMAX not supported")
+		}
+		xs, xz := b.qparams(o.in[0])
+		ys, yz := b.qparams(o.out[0])
+		n := b.node("QLinearSoftmax", []*graph.Value{x, xs, xz, ys, yz}, y)
+		n.SetStr("rounding", "tflite")
+		n.SetInt("axis", axis)
+		if beta != 1 {
+			n.SetFloat("beta", beta)
+		}
+		return nil
+	}
+	if beta != 1 {
+		scaled := &graph.Value{Name: b.name(y.Name + "_beta"), DType: tensor.F32, Shape: y.Shape.Clone()}
+		b.node("Mul", []*graph.Value{x, b.f32Const(beta)}, scaled)
+		x = scaled
+	}
+	n := b.node("Softmax", []*graph.Value{x}, y)
+	n.SetInt("axis", axis)
+	return nil
+}
+
+func convUnary(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	code, _ := b.builtin(o.op)
+	y := b.newAct(o.out[0])
+	if quantized(o) {
+		xs, xz := b.qparams(o.in[0])
+		ys, yz := b.qparams(o.out[0])
+		if code == fb.BuiltinOperatorLOGISTIC {
+			n := b.node("QLinearSigmoid", []*graph.Value{x, xs, xz, ys, yz}, y)
+			n.SetStr("rounding", "tflite")
+			return nil
+		}
+		// No QLinear form for these: dequantize, apply in float, requantize.
+		f := &graph.Value{Name: b.name(y.Name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
+		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+		g := &graph.Value{Name: b.name(y.Name + "_f32out"), DType: tensor.F32, Shape: x.Shape.Clone()}
+		b.floatUnary(code, f, g)
+		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr("rounding", "tflite")
+		return nil
+	}
+	b.floatUnary(code, x, y)
+	return nil
+}
+
+func (b *builder) floatUnary(code fb.BuiltinOperator, x, y *graph.Value) {
+	switch code {
+	case fb.BuiltinOperatorLOGISTIC:
+		b.node("Sigmoid", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorHARD_SWISH:
+		b.node("HardSwish", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorRELU:
+		b.node("Relu", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorRELU6:
+		b.node("Clip", []*graph.Value{x, b.f32Const(0), b.f32Const(6)}, y)
+	}
+}
+
+func convQuantize(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt, yt := o.in[0], o.out[0]
+	if !yt.quantized() {
+		return fmt.Errorf("output is not quantized")
+	}
+	ys, yz := b.qparams(yt)
+	if xt.dt == tensor.F32 {
+		b.node("QuantizeLinear", []*graph.Value{x, ys, yz}, b.newAct(yt)).SetStr("rounding", "tflite")
+		return nil
+	}
+	if !xt.quantized() {
+		return fmt.Errorf("input %s is neither float nor quantized", xt.dt)
+	}
+	xs, xz := b.qparams(xt)
+	// Requantization. An int8 <-> uint8 pair with the same scale whose zero points differ by 128 is
+	// the identity on wanwu's uint8 carrier, so it maps to no node at all.
+	if actType(xt) == actType(yt) && len(xt.scale) == 1 && len(yt.scale) == 1 && xt.scale[0] == yt.scale[0] &&
+		carrierZP(xt) == carrierZP(yt) {
+		b.vals[yt.ti] = x
+		return nil
+	}
+	f := &graph.Value{Name: b.name(yt.name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
+	b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+	b.node("QuantizeLinear", []*graph.Value{f, ys, yz}, b.newAct(yt)).SetStr("rounding", "tflite")
+	return nil
+}
+
+func carrierZP(t *tinfo) int64 {
+	if t.toU8 || t.dt == tensor.I8 {
+		return t.zp[0] + 128
+	}
+	return t.zp[0]
+}
+
+func convDequantize(b *builder, o *opc) error {
+	xt := o.in[0]
+	if xt.data != nil && xt.dt == tensor.F16 {
+		return fmt.Errorf("float16 weights (DEQUANTIZE of a float16 constant) not supported")
+	}
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	if !xt.quantized() {
+		return fmt.Errorf("input is not quantized")
+	}
+	xs, xz := b.qparams(xt)
+	n := b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, b.newAct(o.out[0]))
+	n.SetStr("rounding", "tflite")
+	if len(xt.scale) > 1 {
+		n.SetInt("axis", int64(axisNCHW(xt.qdim, len(xt.shape))))
+	}
+	return nil
+}
