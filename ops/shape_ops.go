@@ -111,22 +111,29 @@ func reshapeTarget(n *graph.Node, in tensor.Shape, spec []int64, allowZero bool)
 	}
 	total := in.NumElements()
 	if infer >= 0 {
-		if total < 0 {
-			return out, nil
+		// Dims copied with 0 cancel between input and output, so [?,3,8,8] -> [0,-1] still gives [?,192].
+		copied := func(i int) bool { return i < len(spec) && spec[i] == 0 && !allowZero }
+		rest, known := 1, 1
+		for i, d := range in {
+			if !copied(i) {
+				if d < 0 {
+					return out, nil
+				}
+				rest *= d
+			}
 		}
-		known := 1
 		for i, d := range out {
-			if i != infer {
+			if i != infer && !copied(i) {
 				if d < 0 {
 					return out, nil
 				}
 				known *= d
 			}
 		}
-		if known == 0 || total%known != 0 {
+		if known == 0 || rest%known != 0 {
 			return nil, errf(n, "cannot reshape %v to %v", in, spec)
 		}
-		out[infer] = total / known
+		out[infer] = rest / known
 	}
 	if total >= 0 && out.Known() && out.NumElements() != total {
 		return nil, errf(n, "cannot reshape %v (%d elements) to %v", in, total, out)
