@@ -175,8 +175,8 @@ func TestFuseActivation(t *testing.T) {
 			b.node("Relu", "a", "y")
 		}, `y = Conv(x, w:const f32[1,1,1,1]) {activation="Relu"} -> f32[1,1,2,2]`},
 		{"gemm clip inputs", func(b *builder) {
-			b.constant("lo", f32(nil, 0))
-			b.constant("hi", f32(nil, 6))
+			b.constant("lo", f32(tensor.Shape{}, 0))
+			b.constant("hi", f32(tensor.Shape{}, 6))
 			b.node("Gemm", "x, w", "a")
 			b.node("Clip", "a, lo, hi", "y")
 		}, `y = Gemm(x, w:const f32[1,1,1,1]) {activation="Clip", activation_max=6, activation_min=0} -> f32[1,1,2,2]`},
