@@ -91,6 +91,18 @@ func (p Preprocess) Shape(n int) tensor.Shape {
 	return tensor.Shape{n, 3, p.Height, p.Width}
 }
 
+// fits reports whether dst has the dtype and per-item shape Into writes (without allocating).
+func (p Preprocess) fits(dst *tensor.Tensor) bool {
+	s := dst.Shape
+	if dst.DType != p.TensorDType() || len(s) != 4 {
+		return false
+	}
+	if p.Layout == "NHWC" {
+		return s[1] == p.Height && s[2] == p.Width && s[3] == 3
+	}
+	return s[1] == 3 && s[2] == p.Height && s[3] == p.Width
+}
+
 // Geometry returns the size the whole image is resized to and the top-left corner of the
 // Width×Height window that is kept (torchvision's Resize(int) then CenterCrop).
 func (p Preprocess) Geometry(w, h int) (rw, rh, left, top int) {
@@ -132,9 +144,8 @@ func (p Preprocess) Into(img *RGB, dst *tensor.Tensor, batchIndex int) error {
 	if err != nil {
 		return fmt.Errorf("imageio: preprocess: %w", err)
 	}
-	want := p.Shape(-1)
-	if dst.DType != p.TensorDType() || len(dst.Shape) != 4 || !dst.Shape[1:].Equal(want[1:]) {
-		return fmt.Errorf("imageio: preprocess: destination is %s%s, want %s%s", dst.DType, dst.Shape, p.TensorDType(), want)
+	if !p.fits(dst) {
+		return fmt.Errorf("imageio: preprocess: destination is %s%s, want %s%s", dst.DType, dst.Shape, p.TensorDType(), p.Shape(-1))
 	}
 	if batchIndex < 0 || batchIndex >= dst.Shape[0] {
 		return fmt.Errorf("imageio: preprocess: batch index %d outside batch of %d", batchIndex, dst.Shape[0])
