@@ -9,8 +9,8 @@ package f32
 // packed panel so an MR×KC slice of A and a KC×NR slice of B stay in L1/L2; NC bounds the width of the
 // packed B block used by Gemm.
 const (
-	MR = 4
-	NR = 8
+	MR = 3
+	NR = 4
 	KC = 256
 	NC = 512
 	MC = 64

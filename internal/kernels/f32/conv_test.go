@@ -1,0 +1,93 @@
+package f32
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/ops/ref"
+)
+
+var convGeoms = []ConvGeom{
+	{C: 3, H: 9, W: 7, KH: 3, KW: 3, SH: 1, SW: 1, PT: 1, PL: 1, DH: 1, DW: 1},
+	{C: 5, H: 13, W: 11, KH: 3, KW: 2, SH: 2, SW: 3, PT: 0, PL: 2, DH: 2, DW: 1},
+	{C: 1, H: 1, W: 17, KH: 1, KW: 5, SH: 1, SW: 2, PT: 0, PL: 3, DH: 1, DW: 2},
+	{C: 7, H: 6, W: 6, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1},
+	{C: 2, H: 17, W: 19, KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, DH: 1, DW: 1},
+	{C: 1, H: 3, W: 3, KH: 3, KW: 3, SH: 1, SW: 1, PT: 1, PL: 1, DH: 1, DW: 1},
+	{C: 1, H: 12, W: 10, KH: 3, KW: 3, SH: 1, SW: 1, PT: 0, PL: 0, DH: 1, DW: 1},
+	{C: 13, H: 8, W: 9, KH: 5, KW: 5, SH: 1, SW: 1, PT: 2, PL: 2, DH: 1, DW: 1},
+}
+
+// withOut fills OH/OW from the reference output-size rule (bottom/right pads equal top/left).
+func withOut(g ConvGeom) ConvGeom {
+	g.OH = ref.OutSize(g.H, g.KH, g.SH, g.DH, g.PT, g.PT, false)
+	g.OW = ref.OutSize(g.W, g.KW, g.SW, g.DW, g.PL, g.PL, false)
+	return g
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// TestIm2colGemmMatchesReference builds a convolution from PackIm2col + MulPacked over several
+// column tilings (KC-row blocks where K > KC) and compares it with ref.Conv.
+func TestIm2colGemmMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, g0 := range convGeoms {
+		g := withOut(g0)
+		for _, m := range []int{1, 3, 7, 13} {
+			for _, tile := range []int{NR, 3 * NR, 1 << 20} {
+				t.Run(fmt.Sprintf("%+v_m%d_tile%d", g, m, tile), func(t *testing.T) {
+					x := randSlice(r, g.C*g.H*g.W)
+					w := randSlice(r, m*g.K())
+					want, _ := ref.Conv(x, [4]int{1, g.C, g.H, g.W}, w, [4]int{m, g.C, g.KH, g.KW}, nil,
+						ref.Conv2D{Strides: [2]int{g.SH, g.SW}, Dilations: [2]int{g.DH, g.DW}, Pads: [4]int{g.PT, g.PL, g.PT, g.PL}})
+					ohw := g.OH * g.OW
+					pa := PackA(guarded(r, PackedALen(m, g.K())), false, m, g.K(), 1, w, g.K())
+					c := guarded(r, m*ohw)
+					clear(c)
+					for j0 := 0; j0 < ohw; j0 += tile {
+						nc := min(tile, ohw-j0)
+						for pc := 0; pc < g.K(); pc += KC {
+							kcl := min(KC, g.K()-pc)
+							bp := guarded(r, PackedBLen(kcl, nc))
+							PackIm2col(bp, x, &g, pc, kcl, j0, nc)
+							checkGuard(t, "packed B", bp)
+							MulPacked(&pa, 0, m, pc, kcl, bp, nc, c[j0:], ohw)
+						}
+					}
+					checkGuard(t, "C", c)
+					for i := range want {
+						if d := c[i] - want[i]; d > 1e-4 || d < -1e-4 {
+							t.Fatalf("element %d = %v, want %v", i, c[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDepthwiseMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, g0 := range convGeoms {
+		g := withOut(g0)
+		x := randSlice(r, g.H*g.W)
+		w := randSlice(r, g.KH*g.KW)
+		want, _ := ref.Conv(x, [4]int{1, 1, g.H, g.W}, w, [4]int{1, 1, g.KH, g.KW}, []float32{0.5},
+			ref.Conv2D{Strides: [2]int{g.SH, g.SW}, Dilations: [2]int{g.DH, g.DW}, Pads: [4]int{g.PT, g.PL, g.PT, g.PL}})
+		out := guarded(r, g.OH*g.OW)
+		Depthwise(out, x, w, 0.5, &g)
+		checkGuard(t, "out", out)
+		for i := range want {
+			if d := out[i] - want[i]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("%+v: element %d = %v, want %v", g, i, out[i], want[i])
+			}
+		}
+	}
+}
