@@ -18,6 +18,10 @@ const (
 	MaxOpset = 21
 )
 
+// supported reports whether wanwu can run op; the registry is the single source of truth
+// (a variable so tests can check importing apart from op coverage).
+var supported = func(op string) bool { return ops.Lookup(op) != nil }
+
 // builder turns the walked protobuf into a graph.
 type builder struct {
 	file   string // path for error messages ("" for Decode)
@@ -134,6 +138,9 @@ func (b *builder) build(wg *wireGraph) error {
 	for _, vi := range wg.outputs {
 		name := vi.GetName()
 		v, ok := b.values[name]
+		if node, ok := b.dropped[name]; ok {
+			return b.errorf("graph output %q is the mask of Dropout %q; only inference Dropout is supported", name, node)
+		}
 		if !ok || !b.produced[v] {
 			return b.errorf("graph output %q is not produced by any node, input or initializer", name)
 		}
@@ -277,7 +284,7 @@ func (b *builder) node(idx int, wn *wireNode) error {
 		}
 	}
 	for _, nn := range nodes {
-		if ops.Lookup(nn.Op) == nil {
+		if !supported(nn.Op) {
 			b.unsup = append(b.unsup, UnsupportedOp{Op: nn.Op, Domain: domain, Node: name, Opset: opset})
 			continue
 		}

@@ -64,6 +64,10 @@ func dropout(b *builder, n *graph.Node) ([]*graph.Node, error) {
 	if len(n.Inputs) < 1 || n.Inputs[0] == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
 		return nil, fmt.Errorf("Dropout needs an input and an output")
 	}
+	// From opset 12 a training_mode input can switch dropout on; only a constant false is inference.
+	if tm := n.Input(2); tm != nil && (tm.Const == nil || anyNonZero(tm.Const.Data)) {
+		return nil, fmt.Errorf("Dropout in training mode (training_mode %q is not a constant false) is not supported", tm.Name)
+	}
 	if len(n.Outputs) > 1 && n.Outputs[1] != nil {
 		mask := n.Outputs[1]
 		delete(b.produced, mask)
@@ -124,4 +128,13 @@ func resize(b *builder, n *graph.Node) ([]*graph.Node, error) {
 func scatter(b *builder, n *graph.Node) ([]*graph.Node, error) {
 	n.Op = "ScatterElements"
 	return []*graph.Node{n}, nil
+}
+
+func anyNonZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return true
+		}
+	}
+	return false
 }

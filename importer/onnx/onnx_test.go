@@ -260,32 +260,36 @@ func TestOpsetNormalization(t *testing.T) {
 		nodes []*onnxpb.NodeProto
 		x     *onnxpb.ValueInfoProto
 		dump  string
+		inits []*onnxpb.TensorProto
 	}{
 		{"softmax-11 last axis", 11, []*onnxpb.NodeProto{node("Softmax", "sm", []string{"x"}, []string{"y"})},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, "N", 1000),
-			"input x f32[?,1000]\ny = Softmax(x) {axis=-1}\noutput y\n"},
+			"input x f32[?,1000]\ny = Softmax(x) {axis=-1}\noutput y\n", nil},
 		{"softmax-11 coerced to 2-D", 11, []*onnxpb.NodeProto{node("Softmax", "sm", []string{"x"}, []string{"y"})},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 2, 3, 4),
-			"input x f32[2,3,4]\nsm/shape = Shape(x)\nsm/flatten = Flatten(x) {axis=1}\nsm/Softmax = Softmax(sm/flatten) {axis=-1}\ny = Reshape(sm/Softmax, sm/shape)\noutput y\n"},
+			"input x f32[2,3,4]\nsm/shape = Shape(x)\nsm/flatten = Flatten(x) {axis=1}\nsm/Softmax = Softmax(sm/flatten) {axis=-1}\ny = Reshape(sm/Softmax, sm/shape)\noutput y\n", nil},
 		{"logsoftmax-9 negative axis", 9, []*onnxpb.NodeProto{node("LogSoftmax", "ls", []string{"x"}, []string{"y"}, attrInt("axis", -1))},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 2, 3, 4),
-			"input x f32[2,3,4]\ny = LogSoftmax(x) {axis=-1}\noutput y\n"},
+			"input x f32[2,3,4]\ny = LogSoftmax(x) {axis=-1}\noutput y\n", nil},
 		{"softmax-13 untouched", 13, []*onnxpb.NodeProto{node("Softmax", "sm", []string{"x"}, []string{"y"}, attrInt("axis", 1))},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 2, 3, 4),
-			"input x f32[2,3,4]\ny = Softmax(x) {axis=1}\noutput y\n"},
+			"input x f32[2,3,4]\ny = Softmax(x) {axis=1}\noutput y\n", nil},
 		{"upsample-7 scales attribute", 7, []*onnxpb.NodeProto{node("Upsample", "up", []string{"x"}, []string{"y"}, attrFloats("scales", 1, 1, 2, 2), attrStr("mode", "bilinear"))},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 1, 3, 4, 4),
-			`input x f32[1,3,4,4]` + "\n" + `y = Resize(x, _, up/scales:const f32[4]) {coordinate_transformation_mode="asymmetric", mode="linear", nearest_mode="floor"}` + "\noutput y\n"},
+			`input x f32[1,3,4,4]` + "\n" + `y = Resize(x, _, up/scales:const f32[4]) {coordinate_transformation_mode="asymmetric", mode="linear", nearest_mode="floor"}` + "\noutput y\n", nil},
 		{"resize-10", 10, []*onnxpb.NodeProto{node("Resize", "rs", []string{"x", "x"}, []string{"y"})},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 4),
-			`input x f32[4]` + "\n" + `y = Resize(x, _, x) {coordinate_transformation_mode="asymmetric", nearest_mode="floor"}` + "\noutput y\n"},
+			`input x f32[4]` + "\n" + `y = Resize(x, _, x) {coordinate_transformation_mode="asymmetric", nearest_mode="floor"}` + "\noutput y\n", nil},
 		{"dropout-12 with mask and ratio", 12, []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "x"}, []string{"y", "mask"})},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 4),
-			"input x f32[4]\ny = Identity(x)\noutput y\n"},
+			"input x f32[4]\ny = Identity(x)\noutput y\n", nil},
+		{"dropout-13 training_mode false", 13, []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "", "tm"}, []string{"y"})},
+			valueInfo("x", onnxpb.TensorProto_FLOAT, 4),
+			"input x f32[4]\ny = Identity(x)\noutput y\n", []*onnxpb.TensorProto{rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{0})}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := modelSpec{opset: c.opset, nodes: c.nodes, inputs: []*onnxpb.ValueInfoProto{c.x},
+			s := modelSpec{opset: c.opset, nodes: c.nodes, inputs: []*onnxpb.ValueInfoProto{c.x}, inits: c.inits,
 				outputs: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}}}
 			g, err := Decode(s.bytes(t))
 			if err != nil {
@@ -317,6 +321,10 @@ func TestModelErrors(t *testing.T) {
 		{"two producers", modelSpec{opset: 13, nodes: append(relu, node("Relu", "r2", []string{"x"}, []string{"y"})), inputs: in, outputs: out}, `node "r2" (Relu) output "y" is already defined`},
 		{"mask used", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Dropout", "d", []string{"x"}, []string{"a", "m"}), node("Add", "add", []string{"a", "m"}, []string{"y"})}, inputs: in, outputs: out},
 			`node "add" uses the mask output "m" of Dropout "d"`},
+		{"mask output", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Dropout", "d", []string{"x"}, []string{"y", "m"})}, inputs: in,
+			outputs: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}, {Name: proto.String("m")}}}, `graph output "m" is the mask of Dropout "d"`},
+		{"training dropout", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "", "tm"}, []string{"y"})}, inputs: in, outputs: out,
+			inits: []*onnxpb.TensorProto{rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{1})}}, `node "d" (Dropout, opset 13): Dropout in training mode`},
 		{"cycle", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Add", "a1", []string{"x", "b"}, []string{"a"}), node("Relu", "a2", []string{"a"}, []string{"b"}), node("Relu", "a3", []string{"a"}, []string{"y"})}, inputs: in, outputs: out}, "cycle"},
 	}
 	for _, c := range cases {
@@ -506,4 +514,3 @@ func readTensorProto(t *testing.T, path string) *tensor.Tensor {
 	copy(out.Data, tp.GetRawData())
 	return out
 }
-
