@@ -117,6 +117,7 @@ type qlConvKernel struct {
 	col   []uint8
 	batch int
 	xzp   int32
+	task  qlGemmTask
 }
 
 func compileQLinearConv(n *graph.Node) (Kernel, error) {
@@ -253,8 +254,9 @@ func (k *qlConvKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 			}
 			mt := (k.mg + qlTileM - 1) / qlTileM
 			nt := (npix + qlTileN - 1) / qlTileN
-			t := qlGemmTask{k: k, group: gi, nt: nt}
-			ctx.Pool.For(mt*nt, 1, &t)
+			// The task lives in the kernel: a pointer to a local would escape through the interface.
+			k.task = qlGemmTask{k: k, group: gi, nt: nt}
+			ctx.Pool.For(mt*nt, 1, &k.task)
 		}
 	}
 	return nil
