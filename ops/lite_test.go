@@ -440,3 +440,16 @@ func TestResizeBilinearReference(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAddRelu is ResNet-50's largest residual add (+ fused Relu) at 224x224.
+func BenchmarkAddRelu(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	s := tensor.Shape{1, 256, 56, 56}
+	n := mkNode("Add", map[string]graph.Attr{"activation": {Kind: graph.AttrString, Str: "Relu"}}, randF32(r, s), randF32(r, s))
+	k, in, out := runKernel(b, n, nil, nil)
+	ctx := &Ctx{}
+	b.SetBytes(int64(3 * s.NumElements() * 4))
+	for b.Loop() {
+		_ = k.Run(ctx, in, out)
+	}
+}
