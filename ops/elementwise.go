@@ -165,6 +165,12 @@ func divF32(d, x, y []float32) {
 	}
 }
 
+func reluRow(d []float32) {
+	for i, v := range d {
+		d[i] = max(v, 0)
+	}
+}
+
 // intDiv truncates toward zero like C (ONNX's reference for integer Div); a zero divisor yields 0
 // instead of a panic because the data is user input.
 func intDiv[T integer](a, b T) T {
@@ -346,7 +352,11 @@ func compileArith(n *graph.Node) (Kernel, error) {
 			return nil, err
 		}
 		k := &binKernel[float32, float32]{plans: plans, fn: f32Row(n.Op)}
-		if act.Kind != ActNone {
+		switch act.Kind {
+		case ActNone:
+		case ActRelu:
+			k.act = reluRow // branch-free; Activation.Apply's compare-and-store mispredicts on mixed signs
+		default:
 			k.act = act.Apply
 		}
 		return k, nil
