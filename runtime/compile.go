@@ -162,6 +162,17 @@ func viewable(d *ops.Def, n *graph.Node) bool {
 	return byteSize(out) <= byteSize(in) && in.DType.Size() == out.DType.Size()
 }
 
+// known reports whether a value's shape is fully fixed; a nil Shape means "not inferred" (a scalar is
+// Shape{}, not nil).
+func known(s tensor.Shape) bool { return s != nil && s.Known() }
+
+func shapeString(s tensor.Shape) string {
+	if s == nil {
+		return "(unknown)"
+	}
+	return s.String()
+}
+
 func byteSize(v *graph.Value) int { return v.Shape.NumElements() * v.DType.Size() }
 
 // alignedBytes returns n bytes starting at a plan.Align boundary, so planned offsets stay aligned in memory.
@@ -212,8 +223,8 @@ func build(src *graph.Graph, opts Options) (*compiled, error) {
 		return nil, err
 	}
 	for _, v := range g.Inputs {
-		if !v.Shape.Known() {
-			return nil, fmt.Errorf("runtime: input %q has dynamic shape %s; give its size in Options.InputShapes", v.Name, v.Shape)
+		if !known(v.Shape) {
+			return nil, fmt.Errorf("runtime: input %q has dynamic shape %s; give its size in Options.InputShapes", v.Name, shapeString(v.Shape))
 		}
 	}
 	c := &compiled{g: g, bufOf: map[*graph.Value]int{}, constView: map[*graph.Value]*tensor.Tensor{}, rootPlan: map[int]int{}}
@@ -244,8 +255,8 @@ func build(src *graph.Graph, opts Options) (*compiled, error) {
 		}
 		defs[i] = d
 		for _, o := range n.Outputs {
-			if o != nil && o.Const == nil && !o.Shape.Known() {
-				return nil, fmt.Errorf("runtime: node %q (%s): output %q has unknown shape %s after shape inference", n.Name, n.Op, o.Name, o.Shape)
+			if o != nil && o.Const == nil && !known(o.Shape) {
+				return nil, fmt.Errorf("runtime: node %q (%s): output %q has unknown shape %s after shape inference (does it depend on input data?)", n.Name, n.Op, o.Name, shapeString(o.Shape))
 			}
 		}
 		for _, in := range n.Inputs {
