@@ -114,4 +114,3 @@ func closeEnough(got, want *tensor.Tensor) error {
 	}
 	return nil
 }
-
