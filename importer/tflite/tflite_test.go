@@ -2,6 +2,8 @@ package tflite
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/ops"
+	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -170,8 +173,22 @@ func TestClassifyCat(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := run(t, g, catInput(t, 224))
+			x := catInput(t, 224)
+			out := run(t, g, x)
 			scores := out.U8()
+			// The compiled program (passes, arena, 2-thread pool) must agree bit for bit.
+			p, err := runtime.Compile(g, runtime.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			res, err := p.Run(context.Background(), []*tensor.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(res[0].Data[:1001], scores) {
+				t.Fatal("runtime.Compile output differs from node-by-node evaluation")
+			}
 			tp := top(scores, 3)
 			var desc []string
 			for _, i := range tp {
