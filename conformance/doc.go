@@ -1,10 +1,21 @@
 // Package conformance checks wanwu end to end against outside references: the ONNX backend node
-// tests (Debian's libonnx-testdata) and models exported from PyTorch (testdata/models).
+// tests (Debian's libonnx-testdata) and models exported from PyTorch (testdata/models, and the
+// full-size models/ of `make models` where present).
 //
-// Everything runs from its tests:
+// Each node test directory is imported with importer/onnx, compiled with runtime.Compile for the
+// shapes of its test_data_set_* inputs, run, and compared with numpy.allclose semantics (rtol 1e-3,
+// atol 1e-7; integers and booleans exactly). Cases whose ops wanwu lacks are skipped; cases listed
+// in exclude.txt ("case_name  reason") run but do not count against the suite.
 //
-//	go test ./conformance -run ONNX -v      # ONNX node tests; prints "onnx conformance: ..." summary
-//	go test ./conformance -run PyTorch -v   # testdata/models fixtures vs PyTorch
+// wanwu plans all memory before the first Run, so values that fix output shapes (Reshape's shape,
+// Slice's starts, Resize's scales, reduction axes ...) must be constants, as they are in exported
+// models. Node tests often feed them as graph inputs; the runner binds those inputs to the data
+// set's values as constants, and then also runs the case with them fed at run time, where the
+// engine may refuse the model but must not return a wrong result.
 //
-// exclude.txt lists node tests that are known not to apply, one "case_name  reason" per line.
+//	go test -v -run TestONNXNode ./conformance   # prints "onnx conformance: N passed, 0 failed, M skipped"
+//	go test -v -run TestPyTorch ./conformance    # testdata/models (and models/) vs PyTorch
+//	go test -run TestONNXNode/test_conv ./conformance -v
+//
+// `make conformance` (make.d/models.mk) runs both and shows the summary even when they pass.
 package conformance

@@ -29,21 +29,21 @@ func TestPyTorchFixtures(t *testing.T) {
 			continue
 		}
 		n++
-		dir := filepath.Join(root, e.Name())
-		t.Run(e.Name(), func(t *testing.T) {
+		name, dir := e.Name(), filepath.Join(root, e.Name())
+		t.Run(name, func(t *testing.T) {
 			for _, threads := range []int{1, 2} {
 				check := func(set string, i int, got, want *tensor.Tensor) error {
 					diff, scale, err := maxAbsDiff(got, want)
 					if err != nil {
 						return err
 					}
-					t.Logf("%s threads=%d: max|err| %.3g, max|y| %.3g, rel %.2e", set, threads, diff, scale, diff/scale)
+					t.Logf("%s %s threads=%d: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, threads, diff, scale, diff/scale)
 					if diff > pytorchRelTol*scale {
 						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
 					}
 					return argmaxAgree(got, want)
 				}
-				if err := runModelDir(dir, threads, check); err != nil {
+				if _, err := runModelDir(dir, threads, check); err != nil {
 					t.Fatalf("threads=%d: %v", threads, err)
 				}
 			}
@@ -105,5 +105,35 @@ func TestFixturesKeepBatchNorm(t *testing.T) {
 	}
 	if withBN == 0 || withoutBN == 0 {
 		t.Errorf("fixtures with BatchNormalization nodes: %d, without: %d; want both", withBN, withoutBN)
+	}
+}
+
+// TestPyTorchFullModels runs the full-size models of `make models` (models/<name>, git-ignored)
+// against their PyTorch references, where they have been exported; skipped under -short.
+func TestPyTorchFullModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-size models under -short")
+	}
+	for _, name := range []string{"mobilenet_v2", "resnet50", "resnest101_54k"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(testutil.RepoRoot(t), "models", name)
+			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+				t.Skipf("%s not exported (make models)", dir)
+			}
+			check := func(set string, i int, got, want *tensor.Tensor) error {
+				diff, scale, err := maxAbsDiff(got, want)
+				if err != nil {
+					return err
+				}
+				t.Logf("%s %s: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, diff, scale, diff/scale)
+				if diff > pytorchRelTol*scale {
+					return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
+				}
+				return argmaxAgree(got, want)
+			}
+			if _, err := runModelDir(dir, 0, check); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -102,10 +102,48 @@ func missingOps(g *graph.Graph) []string {
 // checkFunc compares output i of a data set.
 type checkFunc func(set string, i int, got, want *tensor.Tensor) error
 
+// shapeInputs lists, per op, the input slots whose values fix output shapes (or act as attributes
+// the kernel is compiled for). wanwu plans every buffer before the first Run, so these must be
+// constants, as they are in exported models; ONNX's node tests often feed them as graph inputs.
+var shapeInputs = map[string][]int{
+	"Reshape": {1}, "Expand": {1}, "Tile": {1}, "ConstantOfShape": {0}, "Slice": {1, 2, 3, 4},
+	"Split": {1}, "Squeeze": {1}, "Unsqueeze": {1}, "Pad": {1, 3}, "Resize": {1, 2, 3}, "Upsample": {1},
+	"TopK": {1}, "Range": {0, 1, 2}, "OneHot": {1}, "CumSum": {1}, "Trilu": {1}, "Dropout": {1, 2},
+	"CenterCropPad": {1, 2}, "MaxUnpool": {2}, "DFT": {1, 2}, "STFT": {1, 3},
+	"BlackmanWindow": {0}, "HammingWindow": {0}, "HannWindow": {0}, "MelWeightMatrix": {0, 1, 2, 3, 4},
+	"ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "ReduceProd": {1},
+	"ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1}, "ReduceSumSquare": {1},
+}
+
+// shapeInputIndexes returns the indexes of g's inputs that feed a shape slot of some node.
+func shapeInputIndexes(g *graph.Graph) map[int]bool {
+	slot := map[*graph.Value]bool{}
+	for _, n := range g.Nodes {
+		for _, i := range shapeInputs[n.Op] {
+			if v := n.Input(i); v != nil {
+				slot[v] = true
+			}
+		}
+	}
+	idx := map[int]bool{}
+	for i, v := range g.Inputs {
+		if slot[v] {
+			idx[i] = true
+		}
+	}
+	return idx
+}
+
+// runStats tells how a model directory ran.
+type runStats struct {
+	frozen int // graph inputs bound as constants (shape inputs), summed over data sets
+}
+
 // runModelDir imports dir/model.onnx and, for every data set, compiles it for the set's input
-// shapes, runs it and calls check on every output. Missing ops give an *unsupportedError; panics
-// in the engine are turned into errors so one broken op does not stop the whole suite.
-func runModelDir(dir string, threads int, check checkFunc) (err error) {
+// shapes, runs it and calls check on every output. Graph inputs in shape slots (shapeInputs) are
+// bound to the data set's values as constants before compiling. Missing ops give an
+// *unsupportedError; panics in the engine become errors so one broken op does not stop the suite.
+func runModelDir(dir string, threads int, check checkFunc) (st runStats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v\n%s", r, trimStack(debug.Stack()))
@@ -113,47 +151,101 @@ func runModelDir(dir string, threads int, check checkFunc) (err error) {
 	}()
 	sets, err := readDataSets(dir)
 	if err != nil {
-		return err
+		return st, err
 	}
-	g, err := onnximport.Load(filepath.Join(dir, "model.onnx"))
-	if err != nil {
-		if ops := unsupportedOps(err); ops != nil {
-			return &unsupportedError{ops}
+	load := func() (*graph.Graph, error) {
+		g, err := onnximport.Load(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			if ops := unsupportedOps(err); ops != nil {
+				return nil, &unsupportedError{ops}
+			}
+			return nil, fmt.Errorf("import: %w", err)
 		}
-		return fmt.Errorf("import: %w", err)
-	}
-	defer g.Close()
-	if m := missingOps(g); len(m) > 0 {
-		return &unsupportedError{m}
+		if m := missingOps(g); len(m) > 0 {
+			g.Close()
+			return nil, &unsupportedError{m}
+		}
+		return g, nil
 	}
 	for _, s := range sets {
-		if len(s.inputs) != len(g.Inputs) {
-			return fmt.Errorf("%s: %d inputs, the graph has %d", s.name, len(s.inputs), len(g.Inputs))
-		}
-		shapes := make(map[string]tensor.Shape, len(g.Inputs))
-		for i, v := range g.Inputs {
-			shapes[v.Name] = s.inputs[i].Shape
-		}
-		p, err := wrt.Compile(g, wrt.Options{Threads: threads, InputShapes: shapes})
+		// A fresh graph per data set: frozen inputs take each set's values.
+		g, err := load()
 		if err != nil {
-			return fmt.Errorf("%s: compile: %w", s.name, err)
+			return st, err
 		}
-		outs, err := p.Run(context.Background(), s.inputs)
+		err = runSet(g, s, threads, check, true, &st)
+		g.Close()
 		if err != nil {
-			p.Close()
-			return fmt.Errorf("%s: run: %w", s.name, err)
+			return st, fmt.Errorf("%s: %w", s.name, err)
 		}
-		if len(outs) != len(s.outputs) {
-			p.Close()
-			return fmt.Errorf("%s: %d outputs, want %d", s.name, len(outs), len(s.outputs))
+	}
+	if st.frozen == 0 {
+		return st, nil
+	}
+	// The same model with its shape inputs fed at run time: the engine may refuse it (it cannot
+	// plan memory for shapes it does not know), but it must never return a wrong answer.
+	for _, s := range sets {
+		g, err := load()
+		if err != nil {
+			return st, err
 		}
-		for i, want := range s.outputs {
-			if err := check(s.name, i, outs[i], want); err != nil {
-				p.Close()
-				return fmt.Errorf("%s: output %d (%s): %w", s.name, i, g.Outputs[i].Name, err)
-			}
+		var ignored runStats
+		err = runSet(g, s, threads, check, false, &ignored)
+		g.Close()
+		var wrong *wrongResultError
+		if errors.As(err, &wrong) {
+			return st, fmt.Errorf("%s, shape inputs fed at run time: accepted, but %w", s.name, err)
 		}
-		p.Close()
+	}
+	return st, nil
+}
+
+// wrongResultError marks a model that compiled and ran but returned wrong outputs.
+type wrongResultError struct{ err error }
+
+func (e *wrongResultError) Error() string { return e.err.Error() }
+func (e *wrongResultError) Unwrap() error { return e.err }
+
+// runSet compiles g for one data set and checks its outputs. With freeze, inputs in shape slots
+// become constants holding the set's values; without, every input is fed at run time.
+func runSet(g *graph.Graph, s dataSet, threads int, check checkFunc, freeze bool, st *runStats) error {
+	if len(s.inputs) != len(g.Inputs) {
+		return fmt.Errorf("%d inputs, the graph has %d", len(s.inputs), len(g.Inputs))
+	}
+	frozen := map[int]bool{}
+	if freeze {
+		frozen = shapeInputIndexes(g)
+	}
+	var inputs []*tensor.Tensor
+	var kept []*graph.Value
+	shapes := map[string]tensor.Shape{}
+	for i, v := range g.Inputs {
+		if frozen[i] {
+			v.Const, v.DType, v.Shape = s.inputs[i], s.inputs[i].DType, s.inputs[i].Shape
+			st.frozen++
+			continue
+		}
+		kept = append(kept, v)
+		inputs = append(inputs, s.inputs[i])
+		shapes[v.Name] = s.inputs[i].Shape
+	}
+	g.Inputs = kept
+	p, err := wrt.Compile(g, wrt.Options{Threads: threads, InputShapes: shapes})
+	if err != nil {
+		return fmt.Errorf("compile: %w", err)
+	}
+	defer p.Close()
+	outs, err := p.Run(context.Background(), inputs)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if len(outs) != len(s.outputs) {
+		return &wrongResultError{fmt.Errorf("%d outputs, want %d", len(outs), len(s.outputs))}
+	}
+	for i, want := range s.outputs {
+		if err := check(s.name, i, outs[i], want); err != nil {
+			return &wrongResultError{fmt.Errorf("output %d (%s): %w", i, g.Outputs[i].Name, err)}
+		}
 	}
 	return nil
 }
