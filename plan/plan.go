@@ -7,7 +7,10 @@
 // Linear (no reuse) is the baseline it is measured against.
 package plan
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Align is the alignment of every offset and of the arena size, in bytes (one cache line,
 // and enough for any SIMD load the kernels issue).
@@ -40,4 +43,30 @@ func check(bufs []Buffer) {
 			panic(fmt.Sprintf("plan: buffer %d is malformed: %+v", i, b))
 		}
 	}
+}
+
+// LowerBound is the largest total aligned size of buffers live at one step: no plan can use a smaller
+// arena, so ArenaSize/LowerBound measures how much a plan wastes to fragmentation.
+func LowerBound(bufs []Buffer) int {
+	check(bufs)
+	// Sweep step boundaries: +size at First, -size after Last.
+	type ev struct{ step, delta int }
+	evs := make([]ev, 0, 2*len(bufs))
+	for _, b := range bufs {
+		if s := AlignUp(b.Size); s > 0 {
+			evs = append(evs, ev{b.First, s}, ev{b.Last + 1, -s})
+		}
+	}
+	slices.SortFunc(evs, func(a, b ev) int {
+		if a.step != b.step {
+			return a.step - b.step
+		}
+		return a.delta - b.delta // frees before allocations at the same step
+	})
+	best, cur := 0, 0
+	for _, e := range evs {
+		cur += e.delta
+		best = max(best, cur)
+	}
+	return best
 }

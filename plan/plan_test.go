@@ -138,7 +138,11 @@ func TestPropertiesRandom(t *testing.T) {
 		if g.ArenaSize > l.ArenaSize {
 			t.Fatalf("iter %d: greedy %d > linear %d", iter, g.ArenaSize, l.ArenaSize)
 		}
-		if lb := lowerBound(bufs); g.ArenaSize < lb {
+		lb := lowerBound(bufs)
+		if got := LowerBound(bufs); got != lb {
+			t.Fatalf("iter %d: LowerBound %d, naive %d", iter, got, lb)
+		}
+		if g.ArenaSize < lb {
 			t.Fatalf("iter %d: greedy %d below the live-set lower bound %d", iter, g.ArenaSize, lb)
 		}
 	}

@@ -59,8 +59,8 @@ func TestTinyModelsMatchPyTorch(t *testing.T) {
 					maxDiff = max(maxDiff, math.Abs(float64(out[0].F32()[i]-w)))
 				}
 				st := p.Stats()
-				t.Logf("%s %s: max |diff| %.2g; arena %d (linear %d), weights %d, steps %d, MACs %d",
-					set, in.Shape, maxDiff, st.ArenaBytes, st.LinearArenaBytes, st.WeightBytes, st.NumSteps, st.MACs)
+				t.Logf("%s %s: max |diff| %.2g; arena %d (linear %d, live bound %d), weights %d, steps %d, MACs %d",
+					set, in.Shape, maxDiff, st.ArenaBytes, st.LinearArenaBytes, st.LiveBoundBytes, st.WeightBytes, st.NumSteps, st.MACs)
 				if maxDiff > 1e-3 {
 					t.Errorf("%s: max |diff| from PyTorch %g", set, maxDiff)
 				}
@@ -89,6 +89,9 @@ func checkPlan(t *testing.T, st runtime.Stats) {
 	}
 	if err := plan.Verify(bufs, pl); err != nil {
 		t.Fatal(err)
+	}
+	if st.ArenaBytes < st.LiveBoundBytes {
+		t.Errorf("arena %d below the live-set bound %d: the lifetimes are wrong", st.ArenaBytes, st.LiveBoundBytes)
 	}
 	if st.ArenaBytes >= st.LinearArenaBytes {
 		t.Errorf("arena %d is no smaller than the no-reuse layout %d", st.ArenaBytes, st.LinearArenaBytes)

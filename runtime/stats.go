@@ -17,6 +17,8 @@ type Stats struct {
 	// LinearArenaBytes is what the same buffers would take without any reuse (plan.Linear): the
 	// planner's saving is LinearArenaBytes - ArenaBytes.
 	LinearArenaBytes int
+	// LiveBoundBytes is the most bytes live at any one step (plan.LowerBound): no plan can use less.
+	LiveBoundBytes int
 	// ScratchBytes is the largest single kernel scratch.
 	ScratchBytes int
 	// WeightBytes counts constants the program reads plus weight copies kernels keep (PackedWeights).
@@ -56,7 +58,8 @@ type BufferStat struct {
 }
 
 func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) Stats {
-	s := Stats{ArenaBytes: c.plan.ArenaSize, LinearArenaBytes: plan.Linear(c.bufs).ArenaSize, ScratchBytes: maxScratch}
+	s := Stats{ArenaBytes: c.plan.ArenaSize, LinearArenaBytes: plan.Linear(c.bufs).ArenaSize,
+		LiveBoundBytes: plan.LowerBound(c.bufs), ScratchBytes: maxScratch}
 	seen := map[*tensor.Tensor]bool{}
 	for i, n := range c.g.Nodes {
 		for _, in := range n.Inputs {
@@ -154,7 +157,7 @@ func (s Stats) String() string {
 		fmt.Fprintf(&b, "%-4d %-28s %-20s %-18s %12d %10d\n", i, st.Node, op, st.DType.String()+st.Shape.String(), st.MACs, st.ScratchBytes)
 	}
 	fmt.Fprintf(&b, "steps %d, MACs %d\n", s.NumSteps, s.MACs)
-	fmt.Fprintf(&b, "arena %d bytes (no reuse: %d), max scratch %d, weights %d (packed %d), predicted peak %d\n",
-		s.ArenaBytes, s.LinearArenaBytes, s.ScratchBytes, s.WeightBytes, s.PackedBytes, s.PeakBytes)
+	fmt.Fprintf(&b, "arena %d bytes (no reuse %d, live bound %d), max scratch %d, weights %d (packed %d), predicted peak %d\n",
+		s.ArenaBytes, s.LinearArenaBytes, s.LiveBoundBytes, s.ScratchBytes, s.WeightBytes, s.PackedBytes, s.PeakBytes)
 	return b.String()
 }

@@ -27,8 +27,8 @@ func TestTFLiteModelsPlan(t *testing.T) {
 			}
 			defer p.Close()
 			st := p.Stats()
-			t.Logf("arena %d bytes (no reuse %d), max scratch %d, weights %d, %d steps, %.1f MMAC",
-				st.ArenaBytes, st.LinearArenaBytes, st.ScratchBytes, st.WeightBytes, st.NumSteps, float64(st.MACs)/1e6)
+			t.Logf("arena %d bytes (no reuse %d, live bound %d), max scratch %d, weights %d, %d steps, %.1f MMAC",
+				st.ArenaBytes, st.LinearArenaBytes, st.LiveBoundBytes, st.ScratchBytes, st.WeightBytes, st.NumSteps, float64(st.MACs)/1e6)
 			checkPlan(t, st)
 			est, err := runtime.Estimate(g, runtime.Options{})
 			if err != nil {
