@@ -1,0 +1,244 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/catalog"
+)
+
+// imageExts are the extensions picked up when walking a folder (files named explicitly are always tried).
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".gif": true, ".webp": true}
+
+type classifyFlags struct {
+	model   string
+	labels  string
+	topK    int
+	lang    string
+	threads int
+	format  string
+	size    int
+}
+
+// classifyRecord is the JSON contract of one image's result.
+type classifyRecord struct {
+	File        string             `json:"file"`
+	Model       string             `json:"model,omitempty"`
+	InputSize   []int              `json:"input_size,omitempty"`
+	Precision   string             `json:"precision,omitempty"`
+	Predictions []wanwu.Prediction `json:"predictions,omitempty"`
+	ElapsedMS   *float64           `json:"elapsed_ms,omitempty"`
+	Error       string             `json:"error,omitempty"`
+}
+
+func (m *Main) classifyCommand() *cobra.Command {
+	var f classifyFlags
+	c := &cobra.Command{
+		Use:   "classify [flags] PATH...",
+		Short: "Name what is in photos (files or folders, searched recursively)",
+		Long: `Classify photos and print the top-K classes with Chinese (or English) labels.
+
+Folders are searched recursively for .jpg .jpeg .png .bmp .gif .webp files.
+Exit status: 0 if every file was classified, 1 if any failed, 2 for usage errors.`,
+		Args: minArgs(1),
+		RunE: func(c *cobra.Command, args []string) error { return m.classify(c, f, args) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name (see `wanwu models`)")
+	fl.StringVar(&f.labels, "labels", "", "label file: one label per line, JSON array/object, or ModelScope meta_info.txt")
+	fl.IntVar(&f.topK, "top-k", 5, "number of classes to show per photo")
+	fl.StringVar(&f.lang, "lang", "zh", "label language: zh or en")
+	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl or csv")
+	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
+	return c
+}
+
+func (f classifyFlags) validate() error {
+	if f.topK < 1 {
+		return usagef("--top-k must be at least 1, got %d", f.topK)
+	}
+	if f.lang != "zh" && f.lang != "en" {
+		return usagef("--lang must be zh or en, got %q", f.lang)
+	}
+	switch f.format {
+	case "text", "json", "jsonl", "csv":
+	default:
+		return usagef("--format must be text, json, jsonl or csv, got %q", f.format)
+	}
+	if f.threads < 0 {
+		return usagef("--threads must be >= 0, got %d", f.threads)
+	}
+	if f.size != 0 && f.size < 32 {
+		return usagef("--size must be at least 32, got %d", f.size)
+	}
+	return nil
+}
+
+// collectImages expands folders; a path that cannot be read is kept so its error is reported in order.
+func collectImages(args []string) []string {
+	var files []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil || !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				files = append(files, p) // unreadable entry: reported as a failed file
+				return nil
+			}
+			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(p))] {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	return files
+}
+
+func progressWriter(w io.Writer) io.Writer {
+	if file, ok := w.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
+		return w
+	}
+	return nil
+}
+
+func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	ctx := c.Context()
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
+	if f.labels != "" {
+		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	model, err := wanwu.Load(ctx, f.model, opts...)
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+
+	files := collectImages(args)
+	if len(files) == 0 {
+		return fmt.Errorf("no images found in %s", strings.Join(args, ", "))
+	}
+	var bar *progressbar.ProgressBar
+	if pw := progressWriter(m.Stderr); pw != nil && len(files) > 3 {
+		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(pw),
+			progressbar.OptionSetDescription("classifying"), progressbar.OptionClearOnFinish())
+	}
+	out := newResultWriter(m.Stdout, m.Stderr, f)
+	h, w := model.InputSize()
+	failed := 0
+	for _, file := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec := classifyRecord{File: file}
+		res, err := model.ClassifyFile(ctx, file, f.topK)
+		if err != nil {
+			failed++
+			rec.Error = err.Error()
+		} else {
+			ms := float64(res.Elapsed.Microseconds()) / 1000
+			rec.Model, rec.InputSize, rec.Precision = model.Name, []int{h, w}, model.Precision()
+			if f.lang == "en" {
+				for i := range res.Predictions {
+					res.Predictions[i].Label = res.Predictions[i].LabelEn
+				}
+			}
+			rec.Predictions, rec.ElapsedMS = res.Predictions, &ms
+		}
+		if err := out.write(rec); err != nil {
+			return err
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	if err := out.close(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return partialError{failed: failed, total: len(files)}
+	}
+	return nil
+}
+
+// resultWriter renders records in the chosen format as they arrive (json collects into one array).
+type resultWriter struct {
+	stdout, stderr io.Writer
+	f              classifyFlags
+	all            []classifyRecord
+	csv            *csv.Writer
+}
+
+func newResultWriter(stdout, stderr io.Writer, f classifyFlags) *resultWriter {
+	w := &resultWriter{stdout: stdout, stderr: stderr, f: f, all: []classifyRecord{}}
+	if f.format == "csv" {
+		w.csv = csv.NewWriter(stdout)
+		w.csv.Write([]string{"file", "rank", "index", "label", "label_en", "score", "elapsed_ms", "error"})
+	}
+	return w
+}
+
+func (w *resultWriter) write(r classifyRecord) error {
+	switch w.f.format {
+	case "json":
+		w.all = append(w.all, r)
+	case "jsonl":
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w.stdout, "%s\n", b)
+		return err
+	case "csv":
+		if r.Error != "" {
+			return w.csv.Write([]string{r.File, "", "", "", "", "", "", r.Error})
+		}
+		for i, p := range r.Predictions {
+			w.csv.Write([]string{r.File, strconv.Itoa(i + 1), strconv.Itoa(p.Index), p.Label, p.LabelEn,
+				strconv.FormatFloat(p.Score, 'f', 6, 64), strconv.FormatFloat(*r.ElapsedMS, 'f', 3, 64), ""})
+		}
+		w.csv.Flush()
+		return w.csv.Error()
+	default:
+		if r.Error != "" {
+			_, err := fmt.Fprintf(w.stderr, "%s: error: %s\n", r.File, strings.TrimPrefix(r.Error, r.File+": "))
+			return err
+		}
+		parts := make([]string, len(r.Predictions))
+		for i, p := range r.Predictions {
+			parts[i] = fmt.Sprintf("%s %.1f%%", p.Label, 100*p.Score)
+		}
+		_, err := fmt.Fprintf(w.stdout, "%s: %s\n", r.File, strings.Join(parts, ", "))
+		return err
+	}
+	return nil
+}
+
+func (w *resultWriter) close() error {
+	if w.f.format == "json" {
+		enc := json.NewEncoder(w.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(w.all)
+	}
+	return nil
+}
