@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -20,8 +21,9 @@ import (
 type memReport struct {
 	W, H             int
 	FileBytes        int64
-	AllocBytes       uint64 // all heap allocation during decode+preprocess
-	BaseRSS, PeakRSS int64  // process max RSS before and after (bytes)
+	AllocBytes       uint64  // all heap allocation during decode+preprocess
+	BaseRSS, PeakRSS int64   // process max RSS before and after (bytes)
+	Millis           float64 // wall time of decode+preprocess
 }
 
 // TestPeakMemory measures decode+preprocess (224 centre crop, f32) of a 640x480 and a 6000x4000
@@ -57,8 +59,8 @@ func TestPeakMemory(t *testing.T) {
 			t.Fatalf("no report in %s", out)
 		}
 		mb := func(b int64) float64 { return float64(b) / (1 << 20) }
-		t.Logf("%dx%d JPEG (%.0f KB): allocated %.1f MB, peak RSS %.1f MB (process baseline %.1f MB, +%.1f MB)",
-			r.W, r.H, float64(r.FileBytes)/1024, mb(int64(r.AllocBytes)), mb(r.PeakRSS), mb(r.BaseRSS), mb(r.PeakRSS-r.BaseRSS))
+		t.Logf("%dx%d JPEG (%.0f KB): %.0f ms, allocated %.1f MB, peak RSS %.1f MB (process baseline %.1f MB, +%.1f MB)",
+			r.W, r.H, float64(r.FileBytes)/1024, r.Millis, mb(int64(r.AllocBytes)), mb(r.PeakRSS), mb(r.BaseRSS), mb(r.PeakRSS-r.BaseRSS))
 	}
 }
 
@@ -82,6 +84,7 @@ func memProbeChild(path string) {
 	base := vmHWM()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	start := time.Now()
 	img, err := DecodeFile(path, DecodeOptions{})
 	if err != nil {
 		panic(err)
@@ -89,9 +92,10 @@ func memProbeChild(path string) {
 	if err := p.Into(img, dst, 0); err != nil {
 		panic(err)
 	}
+	ms := float64(time.Since(start).Microseconds()) / 1000
 	runtime.ReadMemStats(&after)
 	json.NewEncoder(os.Stdout).Encode(memReport{W: img.W, H: img.H, FileBytes: st.Size(),
-		AllocBytes: after.TotalAlloc - before.TotalAlloc, BaseRSS: base, PeakRSS: vmHWM()})
+		AllocBytes: after.TotalAlloc - before.TotalAlloc, BaseRSS: base, PeakRSS: vmHWM(), Millis: ms})
 }
 
 // vmHWM is the process's peak RSS from /proc/self/status. (getrusage's ru_maxrss would include

@@ -1,0 +1,39 @@
+package imageio
+
+import (
+	"os"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// BenchmarkInto224 times the standard ImageNet preprocessing of a 1280x720 image (resize shorter
+// side to 256, centre-crop 224, f32 NCHW).
+func BenchmarkInto224(b *testing.B) {
+	img := NewRGB(1280, 720)
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	p, _ := Preprocess{Width: 224, Height: 224}.Normalized()
+	dst := tensor.New(tensor.F32, p.Shape(1))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Into(img, dst, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeJPEG420 decodes a 4:2:0 fixture (fancy upsampling + libjpeg IDCT path).
+func BenchmarkDecodeJPEG420(b *testing.B) {
+	data, err := os.ReadFile("testdata/images/q420.jpg")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeBytes(data, DecodeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
