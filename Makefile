@@ -23,8 +23,11 @@ demo: build
 vet:
 	$(GO) vet ./...
 
+# The conformance target repeats the ONNX node tests verbosely so their summary line
+# ("conformance: N passed, N failed, N skipped") shows in the log; it takes about a second.
 test: vet
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory conformance
 
 generate:
 	$(GO) generate ./...

@@ -13,7 +13,7 @@
 // set's values as constants, and then also runs the case with them fed at run time, where the
 // engine may refuse the model but must not return a wrong result.
 //
-//	go test -v -run TestONNXNode ./conformance   # prints "onnx conformance: N passed, 0 failed, M skipped"
+//	go test -v -run TestONNXNode ./conformance   # prints "conformance: N passed, 0 failed, M skipped"
 //	go test -v -run TestPyTorch ./conformance    # testdata/models (and models/) vs PyTorch
 //	go test -run TestONNXNode/test_conv ./conformance -v
 //

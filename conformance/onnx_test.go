@@ -44,13 +44,13 @@ func TestMain(m *testing.M) {
 }
 
 func summaryLine() string {
-	return fmt.Sprintf("onnx conformance: %d passed, %d failed, %d skipped",
+	return fmt.Sprintf("conformance: %d passed, %d failed, %d skipped",
 		summary.passed, summary.failed, summary.skipped)
 }
 
 func summaryDetail() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "onnx conformance: skipped = %d excluded (exclude.txt) + %d with unsupported ops; "+
+	fmt.Fprintf(&b, "conformance: skipped = %d excluded (exclude.txt) + %d with unsupported ops; "+
 		"%d passed with shape inputs bound as constants", summary.excluded, summary.unsupported, summary.frozen)
 	type kv struct {
 		op string

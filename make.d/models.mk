@@ -23,7 +23,7 @@ models/resnest101_54k/model.onnx: $(MODEL_DEPS)
 fixtures:
 	$(EXPORT_MODELS) --fixtures testdata/models
 
-# The conformance summary line ("onnx conformance: N passed, 0 failed, M skipped") is only printed by
+# The conformance summary line ("conformance: N passed, 0 failed, M skipped") is only printed by
 # `go test` for a passing package under -v; this target shows it (and the PyTorch agreement figures)
 # without the per-case noise, and keeps go test's exit status.
 GO ?= go
@@ -31,5 +31,5 @@ GO ?= go
 conformance:
 	@log=$$(mktemp); $(GO) test -count=1 -v -run 'TestONNXNode|TestPyTorch|TestCompare' ./conformance > $$log 2>&1; \
 	status=$$?; \
-	grep -E '^(onnx conformance|--- FAIL|FAIL|ok|panic)|pytorch_test.go|^    --- (PASS|FAIL): TestPyTorch' $$log; \
+	grep -E '^(conformance:|--- FAIL|FAIL|ok|panic)|pytorch_test.go|^    --- (PASS|FAIL): TestPyTorch' $$log; \
 	rm -f $$log; exit $$status
