@@ -270,7 +270,7 @@ func TestPreprocessErrorsAndAllocs(t *testing.T) {
 		}
 	}
 	allocs := testing.AllocsPerRun(20, func() { p.Into(img, dst, 1) })
-	if allocs >= 1 {
+	if allocs >= 1 && !raceEnabled {
 		t.Errorf("Into allocates %.1f times per call in steady state", allocs)
 	}
 }
