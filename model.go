@@ -213,8 +213,12 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 				return err
 			}
 			pre = p
-		} else if entry != nil || m.Format == "tflite" {
-			pre = imageio.Preprocess{Resize: "stretch", Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
+		} else if entry != nil {
+			cp := entry.Preprocess
+			pre = imageio.Preprocess{Resize: cp.Resize, Filter: cp.Filter, Mean: cp.Mean, Std: cp.Std}
+		} else if m.Format == "tflite" {
+			// TFLite classifiers are trained on whole photos squeezed to the input size.
+			pre = imageio.Preprocess{Resize: "stretch", Filter: "bilinear", Std: [3]float32{1, 1, 1}}
 		} else {
 			// torchvision's ImageNet evaluation transform.
 			pre = imageio.Preprocess{Resize: "shorter_crop",

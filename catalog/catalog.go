@@ -11,9 +11,11 @@ import (
 const coralTestData = "https://github.com/google-coral/test_data/raw/104342d2d3480b3e66203073dac24f4e2dbb4c41/"
 
 // Preprocess says how a catalog model wants its photo: the whole image resized to Size×Size
-// ("stretch", what the Coral pipelines do) or the shorter side resized then center-cropped.
+// ("stretch", what the Coral pipelines do) or the shorter side resized then center-cropped, with
+// "bilinear" or "antialias" interpolation (see imageio.Preprocess).
 type Preprocess struct {
 	Resize string     `json:"resize"`
+	Filter string     `json:"filter"`
 	Mean   [3]float32 `json:"mean"`
 	Std    [3]float32 `json:"std"`
 }
@@ -35,7 +37,8 @@ type Entry struct {
 // DefaultModel is what `wanwu classify` uses without --model.
 const DefaultModel = "mobilenet_v2_1.0_224_quant"
 
-var stretch = Preprocess{Resize: "stretch", Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
+// Coral's pipelines resize the whole photo with plain bilinear interpolation (no antialiasing).
+var stretch = Preprocess{Resize: "stretch", Filter: "bilinear", Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
 
 var models = []Entry{
 	{Name: "mobilenet_v2_1.0_224_quant", File: "mobilenet_v2_1.0_224_quant.tflite",

@@ -20,6 +20,9 @@ type Preprocess struct {
 	Resize string `json:"resize,omitempty"`
 	// ResizeShorter is the shorter side before the centre crop; 0 means max(Width,Height)*256/224.
 	ResizeShorter int `json:"resize_shorter,omitempty"`
+	// Filter is "antialias" (default: Pillow's bilinear, whose support widens when downscaling) or
+	// "bilinear" (plain interpolation between the nearest pixels, what TFLite/Coral pipelines do).
+	Filter string `json:"filter,omitempty"`
 	// Mean and Std normalise f32 inputs: (pixel/255 - Mean[c]) / Std[c]. An all-zero Std means 1.
 	Mean [3]float32 `json:"mean"`
 	Std  [3]float32 `json:"std"`
@@ -48,6 +51,12 @@ func (p Preprocess) Normalized() (Preprocess, error) {
 		}
 	default:
 		return p, fmt.Errorf("resize %q: want \"stretch\" or \"shorter_crop\"", p.Resize)
+	}
+	if p.Filter == "" {
+		p.Filter = "antialias"
+	}
+	if p.Filter != "antialias" && p.Filter != "bilinear" {
+		return p, fmt.Errorf("filter %q: want \"antialias\" or \"bilinear\"", p.Filter)
 	}
 	if p.Layout == "" {
 		p.Layout = "NCHW"
@@ -157,8 +166,9 @@ func (p Preprocess) Into(img *RGB, dst *tensor.Tensor, batchIndex int) error {
 	W, H := p.Width, p.Height
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	sc.h.prepare(img.W, rw, left, W)
-	sc.v.prepare(img.H, rh, top, H)
+	aa := p.Filter == "antialias"
+	sc.h.prepare(img.W, rw, left, W, aa)
+	sc.v.prepare(img.H, rh, top, H, aa)
 	y0 := int(sc.v.start[0])
 	y1 := int(sc.v.start[H-1] + sc.v.count[H-1])
 	sc.tmp = grow(sc.tmp, (y1-y0)*W*3)

@@ -20,9 +20,15 @@ type axis struct {
 
 // prepare computes Pillow's precompute_coeffs + normalize_coeffs_8bpc for the outputs in the
 // window only; a resize followed by a crop equals resizing just the cropped outputs.
-func (a *axis) prepare(in, out, first, n int) {
+//
+// With antialias false the filter keeps support 1 however much it downscales: a plain bilinear
+// interpolation between the two nearest pixels (half-pixel centres), as Coral's pipelines resize.
+func (a *axis) prepare(in, out, first, n int, antialias bool) {
 	scale := float64(in) / float64(out)
 	filterscale := max(scale, 1)
+	if !antialias {
+		filterscale = 1
+	}
 	support := filterscale // bilinear support is 1
 	a.ksize = int(math.Ceil(support))*2 + 1
 	a.start = grow(a.start, n)
@@ -131,8 +137,8 @@ func resampleVRow(tmp []uint8, v *axis, i, y0 int, row []uint8) {
 func Resize(img *RGB, w, h int) *RGB {
 	out := NewRGB(w, h)
 	var ax, ay axis
-	ax.prepare(img.W, w, 0, w)
-	ay.prepare(img.H, h, 0, h)
+	ax.prepare(img.W, w, 0, w, true)
+	ay.prepare(img.H, h, 0, h, true)
 	y0 := int(ay.start[0])
 	y1 := int(ay.start[h-1] + ay.count[h-1])
 	tmp := make([]uint8, (y1-y0)*w*3)

@@ -355,7 +355,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Preprocess{Width: 224, Height: 224, Resize: "shorter_crop", ResizeShorter: 256,
+	want := Preprocess{Width: 224, Height: 224, Resize: "shorter_crop", ResizeShorter: 256, Filter: "antialias",
 		Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}, Layout: "NCHW", DType: "f32"}
 	if p != want {
 		t.Errorf("got %+v\nwant %+v", p, want)
