@@ -33,6 +33,7 @@ type builder struct {
 	values   map[string]*graph.Value
 	produced map[*graph.Value]bool // outputs of nodes, graph inputs and constants
 	dropped  map[string]string     // Dropout mask outputs removed -> node name
+	producer map[*graph.Value]*graph.Node
 	unsup    []UnsupportedOp
 }
 
@@ -46,7 +47,7 @@ func (b *builder) errorf(format string, args ...any) error {
 
 func decode(data []byte, file string, ext tensorio.ExternalFunc) (*graph.Graph, error) {
 	b := &builder{file: file, ext: ext, opsets: map[string]int{}, values: map[string]*graph.Value{},
-		produced: map[*graph.Value]bool{}, dropped: map[string]string{}}
+		produced: map[*graph.Value]bool{}, dropped: map[string]string{}, producer: map[*graph.Value]*graph.Node{}}
 	m, err := parseModel(data)
 	if err != nil {
 		return nil, b.errorf("%w", err)
@@ -290,6 +291,13 @@ func (b *builder) node(idx int, wn *wireNode) error {
 		}
 		if attrProblem != nil {
 			return b.errorf("node %q (%s): %w", name, wn.op, attrProblem)
+		}
+	}
+	for _, nn := range nodes {
+		for _, o := range nn.Outputs {
+			if o != nil {
+				b.producer[o] = nn
+			}
 		}
 	}
 	b.g.Nodes = append(b.g.Nodes, nodes...)

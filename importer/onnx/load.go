@@ -4,6 +4,11 @@
 // Older opsets are normalised to the latest ONNX semantics (see normalize.go); an unsupported
 // operator anywhere in the model fails the load with one *UnsupportedError listing all of them.
 // DOUBLE tensors are narrowed to F32 on import (wanwu has no f64 dtype).
+//
+// Constants stored as raw_data view the file at whatever offset the exporter left them, so their
+// Data is generally not aligned to the element size (in PyTorch's ResNet-50 export, 79 of 108
+// weights are not 4-byte aligned); code that needs alignment packs or copies them. Typed-field
+// data (float_data, int64_data...) is decoded into fresh, aligned Go memory.
 package onnx
 
 import (

@@ -33,8 +33,7 @@ func softmax(b *builder, n *graph.Node) ([]*graph.Node, error) {
 	}
 	x := n.Inputs[0]
 	axis := n.Int("axis", 1)
-	if x.Shape != nil {
-		r := int64(len(x.Shape))
+	if r := int64(b.rankOf(x)); r >= 0 {
 		if axis < 0 {
 			axis += r
 		}
@@ -57,6 +56,25 @@ func softmax(b *builder, n *graph.Node) ([]*graph.Node, error) {
 	n.SetInt("axis", -1)
 	nReshape := &graph.Node{Name: n.Name + "/reshape", Op: "Reshape", Inputs: []*graph.Value{sm, shape}, Outputs: []*graph.Value{y}}
 	return []*graph.Node{nShape, nFlat, n, nReshape}, nil
+}
+
+// rankOf returns the rank of v where the importer knows it: from a recorded shape, or from the
+// producer for ops whose output rank is fixed (a classifier head's Gemm or Flatten); -1 otherwise.
+func (b *builder) rankOf(v *graph.Value) int {
+	if v.Shape != nil {
+		return len(v.Shape)
+	}
+	if n := b.producer[v]; n != nil {
+		switch n.Op {
+		case "Gemm", "Flatten":
+			return 2
+		case "Relu", "Identity", "Sigmoid", "Tanh", "Clip", "Cast":
+			if x := n.Input(0); x != nil && x != v {
+				return b.rankOf(x)
+			}
+		}
+	}
+	return -1
 }
 
 // dropout is the identity at inference (is_test); its ratio/training_mode inputs and mask output go.
