@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -281,6 +282,15 @@ func compileConv(n *graph.Node) (Kernel, error) {
 	return k, nil
 }
 
+// PackedBytes is the size of W packed at Compile (runtime.PackedWeights).
+func (k *convKernel) PackedBytes() int {
+	n := 0
+	for _, p := range k.packed {
+		n += 4 * len(p.Data)
+	}
+	return n
+}
+
 func (k *convKernel) ScratchBytes() int {
 	if k.depthwise {
 		return 0
@@ -368,14 +378,11 @@ func (k *convKernel) doItem(it int, work []float32) {
 	ncl := min(k.tileCols, ohw-j0)
 	oc0 := gi*k.mg + m0
 	c := k.y[(b*k.cout+oc0)*ohw+j0:]
-	for r := 0; r < m1-m0; r++ {
-		row := c[r*ohw : r*ohw+ncl]
-		if k.bias != nil {
-			f32.Fill(row, k.bias[oc0+r])
-		} else {
-			clear(row)
-		}
+	var bias []float32
+	if k.bias != nil {
+		bias = k.bias[gi*k.mg : (gi+1)*k.mg]
 	}
+	clamp, lo, hi := k.act.clampBounds()
 	xg := k.x[(b*k.cin+gi*g.C)*hw : (b*k.cin+(gi+1)*g.C)*hw]
 	K := g.K()
 	for pc := 0; pc < K; pc += f32.KC {
@@ -385,11 +392,32 @@ func (k *convKernel) doItem(it int, work []float32) {
 		} else {
 			f32.PackIm2col(work, xg, g, pc, kcl, j0, ncl)
 		}
-		f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw)
+		// Bias joins on the first k block (which overwrites C), the clamp on the last: both happen in
+		// the micro-kernel's registers, so C is written once per block and never re-read for them.
+		ep := f32.Epilogue{Acc: pc > 0}
+		if pc == 0 {
+			ep.Bias = bias
+		}
+		if pc+kcl == K && clamp {
+			ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
+		}
+		f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)
 	}
-	if k.act.Kind != ActNone {
+	if !clamp && k.act.Kind != ActNone {
 		for r := 0; r < m1-m0; r++ {
 			k.act.Apply(c[r*ohw : r*ohw+ncl])
 		}
 	}
+}
+
+// clampBounds reports whether the activation is a clamp the GEMM epilogue applies (Relu, Clip), and
+// its bounds.
+func (a Activation) clampBounds() (ok bool, lo, hi float32) {
+	switch a.Kind {
+	case ActRelu:
+		return true, 0, float32(math.Inf(1))
+	case ActClip:
+		return true, a.Min, a.Max
+	}
+	return false, 0, 0
 }

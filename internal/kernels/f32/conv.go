@@ -35,45 +35,57 @@ func ValidRange(off, stride, size, out int) (lo, hi int) {
 // (c*KH+ky)*KW+kx, column j is oy*OW+ox, and the element is in[c][iy][ix] with iy = oy*SH-PT+ky*DH,
 // ix = ox*SW-PL+kx*DW, or 0 where (iy, ix) falls in the padding. dst needs PackedBLen(kc, nc) floats.
 func PackIm2col(dst, in []float32, g *ConvGeom, p0, kc, j0, nc int) {
-	ncp := RoundUp(nc, NR)
+	nr := NR
+	ncp := RoundUp(nc, nr)
 	dst = dst[:kc*ncp]
 	if nc < ncp {
 		// Zero the padding columns of the last panel once; the loops below never write them.
-		last := dst[(ncp-NR)*kc:]
+		last := dst[(ncp-nr)*kc:]
 		for p := 0; p < kc; p++ {
-			clear(last[p*NR+nc-(ncp-NR) : p*NR+NR])
+			clear(last[p*nr+nc-(ncp-nr) : p*nr+nr])
 		}
 	}
 	khw := g.KH * g.KW
+	hw := g.H * g.W
 	for p := 0; p < kc; p++ {
 		r := p0 + p
 		c := r / khw
 		ky := r % khw / g.KW
 		kx := r % g.KW
-		plane := in[c*g.H*g.W : (c+1)*g.H*g.W]
+		plane := in[c*hw : (c+1)*hw]
 		offX := kx*g.DW - g.PL
+		lo, hi := ValidRange(offX, g.SW, g.W, g.OW)
 		oy, ox := j0/g.OW, j0%g.OW
 		for jl := 0; jl < nc; {
-			// One run of columns sharing the output row oy.
+			// One run of columns sharing the output row oy, cut at panel boundaries.
 			run := min(g.OW-ox, nc-jl)
 			iy := oy*g.SH - g.PT + ky*g.DH
-			if iy < 0 || iy >= g.H {
-				for x := 0; x < run; x++ {
-					j := jl + x
-					dst[(j/NR)*NR*kc+p*NR+j%NR] = 0
-				}
-			} else {
-				row := plane[iy*g.W : (iy+1)*g.W]
-				lo, hi := ValidRange(offX, g.SW, g.W, g.OW)
-				for x := 0; x < run; x++ {
-					j := jl + x
-					o := ox + x
-					var v float32
-					if o >= lo && o < hi {
-						v = row[o*g.SW+offX]
+			var row []float32
+			if iy >= 0 && iy < g.H {
+				row = plane[iy*g.W : (iy+1)*g.W]
+			}
+			for x := 0; x < run; {
+				j := jl + x
+				jj := j % nr
+				n := min(run-x, nr-jj)
+				d := dst[(j-jj)*kc+p*nr+jj:]
+				d = d[:n]
+				o := ox + x
+				switch {
+				case row == nil:
+					clear(d)
+				case g.SW == 1 && o >= lo && o+n <= hi:
+					copy(d, row[o+offX:])
+				default:
+					for t := range d {
+						if oo := o + t; oo >= lo && oo < hi {
+							d[t] = row[oo*g.SW+offX]
+						} else {
+							d[t] = 0
+						}
 					}
-					dst[(j/NR)*NR*kc+p*NR+j%NR] = v
 				}
+				x += n
 			}
 			jl += run
 			ox = 0

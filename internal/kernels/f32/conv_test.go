@@ -2,6 +2,7 @@ package f32
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -37,6 +38,10 @@ func randSlice(r *rand.Rand, n int) []float32 {
 // TestIm2colGemmMatchesReference builds a convolution from PackIm2col + MulPacked over several
 // column tilings (KC-row blocks where K > KC) and compares it with ref.Conv.
 func TestIm2colGemmMatchesReference(t *testing.T) {
+	forEachImpl(t, testIm2colGemm)
+}
+
+func testIm2colGemm(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	for _, g0 := range convGeoms {
 		g := withOut(g0)
@@ -45,12 +50,12 @@ func TestIm2colGemmMatchesReference(t *testing.T) {
 				t.Run(fmt.Sprintf("%+v_m%d_tile%d", g, m, tile), func(t *testing.T) {
 					x := randSlice(r, g.C*g.H*g.W)
 					w := randSlice(r, m*g.K())
-					want, _ := ref.Conv(x, [4]int{1, g.C, g.H, g.W}, w, [4]int{m, g.C, g.KH, g.KW}, nil,
+					bias := randSlice(r, m)
+					want, _ := ref.Conv(x, [4]int{1, g.C, g.H, g.W}, w, [4]int{m, g.C, g.KH, g.KW}, bias,
 						ref.Conv2D{Strides: [2]int{g.SH, g.SW}, Dilations: [2]int{g.DH, g.DW}, Pads: [4]int{g.PT, g.PL, g.PT, g.PL}})
 					ohw := g.OH * g.OW
 					pa := PackA(guarded(r, PackedALen(m, g.K())), false, m, g.K(), 1, w, g.K())
 					c := guarded(r, m*ohw)
-					clear(c)
 					for j0 := 0; j0 < ohw; j0 += tile {
 						nc := min(tile, ohw-j0)
 						for pc := 0; pc < g.K(); pc += KC {
@@ -58,11 +63,17 @@ func TestIm2colGemmMatchesReference(t *testing.T) {
 							bp := guarded(r, PackedBLen(kcl, nc))
 							PackIm2col(bp, x, &g, pc, kcl, j0, nc)
 							checkGuard(t, "packed B", bp)
-							MulPacked(&pa, 0, m, pc, kcl, bp, nc, c[j0:], ohw)
+							// Bias on the first k block, ReLU on the last, as convolution uses them.
+							ep := Epilogue{Acc: pc > 0, Clamp: pc+kcl == g.K(), Lo: 0, Hi: float32(math.Inf(1))}
+							if pc == 0 {
+								ep.Bias = bias
+							}
+							MulPacked(&pa, 0, m, pc, kcl, bp, nc, c[j0:], ohw, ep)
 						}
 					}
 					checkGuard(t, "C", c)
 					for i := range want {
+						want[i] = max(want[i], 0)
 						if d := c[i] - want[i]; d > 1e-4 || d < -1e-4 {
 							t.Fatalf("element %d = %v, want %v", i, c[i], want[i])
 						}

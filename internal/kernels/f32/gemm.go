@@ -1,20 +1,88 @@
-// Package f32 holds pure-Go float32 compute kernels: blocked GEMM with packing, im2col packing for
+// Package f32 holds float32 compute kernels: blocked GEMM with packing, im2col packing for
 // convolution, depthwise convolution and small vector helpers. Kernels know nothing about graphs.
 //
-// Layout: gemm.go is the exported API, gemm_generic.go the portable micro-kernel. A SIMD micro-kernel
-// (gemm_amd64.go + gemm_amd64.s) can later replace microKernel behind the same API.
+// Layout (the kernel file quartet): gemm.go is the exported API, gemm_generic.go the portable
+// micro-kernel (always compiled and tested), gemm_amd64.go the assembly stubs and their registration,
+// gemm_amd64.s the generated AVX-512 and AVX2+FMA micro-kernels (see ../_asm). The micro-kernel, and
+// with it the register tile MR×NR the packed layouts follow, is chosen once at init from internal/cpu.
 package f32
 
-// Register-block and cache-block sizes. MR×NR is the micro-kernel tile; KC bounds the depth of one
-// packed panel so an MR×KC slice of A and a KC×NR slice of B stay in L1/L2; NC bounds the width of the
-// packed B block used by Gemm.
+// Cache-block sizes. KC bounds the depth of one packed panel so an MR×KC slice of A and a KC×NR slice
+// of B stay in L1/L2; NC bounds the width of the packed B block used by Gemm; MC (a multiple of MR) the
+// height of the packed A block.
 const (
-	MR = 3
-	NR = 4
 	KC = 256
 	NC = 512
+)
+
+// The register tile of the selected micro-kernel. They change only in init and in tests (Use).
+var (
+	MR = 3
+	NR = 4
 	MC = 64
 )
+
+// Epilogue flags of a micro-kernel call (see Impl).
+const (
+	flagAcc   = 1 // add the tile to C instead of overwriting it
+	flagBias  = 2 // add bias[r] to row r
+	flagClamp = 4 // clamp to [lo, hi]
+)
+
+// Impl is one GEMM micro-kernel. kern computes the MR×NR tile T = A·B from a packed MR×k panel a and a
+// packed k×NR panel b, then applies the epilogue given by flags (bias, +C, clamp, in that order) and
+// stores T into c (row stride ldc). It may assume full tiles; MulPacked handles the edges.
+type Impl struct {
+	Name      string // "AVX512", "AVX2", "Generic": the ISA-ladder subtest names
+	MR, NR    int
+	Available bool
+	id        int // selects the kernel in runKernel (a direct call, so tile buffers stay on the stack)
+}
+
+const (
+	idGeneric = iota
+	idAVX512
+	idAVX2
+)
+
+var (
+	impls []*Impl // best first; the last one is the portable kernel
+	cur   *Impl
+)
+
+func init() {
+	impls = append(archImpls(), &Impl{Name: "Generic", MR: 3, NR: 4, Available: true, id: idGeneric})
+	for _, im := range impls {
+		if im.Available {
+			setImpl(im)
+			break
+		}
+	}
+}
+
+func setImpl(im *Impl) {
+	cur = im
+	MR, NR = im.MR, im.NR
+	MC = RoundUp(120, im.MR)
+}
+
+// Impls lists the micro-kernels compiled into this binary, best first, with whether this CPU can run them.
+func Impls() []*Impl { return impls }
+
+// Selected is the micro-kernel in use.
+func Selected() *Impl { return cur }
+
+// Use selects im for tests and benchmarks and returns a function restoring the previous choice. Data
+// packed under one kernel (PackedA, packed B blocks) must not be used under another. Not safe to call
+// while kernels run.
+func Use(im *Impl) (restore func()) {
+	if !im.Available {
+		panic("f32: Use of an implementation this CPU cannot run: " + im.Name)
+	}
+	prev := cur
+	setImpl(im)
+	return func() { setImpl(prev) }
+}
 
 // RoundUp rounds n up to a multiple of m.
 func RoundUp(n, m int) int { return (n + m - 1) / m * m }
@@ -38,9 +106,12 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	if len(work) < GemmWorkLen(m, n, k) {
 		panic("f32: Gemm work buffer too small")
 	}
-	ScaleMatrix(m, n, beta, c, ldc)
 	if k <= 0 || alpha == 0 {
+		ScaleMatrix(m, n, beta, c, ldc)
 		return
+	}
+	if beta != 0 && beta != 1 {
+		ScaleMatrix(m, n, beta, c, ldc)
 	}
 	kcMax := min(k, KC)
 	ncMax := min(RoundUp(n, NR), NC)
@@ -55,6 +126,8 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 			} else {
 				PackB(bp, false, kcl, ncl, b[pc*ldb+jc:], ldb)
 			}
+			// The first k block overwrites C when beta == 0, so C is never read.
+			ep := Epilogue{Acc: pc > 0 || beta != 0}
 			for ic := 0; ic < m; ic += MC {
 				mcl := min(MC, m-ic)
 				var pa PackedA
@@ -63,7 +136,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 				} else {
 					pa = PackA(apBuf, false, mcl, kcl, alpha, a[ic*lda+pc:], lda)
 				}
-				MulPacked(&pa, 0, mcl, 0, kcl, bp, ncl, c[ic*ldc+jc:], ldc)
+				MulPacked(&pa, 0, mcl, 0, kcl, bp, ncl, c[ic*ldc+jc:], ldc, ep)
 			}
 		}
 	}
@@ -92,11 +165,12 @@ func ScaleMatrix(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// PackedA is an m×k matrix packed for the micro-kernel. The k range is cut into blocks of KC; block
-// [pc, pc+kcl) starts at Data[pc*RoundUp(M, MR)] and holds RoundUp(M, MR)/MR row panels of MR×kcl,
-// stored column by column (MR consecutive floats per k), zero-padded past row M.
+// PackedA is an m×k matrix packed for the micro-kernel with row tile MR. The k range is cut into
+// blocks of KC; block [pc, pc+kcl) starts at Data[pc*RoundUp(M, MR)] and holds RoundUp(M, MR)/MR row
+// panels of MR×kcl, stored column by column (MR consecutive floats per k), zero-padded past row M.
 type PackedA struct {
 	M, K int
+	MR   int // the row tile it was packed for
 	Data []float32
 }
 
@@ -105,35 +179,36 @@ func PackedALen(m, k int) int { return RoundUp(m, MR) * k }
 
 // PackA packs alpha*A (m×k, A(i,p) = a[i*lda+p], or a[p*lda+i] if transA) into dst.
 func PackA(dst []float32, transA bool, m, k int, alpha float32, a []float32, lda int) PackedA {
-	mp := RoundUp(m, MR)
+	mr := MR
+	mp := RoundUp(m, mr)
 	dst = dst[:mp*k]
 	for pc := 0; pc < k; pc += KC {
 		kcl := min(KC, k-pc)
 		blk := dst[pc*mp:]
-		for ip := 0; ip < mp; ip += MR {
-			panel := blk[ip*kcl : ip*kcl+MR*kcl]
-			for r := 0; r < MR; r++ {
+		for ip := 0; ip < mp; ip += mr {
+			panel := blk[ip*kcl : ip*kcl+mr*kcl]
+			for r := 0; r < mr; r++ {
 				i := ip + r
 				if i >= m {
 					for p := 0; p < kcl; p++ {
-						panel[p*MR+r] = 0
+						panel[p*mr+r] = 0
 					}
 					continue
 				}
 				if transA {
 					for p := 0; p < kcl; p++ {
-						panel[p*MR+r] = alpha * a[(pc+p)*lda+i]
+						panel[p*mr+r] = alpha * a[(pc+p)*lda+i]
 					}
 				} else {
 					row := a[i*lda+pc : i*lda+pc+kcl]
 					for p, v := range row {
-						panel[p*MR+r] = alpha * v
+						panel[p*mr+r] = alpha * v
 					}
 				}
 			}
 		}
 	}
-	return PackedA{M: m, K: k, Data: dst}
+	return PackedA{M: m, K: k, MR: mr, Data: dst}
 }
 
 // PackedBLen is the length of a packed kc×nc block of B.
@@ -142,28 +217,29 @@ func PackedBLen(kc, nc int) int { return kc * RoundUp(nc, NR) }
 // PackB packs the kc×nc block B(p, j) = b[p*ldb+j] (b[j*ldb+p] if transB) into NR-wide column panels:
 // panel q holds kc rows of NR floats for columns [q*NR, q*NR+NR), zero-padded past nc.
 func PackB(dst []float32, transB bool, kc, nc int, b []float32, ldb int) {
-	for jp := 0; jp < nc; jp += NR {
-		panel := dst[jp*kc : jp*kc+NR*kc]
-		w := min(NR, nc-jp)
+	nr := NR
+	for jp := 0; jp < nc; jp += nr {
+		panel := dst[jp*kc : jp*kc+nr*kc]
+		w := min(nr, nc-jp)
 		if transB {
-			for jj := 0; jj < NR; jj++ {
+			for jj := 0; jj < nr; jj++ {
 				if jj >= w {
 					for p := 0; p < kc; p++ {
-						panel[p*NR+jj] = 0
+						panel[p*nr+jj] = 0
 					}
 					continue
 				}
 				col := b[(jp+jj)*ldb : (jp+jj)*ldb+kc]
 				for p, v := range col {
-					panel[p*NR+jj] = v
+					panel[p*nr+jj] = v
 				}
 			}
 			continue
 		}
 		for p := 0; p < kc; p++ {
-			dr := panel[p*NR : p*NR+NR]
-			if w == NR {
-				copy(dr, b[p*ldb+jp:p*ldb+jp+NR])
+			dr := panel[p*nr : p*nr+nr]
+			if w == nr {
+				copy(dr, b[p*ldb+jp:p*ldb+jp+nr])
 			} else {
 				copy(dr, b[p*ldb+jp:p*ldb+jp+w])
 				clear(dr[w:])
@@ -172,37 +248,89 @@ func PackB(dst []float32, transB bool, kc, nc int, b []float32, ldb int) {
 	}
 }
 
-// MulPacked adds A[i0:i1, pc:pc+kc] × Bp to C, where Bp is a PackB-packed kc×n block, i0 is a multiple
-// of MR, and C's element (i, j) is c[(i-i0)*ldc+j]:
+// Epilogue says what MulPacked does with each finished tile before storing it: add the previous C
+// (Acc; otherwise C is overwritten and never read), add Bias[i] to row i (Bias indexed like the rows of
+// the PackedA; nil for none), and clamp to [Lo, Hi] (Clamp; Relu is Lo = 0, Hi = +Inf).
+type Epilogue struct {
+	Acc    bool
+	Bias   []float32
+	Clamp  bool
+	Lo, Hi float32
+}
+
+// MulPacked computes A[i0:i1, pc:pc+kc] × Bp into C, where Bp is a PackB-packed kc×n block, i0 is a
+// multiple of MR, C's element (i, j) is c[(i-i0)*ldc+j], and ep says how the result combines with C:
 //
-//	for i := i0; i < i1; i++ { for j := 0; j < n; j++ { c[(i-i0)*ldc+j] += sum_p A(i, pc+p) * Bp(p, j) } }
-func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32, ldc int) {
-	if i0%MR != 0 {
+//	for i := i0; i < i1; i++ { for j := 0; j < n; j++ {
+//		t := sum_p A(i, pc+p) * Bp(p, j) + ep.Bias[i] (if Bias != nil)
+//		if ep.Acc { t += c[(i-i0)*ldc+j] }
+//		if ep.Clamp { t = min(max(t, ep.Lo), ep.Hi) }
+//		c[(i-i0)*ldc+j] = t } }
+func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32, ldc int, ep Epilogue) {
+	im := cur
+	mr, nr := im.MR, im.NR
+	if pa.MR != mr {
+		panic("f32: MulPacked on A packed for another micro-kernel")
+	}
+	if i0%mr != 0 {
 		panic("f32: MulPacked row start not a multiple of MR")
 	}
-	mp := RoundUp(pa.M, MR)
+	flags := 0
+	if ep.Acc {
+		flags |= flagAcc
+	}
+	if ep.Bias != nil {
+		flags |= flagBias
+	}
+	if ep.Clamp {
+		flags |= flagClamp
+	}
+	mp := RoundUp(pa.M, mr)
 	blk := pa.Data[pc*mp:]
-	var tmp [MR * NR]float32
-	for ip := i0; ip < i1; ip += MR {
-		ap := blk[ip*kc : ip*kc+MR*kc]
-		rows := min(MR, i1-ip)
+	var tmp [maxTile]float32
+	var tbias [maxMR]float32
+	for ip := i0; ip < i1; ip += mr {
+		ap := blk[ip*kc : ip*kc+mr*kc]
+		rows := min(mr, i1-ip)
 		crow := c[(ip-i0)*ldc:]
-		for jp := 0; jp < n; jp += NR {
-			bpan := bp[jp*kc : jp*kc+NR*kc]
-			cols := min(NR, n-jp)
-			if rows == MR && cols == NR {
-				microKernel(kc, ap, bpan, crow[jp:], ldc)
+		var bias []float32
+		if ep.Bias != nil {
+			if rows == mr {
+				bias = ep.Bias[ip : ip+mr]
+			} else {
+				// The kernel reads MR biases; pad the last panel's.
+				copy(tbias[:], ep.Bias[ip:ip+rows])
+				bias = tbias[:mr]
+			}
+		}
+		for jp := 0; jp < n; jp += nr {
+			bpan := bp[jp*kc : jp*kc+nr*kc]
+			cols := min(nr, n-jp)
+			if rows == mr && cols == nr {
+				runKernel(im.id, kc, ap, bpan, crow[jp:], ldc, bias, flags, ep.Lo, ep.Hi)
 				continue
 			}
-			// Edge tile: compute into a full register tile, then add the valid part.
-			clear(tmp[:])
-			microKernel(kc, ap, bpan, tmp[:], NR)
+			// Edge tile: compute into a full register tile, then combine the valid part.
+			runKernel(im.id, kc, ap, bpan, tmp[:], nr, bias, flags&flagBias, 0, 0)
 			for r := 0; r < rows; r++ {
 				dst := crow[r*ldc+jp : r*ldc+jp+cols]
-				for j := range dst {
-					dst[j] += tmp[r*NR+j]
+				src := tmp[r*nr : r*nr+cols]
+				for j, v := range src {
+					if ep.Acc {
+						v += dst[j]
+					}
+					if ep.Clamp {
+						v = min(max(v, ep.Lo), ep.Hi)
+					}
+					dst[j] = v
 				}
 			}
 		}
 	}
 }
+
+// maxMR and maxTile bound the register tiles of every Impl (for stack buffers).
+const (
+	maxMR   = 16
+	maxTile = 16 * 32
+)

@@ -62,7 +62,23 @@ func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	}
 }
 
-func TestGemmAwkwardSizes(t *testing.T) {
+// forEachImpl runs f as one subtest per micro-kernel (AVX512 / AVX2 / Generic), skipping those this
+// CPU (or GODEBUG, or the purego tag) rules out, so one run walks the whole ISA ladder.
+func forEachImpl(t *testing.T, f func(t *testing.T)) {
+	for _, im := range Impls() {
+		t.Run(im.Name, func(t *testing.T) {
+			if !im.Available {
+				t.Skipf("%s not available on this CPU", im.Name)
+			}
+			defer Use(im)()
+			f(t)
+		})
+	}
+}
+
+func TestGemmAwkwardSizes(t *testing.T) { forEachImpl(t, testGemmAwkwardSizes) }
+
+func testGemmAwkwardSizes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	sizes := []int{1, 3, 7, 13, 24}
 	ks := []int{1, 3, 7, 13, 24, 300, 517}
@@ -136,7 +152,19 @@ func TestGemmNoAlloc(t *testing.T) {
 }
 
 func BenchmarkSgemm(b *testing.B) {
-	for _, s := range []int{64, 256, 512} {
+	for _, im := range Impls() {
+		if !im.Available {
+			continue
+		}
+		b.Run(im.Name, func(b *testing.B) {
+			defer Use(im)()
+			benchSgemm(b)
+		})
+	}
+}
+
+func benchSgemm(b *testing.B) {
+	for _, s := range []int{64, 256, 512, 1024} {
 		b.Run(fmt.Sprint(s), func(b *testing.B) {
 			m, n, k := s, s, s
 			x, y, z := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)

@@ -1,0 +1,3 @@
+module github.com/wanwu-ai/wanwu/internal/kernels/_asm
+
+go 1.26.0
