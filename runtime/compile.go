@@ -59,7 +59,7 @@ type Program struct {
 // activations, graph inputs/outputs and kernel scratch into one arena and allocates it.
 // Constants keep viewing g's memory: g must stay open (not Closed) while the Program is used.
 func Compile(g *graph.Graph, opts Options) (*Program, error) {
-	c, err := build(g, opts)
+	c, err := build(g, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 // are counted) but allocates no arena and starts no workers: the CLI uses it to predict memory for an
 // input size and batch.
 func Estimate(g *graph.Graph, opts Options) (Stats, error) {
-	c, err := build(g, opts)
+	c, err := build(g, opts, true)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -217,7 +217,7 @@ func (c *compiled) find(b int) int {
 func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bufOf[v])] }
 
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
-func build(src *graph.Graph, opts Options) (*compiled, error) {
+func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 	g := src.Clone()
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
@@ -278,7 +278,7 @@ func build(src *graph.Graph, opts Options) (*compiled, error) {
 			}
 			continue
 		}
-		k, err := d.Compile(n)
+		k, err := compileKernel(d, n, estimate)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: compile node %q (%s): %w", n.Name, n.Op, err)
 		}

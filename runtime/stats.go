@@ -75,9 +75,7 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) St
 		if k := c.kernels[i]; k != nil {
 			s.NumSteps++
 			st.ScratchBytes = k.ScratchBytes()
-			if pw, ok := k.(PackedWeights); ok {
-				s.PackedBytes += pw.PackedBytes()
-			}
+			s.PackedBytes += packedBytes(n, k)
 		}
 		s.MACs += st.MACs
 		s.Steps = append(s.Steps, st)
