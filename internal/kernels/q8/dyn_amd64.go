@@ -1,0 +1,41 @@
+//go:build amd64 && gc && !purego
+
+package q8
+
+const haveAsm = true
+
+// kernel8x32VNNI is Tile: 16 zmm accumulators (8 rows × 2 column vectors), two B loads and eight
+// broadcast weight groups per k4 step.
+//
+//go:noescape
+func kernel8x32VNNI(c *int32, a *int8, b *uint8, k4 int)
+
+// gemv64VNNI is Gemv over groups column groups; k4 must be even (PackGemv rounds it).
+//
+//go:noescape
+func gemv64VNNI(acc *int32, x *uint8, w *int8, groups, k4 int)
+
+// packB32 is PackB for nb column blocks.
+//
+//go:noescape
+func packB32(dst *uint8, src *uint8, ld, k4, nb int)
+
+// quantizeAVX512 is Quantize for n a positive multiple of 16.
+//
+//go:noescape
+func quantizeAVX512(dst *uint8, src *float32, n int, inv, zp float32)
+
+// minMaxAVX512 is MinMax for n a positive multiple of 16.
+//
+//go:noescape
+func minMaxAVX512(src *float32, n int) (lo, hi float32)
+
+// dequantTileAVX512 is Dequant (any n, masked tail).
+//
+//go:noescape
+func dequantTileAVX512(y *float32, ldy int, c *int32, ldc, m, n int, s, off *float32, lo, hi float32)
+
+// dequantVecAVX512 is DequantVec for n a positive multiple of 16.
+//
+//go:noescape
+func dequantVecAVX512(y *float32, c *int32, s, off *float32, n int, lo, hi float32)

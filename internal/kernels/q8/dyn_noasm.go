@@ -1,0 +1,17 @@
+//go:build !amd64 || !gc || purego
+
+package q8
+
+const haveAsm = false
+
+func kernel8x32VNNI(c *int32, a *int8, b *uint8, k4 int)              { panic("q8: no asm") }
+func gemv64VNNI(acc *int32, x *uint8, w *int8, groups, k4 int)        { panic("q8: no asm") }
+func packB32(dst *uint8, src *uint8, ld, k4, nb int)                  { panic("q8: no asm") }
+func quantizeAVX512(dst *uint8, src *float32, n int, inv, zp float32) { panic("q8: no asm") }
+func minMaxAVX512(src *float32, n int) (lo, hi float32)               { panic("q8: no asm") }
+func dequantTileAVX512(y *float32, ldy int, c *int32, ldc, m, n int, s, off *float32, lo, hi float32) {
+	panic("q8: no asm")
+}
+func dequantVecAVX512(y *float32, c *int32, s, off *float32, n int, lo, hi float32) {
+	panic("q8: no asm")
+}
