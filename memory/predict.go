@@ -1,0 +1,173 @@
+package memory
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/wanwu-ai/wanwu/runtime"
+)
+
+// The calibrated constants of the peak-RSS model (see docs/memory.md for the measurements they come
+// from, and bench/memory for the script that re-measures them).
+const (
+	// RuntimeBaseBytes is a classify process's resident memory before any model: the Go runtime, the
+	// binary's text and data, the embedded label tables, cobra and the worker pool's stacks.
+	RuntimeBaseBytes = 12 << 20
+	// HeapSlackPercent is the Go heap's growth over the live heap it manages (the arena and packed
+	// weights are live heap): garbage from import, passes and decoding that the collector has not
+	// returned yet when the peak is reached.
+	HeapSlackPercent = 3
+	// DecodeBytesPerPixel is what decoding a photo holds at once per pixel: the decoder's own image
+	// (YCbCr for JPEG, RGBA for PNG/BMP) and the packed RGB copy.
+	DecodeBytesPerPixel = 7
+	// DefaultPhotoPixels is the photo `wanwu plan` assumes when it is not told one: 1920×1080.
+	DefaultPhotoPixels = 1920 * 1080
+)
+
+// Breakdown is a predicted peak, by part. All parts are resident at the same time at the peak (the
+// first inference of the first photo after the load).
+type Breakdown struct {
+	// Weights are the constants the program reads: pages of the mapped model file (read while weights are
+	// packed or at the first run), or heap copies (pruned head rows, folded or converted constants).
+	Weights int64
+	// Packed is the kernels' own re-laid-out copies of weights (Go heap).
+	Packed int64
+	// Arena holds every activation and kernel scratch (Stats.ArenaBytes: scratch is planned inside it).
+	Arena int64
+	// Decode is the photo being decoded and its packed RGB copy.
+	Decode int64
+	// Runtime is the process without a model plus the heap's slack over the live heap.
+	Runtime int64
+}
+
+// Total is the predicted peak RSS.
+func (b Breakdown) Total() int64 { return b.Weights + b.Packed + b.Arena + b.Decode + b.Runtime }
+
+func (b Breakdown) String() string {
+	return fmt.Sprintf("%s = weights %s + packed %s + arena %s + decode %s + runtime %s",
+		FormatSize(b.Total()), FormatSize(b.Weights), FormatSize(b.Packed), FormatSize(b.Arena),
+		FormatSize(b.Decode), FormatSize(b.Runtime))
+}
+
+// DecodeBytes is the decoding cost of a photo of w×h pixels stored in fileBytes bytes (read whole).
+func DecodeBytes(w, h int, fileBytes int64) int64 {
+	return int64(w)*int64(h)*DecodeBytesPerPixel + fileBytes
+}
+
+// Predict turns a program's planned memory (runtime.Estimate or Program.Stats, for the configuration's
+// precision, size, batch and pruned head) into a predicted peak RSS, for decodeBytes of photo.
+func Predict(st runtime.Stats, decodeBytes int64) Breakdown {
+	b := Breakdown{
+		Weights: int64(st.WeightBytes - st.PackedBytes),
+		Packed:  int64(st.PackedBytes),
+		Arena:   int64(st.ArenaBytes),
+		Decode:  decodeBytes,
+	}
+	b.Runtime = RuntimeBaseBytes + (b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
+	return b
+}
+
+// Config is one candidate configuration, as `wanwu plan --format json` prints it.
+type Config struct {
+	Precision          string `json:"precision"`
+	Size               int    `json:"size"`
+	Batch              int    `json:"batch"`
+	Threads            int    `json:"threads"`
+	Labels             int    `json:"labels"`
+	PredictedPeakBytes int64  `json:"predicted_peak_bytes"`
+	Fits               bool   `json:"fits"`
+
+	// Breakdown is the prediction by part (not part of the JSON contract).
+	Breakdown Breakdown `json:"-"`
+}
+
+func (c Config) String() string {
+	return fmt.Sprintf("%s %dx%d batch %d, %d threads, %d labels", c.Precision, c.Size, c.Size, c.Batch, c.Threads, c.Labels)
+}
+
+// Plan is the candidates for a model under a budget, best quality first, and the one chosen.
+type Plan struct {
+	Model       string   `json:"model"`
+	BudgetBytes int64    `json:"budget_bytes"`
+	Chosen      *Config  `json:"chosen"`
+	Candidates  []Config `json:"candidates"`
+}
+
+// PrecisionRank orders precisions by accuracy: lower is better. Unknown precisions rank last.
+func PrecisionRank(p string) int {
+	switch p {
+	case "fp32":
+		return 0
+	case "fp16":
+		return 1
+	case "int8":
+		return 2
+	case "uint8":
+		return 3
+	}
+	return 4
+}
+
+// SortByQuality orders candidates best first: by precision (fp32 > fp16 > int8), then by input size
+// (larger first), then smaller batch, then fewer threads. Precision comes first because a smaller
+// input costs more accuracy than weight quantization on ImageNet CNNs (224 -> 160 loses several
+// points of top-1; per-channel int8 weights lose well under one), and because weights dominate
+// memory: dropping the input size rarely rescues a budget that the weights exceed.
+func SortByQuality(cs []Config) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if ra, rb := PrecisionRank(a.Precision), PrecisionRank(b.Precision); ra != rb {
+			return ra < rb
+		}
+		if a.Size != b.Size {
+			return a.Size > b.Size
+		}
+		if a.Batch != b.Batch {
+			return a.Batch < b.Batch
+		}
+		return a.Threads < b.Threads
+	})
+}
+
+// Choose marks which candidates fit budget, sorts them best first and returns the plan with the best
+// fitting candidate chosen (nil if none fits).
+func Choose(model string, cs []Config, budget int64) Plan {
+	SortByQuality(cs)
+	p := Plan{Model: model, BudgetBytes: budget, Candidates: cs}
+	for i := range cs {
+		cs[i].Fits = cs[i].PredictedPeakBytes <= budget
+		if cs[i].Fits && p.Chosen == nil {
+			c := cs[i]
+			p.Chosen = &c
+		}
+	}
+	return p
+}
+
+// NoFitError says that no candidate fits the budget, and what the smallest one needs.
+type NoFitError struct {
+	Model    string
+	Budget   Budget
+	Smallest Config
+}
+
+func (e *NoFitError) Error() string {
+	src := ""
+	if e.Budget.Source != "" {
+		src = " (" + e.Budget.Source + ")"
+	}
+	return fmt.Sprintf("%s does not fit in a budget of %s%s: the smallest configuration (%s) needs %s (%s); "+
+		"raise --budget, keep fewer classes with --only, or free memory",
+		e.Model, FormatSize(e.Budget.Bytes), src, e.Smallest, FormatSize(e.Smallest.PredictedPeakBytes), e.Smallest.Breakdown)
+}
+
+// Smallest is the candidate with the lowest predicted peak.
+func (p Plan) Smallest() Config {
+	var s Config
+	for i, c := range p.Candidates {
+		if i == 0 || c.PredictedPeakBytes < s.PredictedPeakBytes {
+			s = c
+		}
+	}
+	return s
+}
