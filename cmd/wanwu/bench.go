@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/runtime"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// benchFlags are the options of `wanwu bench`.
+type benchFlags struct {
+	model                string
+	size, threads, batch int
+	iters, warmup        int
+	minTime, maxTime     time.Duration
+	format               string
+	noHeader             bool
+}
+
+// benchResult is the JSON contract of `wanwu bench --format json` (the peer harness in bench/ reads it).
+type benchResult struct {
+	Model        string  `json:"model"`
+	Size         int     `json:"size"`
+	Batch        int     `json:"batch"`
+	Threads      int     `json:"threads"`
+	Precision    string  `json:"precision"`
+	MinMS        float64 `json:"min_ms"`
+	MedianMS     float64 `json:"median_ms"`
+	P90MS        float64 `json:"p90_ms"`
+	MaxMS        float64 `json:"max_ms"`
+	ImagesPerS   float64 `json:"images_per_s"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	ArenaBytes   int64   `json:"arena_bytes"`
+	WeightBytes  int64   `json:"weight_bytes"`
+}
+
+func (m *Main) benchCommand() *cobra.Command {
+	var f benchFlags
+	c := &cobra.Command{
+		Use:   "bench --model MODEL [--size N] [--threads T] [--batch B] [--iters N] [--warmup N]",
+		Short: "Time a model on a random input: min/median/p90/max latency, images/s, peak RSS, arena and weights",
+		Long: `Time one model on a seeded random input of the model's input type, like ncnn's benchncnn.
+
+The model is an .onnx or .tflite file or a catalog model name. Dynamic input dims are fixed: the batch
+(dim 0) to --batch, every other dynamic dim (the image height and width) to --size. After --warmup
+untimed runs, --iters runs are timed (continuing until --min-time has passed as well, stopping early
+once --max-time has passed; the bench/ peer harness times ONNX Runtime and PyTorch by the same rule).
+Latency is per
+run of the whole batch; images/s = batch*1000/median. peak_rss_bytes is the process's VmHWM (so it
+includes loading), arena_bytes and weight_bytes come from the compiled program's memory plan.
+
+With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROCS) for the run, so
+"1 thread" means one core, as intra-op threads do in ONNX Runtime.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error { return m.bench(c.Context(), f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.model, "model", "", "model: .onnx/.tflite path or catalog name (required)")
+	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
+	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.IntVar(&f.batch, "batch", 1, "batch size for a dynamic batch dim")
+	fl.IntVar(&f.iters, "iters", 20, "timed runs (at least)")
+	fl.IntVar(&f.warmup, "warmup", 5, "untimed runs before timing")
+	fl.DurationVar(&f.minTime, "min-time", 0, "keep timing until this much time has passed too (e.g. 2s)")
+	fl.DurationVar(&f.maxTime, "max-time", 0, "stop timing after this long even before --iters runs (0 = no limit)")
+	fl.StringVar(&f.format, "format", "text", "text or json")
+	fl.BoolVar(&f.noHeader, "no-header", false, "text: omit the header line (for appending rows)")
+	return c
+}
+
+func (f benchFlags) validate() error {
+	switch {
+	case f.model == "":
+		return usagef("--model is required")
+	case f.format != "text" && f.format != "json":
+		return usagef("--format must be text or json, got %q", f.format)
+	case f.size < 0:
+		return usagef("--size must be positive, got %d", f.size)
+	case f.threads < 0:
+		return usagef("--threads must be 0 (all cores) or more, got %d", f.threads)
+	case f.batch < 1:
+		return usagef("--batch must be at least 1, got %d", f.batch)
+	case f.iters < 1:
+		return usagef("--iters must be at least 1, got %d", f.iters)
+	case f.warmup < 0:
+		return usagef("--warmup must be 0 or more, got %d", f.warmup)
+	case f.minTime < 0 || f.maxTime < 0:
+		return usagef("--min-time and --max-time must not be negative")
+	}
+	return nil
+}
+
+func (m *Main) bench(ctx context.Context, f benchFlags) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	threads := f.threads
+	if threads == 0 {
+		threads = goruntime.GOMAXPROCS(0)
+	} else if threads < goruntime.GOMAXPROCS(0) {
+		// Keep the whole process (GC and scheduler included) on T cores, as a T-thread peer is.
+		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(threads))
+	}
+	path, name, err := resolveBenchModel(ctx, f.model)
+	if err != nil {
+		return err
+	}
+	g, _, err := wanwu.ImportGraph(path)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+
+	size := f.size
+	if size == 0 {
+		size = 224
+	}
+	shapes := map[string]tensor.Shape{}
+	feed := make([]*tensor.Tensor, len(g.Inputs))
+	rng := rand.New(rand.NewPCG(1, 2)) // seeded: every run of a configuration sees the same input
+	for i, in := range g.Inputs {
+		s, err := benchShape(in, f.size, size, f.batch)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		shapes[in.Name] = s
+		if i == 0 && len(s) == 4 {
+			size = s[imageHeightAxis(s)] // a fixed-size model reports its own size
+		}
+		feed[i] = tensor.New(in.DType, s)
+		fillRandom(feed[i], rng)
+	}
+	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer prog.Close()
+
+	for i := 0; i < f.warmup; i++ {
+		if _, err := prog.Run(ctx, feed); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	times := make([]float64, 0, f.iters)
+	start := time.Now()
+	for len(times) < f.iters || time.Since(start) < f.minTime {
+		if f.maxTime > 0 && len(times) > 0 && time.Since(start) >= f.maxTime {
+			break
+		}
+		t0 := time.Now()
+		if _, err := prog.Run(ctx, feed); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
+	}
+
+	st := prog.Stats()
+	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: precisionOf(g),
+		ArenaBytes: int64(st.ArenaBytes), WeightBytes: int64(st.WeightBytes)}
+	r.MinMS, r.MedianMS, r.P90MS, r.MaxMS = latencyStats(times)
+	if r.MedianMS > 0 {
+		r.ImagesPerS = float64(f.batch) * 1000 / r.MedianMS
+	}
+	r.PeakRSSBytes, err = peakRSS()
+	if err != nil {
+		// Not Linux (no /proc): report 0 rather than fail the benchmark.
+		fmt.Fprintf(m.Stderr, "wanwu: peak RSS unavailable: %v\n", err)
+	}
+	if f.format == "json" {
+		return json.NewEncoder(m.Stdout).Encode(r)
+	}
+	if !f.noHeader {
+		fmt.Fprintln(m.Stdout, benchHeader())
+	}
+	fmt.Fprintln(m.Stdout, r.line())
+	return nil
+}
+
+// resolveBenchModel finds the model file (a path, else a catalog name fetched into the cache) and the
+// name to report: the catalog name, the file name without extension, or, for the exporter's
+// <name>/model.onnx layout, the directory name.
+func resolveBenchModel(ctx context.Context, model string) (path, name string, err error) {
+	if st, err := os.Stat(model); err == nil {
+		if st.IsDir() {
+			return "", "", fmt.Errorf("%s: is a directory, not a model file", model)
+		}
+		name = strings.TrimSuffix(filepath.Base(model), filepath.Ext(model))
+		if name == "model" {
+			if abs, err := filepath.Abs(model); err == nil {
+				name = filepath.Base(filepath.Dir(abs))
+			}
+		}
+		return model, name, nil
+	}
+	e, err := catalog.Model(model)
+	if err != nil {
+		if strings.ContainsAny(model, `/\.`) {
+			return "", "", fmt.Errorf("%s: no such model file", model)
+		}
+		return "", "", err
+	}
+	p, err := (&catalog.Fetcher{Progress: progressWriter(os.Stderr)}).Fetch(ctx, e)
+	if err != nil {
+		return "", "", err
+	}
+	return p, e.Name, nil
+}
+
+// benchShape fixes an input's dynamic dims: dim 0 is the batch, any other dynamic dim takes the size.
+// A fixed dim that contradicts an explicit --size or --batch is an error (the model cannot run so).
+func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, error) {
+	if in.Shape == nil {
+		return nil, fmt.Errorf("input %q has no known rank", in.Name)
+	}
+	s := in.Shape.Clone()
+	for i := range s {
+		want := size
+		if i == 0 {
+			want = batch
+		}
+		switch {
+		case s[i] < 0:
+			s[i] = want
+		case i == 0 && s[i] != batch:
+			return nil, fmt.Errorf("input %q has a fixed batch of %d; --batch %d is not possible", in.Name, s[i], batch)
+		}
+	}
+	// An image input whose height/width are fixed runs only at that size.
+	if explicitSize != 0 && len(s) == 4 {
+		h := imageHeightAxis(s)
+		if s[h] != explicitSize || s[h+1] != explicitSize {
+			return nil, fmt.Errorf("input %q is fixed at %s; --size %d is not possible", in.Name, in.Shape, explicitSize)
+		}
+	}
+	return s, nil
+}
+
+// imageHeightAxis is 2 for NCHW and 1 for NHWC (TFLite) image batches.
+func imageHeightAxis(s tensor.Shape) int {
+	if s[1] != 3 && s[3] == 3 {
+		return 1
+	}
+	return 2
+}
+
+// fillRandom writes seeded noise in the dtype's natural range: N(0,1)-like floats, full-range bytes.
+func fillRandom(t *tensor.Tensor, rng *rand.Rand) {
+	switch t.DType {
+	case tensor.F32:
+		v := t.F32()
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+	case tensor.U8, tensor.I8:
+		for i := range t.Data {
+			t.Data[i] = byte(rng.Uint32())
+		}
+	default:
+		// Integer/bool inputs are ids or flags whose valid range the model defines: zeros are always valid.
+		clear(t.Data)
+	}
+}
+
+// latencyStats returns min, median, p90 (nearest rank) and max of the run times.
+func latencyStats(ms []float64) (lo, med, p90, hi float64) {
+	if len(ms) == 0 {
+		return 0, 0, 0, 0
+	}
+	s := slices.Clone(ms)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		med = s[n/2]
+	} else {
+		med = (s[n/2-1] + s[n/2]) / 2
+	}
+	// Nearest-rank percentile: the smallest value with at least 90 % of the runs at or below it.
+	rank := (90*n + 99) / 100
+	return s[0], med, s[rank-1], s[n-1]
+}
+
+// peakRSS reads the process's high-water resident set (VmHWM) from /proc/self/status.
+func peakRSS() (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return parseVmHWM(f)
+}
+
+func parseVmHWM(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected VmHWM line %q: %w", sc.Text(), err)
+		}
+		return kb << 10, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no VmHWM line")
+}
+
+// precisionOf names the weight precision: int8/uint8 for quantized graphs, fp16 or fp32 otherwise.
+// (The facade decides it the same way for classify's records.)
+func precisionOf(g *graph.Graph) string {
+	p := "fp32"
+	for _, n := range g.Nodes {
+		switch n.Op {
+		case "QLinearConv", "QLinearMatMul":
+			if w := n.Input(3); w != nil && w.DType == tensor.I8 {
+				return "int8"
+			}
+			p = "uint8"
+		case "Conv", "Gemm", "MatMul":
+			if w := n.Input(1); w != nil && w.DType == tensor.F16 && p == "fp32" {
+				p = "fp16"
+			}
+		}
+	}
+	return p
+}
+
+func benchHeader() string {
+	return fmt.Sprintf("%-28s %5s %5s %3s %5s %9s %9s %9s %9s %9s %9s %9s", "model", "size", "batch", "thr", "prec",
+		"min", "median", "p90", "max", "img/s", "rss MiB", "arena MiB")
+}
+
+func (r benchResult) line() string {
+	return fmt.Sprintf("%-28s %5d %5d %3d %5s %9.2f %9.2f %9.2f %9.2f %9.1f %9.1f %9.1f", r.Model, r.Size, r.Batch,
+		r.Threads, r.Precision, r.MinMS, r.MedianMS, r.P90MS, r.MaxMS, r.ImagesPerS,
+		float64(r.PeakRSSBytes)/(1<<20), float64(r.ArenaBytes)/(1<<20))
+}
