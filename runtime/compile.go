@@ -20,6 +20,10 @@ type Options struct {
 	Threads int
 	// InputShapes fixes graph input shapes by name (dynamic dims such as the batch, or the image size).
 	InputShapes map[string]tensor.Shape
+	// Precision selects how float layers with constant weights run: "" or "fp32" as they are, "int8"
+	// with per-channel int8 weights and dynamically quantized activations (passes.QuantizeWeights).
+	// Converting releases the source graph's file pages as it goes when its Backing allows it.
+	Precision string
 }
 
 // PackedWeights is implemented by kernels that keep their own copy of weights (repacked for the
@@ -221,6 +225,12 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 	g := src.Clone()
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
+	}
+	if opts.Precision != "" {
+		rel, _ := src.Backing.(graph.RangeReleaser)
+		if err := passes.QuantizeWeightsReleasing(g, opts.Precision, rel); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
 	}
 	for _, v := range g.Inputs {
 		if !known(v.Shape) {

@@ -117,6 +117,18 @@ func macs(n *graph.Node) int64 {
 			return 0
 		}
 		return outN * int64(tensor.Shape(w.Shape[1:]).NumElements())
+	case "DynQConv":
+		ws := n.Ints("weight_shape", nil)
+		if len(ws) < 2 {
+			return 0
+		}
+		k := int64(1)
+		for _, d := range ws[1:] {
+			k *= d
+		}
+		return outN * k
+	case "DynQGemm":
+		return outN * n.Int("k", 0)
 	case "ConvTranspose":
 		x, w := n.Input(0), n.Input(1)
 		if w == nil || !w.Shape.Known() || x == nil || !x.Shape.Known() {

@@ -347,3 +347,16 @@ func DequantVec(y []float32, c []int32, s, off []float32, lo, hi float32) {
 		y[j] = min(max(float32(c[j])*s[j]+off[j], lo), hi)
 	}
 }
+
+// SetA stores v as element (i, p) of an m×k matrix in PackA's layout (dst zeroed beforehand), so a
+// matrix can be packed one row at a time as it is quantized.
+func SetA(dst []int8, k, i, p int, v int8) {
+	k4 := K4(k)
+	dst[i/MR*MR*k4*4+(p/4)*MR*4+(i%MR)*4+p%4] = v
+}
+
+// SetGemv stores v as weight p of output i in PackGemv's layout for k inputs (dst zeroed beforehand).
+func SetGemv(dst []int8, k, i, p int, v int8) {
+	k4 := gemvK4(k)
+	dst[i/GV*GV*k4*4+((p/4)*GV+i%GV)*4+p%4] = v
+}

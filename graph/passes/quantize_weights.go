@@ -1,0 +1,152 @@
+package passes
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/ops"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// Precisions QuantizeWeights accepts. "" means fp32.
+const (
+	PrecisionFP32 = "fp32"
+	PrecisionInt8 = "int8"
+)
+
+// QuantizeWeights converts the float layers with constant weights to the given precision; see
+// QuantizeWeightsReleasing.
+func QuantizeWeights(g *graph.Graph, precision string) error {
+	var rel graph.RangeReleaser
+	if r, ok := g.Backing.(graph.RangeReleaser); ok {
+		rel = r
+	}
+	return QuantizeWeightsReleasing(g, precision, rel)
+}
+
+// QuantizeWeightsReleasing rewrites, for precision "int8", every f32 layer with constant weights into a
+// dynamically quantized one (fp32 and "" leave g alone):
+//
+//	y = Conv(x, w:const f32[M,C/g,kh,kw], b) -> y = DynQConv(x, w':const i8[packed], s:const f32[M], b)
+//	y = Gemm(a, w:const, c)  (alpha=beta=1, transA=0, c absent or [N]) -> y = DynQGemm(a, w', s, c)
+//	y = MatMul(a, w:const f32[K,N])                                     -> y = DynQGemm(a, w', s)
+//
+// Weights are quantized symmetric int8 per output channel and packed in the kernels' layout here, so
+// the float tensor is read once and no longer referenced (its Value drops out of the graph). Depthwise
+// convolutions stay f32 (a few MACs per weight, nothing to gain). rel, when not nil, releases each
+// float tensor's pages as it is consumed, so converting a memory-mapped model streams through it.
+// Fused activations carry over. Shapes must have been inferred (Optimize) first.
+func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeReleaser) error {
+	switch precision {
+	case "", PrecisionFP32:
+		return nil
+	case PrecisionInt8:
+	default:
+		return fmt.Errorf("passes: unknown precision %q (want fp32 or int8)", precision)
+	}
+	var release func([]byte)
+	if rel != nil {
+		release = rel.ReleaseRange
+	}
+	for _, n := range g.Nodes {
+		switch n.Op {
+		case "Conv":
+			quantizeConv(n, release)
+		case "Gemm", "MatMul":
+			quantizeGemm(n, release)
+		}
+	}
+	return g.Validate()
+}
+
+func isF32Const(v *graph.Value) bool {
+	return v != nil && v.Const != nil && v.DType == tensor.F32 && v.Const.DType == tensor.F32
+}
+
+func quantizeConv(n *graph.Node, release func([]byte)) {
+	x, w := n.Input(0), n.Input(1)
+	if x == nil || x.DType != tensor.F32 || len(x.Shape) != 4 || !isF32Const(w) || len(w.Shape) != 4 {
+		return
+	}
+	if b := n.Input(2); b != nil && b.DType != tensor.F32 {
+		return
+	}
+	group := int(n.Int("group", 1))
+	cout, cg := w.Shape[0], w.Shape[1]
+	if group < 1 || cout%group != 0 || (cg == 1 && group > 1) {
+		return // depthwise (or malformed: Compile reports it) stays f32
+	}
+	k := cg * w.Shape[2] * w.Shape[3]
+	packed, scales := ops.QuantizeConvWeights(w.Const.F32(), cout, k, group, release)
+	ws := []int64{int64(cout), int64(cg), int64(w.Shape[2]), int64(w.Shape[3])}
+	n.Op = "DynQConv"
+	n.SetInts("weight_shape", ws)
+	n.SetInts("kernel_shape", ws[2:])
+	n.Inputs = []*graph.Value{x, i8Value(w.Name+"_q8", packed), f32Value(w.Name+"_scale", scales), n.Input(2)}
+	if n.Inputs[3] == nil {
+		n.Inputs = n.Inputs[:3]
+	}
+}
+
+func quantizeGemm(n *graph.Node, release func([]byte)) {
+	a, w := n.Input(0), n.Input(1)
+	if a == nil || a.DType != tensor.F32 || len(a.Shape) < 1 || !isF32Const(w) || len(w.Shape) != 2 {
+		return
+	}
+	var bias *graph.Value
+	transB := false
+	kk, nn := w.Shape[0], w.Shape[1]
+	if n.Op == "Gemm" {
+		if len(a.Shape) != 2 || n.Int("transA", 0) != 0 || n.Float("alpha", 1) != 1 {
+			return
+		}
+		transB = n.Int("transB", 0) != 0
+		if transB {
+			kk, nn = nn, kk
+		}
+		if c := n.Input(2); c != nil {
+			if n.Float("beta", 1) != 1 || c.DType != tensor.F32 || c.Shape.NumElements() != nn ||
+				(len(c.Shape) == 2 && c.Shape[0] != 1) || len(c.Shape) > 2 {
+				return
+			}
+			bias = c
+		}
+	} else if len(a.Shape) < 2 {
+		return
+	}
+	if a.Shape[len(a.Shape)-1] != kk {
+		return
+	}
+	packed, scales := ops.QuantizeGemmWeights(w.Const.F32(), nn, kk, transB, release)
+	act := n.Attrs
+	n.Op = "DynQGemm"
+	n.Attrs = map[string]graph.Attr{}
+	for name, at := range act {
+		if len(name) >= len("activation") && name[:len("activation")] == "activation" {
+			n.Attrs[name] = at
+		}
+	}
+	n.SetInt("n", int64(nn))
+	n.SetInt("k", int64(kk))
+	n.Inputs = []*graph.Value{a, i8Value(w.Name+"_q8", packed), f32Value(w.Name+"_scale", scales)}
+	if bias != nil {
+		n.Inputs = append(n.Inputs, bias)
+	}
+}
+
+func i8Value(name string, q []int8) *graph.Value {
+	t := &tensor.Tensor{DType: tensor.I8, Shape: tensor.Shape{len(q)}, Data: int8Bytes(q)}
+	return &graph.Value{Name: name, DType: tensor.I8, Shape: tensor.Shape{len(q)}, Const: t}
+}
+
+func f32Value(name string, v []float32) *graph.Value {
+	return &graph.Value{Name: name, DType: tensor.F32, Shape: tensor.Shape{len(v)}, Const: tensor.FromF32(tensor.Shape{len(v)}, v)}
+}
+
+func int8Bytes(q []int8) []byte {
+	if len(q) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), len(q))
+}
