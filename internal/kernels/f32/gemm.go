@@ -289,9 +289,25 @@ func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32
 	blk := pa.Data[pc*mp:]
 	var tmp [maxTile]float32
 	var tbias [maxMR]float32
-	for ip := i0; ip < i1; ip += mr {
+	// BLIS loop order: blocks of MC rows (an MC×kc slice of A, ~128 KiB, stays in L2), then column
+	// panels (one kc×NR panel of B, 32 KiB at KC=256 and NR=32, stays in L1), then row panels, whose
+	// smaller MR×kc slices of A stream from L2.
+	for ic := i0; ic < i1; ic += MC {
+		for jp := 0; jp < n; jp += nr {
+			mulPanels(im, blk, ic, min(ic+MC, i1), i0, kc, bp, jp, n, c, ldc, ep, flags, &tmp, &tbias)
+		}
+	}
+}
+
+// mulPanels runs the micro-kernel down rows [i1, i2) (i0 is C's first row) for column panel jp.
+func mulPanels(im *Impl, blk []float32, i1, i2, i0, kc int, bp []float32, jp, n int, c []float32, ldc int,
+	ep Epilogue, flags int, tmp *[maxTile]float32, tbias *[maxMR]float32) {
+	mr, nr := im.MR, im.NR
+	bpan := bp[jp*kc : jp*kc+nr*kc]
+	cols := min(nr, n-jp)
+	for ip := i1; ip < i2; ip += mr {
 		ap := blk[ip*kc : ip*kc+mr*kc]
-		rows := min(mr, i1-ip)
+		rows := min(mr, i2-ip)
 		crow := c[(ip-i0)*ldc:]
 		var bias []float32
 		if ep.Bias != nil {
@@ -303,27 +319,23 @@ func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32
 				bias = tbias[:mr]
 			}
 		}
-		for jp := 0; jp < n; jp += nr {
-			bpan := bp[jp*kc : jp*kc+nr*kc]
-			cols := min(nr, n-jp)
-			if rows == mr && cols == nr {
-				runKernel(im.id, kc, ap, bpan, crow[jp:], ldc, bias, flags, ep.Lo, ep.Hi)
-				continue
-			}
-			// Edge tile: compute into a full register tile, then combine the valid part.
-			runKernel(im.id, kc, ap, bpan, tmp[:], nr, bias, flags&flagBias, 0, 0)
-			for r := 0; r < rows; r++ {
-				dst := crow[r*ldc+jp : r*ldc+jp+cols]
-				src := tmp[r*nr : r*nr+cols]
-				for j, v := range src {
-					if ep.Acc {
-						v += dst[j]
-					}
-					if ep.Clamp {
-						v = min(max(v, ep.Lo), ep.Hi)
-					}
-					dst[j] = v
+		if rows == mr && cols == nr {
+			runKernel(im.id, kc, ap, bpan, crow[jp:], ldc, bias, flags, ep.Lo, ep.Hi)
+			continue
+		}
+		// Edge tile: compute into a full register tile, then combine the valid part.
+		runKernel(im.id, kc, ap, bpan, tmp[:], nr, bias, flags&flagBias, 0, 0)
+		for r := 0; r < rows; r++ {
+			dst := crow[r*ldc+jp : r*ldc+jp+cols]
+			src := tmp[r*nr : r*nr+cols]
+			for j, v := range src {
+				if ep.Acc {
+					v += dst[j]
 				}
+				if ep.Clamp {
+					v = min(max(v, ep.Lo), ep.Hi)
+				}
+				dst[j] = v
 			}
 		}
 	}
