@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/wanwu-ai/wanwu/imageio/internal/jpeg"
 	"image"
 	"image/gif"
 	"image/png"
@@ -14,6 +13,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
+
+	"github.com/wanwu-ai/wanwu/imageio/jpegscale"
 )
 
 // RGB is a decoded image as packed 8-bit RGB: pixel (x, y) channel c is Pix[(y*W+x)*3+c].
@@ -46,6 +47,11 @@ type DecodeOptions struct {
 	MaxBytes int64
 	// IgnoreOrientation leaves pixels as stored instead of applying the EXIF orientation.
 	IgnoreOrientation bool
+	// MinWidth and MinHeight (after EXIF orientation), when set, let a JPEG decode at 1/2, 1/4 or 1/8
+	// scale in the DCT domain (as Pillow's draft mode does) as long as the result stays at least this
+	// large. A 24 MP photo for a 224×224 model then costs about as much as a small one; the pixels are
+	// those of a box-filtered downscale rather than of the full decode. 0 means full size.
+	MinWidth, MinHeight int
 }
 
 // Errors that Decode wraps, for errors.Is.
@@ -89,8 +95,8 @@ type codec struct {
 	decode func(io.Reader) (image.Image, error)
 }
 
+// JPEG is not here: it goes through jpegscale, which can decode at reduced scale.
 var codecs = map[Format]codec{
-	JPEG: {jpeg.DecodeConfig, jpeg.Decode},
 	PNG:  {png.DecodeConfig, png.Decode},
 	GIF:  {gif.DecodeConfig, gif.Decode}, // gif.Decode returns the first frame only
 	BMP:  {bmp.DecodeConfig, bmp.Decode},
@@ -137,6 +143,9 @@ func DecodeBytes(data []byte, opts DecodeOptions) (*RGB, error) {
 		return nil, fmt.Errorf("imageio: %w (first bytes % x); supported: JPEG, PNG, GIF, BMP, WebP",
 			ErrUnknownFormat, data[:min(len(data), 8)])
 	}
+	if f == JPEG {
+		return decodeJPEG(data, opts)
+	}
 	c := codecs[f]
 	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
@@ -159,6 +168,43 @@ func DecodeBytes(data []byte, opts DecodeOptions) (*RGB, error) {
 			f, ErrInvalid, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 	}
 	return toRGB(img, f, orient), nil
+}
+
+// decodeJPEG decodes at the largest DCT-domain reduction opts.MinWidth/MinHeight allow (full size when
+// they are 0), bit-exact with libjpeg-turbo (Pillow) at every scale, then applies the EXIF orientation.
+func decodeJPEG(data []byte, opts DecodeOptions) (*RGB, error) {
+	cfg, err := jpegscale.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, decodeErr(JPEG, "header", err)
+	}
+	if err := CheckSize(cfg.Width, cfg.Height, opts.MaxPixels); err != nil {
+		return nil, fmt.Errorf("imageio: %s: %w", JPEG, err)
+	}
+	orient := 1
+	if !opts.IgnoreOrientation {
+		orient = Orientation(JPEG, data)
+	}
+	jo := jpegscale.Options{Scale: 1, MaxPixels: -1} // the size check above already ran
+	if opts.MinWidth > 0 || opts.MinHeight > 0 {
+		jo.Scale, jo.MinWidth, jo.MinHeight = 0, opts.MinWidth, opts.MinHeight
+		if orient >= 5 { // the stored image is transposed relative to what the model sees
+			jo.MinWidth, jo.MinHeight = jo.MinHeight, jo.MinWidth
+		}
+	}
+	img, _, err := jpegscale.DecodeWith(bytes.NewReader(data), jo)
+	if err != nil {
+		return nil, decodeErr(JPEG, "data", err)
+	}
+	m := &RGB{Pix: img.Pix, W: img.W, H: img.H}
+	if orient == 1 {
+		return m, nil
+	}
+	s := newSink(m.W, m.H, orient)
+	for y := 0; y < m.H; y++ {
+		copy(s.row(y), m.Pix[y*m.W*3:(y+1)*m.W*3])
+		s.commit(y)
+	}
+	return s.dst, nil
 }
 
 // CheckSize reports whether a w×h image is acceptable under maxPixels (0 = DefaultMaxPixels).

@@ -42,7 +42,7 @@ func goldenSource(t *testing.T, src string) string {
 
 // TestGoldenPillow compares decoding, resizing and the whole pipeline with Pillow/torchvision.
 // Tolerance is ±1 per channel value (observed: bit-exact for every case, JPEG included, since
-// internal/jpeg uses libjpeg's IDCT); the count of differing values is logged.
+// imageio/jpegscale follows libjpeg-turbo); the count of differing values is logged.
 func TestGoldenPillow(t *testing.T) {
 	for _, c := range loadGolden(t) {
 		t.Run(c.Name, func(t *testing.T) {

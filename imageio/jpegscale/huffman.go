@@ -39,8 +39,13 @@ type huffman struct {
 }
 
 // errShortHuffmanData means that an unexpected EOF occurred while decoding
-// Huffman data.
-var errShortHuffmanData = FormatError("short Huffman data")
+// Huffman data. It wraps io.ErrUnexpectedEOF so callers can tell truncation from corruption.
+var errShortHuffmanData error = shortHuffmanData{}
+
+type shortHuffmanData struct{}
+
+func (shortHuffmanData) Error() string { return "invalid JPEG format: short Huffman data" }
+func (shortHuffmanData) Unwrap() error { return io.ErrUnexpectedEOF }
 
 // ensureNBits reads bytes from the byte buffer to ensure that d.bits.n is at
 // least n. For best performance (avoiding function calls inside hot loops),
