@@ -352,8 +352,11 @@ func (k *convKernel) doDepthwise(lo, hi int) {
 			bias = k.bias[oc]
 		}
 		dst := k.y[p*ohw : (p+1)*ohw]
-		f32.Depthwise(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g)
-		k.act.Apply(dst)
+		clamp, lo, hi := k.act.clampBounds()
+		f32.DepthwiseClamp(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g, clamp, lo, hi)
+		if !clamp {
+			k.act.Apply(dst)
+		}
 	}
 }
 

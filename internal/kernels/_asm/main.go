@@ -25,6 +25,12 @@ func main() {
 `)
 	gemm(&b, kernel{name: "sgemm14x32AVX512", mr: 14, nv: 2, width: 16, reg: "Z", requires: "AVX512F", bcst: true})
 	gemm(&b, kernel{name: "sgemm6x16AVX2", mr: 6, nv: 2, width: 8, reg: "Y", requires: "AVX, AVX2, FMA"})
+	lanes(&b)
+	for _, k := range []int{3, 5} {
+		for _, s := range []int{1, 2} {
+			depthwise(&b, k, s)
+		}
+	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

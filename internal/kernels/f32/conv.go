@@ -100,32 +100,98 @@ func PackIm2col(dst, in []float32, g *ConvGeom, p0, kc, j0, nc int) {
 //
 // with out-of-range input taps skipped (zero padding). g.C is ignored; in is H×W, out is OH×OW.
 func Depthwise(out, in, w []float32, bias float32, g *ConvGeom) {
+	DepthwiseClamp(out, in, w, bias, g, false, 0, 0)
+}
+
+// DepthwiseClamp is Depthwise followed by out = min(max(out, lo), hi) when clamp is set (fused
+// Relu/Clip), applied while each row is in registers or cache.
+func DepthwiseClamp(out, in, w []float32, bias float32, g *ConvGeom, clamp bool, lo, hi float32) {
 	out = out[:g.OH*g.OW]
 	in = in[:g.H*g.W]
 	w = w[:g.KH*g.KW]
-	fast3 := g.KH == 3 && g.KW == 3 && g.DW == 1 && g.DH == 1
+	// Columns [clo, chi) take every kx tap from inside the row.
+	clo, _ := ValidRange(-g.PL, g.SW, g.W, g.OW)
+	_, chi := ValidRange((g.KW-1)*g.DW-g.PL, g.SW, g.W, g.OW)
+	square := g.KH == g.KW && g.DH == 1 && g.DW == 1
 	for oy := 0; oy < g.OH; oy++ {
 		orow := out[oy*g.OW : (oy+1)*g.OW]
-		for i := range orow {
-			orow[i] = bias
-		}
 		iy0 := oy*g.SH - g.PT
-		if fast3 && iy0 >= 0 && iy0+2 < g.H {
-			depthwise3x3Row(orow, in[iy0*g.W:(iy0+3)*g.W], w, g)
+		a, b := 0, 0 // the columns done by an interior kernel
+		if iy0 >= 0 && iy0+(g.KH-1)*g.DH < g.H && chi > clo {
+			src := in[iy0*g.W+clo*g.SW-g.PL:]
+			switch {
+			case square && depthwiseRowAsm(orow[clo:chi], src, w, g.KH, g.SW, g.W, bias, clamp, lo, hi):
+				a, b = clo, chi
+			case square && g.KH == 3:
+				depthwise3x3Interior(orow[clo:chi], src, w, g.W, g.SW, bias)
+				clampRow(orow[clo:chi], clamp, lo, hi)
+				a, b = clo, chi
+			}
+		}
+		if b > a {
+			// Interior row: the few border columns go point by point (a tap-by-tap pass per column
+			// range costs more than the columns themselves at 3×3).
+			for _, ox := range [2][2]int{{0, a}, {b, g.OW}} {
+				for x := ox[0]; x < ox[1]; x++ {
+					v := depthwisePoint(in, w, g, iy0, x*g.SW-g.PL, bias)
+					if clamp {
+						v = min(max(v, lo), hi)
+					}
+					orow[x] = v
+				}
+			}
 			continue
 		}
-		for ky := 0; ky < g.KH; ky++ {
-			iy := iy0 + ky*g.DH
-			if iy < 0 || iy >= g.H {
+		for _, r := range [2][2]int{{0, a}, {b, g.OW}} {
+			if r[0] >= r[1] {
 				continue
 			}
-			irow := in[iy*g.W : (iy+1)*g.W]
-			for kx := 0; kx < g.KW; kx++ {
-				off := kx*g.DW - g.PL
-				lo, hi := ValidRange(off, g.SW, g.W, g.OW)
-				tap(orow, irow, w[ky*g.KW+kx], off, g.SW, lo, hi)
+			part := orow[r[0]:r[1]]
+			for i := range part {
+				part[i] = bias
+			}
+			for ky := 0; ky < g.KH; ky++ {
+				iy := iy0 + ky*g.DH
+				if iy < 0 || iy >= g.H {
+					continue
+				}
+				irow := in[iy*g.W : (iy+1)*g.W]
+				for kx := 0; kx < g.KW; kx++ {
+					off := kx*g.DW - g.PL
+					tlo, thi := ValidRange(off, g.SW, g.W, g.OW)
+					tap(orow, irow, w[ky*g.KW+kx], off, g.SW, max(tlo, r[0]), min(thi, r[1]))
+				}
+			}
+			clampRow(part, clamp, lo, hi)
+		}
+	}
+}
+
+// depthwisePoint is one output of a depthwise window whose top-left tap is in[iy0][ix0], skipping
+// taps outside the plane.
+func depthwisePoint(in, w []float32, g *ConvGeom, iy0, ix0 int, bias float32) float32 {
+	v := bias
+	for ky := 0; ky < g.KH; ky++ {
+		iy := iy0 + ky*g.DH
+		if iy < 0 || iy >= g.H {
+			continue
+		}
+		row := in[iy*g.W : (iy+1)*g.W]
+		for kx := 0; kx < g.KW; kx++ {
+			if ix := ix0 + kx*g.DW; ix >= 0 && ix < g.W {
+				v += w[ky*g.KW+kx] * row[ix]
 			}
 		}
+	}
+	return v
+}
+
+func clampRow(x []float32, clamp bool, lo, hi float32) {
+	if !clamp {
+		return
+	}
+	for i, v := range x {
+		x[i] = min(max(v, lo), hi)
 	}
 }
 
@@ -148,32 +214,13 @@ func tap(orow, irow []float32, wv float32, off, sw, lo, hi int) {
 	}
 }
 
-// depthwise3x3Row handles one output row of a 3×3 undilated depthwise convolution whose three input
-// rows are all inside the image (rows holds them, 3×W): the interior columns take all nine taps in one
-// pass, the border columns go tap by tap.
-func depthwise3x3Row(orow, rows, w []float32, g *ConvGeom) {
-	W, sw := g.W, g.SW
-	r0, r1, r2 := rows[:W], rows[W:2*W], rows[2*W:3*W]
-	off := -g.PL
-	// Interior: columns whose taps off, off+1, off+2 are all inside the row.
-	lo, _ := ValidRange(off, sw, W, g.OW)
-	_, hi := ValidRange(off+2, sw, W, g.OW)
-	if hi < lo {
-		hi = lo
-	}
+// depthwise3x3Interior is the portable 3×3 undilated row kernel: out[x] = bias + the nine taps
+// in[ky*ldin + x*sw + kx], all inside the slice.
+func depthwise3x3Interior(out, in, w []float32, ldin, sw int, bias float32) {
 	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
-	for ox := lo; ox < hi; ox++ {
-		ix := ox*sw + off
-		a, b, c := r0[ix:ix+3], r1[ix:ix+3], r2[ix:ix+3]
-		orow[ox] += w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
-	}
-	// Borders [0, lo) and [hi, OW), tap by tap.
-	for ky, irow := range [3][]float32{r0, r1, r2} {
-		for kx := 0; kx < 3; kx++ {
-			o := off + kx
-			tlo, thi := ValidRange(o, sw, W, g.OW)
-			tap(orow, irow, w[ky*3+kx], o, sw, tlo, min(thi, lo))
-			tap(orow, irow, w[ky*3+kx], o, sw, max(tlo, hi), thi)
-		}
+	for x := range out {
+		ix := x * sw
+		a, b, c := in[ix:ix+3], in[ldin+ix:ldin+ix+3], in[2*ldin+ix:2*ldin+ix+3]
+		out[x] = bias + w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
 	}
 }

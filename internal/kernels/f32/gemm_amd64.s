@@ -418,3 +418,667 @@ sgemm6x16AVX2_noclamp:
 	VZEROUPPER
 	RET
 
+DATA dwEvenIdx<>+0(SB)/4, $0
+DATA dwEvenIdx<>+4(SB)/4, $2
+DATA dwEvenIdx<>+8(SB)/4, $4
+DATA dwEvenIdx<>+12(SB)/4, $6
+DATA dwEvenIdx<>+16(SB)/4, $8
+DATA dwEvenIdx<>+20(SB)/4, $10
+DATA dwEvenIdx<>+24(SB)/4, $12
+DATA dwEvenIdx<>+28(SB)/4, $14
+DATA dwEvenIdx<>+32(SB)/4, $16
+DATA dwEvenIdx<>+36(SB)/4, $18
+DATA dwEvenIdx<>+40(SB)/4, $20
+DATA dwEvenIdx<>+44(SB)/4, $22
+DATA dwEvenIdx<>+48(SB)/4, $24
+DATA dwEvenIdx<>+52(SB)/4, $26
+DATA dwEvenIdx<>+56(SB)/4, $28
+DATA dwEvenIdx<>+60(SB)/4, $30
+GLOBL dwEvenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA dwOddIdx<>+0(SB)/4, $1
+DATA dwOddIdx<>+4(SB)/4, $3
+DATA dwOddIdx<>+8(SB)/4, $5
+DATA dwOddIdx<>+12(SB)/4, $7
+DATA dwOddIdx<>+16(SB)/4, $9
+DATA dwOddIdx<>+20(SB)/4, $11
+DATA dwOddIdx<>+24(SB)/4, $13
+DATA dwOddIdx<>+28(SB)/4, $15
+DATA dwOddIdx<>+32(SB)/4, $17
+DATA dwOddIdx<>+36(SB)/4, $19
+DATA dwOddIdx<>+40(SB)/4, $21
+DATA dwOddIdx<>+44(SB)/4, $23
+DATA dwOddIdx<>+48(SB)/4, $25
+DATA dwOddIdx<>+52(SB)/4, $27
+DATA dwOddIdx<>+56(SB)/4, $29
+DATA dwOddIdx<>+60(SB)/4, $31
+GLOBL dwOddIdx<>(SB), RODATA|NOPTR, $64
+
+// func dwK3S1AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwK3S1AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ nv+24(FP), CX
+	MOVQ rem+32(FP), DX
+	MOVQ ldin+40(FP), R10
+	SHLQ $2, R10 // one input row in bytes
+	LEAQ (R10)(R10*1), R11 // 2 rows
+	MOVQ flags+56(FP), BX
+	VBROADCASTSS 0(R8), Z0 // w[0][0]
+	VBROADCASTSS 4(R8), Z1 // w[0][1]
+	VBROADCASTSS 8(R8), Z2 // w[0][2]
+	VBROADCASTSS 12(R8), Z3 // w[1][0]
+	VBROADCASTSS 16(R8), Z4 // w[1][1]
+	VBROADCASTSS 20(R8), Z5 // w[1][2]
+	VBROADCASTSS 24(R8), Z6 // w[2][0]
+	VBROADCASTSS 28(R8), Z7 // w[2][1]
+	VBROADCASTSS 32(R8), Z8 // w[2][2]
+	VBROADCASTSS bias+48(FP), Z28
+	TESTQ CX, CX
+	JZ dwK3S1AVX512_tail
+dwK3S1AVX512_loop:
+	VMOVAPS Z28, Z25 // acc = bias
+	VFMADD231PS 0(SI), Z0, Z25 // acc += w[0][0] * in[0][x+0]
+	VFMADD231PS 4(SI), Z1, Z25 // acc += w[0][1] * in[0][x+1]
+	VFMADD231PS 8(SI), Z2, Z25 // acc += w[0][2] * in[0][x+2]
+	VFMADD231PS 0(SI)(R10*1), Z3, Z25 // acc += w[1][0] * in[1][x+0]
+	VFMADD231PS 4(SI)(R10*1), Z4, Z25 // acc += w[1][1] * in[1][x+1]
+	VFMADD231PS 8(SI)(R10*1), Z5, Z25 // acc += w[1][2] * in[1][x+2]
+	VFMADD231PS 0(SI)(R11*1), Z6, Z25 // acc += w[2][0] * in[2][x+0]
+	VFMADD231PS 4(SI)(R11*1), Z7, Z25 // acc += w[2][1] * in[2][x+1]
+	VFMADD231PS 8(SI)(R11*1), Z8, Z25 // acc += w[2][2] * in[2][x+2]
+	TESTQ $4, BX
+	JZ dwK3S1AVX512_c1
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK3S1AVX512_c1:
+	VMOVUPS Z25, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ dwK3S1AVX512_loop
+dwK3S1AVX512_tail:
+	TESTQ DX, DX
+	JZ dwK3S1AVX512_done
+	MOVQ DX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVAPS Z28, Z25 // acc = bias
+	VMOVUPS.Z 0(SI), K1, Z26
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * in[0][x+0]
+	VMOVUPS.Z 4(SI), K1, Z26
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * in[0][x+1]
+	VMOVUPS.Z 8(SI), K1, Z26
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * in[0][x+2]
+	VMOVUPS.Z 0(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z3, Z25 // acc += w[1][0] * in[1][x+0]
+	VMOVUPS.Z 4(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z4, Z25 // acc += w[1][1] * in[1][x+1]
+	VMOVUPS.Z 8(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][2] * in[1][x+2]
+	VMOVUPS.Z 0(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z6, Z25 // acc += w[2][0] * in[2][x+0]
+	VMOVUPS.Z 4(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z7, Z25 // acc += w[2][1] * in[2][x+1]
+	VMOVUPS.Z 8(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z8, Z25 // acc += w[2][2] * in[2][x+2]
+	TESTQ $4, BX
+	JZ dwK3S1AVX512_c2
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK3S1AVX512_c2:
+	VMOVUPS Z25, K1, (DI)
+dwK3S1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwK3S2AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwK3S2AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ nv+24(FP), CX
+	MOVQ rem+32(FP), DX
+	MOVQ ldin+40(FP), R10
+	SHLQ $2, R10 // one input row in bytes
+	LEAQ (R10)(R10*1), R11 // 2 rows
+	MOVQ flags+56(FP), BX
+	VBROADCASTSS 0(R8), Z0 // w[0][0]
+	VBROADCASTSS 4(R8), Z1 // w[0][1]
+	VBROADCASTSS 8(R8), Z2 // w[0][2]
+	VBROADCASTSS 12(R8), Z3 // w[1][0]
+	VBROADCASTSS 16(R8), Z4 // w[1][1]
+	VBROADCASTSS 20(R8), Z5 // w[1][2]
+	VBROADCASTSS 24(R8), Z6 // w[2][0]
+	VBROADCASTSS 28(R8), Z7 // w[2][1]
+	VBROADCASTSS 32(R8), Z8 // w[2][2]
+	VBROADCASTSS bias+48(FP), Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z30
+	VMOVDQU32 dwOddIdx<>(SB), Z31
+	TESTQ CX, CX
+	JZ dwK3S2AVX512_tail
+dwK3S2AVX512_loop:
+	VMOVAPS Z28, Z25 // acc = bias
+	VMOVUPS 0(SI), Z26
+	VPERMT2PS 64(SI), Z30, Z26 // in[0][2x+0] lanes
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * in[0][2x+0]
+	VMOVUPS 0(SI), Z26
+	VPERMT2PS 64(SI), Z31, Z26 // in[0][2x+1] lanes
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * in[0][2x+1]
+	VMOVUPS 8(SI), Z26
+	VPERMT2PS 72(SI), Z30, Z26 // in[0][2x+2] lanes
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * in[0][2x+2]
+	VMOVUPS 0(SI)(R10*1), Z26
+	VPERMT2PS 64(SI)(R10*1), Z30, Z26 // in[1][2x+0] lanes
+	VFMADD231PS Z26, Z3, Z25 // acc += w[1][0] * in[1][2x+0]
+	VMOVUPS 0(SI)(R10*1), Z26
+	VPERMT2PS 64(SI)(R10*1), Z31, Z26 // in[1][2x+1] lanes
+	VFMADD231PS Z26, Z4, Z25 // acc += w[1][1] * in[1][2x+1]
+	VMOVUPS 8(SI)(R10*1), Z26
+	VPERMT2PS 72(SI)(R10*1), Z30, Z26 // in[1][2x+2] lanes
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][2] * in[1][2x+2]
+	VMOVUPS 0(SI)(R11*1), Z26
+	VPERMT2PS 64(SI)(R11*1), Z30, Z26 // in[2][2x+0] lanes
+	VFMADD231PS Z26, Z6, Z25 // acc += w[2][0] * in[2][2x+0]
+	VMOVUPS 0(SI)(R11*1), Z26
+	VPERMT2PS 64(SI)(R11*1), Z31, Z26 // in[2][2x+1] lanes
+	VFMADD231PS Z26, Z7, Z25 // acc += w[2][1] * in[2][2x+1]
+	VMOVUPS 8(SI)(R11*1), Z26
+	VPERMT2PS 72(SI)(R11*1), Z30, Z26 // in[2][2x+2] lanes
+	VFMADD231PS Z26, Z8, Z25 // acc += w[2][2] * in[2][2x+2]
+	TESTQ $4, BX
+	JZ dwK3S2AVX512_c1
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK3S2AVX512_c1:
+	VMOVUPS Z25, (DI)
+	ADDQ $64, DI
+	ADDQ $128, SI
+	DECQ CX
+	JNZ dwK3S2AVX512_loop
+dwK3S2AVX512_tail:
+	TESTQ DX, DX
+	JZ dwK3S2AVX512_done
+	MOVQ DX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	LEAQ -1(DX)(DX*1), CX // 2*rem-1
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	INCQ CX // 2*rem
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	SHRQ $16, AX
+	KMOVW AX, K5
+	VMOVAPS Z28, Z25 // acc = bias
+	VMOVUPS.Z 0(SI), K2, Z26
+	VMOVUPS.Z 64(SI), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[0][2x+0] lanes
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * in[0][2x+0]
+	VMOVUPS.Z 0(SI), K4, Z26
+	VMOVUPS.Z 64(SI), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[0][2x+1] lanes
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * in[0][2x+1]
+	VMOVUPS.Z 8(SI), K2, Z26
+	VMOVUPS.Z 72(SI), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[0][2x+2] lanes
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * in[0][2x+2]
+	VMOVUPS.Z 0(SI)(R10*1), K2, Z26
+	VMOVUPS.Z 64(SI)(R10*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[1][2x+0] lanes
+	VFMADD231PS Z26, Z3, Z25 // acc += w[1][0] * in[1][2x+0]
+	VMOVUPS.Z 0(SI)(R10*1), K4, Z26
+	VMOVUPS.Z 64(SI)(R10*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[1][2x+1] lanes
+	VFMADD231PS Z26, Z4, Z25 // acc += w[1][1] * in[1][2x+1]
+	VMOVUPS.Z 8(SI)(R10*1), K2, Z26
+	VMOVUPS.Z 72(SI)(R10*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[1][2x+2] lanes
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][2] * in[1][2x+2]
+	VMOVUPS.Z 0(SI)(R11*1), K2, Z26
+	VMOVUPS.Z 64(SI)(R11*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[2][2x+0] lanes
+	VFMADD231PS Z26, Z6, Z25 // acc += w[2][0] * in[2][2x+0]
+	VMOVUPS.Z 0(SI)(R11*1), K4, Z26
+	VMOVUPS.Z 64(SI)(R11*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[2][2x+1] lanes
+	VFMADD231PS Z26, Z7, Z25 // acc += w[2][1] * in[2][2x+1]
+	VMOVUPS.Z 8(SI)(R11*1), K2, Z26
+	VMOVUPS.Z 72(SI)(R11*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[2][2x+2] lanes
+	VFMADD231PS Z26, Z8, Z25 // acc += w[2][2] * in[2][2x+2]
+	TESTQ $4, BX
+	JZ dwK3S2AVX512_c2
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK3S2AVX512_c2:
+	VMOVUPS Z25, K1, (DI)
+dwK3S2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwK5S1AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwK5S1AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ nv+24(FP), CX
+	MOVQ rem+32(FP), DX
+	MOVQ ldin+40(FP), R10
+	SHLQ $2, R10 // one input row in bytes
+	LEAQ (R10)(R10*1), R11 // 2 rows
+	LEAQ (R10)(R10*2), R12 // 3 rows
+	LEAQ (R11)(R11*1), R13 // 4 rows
+	MOVQ flags+56(FP), BX
+	VBROADCASTSS 0(R8), Z0 // w[0][0]
+	VBROADCASTSS 4(R8), Z1 // w[0][1]
+	VBROADCASTSS 8(R8), Z2 // w[0][2]
+	VBROADCASTSS 12(R8), Z3 // w[0][3]
+	VBROADCASTSS 16(R8), Z4 // w[0][4]
+	VBROADCASTSS 20(R8), Z5 // w[1][0]
+	VBROADCASTSS 24(R8), Z6 // w[1][1]
+	VBROADCASTSS 28(R8), Z7 // w[1][2]
+	VBROADCASTSS 32(R8), Z8 // w[1][3]
+	VBROADCASTSS 36(R8), Z9 // w[1][4]
+	VBROADCASTSS 40(R8), Z10 // w[2][0]
+	VBROADCASTSS 44(R8), Z11 // w[2][1]
+	VBROADCASTSS 48(R8), Z12 // w[2][2]
+	VBROADCASTSS 52(R8), Z13 // w[2][3]
+	VBROADCASTSS 56(R8), Z14 // w[2][4]
+	VBROADCASTSS 60(R8), Z15 // w[3][0]
+	VBROADCASTSS 64(R8), Z16 // w[3][1]
+	VBROADCASTSS 68(R8), Z17 // w[3][2]
+	VBROADCASTSS 72(R8), Z18 // w[3][3]
+	VBROADCASTSS 76(R8), Z19 // w[3][4]
+	VBROADCASTSS 80(R8), Z20 // w[4][0]
+	VBROADCASTSS 84(R8), Z21 // w[4][1]
+	VBROADCASTSS 88(R8), Z22 // w[4][2]
+	VBROADCASTSS 92(R8), Z23 // w[4][3]
+	VBROADCASTSS 96(R8), Z24 // w[4][4]
+	VBROADCASTSS bias+48(FP), Z28
+	TESTQ CX, CX
+	JZ dwK5S1AVX512_tail
+dwK5S1AVX512_loop:
+	VMOVAPS Z28, Z25 // acc = bias
+	VFMADD231PS 0(SI), Z0, Z25 // acc += w[0][0] * in[0][x+0]
+	VFMADD231PS 4(SI), Z1, Z25 // acc += w[0][1] * in[0][x+1]
+	VFMADD231PS 8(SI), Z2, Z25 // acc += w[0][2] * in[0][x+2]
+	VFMADD231PS 12(SI), Z3, Z25 // acc += w[0][3] * in[0][x+3]
+	VFMADD231PS 16(SI), Z4, Z25 // acc += w[0][4] * in[0][x+4]
+	VFMADD231PS 0(SI)(R10*1), Z5, Z25 // acc += w[1][0] * in[1][x+0]
+	VFMADD231PS 4(SI)(R10*1), Z6, Z25 // acc += w[1][1] * in[1][x+1]
+	VFMADD231PS 8(SI)(R10*1), Z7, Z25 // acc += w[1][2] * in[1][x+2]
+	VFMADD231PS 12(SI)(R10*1), Z8, Z25 // acc += w[1][3] * in[1][x+3]
+	VFMADD231PS 16(SI)(R10*1), Z9, Z25 // acc += w[1][4] * in[1][x+4]
+	VFMADD231PS 0(SI)(R11*1), Z10, Z25 // acc += w[2][0] * in[2][x+0]
+	VFMADD231PS 4(SI)(R11*1), Z11, Z25 // acc += w[2][1] * in[2][x+1]
+	VFMADD231PS 8(SI)(R11*1), Z12, Z25 // acc += w[2][2] * in[2][x+2]
+	VFMADD231PS 12(SI)(R11*1), Z13, Z25 // acc += w[2][3] * in[2][x+3]
+	VFMADD231PS 16(SI)(R11*1), Z14, Z25 // acc += w[2][4] * in[2][x+4]
+	VFMADD231PS 0(SI)(R12*1), Z15, Z25 // acc += w[3][0] * in[3][x+0]
+	VFMADD231PS 4(SI)(R12*1), Z16, Z25 // acc += w[3][1] * in[3][x+1]
+	VFMADD231PS 8(SI)(R12*1), Z17, Z25 // acc += w[3][2] * in[3][x+2]
+	VFMADD231PS 12(SI)(R12*1), Z18, Z25 // acc += w[3][3] * in[3][x+3]
+	VFMADD231PS 16(SI)(R12*1), Z19, Z25 // acc += w[3][4] * in[3][x+4]
+	VFMADD231PS 0(SI)(R13*1), Z20, Z25 // acc += w[4][0] * in[4][x+0]
+	VFMADD231PS 4(SI)(R13*1), Z21, Z25 // acc += w[4][1] * in[4][x+1]
+	VFMADD231PS 8(SI)(R13*1), Z22, Z25 // acc += w[4][2] * in[4][x+2]
+	VFMADD231PS 12(SI)(R13*1), Z23, Z25 // acc += w[4][3] * in[4][x+3]
+	VFMADD231PS 16(SI)(R13*1), Z24, Z25 // acc += w[4][4] * in[4][x+4]
+	TESTQ $4, BX
+	JZ dwK5S1AVX512_c1
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK5S1AVX512_c1:
+	VMOVUPS Z25, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ dwK5S1AVX512_loop
+dwK5S1AVX512_tail:
+	TESTQ DX, DX
+	JZ dwK5S1AVX512_done
+	MOVQ DX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVAPS Z28, Z25 // acc = bias
+	VMOVUPS.Z 0(SI), K1, Z26
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * in[0][x+0]
+	VMOVUPS.Z 4(SI), K1, Z26
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * in[0][x+1]
+	VMOVUPS.Z 8(SI), K1, Z26
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * in[0][x+2]
+	VMOVUPS.Z 12(SI), K1, Z26
+	VFMADD231PS Z26, Z3, Z25 // acc += w[0][3] * in[0][x+3]
+	VMOVUPS.Z 16(SI), K1, Z26
+	VFMADD231PS Z26, Z4, Z25 // acc += w[0][4] * in[0][x+4]
+	VMOVUPS.Z 0(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][0] * in[1][x+0]
+	VMOVUPS.Z 4(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z6, Z25 // acc += w[1][1] * in[1][x+1]
+	VMOVUPS.Z 8(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z7, Z25 // acc += w[1][2] * in[1][x+2]
+	VMOVUPS.Z 12(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z8, Z25 // acc += w[1][3] * in[1][x+3]
+	VMOVUPS.Z 16(SI)(R10*1), K1, Z26
+	VFMADD231PS Z26, Z9, Z25 // acc += w[1][4] * in[1][x+4]
+	VMOVUPS.Z 0(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z10, Z25 // acc += w[2][0] * in[2][x+0]
+	VMOVUPS.Z 4(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z11, Z25 // acc += w[2][1] * in[2][x+1]
+	VMOVUPS.Z 8(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z12, Z25 // acc += w[2][2] * in[2][x+2]
+	VMOVUPS.Z 12(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z13, Z25 // acc += w[2][3] * in[2][x+3]
+	VMOVUPS.Z 16(SI)(R11*1), K1, Z26
+	VFMADD231PS Z26, Z14, Z25 // acc += w[2][4] * in[2][x+4]
+	VMOVUPS.Z 0(SI)(R12*1), K1, Z26
+	VFMADD231PS Z26, Z15, Z25 // acc += w[3][0] * in[3][x+0]
+	VMOVUPS.Z 4(SI)(R12*1), K1, Z26
+	VFMADD231PS Z26, Z16, Z25 // acc += w[3][1] * in[3][x+1]
+	VMOVUPS.Z 8(SI)(R12*1), K1, Z26
+	VFMADD231PS Z26, Z17, Z25 // acc += w[3][2] * in[3][x+2]
+	VMOVUPS.Z 12(SI)(R12*1), K1, Z26
+	VFMADD231PS Z26, Z18, Z25 // acc += w[3][3] * in[3][x+3]
+	VMOVUPS.Z 16(SI)(R12*1), K1, Z26
+	VFMADD231PS Z26, Z19, Z25 // acc += w[3][4] * in[3][x+4]
+	VMOVUPS.Z 0(SI)(R13*1), K1, Z26
+	VFMADD231PS Z26, Z20, Z25 // acc += w[4][0] * in[4][x+0]
+	VMOVUPS.Z 4(SI)(R13*1), K1, Z26
+	VFMADD231PS Z26, Z21, Z25 // acc += w[4][1] * in[4][x+1]
+	VMOVUPS.Z 8(SI)(R13*1), K1, Z26
+	VFMADD231PS Z26, Z22, Z25 // acc += w[4][2] * in[4][x+2]
+	VMOVUPS.Z 12(SI)(R13*1), K1, Z26
+	VFMADD231PS Z26, Z23, Z25 // acc += w[4][3] * in[4][x+3]
+	VMOVUPS.Z 16(SI)(R13*1), K1, Z26
+	VFMADD231PS Z26, Z24, Z25 // acc += w[4][4] * in[4][x+4]
+	TESTQ $4, BX
+	JZ dwK5S1AVX512_c2
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK5S1AVX512_c2:
+	VMOVUPS Z25, K1, (DI)
+dwK5S1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwK5S2AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwK5S2AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ nv+24(FP), CX
+	MOVQ rem+32(FP), DX
+	MOVQ ldin+40(FP), R10
+	SHLQ $2, R10 // one input row in bytes
+	LEAQ (R10)(R10*1), R11 // 2 rows
+	LEAQ (R10)(R10*2), R12 // 3 rows
+	LEAQ (R11)(R11*1), R13 // 4 rows
+	MOVQ flags+56(FP), BX
+	VBROADCASTSS 0(R8), Z0 // w[0][0]
+	VBROADCASTSS 4(R8), Z1 // w[0][1]
+	VBROADCASTSS 8(R8), Z2 // w[0][2]
+	VBROADCASTSS 12(R8), Z3 // w[0][3]
+	VBROADCASTSS 16(R8), Z4 // w[0][4]
+	VBROADCASTSS 20(R8), Z5 // w[1][0]
+	VBROADCASTSS 24(R8), Z6 // w[1][1]
+	VBROADCASTSS 28(R8), Z7 // w[1][2]
+	VBROADCASTSS 32(R8), Z8 // w[1][3]
+	VBROADCASTSS 36(R8), Z9 // w[1][4]
+	VBROADCASTSS 40(R8), Z10 // w[2][0]
+	VBROADCASTSS 44(R8), Z11 // w[2][1]
+	VBROADCASTSS 48(R8), Z12 // w[2][2]
+	VBROADCASTSS 52(R8), Z13 // w[2][3]
+	VBROADCASTSS 56(R8), Z14 // w[2][4]
+	VBROADCASTSS 60(R8), Z15 // w[3][0]
+	VBROADCASTSS 64(R8), Z16 // w[3][1]
+	VBROADCASTSS 68(R8), Z17 // w[3][2]
+	VBROADCASTSS 72(R8), Z18 // w[3][3]
+	VBROADCASTSS 76(R8), Z19 // w[3][4]
+	VBROADCASTSS 80(R8), Z20 // w[4][0]
+	VBROADCASTSS 84(R8), Z21 // w[4][1]
+	VBROADCASTSS 88(R8), Z22 // w[4][2]
+	VBROADCASTSS 92(R8), Z23 // w[4][3]
+	VBROADCASTSS 96(R8), Z24 // w[4][4]
+	VBROADCASTSS bias+48(FP), Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z30
+	VMOVDQU32 dwOddIdx<>(SB), Z31
+	TESTQ CX, CX
+	JZ dwK5S2AVX512_tail
+dwK5S2AVX512_loop:
+	VMOVAPS Z28, Z25 // acc = bias
+	VMOVUPS 0(SI), Z26
+	VPERMT2PS 64(SI), Z30, Z26 // in[0][2x+0] lanes
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * in[0][2x+0]
+	VMOVUPS 0(SI), Z26
+	VPERMT2PS 64(SI), Z31, Z26 // in[0][2x+1] lanes
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * in[0][2x+1]
+	VMOVUPS 8(SI), Z26
+	VPERMT2PS 72(SI), Z30, Z26 // in[0][2x+2] lanes
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * in[0][2x+2]
+	VMOVUPS 8(SI), Z26
+	VPERMT2PS 72(SI), Z31, Z26 // in[0][2x+3] lanes
+	VFMADD231PS Z26, Z3, Z25 // acc += w[0][3] * in[0][2x+3]
+	VMOVUPS 16(SI), Z26
+	VPERMT2PS 80(SI), Z30, Z26 // in[0][2x+4] lanes
+	VFMADD231PS Z26, Z4, Z25 // acc += w[0][4] * in[0][2x+4]
+	VMOVUPS 0(SI)(R10*1), Z26
+	VPERMT2PS 64(SI)(R10*1), Z30, Z26 // in[1][2x+0] lanes
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][0] * in[1][2x+0]
+	VMOVUPS 0(SI)(R10*1), Z26
+	VPERMT2PS 64(SI)(R10*1), Z31, Z26 // in[1][2x+1] lanes
+	VFMADD231PS Z26, Z6, Z25 // acc += w[1][1] * in[1][2x+1]
+	VMOVUPS 8(SI)(R10*1), Z26
+	VPERMT2PS 72(SI)(R10*1), Z30, Z26 // in[1][2x+2] lanes
+	VFMADD231PS Z26, Z7, Z25 // acc += w[1][2] * in[1][2x+2]
+	VMOVUPS 8(SI)(R10*1), Z26
+	VPERMT2PS 72(SI)(R10*1), Z31, Z26 // in[1][2x+3] lanes
+	VFMADD231PS Z26, Z8, Z25 // acc += w[1][3] * in[1][2x+3]
+	VMOVUPS 16(SI)(R10*1), Z26
+	VPERMT2PS 80(SI)(R10*1), Z30, Z26 // in[1][2x+4] lanes
+	VFMADD231PS Z26, Z9, Z25 // acc += w[1][4] * in[1][2x+4]
+	VMOVUPS 0(SI)(R11*1), Z26
+	VPERMT2PS 64(SI)(R11*1), Z30, Z26 // in[2][2x+0] lanes
+	VFMADD231PS Z26, Z10, Z25 // acc += w[2][0] * in[2][2x+0]
+	VMOVUPS 0(SI)(R11*1), Z26
+	VPERMT2PS 64(SI)(R11*1), Z31, Z26 // in[2][2x+1] lanes
+	VFMADD231PS Z26, Z11, Z25 // acc += w[2][1] * in[2][2x+1]
+	VMOVUPS 8(SI)(R11*1), Z26
+	VPERMT2PS 72(SI)(R11*1), Z30, Z26 // in[2][2x+2] lanes
+	VFMADD231PS Z26, Z12, Z25 // acc += w[2][2] * in[2][2x+2]
+	VMOVUPS 8(SI)(R11*1), Z26
+	VPERMT2PS 72(SI)(R11*1), Z31, Z26 // in[2][2x+3] lanes
+	VFMADD231PS Z26, Z13, Z25 // acc += w[2][3] * in[2][2x+3]
+	VMOVUPS 16(SI)(R11*1), Z26
+	VPERMT2PS 80(SI)(R11*1), Z30, Z26 // in[2][2x+4] lanes
+	VFMADD231PS Z26, Z14, Z25 // acc += w[2][4] * in[2][2x+4]
+	VMOVUPS 0(SI)(R12*1), Z26
+	VPERMT2PS 64(SI)(R12*1), Z30, Z26 // in[3][2x+0] lanes
+	VFMADD231PS Z26, Z15, Z25 // acc += w[3][0] * in[3][2x+0]
+	VMOVUPS 0(SI)(R12*1), Z26
+	VPERMT2PS 64(SI)(R12*1), Z31, Z26 // in[3][2x+1] lanes
+	VFMADD231PS Z26, Z16, Z25 // acc += w[3][1] * in[3][2x+1]
+	VMOVUPS 8(SI)(R12*1), Z26
+	VPERMT2PS 72(SI)(R12*1), Z30, Z26 // in[3][2x+2] lanes
+	VFMADD231PS Z26, Z17, Z25 // acc += w[3][2] * in[3][2x+2]
+	VMOVUPS 8(SI)(R12*1), Z26
+	VPERMT2PS 72(SI)(R12*1), Z31, Z26 // in[3][2x+3] lanes
+	VFMADD231PS Z26, Z18, Z25 // acc += w[3][3] * in[3][2x+3]
+	VMOVUPS 16(SI)(R12*1), Z26
+	VPERMT2PS 80(SI)(R12*1), Z30, Z26 // in[3][2x+4] lanes
+	VFMADD231PS Z26, Z19, Z25 // acc += w[3][4] * in[3][2x+4]
+	VMOVUPS 0(SI)(R13*1), Z26
+	VPERMT2PS 64(SI)(R13*1), Z30, Z26 // in[4][2x+0] lanes
+	VFMADD231PS Z26, Z20, Z25 // acc += w[4][0] * in[4][2x+0]
+	VMOVUPS 0(SI)(R13*1), Z26
+	VPERMT2PS 64(SI)(R13*1), Z31, Z26 // in[4][2x+1] lanes
+	VFMADD231PS Z26, Z21, Z25 // acc += w[4][1] * in[4][2x+1]
+	VMOVUPS 8(SI)(R13*1), Z26
+	VPERMT2PS 72(SI)(R13*1), Z30, Z26 // in[4][2x+2] lanes
+	VFMADD231PS Z26, Z22, Z25 // acc += w[4][2] * in[4][2x+2]
+	VMOVUPS 8(SI)(R13*1), Z26
+	VPERMT2PS 72(SI)(R13*1), Z31, Z26 // in[4][2x+3] lanes
+	VFMADD231PS Z26, Z23, Z25 // acc += w[4][3] * in[4][2x+3]
+	VMOVUPS 16(SI)(R13*1), Z26
+	VPERMT2PS 80(SI)(R13*1), Z30, Z26 // in[4][2x+4] lanes
+	VFMADD231PS Z26, Z24, Z25 // acc += w[4][4] * in[4][2x+4]
+	TESTQ $4, BX
+	JZ dwK5S2AVX512_c1
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK5S2AVX512_c1:
+	VMOVUPS Z25, (DI)
+	ADDQ $64, DI
+	ADDQ $128, SI
+	DECQ CX
+	JNZ dwK5S2AVX512_loop
+dwK5S2AVX512_tail:
+	TESTQ DX, DX
+	JZ dwK5S2AVX512_done
+	MOVQ DX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	LEAQ -1(DX)(DX*1), CX // 2*rem-1
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	INCQ CX // 2*rem
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	SHRQ $16, AX
+	KMOVW AX, K5
+	VMOVAPS Z28, Z25 // acc = bias
+	VMOVUPS.Z 0(SI), K2, Z26
+	VMOVUPS.Z 64(SI), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[0][2x+0] lanes
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * in[0][2x+0]
+	VMOVUPS.Z 0(SI), K4, Z26
+	VMOVUPS.Z 64(SI), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[0][2x+1] lanes
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * in[0][2x+1]
+	VMOVUPS.Z 8(SI), K2, Z26
+	VMOVUPS.Z 72(SI), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[0][2x+2] lanes
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * in[0][2x+2]
+	VMOVUPS.Z 8(SI), K4, Z26
+	VMOVUPS.Z 72(SI), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[0][2x+3] lanes
+	VFMADD231PS Z26, Z3, Z25 // acc += w[0][3] * in[0][2x+3]
+	VMOVUPS.Z 16(SI), K2, Z26
+	VMOVUPS.Z 80(SI), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[0][2x+4] lanes
+	VFMADD231PS Z26, Z4, Z25 // acc += w[0][4] * in[0][2x+4]
+	VMOVUPS.Z 0(SI)(R10*1), K2, Z26
+	VMOVUPS.Z 64(SI)(R10*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[1][2x+0] lanes
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][0] * in[1][2x+0]
+	VMOVUPS.Z 0(SI)(R10*1), K4, Z26
+	VMOVUPS.Z 64(SI)(R10*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[1][2x+1] lanes
+	VFMADD231PS Z26, Z6, Z25 // acc += w[1][1] * in[1][2x+1]
+	VMOVUPS.Z 8(SI)(R10*1), K2, Z26
+	VMOVUPS.Z 72(SI)(R10*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[1][2x+2] lanes
+	VFMADD231PS Z26, Z7, Z25 // acc += w[1][2] * in[1][2x+2]
+	VMOVUPS.Z 8(SI)(R10*1), K4, Z26
+	VMOVUPS.Z 72(SI)(R10*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[1][2x+3] lanes
+	VFMADD231PS Z26, Z8, Z25 // acc += w[1][3] * in[1][2x+3]
+	VMOVUPS.Z 16(SI)(R10*1), K2, Z26
+	VMOVUPS.Z 80(SI)(R10*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[1][2x+4] lanes
+	VFMADD231PS Z26, Z9, Z25 // acc += w[1][4] * in[1][2x+4]
+	VMOVUPS.Z 0(SI)(R11*1), K2, Z26
+	VMOVUPS.Z 64(SI)(R11*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[2][2x+0] lanes
+	VFMADD231PS Z26, Z10, Z25 // acc += w[2][0] * in[2][2x+0]
+	VMOVUPS.Z 0(SI)(R11*1), K4, Z26
+	VMOVUPS.Z 64(SI)(R11*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[2][2x+1] lanes
+	VFMADD231PS Z26, Z11, Z25 // acc += w[2][1] * in[2][2x+1]
+	VMOVUPS.Z 8(SI)(R11*1), K2, Z26
+	VMOVUPS.Z 72(SI)(R11*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[2][2x+2] lanes
+	VFMADD231PS Z26, Z12, Z25 // acc += w[2][2] * in[2][2x+2]
+	VMOVUPS.Z 8(SI)(R11*1), K4, Z26
+	VMOVUPS.Z 72(SI)(R11*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[2][2x+3] lanes
+	VFMADD231PS Z26, Z13, Z25 // acc += w[2][3] * in[2][2x+3]
+	VMOVUPS.Z 16(SI)(R11*1), K2, Z26
+	VMOVUPS.Z 80(SI)(R11*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[2][2x+4] lanes
+	VFMADD231PS Z26, Z14, Z25 // acc += w[2][4] * in[2][2x+4]
+	VMOVUPS.Z 0(SI)(R12*1), K2, Z26
+	VMOVUPS.Z 64(SI)(R12*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[3][2x+0] lanes
+	VFMADD231PS Z26, Z15, Z25 // acc += w[3][0] * in[3][2x+0]
+	VMOVUPS.Z 0(SI)(R12*1), K4, Z26
+	VMOVUPS.Z 64(SI)(R12*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[3][2x+1] lanes
+	VFMADD231PS Z26, Z16, Z25 // acc += w[3][1] * in[3][2x+1]
+	VMOVUPS.Z 8(SI)(R12*1), K2, Z26
+	VMOVUPS.Z 72(SI)(R12*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[3][2x+2] lanes
+	VFMADD231PS Z26, Z17, Z25 // acc += w[3][2] * in[3][2x+2]
+	VMOVUPS.Z 8(SI)(R12*1), K4, Z26
+	VMOVUPS.Z 72(SI)(R12*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[3][2x+3] lanes
+	VFMADD231PS Z26, Z18, Z25 // acc += w[3][3] * in[3][2x+3]
+	VMOVUPS.Z 16(SI)(R12*1), K2, Z26
+	VMOVUPS.Z 80(SI)(R12*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[3][2x+4] lanes
+	VFMADD231PS Z26, Z19, Z25 // acc += w[3][4] * in[3][2x+4]
+	VMOVUPS.Z 0(SI)(R13*1), K2, Z26
+	VMOVUPS.Z 64(SI)(R13*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[4][2x+0] lanes
+	VFMADD231PS Z26, Z20, Z25 // acc += w[4][0] * in[4][2x+0]
+	VMOVUPS.Z 0(SI)(R13*1), K4, Z26
+	VMOVUPS.Z 64(SI)(R13*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[4][2x+1] lanes
+	VFMADD231PS Z26, Z21, Z25 // acc += w[4][1] * in[4][2x+1]
+	VMOVUPS.Z 8(SI)(R13*1), K2, Z26
+	VMOVUPS.Z 72(SI)(R13*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[4][2x+2] lanes
+	VFMADD231PS Z26, Z22, Z25 // acc += w[4][2] * in[4][2x+2]
+	VMOVUPS.Z 8(SI)(R13*1), K4, Z26
+	VMOVUPS.Z 72(SI)(R13*1), K5, Z27
+	VPERMT2PS Z27, Z31, Z26 // in[4][2x+3] lanes
+	VFMADD231PS Z26, Z23, Z25 // acc += w[4][3] * in[4][2x+3]
+	VMOVUPS.Z 16(SI)(R13*1), K2, Z26
+	VMOVUPS.Z 80(SI)(R13*1), K3, Z27
+	VPERMT2PS Z27, Z30, Z26 // in[4][2x+4] lanes
+	VFMADD231PS Z26, Z24, Z25 // acc += w[4][4] * in[4][2x+4]
+	TESTQ $4, BX
+	JZ dwK5S2AVX512_c2
+	VMAXPS.BCST lo+64(FP), Z25, Z25
+	VMINPS.BCST hi+68(FP), Z25, Z25
+dwK5S2AVX512_c2:
+	VMOVUPS Z25, K1, (DI)
+dwK5S2AVX512_done:
+	VZEROUPPER
+	RET
+

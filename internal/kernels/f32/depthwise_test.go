@@ -1,0 +1,71 @@
+package f32
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/ops/ref"
+)
+
+// TestDepthwiseClampLadder checks the depthwise row kernels (AVX-512 3×3/5×5, stride 1/2, and the
+// portable paths) against ref.Conv on widths that hit full 16-lane vectors, masked tails, the stride-2
+// over-read fallback and pure-border planes, with fused clamps and guard-padded operands.
+func TestDepthwiseClampLadder(t *testing.T) { forEachImpl(t, testDepthwiseClamp) }
+
+func testDepthwiseClamp(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, k := range []int{3, 5, 2} {
+		for _, s := range []int{1, 2} {
+			for _, pad := range []int{0, k / 2} {
+				for _, hw := range [][2]int{{k, k}, {7, 13}, {9, 24}, {5, 33}, {6, 47}, {4, 64}, {3 + k, 112}} {
+					g := withOut(ConvGeom{C: 1, H: hw[0], W: hw[1], KH: k, KW: k, SH: s, SW: s, PT: pad, PL: pad, DH: 1, DW: 1})
+					if g.OH <= 0 || g.OW <= 0 {
+						continue
+					}
+					for _, cl := range []struct {
+						on     bool
+						lo, hi float32
+					}{{false, 0, 0}, {true, 0, float32(math.Inf(1))}, {true, -0.25, 0.5}} {
+						name := fmt.Sprintf("k%d_s%d_p%d_%dx%d_clamp%v", k, s, pad, hw[0], hw[1], cl)
+						x := guarded(r, g.H*g.W)
+						w := guarded(r, k*k)
+						bias := r.Float32() - 0.5
+						want, _ := ref.Conv(x, [4]int{1, 1, g.H, g.W}, w, [4]int{1, 1, k, k}, []float32{bias},
+							ref.Conv2D{Strides: [2]int{s, s}, Dilations: [2]int{1, 1}, Pads: [4]int{pad, pad, pad, pad}})
+						out := guarded(r, g.OH*g.OW)
+						DepthwiseClamp(out, x, w, bias, &g, cl.on, cl.lo, cl.hi)
+						checkGuard(t, name+" out", out)
+						for i, v := range want {
+							if cl.on {
+								v = min(max(v, cl.lo), cl.hi)
+							}
+							if d := out[i] - v; d > 1e-5 || d < -1e-5 {
+								t.Fatalf("%s: element %d (%d,%d) = %v, want %v", name, i, i/g.OW, i%g.OW, out[i], v)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// The AVX512 rung must really take the assembly row kernels (else the ladder test proves nothing).
+func TestDepthwiseAsmTaken(t *testing.T) {
+	for _, im := range Impls() {
+		if im.Name != "AVX512" || !im.Available {
+			continue
+		}
+		defer Use(im)()
+		in, out, w := make([]float32, 5*40), make([]float32, 17), make([]float32, 25)
+		for _, ks := range [][2]int{{3, 1}, {3, 2}, {5, 1}, {5, 2}} {
+			if !depthwiseRowAsm(out, in, w, ks[0], ks[1], 40, 0, false, 0, 0) {
+				t.Fatalf("k%d s%d: assembly kernel not used", ks[0], ks[1])
+			}
+		}
+		return
+	}
+	t.Skip("no AVX-512 implementation on this CPU/build")
+}
