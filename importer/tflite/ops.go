@@ -182,13 +182,19 @@ func convConv(b *builder, o *opc) error {
 	var wShape tensor.Shape
 	group := 1
 	code, _ := b.builtin(o.op)
-	qdim := 0
 	if code == fb.BuiltinOperatorCONV_2D {
 		op := opts[fb.Conv2DOptions](o)
 		padding, sh, sw, dh, dw, act = op.Padding(), int(op.StrideH()), int(op.StrideW()), int(op.DilationHFactor()), int(op.DilationWFactor()), op.FusedActivationFunction()
 		// OHWI -> OIHW
 		wData = permute(wt.data, wt.dt.Size(), wt.shape, []int{0, 3, 1, 2})
 		wShape = tensor.Shape{wt.shape[0], wt.shape[3], wt.shape[1], wt.shape[2]}
+		// Grouped convolution: the filter holds the in-channels of one group (TFLite >= 2.9).
+		if c, ic := xt.shape[3], wt.shape[3]; c > 0 {
+			if ic < 1 || c%ic != 0 || wt.shape[0]%(c/ic) != 0 {
+				return fmt.Errorf("filter %s does not fit input %s (in-channels must divide evenly into groups)", wt.shape, xt.shape)
+			}
+			group = c / ic
+		}
 	} else {
 		op := opts[fb.DepthwiseConv2DOptions](o)
 		padding, sh, sw, dh, dw, act = op.Padding(), int(op.StrideH()), int(op.StrideW()), int(op.DilationHFactor()), int(op.DilationWFactor()), op.FusedActivationFunction()
@@ -196,11 +202,10 @@ func convConv(b *builder, o *opc) error {
 		wData = permute(wt.data, wt.dt.Size(), wt.shape, []int{3, 0, 1, 2})
 		wShape = tensor.Shape{wt.shape[3], 1, wt.shape[1], wt.shape[2]}
 		group = xt.shape[3]
-		if wt.qdim == 3 {
-			qdim = 0
+		if group < 1 || wt.shape[0] != 1 || wt.shape[3]%group != 0 {
+			return fmt.Errorf("depthwise filter %s does not fit input %s", wt.shape, xt.shape)
 		}
 	}
-	_ = qdim
 	if sh < 1 || sw < 1 {
 		return fmt.Errorf("stride %dx%d must be positive", sh, sw)
 	}
