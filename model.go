@@ -2,6 +2,7 @@ package wanwu
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -16,10 +19,12 @@ import (
 
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/importer/tflite"
 	"github.com/wanwu-ai/wanwu/labels"
+	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -34,6 +39,17 @@ type config struct {
 	pre        *imageio.Preprocess
 	fetcher    *catalog.Fetcher
 	size       int
+
+	precision    string // "" or "auto": the best that fits (fp32 without a budget)
+	budget       int64  // bytes; 0 = no budget (unless autoBudget)
+	budgetSrc    string
+	autoBudget   bool
+	only         []string
+	onlyMode     labels.MatchMode
+	classes      []int
+	photoPixels  int64
+	releaseAfter time.Duration
+	logf         func(format string, a ...any)
 }
 
 // WithThreads sets the number of threads for intra-op parallelism (0 = all cores).
@@ -54,6 +70,43 @@ func WithFetcher(f *catalog.Fetcher) Option { return func(c *config) { c.fetcher
 // WithInputSize sets the square input side for models whose spatial size is dynamic.
 func WithInputSize(n int) Option { return func(c *config) { c.size = n } }
 
+// WithPrecision asks for a weight precision: "fp32", another one the engine supports for the model
+// (see Precisions), or "auto" (the default): the most accurate that fits the budget.
+func WithPrecision(p string) Option { return func(c *config) { c.precision = p } }
+
+// WithBudget makes Load choose the most accurate configuration (precision, and input size for models
+// with a dynamic size, unless fixed by WithPrecision/WithInputSize) whose predicted peak RSS fits in
+// bytes; source names where the figure came from, for messages ("--budget"). Nothing fitting is an
+// error (*memory.NoFitError) naming what the smallest configuration needs.
+func WithBudget(bytes int64, source string) Option {
+	return func(c *config) { c.budget, c.budgetSrc, c.autoBudget = bytes, source, false }
+}
+
+// WithDetectedBudget is WithBudget with the budget read from the cgroup limit or MemAvailable
+// (memory.DetectBudget).
+func WithDetectedBudget() Option { return func(c *config) { c.autoBudget = true } }
+
+// WithOnly keeps only the classes matching queries (class names in Chinese or English, or categories
+// such as 食物; see labels.Set.Match): the classifier layer is pruned to those rows at load time, and
+// scores are a softmax over the kept classes. Prediction indices stay those of the full label set.
+func WithOnly(queries []string, mode labels.MatchMode) Option {
+	return func(c *config) { c.only, c.onlyMode = queries, mode }
+}
+
+// WithClasses keeps only the given class indices (ascending, distinct), like WithOnly.
+func WithClasses(indices []int) Option { return func(c *config) { c.classes = indices } }
+
+// WithPhotoPixels tells the memory prediction how large the photos will be (width×height of the
+// largest); the default is memory.DefaultPhotoPixels.
+func WithPhotoPixels(n int64) Option { return func(c *config) { c.photoPixels = n } }
+
+// WithReleaseAfter releases the program (arena, packed weights, worker pool) once the model has been idle
+// for d, and compiles it again on the next Classify: for a long-running server that is mostly idle.
+func WithReleaseAfter(d time.Duration) Option { return func(c *config) { c.releaseAfter = d } }
+
+// WithLogf receives verbose messages (the chosen configuration and its predicted memory).
+func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }
+
 // Model is a loaded, compiled classifier.
 type Model struct {
 	// Name is the catalog name, or the file name without extension.
@@ -73,6 +126,17 @@ type Model struct {
 	g     *graph.Graph
 	prog  *runtime.Program
 	input *tensor.Tensor
+
+	keep   []int // kept class indices after head pruning (nil: all), for mapping outputs back
+	chosen memory.Config
+	ropts  runtime.Options // what prog was compiled with, to compile it again after a release
+	stats  runtime.Stats
+	closed bool
+
+	releaseAfter time.Duration
+	idle         *time.Timer
+	lastUse      time.Time
+	releases     int
 }
 
 type quant struct {
@@ -167,40 +231,83 @@ func ImportGraph(path string) (*graph.Graph, string, error) {
 	return g, "onnx", err
 }
 
-// configure decides labels, preprocessing and the input shape, then compiles the program.
-func (m *Model) configure(entry *catalog.Entry, cfg config) error {
+// precisionOptions maps each weight precision the engine can run a float model in to how runtime.Options
+// asks for it. fp32 is the model as it is; other precisions register here (int8/fp16 conversion), and
+// a precision is only offered for a model when runtime.Estimate accepts it.
+var precisionOptions = map[string]func(*runtime.Options){"fp32": nil}
+
+// Precisions lists the precisions the engine offers for float models, most accurate first.
+func Precisions() []string {
+	var ps []string
+	for p := range precisionOptions {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		ri, rj := memory.PrecisionRank(ps[i]), memory.PrecisionRank(ps[j])
+		return ri < rj || ri == rj && ps[i] < ps[j]
+	})
+	return ps
+}
+
+// PlanSizes are the input sizes considered for models whose spatial size is dynamic.
+var PlanSizes = []int{224, 192, 160, 128}
+
+// inputInfo is what configure learns about the image input.
+type inputInfo struct {
+	name     string
+	dtype    tensor.DType
+	shape    tensor.Shape // with the batch fixed to 1; spatial dims may be < 0 (dynamic)
+	layout   string
+	hAxis    int
+	dynamic  bool
+	baseSize int // the size used when none is asked for
+}
+
+func (m *Model) inputInfo(cfg config) (inputInfo, error) {
 	if len(m.g.Inputs) != 1 || len(m.g.Outputs) < 1 {
-		return fmt.Errorf("%s: a classifier needs one image input and a score output; this model has %d inputs, %d outputs",
+		return inputInfo{}, fmt.Errorf("%s: a classifier needs one image input and a score output; this model has %d inputs, %d outputs",
 			m.Path, len(m.g.Inputs), len(m.g.Outputs))
 	}
 	in := m.g.Inputs[0]
-	shape := in.Shape.Clone()
-	if len(shape) != 4 {
-		return fmt.Errorf("%s: input %q has shape %s; want an image batch [N,C,H,W] or [N,H,W,C]", m.Path, in.Name, in.Shape)
+	ii := inputInfo{name: in.Name, dtype: in.DType, shape: in.Shape.Clone(), layout: "NCHW", hAxis: 2}
+	if len(ii.shape) != 4 {
+		return ii, fmt.Errorf("%s: input %q has shape %s; want an image batch [N,C,H,W] or [N,H,W,C]", m.Path, in.Name, in.Shape)
 	}
-	layout := "NCHW"
-	hAxis := 2
-	if shape[1] != 3 && shape[3] == 3 {
-		layout, hAxis = "NHWC", 1
-	} else if shape[1] != 3 && shape[1] >= 0 {
-		return fmt.Errorf("%s: input %q has shape %s; want 3 colour channels", m.Path, in.Name, in.Shape)
+	if ii.shape[1] != 3 && ii.shape[3] == 3 {
+		ii.layout, ii.hAxis = "NHWC", 1
+	} else if ii.shape[1] != 3 && ii.shape[1] >= 0 {
+		return ii, fmt.Errorf("%s: input %q has shape %s; want 3 colour channels", m.Path, in.Name, in.Shape)
 	}
-	size := cfg.size
-	if shape[0] < 0 {
-		shape[0] = 1
+	if ii.shape[0] < 0 {
+		ii.shape[0] = 1
 	}
-	for _, ax := range []int{hAxis, hAxis + 1} {
-		switch {
-		case shape[ax] >= 0 && size != 0 && shape[ax] != size:
-			return fmt.Errorf("%s: input size is fixed at %dx%d; --size %d is not possible", m.Path, shape[hAxis], shape[hAxis+1], size)
-		case shape[ax] < 0 && size != 0:
-			shape[ax] = size
-		case shape[ax] < 0:
-			shape[ax] = 224
+	h, w := ii.shape[ii.hAxis], ii.shape[ii.hAxis+1]
+	ii.dynamic = h < 0 || w < 0
+	if !ii.dynamic && cfg.size != 0 && (h != cfg.size || w != cfg.size) {
+		return ii, fmt.Errorf("%s: input size is fixed at %dx%d; --size %d is not possible", m.Path, h, w, cfg.size)
+	}
+	ii.baseSize = 224
+	if !ii.dynamic {
+		ii.baseSize = h
+	}
+	return ii, nil
+}
+
+// shapeFor is the input shape at a square size (fixed dims stay).
+func (ii inputInfo) shapeFor(size, batch int) tensor.Shape {
+	s := ii.shape.Clone()
+	s[0] = batch
+	for _, ax := range []int{ii.hAxis, ii.hAxis + 1} {
+		if s[ax] < 0 {
+			s[ax] = size
 		}
 	}
+	return s
+}
 
-	// Preprocessing: explicit option > sidecar <model>.json > catalog > defaults by format.
+// basePreprocess decides preprocessing: explicit option > sidecar <model>.json > catalog > defaults by
+// format. A sidecar or catalog size becomes the default input size of a dynamic model.
+func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) (imageio.Preprocess, error) {
 	var pre imageio.Preprocess
 	switch {
 	case cfg.pre != nil:
@@ -210,7 +317,7 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 		if _, err := os.Stat(sidecar); err == nil {
 			p, err := imageio.LoadConfig(sidecar)
 			if err != nil {
-				return err
+				return pre, err
 			}
 			pre = p
 		} else if entry != nil {
@@ -225,12 +332,11 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 				Mean: [3]float32{0.485, 0.456, 0.406}, Std: [3]float32{0.229, 0.224, 0.225}}
 		}
 	}
-	pre.Height, pre.Width = shape[hAxis], shape[hAxis+1]
-	if pre.Resize == "shorter_crop" && cfg.size != 0 {
-		pre.ResizeShorter = 0 // follows the size: N*256/224
+	if ii.dynamic && pre.Height > 0 && pre.Height == pre.Width {
+		ii.baseSize = pre.Height
 	}
-	pre.Layout = layout
-	switch in.DType {
+	pre.Layout = ii.layout
+	switch ii.dtype {
 	case tensor.F32:
 		pre.DType = "f32"
 	case tensor.U8:
@@ -238,21 +344,115 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 	case tensor.I8:
 		pre.DType = "i8"
 	default:
-		return fmt.Errorf("%s: input %q has element type %s; want f32, u8 or i8", m.Path, in.Name, in.DType)
+		return pre, fmt.Errorf("%s: input %q has element type %s; want f32, u8 or i8", m.Path, ii.name, ii.dtype)
 	}
-	m.pre = pre
+	return pre, nil
+}
 
-	prog, err := runtime.Compile(m.g, runtime.Options{Threads: cfg.threads,
-		InputShapes: map[string]tensor.Shape{in.Name: shape}})
+// preprocessFor fits the preprocessing to an input size: the crop is the size, and the shorter side
+// before it keeps the configured ratio (resize_shorter/height of a sidecar), or N·256/224 by default.
+func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis int) imageio.Preprocess {
+	p := base
+	p.Height, p.Width = shape[hAxis], shape[hAxis+1]
+	if p.Resize == "shorter_crop" || p.Resize == "" {
+		if base.ResizeShorter > 0 && base.Height > 0 {
+			p.ResizeShorter = (base.ResizeShorter*max(p.Height, p.Width) + base.Height/2) / base.Height
+		} else {
+			p.ResizeShorter = 0 // max(H,W)*256/224
+		}
+	}
+	return p
+}
+
+// configure decides labels, the class subset, the precision and input size (under a budget when there is
+// one), then compiles the program.
+func (m *Model) configure(entry *catalog.Entry, cfg config) error {
+	ii, err := m.inputInfo(cfg)
+	if err != nil {
+		return err
+	}
+	basePre, err := m.basePreprocess(entry, cfg, &ii)
+	if err != nil {
+		return err
+	}
+
+	// Labels, checked against the classes the model scores.
+	classes := -1 // unknown until compiled; configure checks the labels against the program then
+	if osh := m.g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 {
+		classes = osh[len(osh)-1]
+	}
+	if err := m.chooseLabels(entry, cfg, classes); err != nil {
+		return err
+	}
+
+	// The class subset prunes the classifier before anything is planned.
+	keep := cfg.classes
+	if len(cfg.only) > 0 {
+		if m.labels == nil {
+			return fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
+		}
+		if keep, err = m.labels.Match(cfg.only, cfg.onlyMode); err != nil {
+			return err
+		}
+	}
+	if keep != nil {
+		if err := passes.PruneHead(m.g, keep); err != nil {
+			return fmt.Errorf("%s: %w", m.Path, err)
+		}
+		m.keep = keep
+	}
+
+	cands, err := m.chooseConfig(cfg, ii)
+	if err != nil {
+		return err
+	}
+	c := cands[0]
+	m.chosen = c
+	shape := ii.shapeFor(c.Size, 1)
+	m.pre = preprocessFor(basePre, shape, ii.hAxis)
+	m.ropts = runtime.Options{Threads: cfg.threads, InputShapes: map[string]tensor.Shape{ii.name: shape}}
+	if f := precisionOptions[c.Precision]; f != nil {
+		f(&m.ropts)
+	}
+	prog, err := runtime.Compile(m.g, m.ropts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.Path, err)
 	}
-	m.prog = prog
-	m.input = tensor.New(in.DType, shape)
+	m.prog, m.stats = prog, prog.Stats()
+	pixels := cfg.photoPixels
+	if pixels <= 0 {
+		pixels = memory.DefaultPhotoPixels
+	}
+	m.chosen.Breakdown = memory.Predict(m.stats, memory.DecodeBytes(int(pixels), 1, 0))
+	m.chosen.PredictedPeakBytes = m.chosen.Breakdown.Total()
+	m.chosen.Labels = prog.Graph().Outputs[0].Shape.NumElements()
+	if cfg.logf != nil {
+		cfg.logf("%s: %s; predicted peak %s", m.Name, m.chosen, m.chosen.Breakdown)
+	}
+	m.input = tensor.New(ii.dtype, shape)
 	m.precision = precisionOf(m.g)
+	if c.Precision != "fp32" {
+		m.precision = c.Precision
+	}
 	m.outQuant, m.outProbs = outputSemantics(m.g)
+	m.releaseAfter = cfg.releaseAfter
 
-	classes := prog.Graph().Outputs[0].Shape.NumElements()
+	out := prog.Graph().Outputs[0].Shape.NumElements()
+	want := out
+	if m.keep != nil {
+		want = len(m.keep)
+	}
+	if out != want {
+		return fmt.Errorf("%s: the pruned model scores %d classes, want %d", m.Path, out, want)
+	}
+	if m.labels != nil && m.keep == nil && m.labels.Len() != out {
+		return fmt.Errorf("%s: the model scores %d classes but the label set has %d", m.Path, out, m.labels.Len())
+	}
+	return nil
+}
+
+// chooseLabels picks the label set for a model scoring classes classes (-1: not known before compiling).
+func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) error {
 	switch {
 	case cfg.labels != nil:
 		m.labels = cfg.labels
@@ -275,10 +475,215 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 	case classes == 1000:
 		m.labels = labels.ImageNet()
 	}
-	if m.labels != nil && m.labels.Len() != classes {
+	if m.labels != nil && classes > 0 && m.labels.Len() != classes {
 		return fmt.Errorf("%s: the model scores %d classes but the label set has %d", m.Path, classes, m.labels.Len())
 	}
 	return nil
+}
+
+// candidatePrecisions are the precisions to consider: the stored one for quantized or half models,
+// else every registered precision (or just the one asked for).
+func (m *Model) candidatePrecisions(asked string) ([]string, error) {
+	stored := precisionOf(m.g)
+	if stored != "fp32" {
+		if asked != "" && asked != "auto" && asked != stored {
+			return nil, fmt.Errorf("%s: the model stores %s weights; --precision %s is not possible", m.Path, stored, asked)
+		}
+		return []string{"fp32"}, nil // as stored: no conversion
+	}
+	if asked == "" || asked == "auto" {
+		return Precisions(), nil
+	}
+	if _, ok := precisionOptions[asked]; !ok {
+		return nil, fmt.Errorf("%s: precision %q is not supported; choose one of %s or auto", m.Path, asked, strings.Join(Precisions(), ", "))
+	}
+	return []string{asked}, nil
+}
+
+// chooseConfig returns the configuration to compile first (and, under a budget, the whole ranked list
+// behind it). Without a budget it is the asked (or default) precision and size, estimated for -v.
+func (m *Model) chooseConfig(cfg config, ii inputInfo) ([]memory.Config, error) {
+	budget := memory.Budget{Bytes: cfg.budget, Source: cfg.budgetSrc}
+	if cfg.autoBudget {
+		b, err := memory.DetectBudget()
+		if err != nil {
+			return nil, err
+		}
+		budget = b
+	}
+	precs, err := m.candidatePrecisions(cfg.precision)
+	if err != nil {
+		return nil, err
+	}
+	sizes := []int{ii.baseSize}
+	if cfg.size != 0 {
+		sizes = []int{cfg.size}
+	} else if ii.dynamic && budget.Bytes > 0 {
+		sizes = nil
+		for _, s := range PlanSizes {
+			if s <= ii.baseSize {
+				sizes = append(sizes, s)
+			}
+		}
+		if len(sizes) == 0 || sizes[0] != ii.baseSize {
+			sizes = append([]int{ii.baseSize}, sizes...)
+		}
+	}
+	if budget.Bytes <= 0 && !cfg.autoBudget {
+		// No budget: the most accurate precision asked for, at the asked size.
+		p := "fp32"
+		if cfg.precision != "" && cfg.precision != "auto" && len(precs) == 1 {
+			p = precs[0]
+		}
+		precs = []string{p}
+	}
+	pixels := cfg.photoPixels
+	if pixels <= 0 {
+		pixels = memory.DefaultPhotoPixels
+	}
+	threads := cfg.threads
+	if threads <= 0 {
+		threads = goruntime.GOMAXPROCS(0)
+	}
+	if budget.Bytes <= 0 && !cfg.autoBudget {
+		// Nothing to choose: configure predicts from the compiled program's own stats.
+		return []memory.Config{{Precision: precs[0], Size: sizes[0], Batch: 1, Threads: threads}}, nil
+	}
+	var all []memory.Config
+	for _, p := range precs {
+		for _, size := range sizes {
+			c, err := m.predict(ii, p, size, 1, threads, pixels)
+			if err != nil {
+				if len(precs) == 1 && len(sizes) == 1 {
+					return nil, err
+				}
+				continue // a precision the engine cannot run this model in is not a candidate
+			}
+			all = append(all, c)
+		}
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%s: no configuration compiles", m.Path)
+	}
+	plan := memory.Choose(m.Name, all, budget.Bytes)
+	if plan.Chosen == nil {
+		return nil, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
+	}
+	if cfg.logf != nil {
+		cfg.logf("budget %s (%s)", memory.FormatSize(budget.Bytes), budget.Source)
+	}
+	return []memory.Config{*plan.Chosen}, nil
+}
+
+// predict estimates one configuration's peak RSS without compiling weights or allocating the arena.
+func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int, pixels int64) (memory.Config, error) {
+	opts := runtime.Options{Threads: threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(size, batch)}}
+	if f := precisionOptions[precision]; f != nil {
+		f(&opts)
+	}
+	st, err := runtime.Estimate(m.g, opts)
+	if err != nil {
+		return memory.Config{}, fmt.Errorf("%s: %s at %d: %w", m.Path, precision, size, err)
+	}
+	labelsN := 0
+	if outs := st.Steps; len(outs) > 0 {
+		labelsN = outs[len(outs)-1].Shape.NumElements() / batch
+	}
+	b := memory.Predict(st, memory.DecodeBytes(int(pixels), 1, 0)+int64(batch-1)*int64(ii.shapeFor(size, 1).NumElements()))
+	if precision == "fp32" {
+		precision = precisionOf(m.g) // a half or quantized file runs as stored
+	}
+	return memory.Config{Precision: precision, Size: size, Batch: batch, Threads: threads, Labels: labelsN,
+		PredictedPeakBytes: b.Total(), Breakdown: b}, nil
+}
+
+// PlanConfigs predicts every candidate configuration of a model (each precision the engine runs it in
+// and, for a dynamic input size, each of PlanSizes), ranks them and chooses under budget. It does not
+// compile weights or allocate arenas. Options as for Load (WithOnly, WithThreads, WithPhotoPixels ...).
+func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option) (memory.Plan, error) {
+	cfg := config{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	path, entry, err := resolve(ctx, model, cfg.fetcher)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	g, format, err := ImportGraph(path)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	defer g.Close()
+	m := &Model{Path: path, Format: format, g: g}
+	m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if entry != nil {
+		m.Name = entry.Name
+	}
+	ii, err := m.inputInfo(cfg)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	if _, err := m.basePreprocess(entry, cfg, &ii); err != nil {
+		return memory.Plan{}, err
+	}
+	classes := -1
+	if osh := g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 {
+		classes = osh[len(osh)-1]
+	}
+	if err := m.chooseLabels(entry, cfg, classes); err != nil {
+		return memory.Plan{}, err
+	}
+	keep := cfg.classes
+	if len(cfg.only) > 0 {
+		if m.labels == nil {
+			return memory.Plan{}, fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
+		}
+		if keep, err = m.labels.Match(cfg.only, cfg.onlyMode); err != nil {
+			return memory.Plan{}, err
+		}
+	}
+	if keep != nil {
+		if err := passes.PruneHead(g, keep); err != nil {
+			return memory.Plan{}, fmt.Errorf("%s: %w", m.Path, err)
+		}
+	}
+	precs, err := m.candidatePrecisions(cfg.precision)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	sizes := []int{ii.baseSize}
+	if cfg.size != 0 {
+		sizes = []int{cfg.size}
+	} else if ii.dynamic {
+		sizes = PlanSizes
+	}
+	threads := cfg.threads
+	if threads <= 0 {
+		threads = goruntime.GOMAXPROCS(0)
+	}
+	pixels := cfg.photoPixels
+	if pixels <= 0 {
+		pixels = memory.DefaultPhotoPixels
+	}
+	var all []memory.Config
+	var firstErr error
+	for _, p := range precs {
+		for _, size := range sizes {
+			if err := ctx.Err(); err != nil {
+				return memory.Plan{}, err
+			}
+			c, err := m.predict(ii, p, size, 1, threads, pixels)
+			if err != nil {
+				firstErr = cmp.Or(firstErr, err)
+				continue
+			}
+			all = append(all, c)
+		}
+	}
+	if len(all) == 0 {
+		return memory.Plan{}, firstErr
+	}
+	return memory.Choose(m.Name, all, budget), nil
 }
 
 // withChinese swaps an embedded English ImageNet label file (with or without "background" first) for the
@@ -364,17 +769,94 @@ func (m *Model) Precision() string { return m.precision }
 func (m *Model) Labels() *labels.Set { return m.labels }
 
 // Stats describes the compiled program's memory.
-func (m *Model) Stats() runtime.Stats { return m.prog.Stats() }
+func (m *Model) Stats() runtime.Stats { return m.stats }
+
+// Config is the configuration Load chose (precision, size, threads, classes) and its predicted peak RSS.
+func (m *Model) Config() memory.Config { return m.chosen }
+
+// Classes maps output positions to class indices of the full label set when the head was pruned
+// (WithOnly, WithClasses); nil when every class is scored.
+func (m *Model) Classes() []int { return m.keep }
 
 // Close releases the program and the mapped model file.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	if m.idle != nil {
+		m.idle.Stop()
+	}
 	if m.prog != nil {
 		m.prog.Close()
 		m.prog = nil
 	}
 	return m.g.Close()
+}
+
+// Releases counts how often the idle timer (WithReleaseAfter) has released the program.
+func (m *Model) Releases() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.releases
+}
+
+// Release drops the compiled program now — its arena, packed weights and worker pool — and returns the
+// freed memory to the operating system; the next Classify compiles it again. Pages of the mapped model
+// file stay in the page cache but leave this process once the kernel needs them.
+func (m *Model) Release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.releaseLocked()
+}
+
+func (m *Model) releaseLocked() {
+	if m.prog == nil {
+		return
+	}
+	m.prog.Close()
+	m.prog = nil
+	m.releases++
+	debug.FreeOSMemory()
+}
+
+// readyLocked makes sure a program is compiled (again, after a release) and restarts the idle timer.
+func (m *Model) readyLocked() error {
+	if m.closed {
+		return ErrClosed
+	}
+	if m.prog == nil {
+		prog, err := runtime.Compile(m.g, m.ropts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Path, err)
+		}
+		m.prog = prog
+	}
+	if m.releaseAfter > 0 {
+		m.lastUse = time.Now()
+		if m.idle == nil {
+			m.idle = time.AfterFunc(m.releaseAfter, m.idleCheck)
+		} else {
+			m.idle.Reset(m.releaseAfter)
+		}
+	}
+	return nil
+}
+
+// idleCheck runs when the idle timer fires; a Classify that started meanwhile has pushed lastUse on.
+func (m *Model) idleCheck() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.prog == nil {
+		return
+	}
+	if wait := m.releaseAfter - time.Since(m.lastUse); wait > 0 {
+		m.idle.Reset(wait)
+		return
+	}
+	m.releaseLocked()
 }
 
 // ClassifyFile decodes a photo and classifies it; errors name the file.
@@ -400,8 +882,8 @@ func (m *Model) Classify(ctx context.Context, img *imageio.RGB, topK int) (Resul
 	start := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.prog == nil {
-		return Result{}, ErrClosed
+	if err := m.readyLocked(); err != nil {
+		return Result{}, err
 	}
 	if err := m.pre.Into(img, m.input, 0); err != nil {
 		return Result{}, err
@@ -410,9 +892,17 @@ func (m *Model) Classify(ctx context.Context, img *imageio.RGB, topK int) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	scores := m.scores(outs[0])
+	preds := m.predictions(m.scores(outs[0]), topK)
+	return Result{Predictions: preds, Elapsed: time.Since(start)}, nil
+}
+
+// predictions is the topK of scores, named, with indices of the full label set.
+func (m *Model) predictions(scores []float64, topK int) []Prediction {
 	preds := topKOf(scores, topK)
 	for i := range preds {
+		if m.keep != nil {
+			preds[i].Index = m.keep[preds[i].Index]
+		}
 		if m.labels != nil {
 			preds[i].Label = m.labels.Name(preds[i].Index, "zh")
 			preds[i].LabelEn = m.labels.Name(preds[i].Index, "en")
@@ -421,10 +911,10 @@ func (m *Model) Classify(ctx context.Context, img *imageio.RGB, topK int) (Resul
 			preds[i].LabelEn = preds[i].Label
 		}
 	}
-	return Result{Predictions: preds, Elapsed: time.Since(start)}, nil
+	return preds
 }
 
-// scores turns the output into probabilities.
+// scores turns the output into probabilities; for a pruned head, over the kept classes only.
 func (m *Model) scores(out *tensor.Tensor) []float64 {
 	n := out.NumElements()
 	s := make([]float64, n)

@@ -4,19 +4,30 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"image"
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/webp"
 	"golang.org/x/term"
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/labels"
+	"github.com/wanwu-ai/wanwu/memory"
 )
 
 // imageExts are the extensions picked up when walking a folder (files named explicitly are always tried).
@@ -30,6 +41,13 @@ type classifyFlags struct {
 	threads int
 	format  string
 	size    int
+
+	precision string
+	budget    string
+	only      string
+	onlyFile  string
+	onlyMode  string
+	verbose   bool
 }
 
 // classifyRecord is the JSON contract of one image's result.
@@ -62,8 +80,107 @@ Exit status: 0 if every file was classified, 1 if any failed, 2 for usage errors
 	fl.StringVar(&f.lang, "lang", "zh", "label language: zh or en")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl or csv")
-	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
+	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
+	addMemoryFlags(fl, &f)
 	return c
+}
+
+// addMemoryFlags adds the flags that choose a configuration under a memory budget.
+func addMemoryFlags(fl *pflag.FlagSet, f *classifyFlags) {
+	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits the budget)")
+	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: the cgroup limit or MemAvailable, less a safety margin)")
+	fl.StringVar(&f.only, "only", "", "keep only these classes (comma-separated names or categories, e.g. 猫,狗,鹦鹉 or 食物); the classifier is pruned to them and scores are a softmax over them")
+	fl.StringVar(&f.onlyFile, "only-file", "", "like --only, one name or category per line")
+	fl.StringVar(&f.onlyMode, "only-mode", "substring", "how --only matches class names: substring or exact (categories always match exactly)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print the chosen configuration and its predicted memory on stderr")
+}
+
+// memoryOptions turns the memory flags into Load options; photos (may be nil) size the decode estimate.
+func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, error) {
+	var opts []wanwu.Option
+	if f.precision != "" && f.precision != "auto" {
+		opts = append(opts, wanwu.WithPrecision(f.precision))
+	}
+	if f.budget != "" {
+		b, err := memory.ParseSize(f.budget)
+		if err != nil {
+			return nil, usagef("--budget: %v", err)
+		}
+		opts = append(opts, wanwu.WithBudget(b, "--budget"))
+	} else if b, err := memory.DetectBudget(); err == nil {
+		opts = append(opts, wanwu.WithBudget(b.Bytes, b.Source))
+	} else if f.verbose {
+		fmt.Fprintf(m.Stderr, "wanwu: %v; running without a budget\n", err)
+	}
+	queries, err := onlyQueries(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(queries) > 0 {
+		mode := labels.MatchSubstring
+		if f.onlyMode == "exact" {
+			mode = labels.MatchExact
+		}
+		opts = append(opts, wanwu.WithOnly(queries, mode))
+	}
+	if px := largestPhoto(photos); px > 0 {
+		opts = append(opts, wanwu.WithPhotoPixels(px))
+	}
+	if f.verbose {
+		opts = append(opts, wanwu.WithLogf(func(format string, a ...any) {
+			fmt.Fprintf(m.Stderr, "wanwu: "+format+"\n", a...)
+		}))
+	}
+	return opts, nil
+}
+
+// onlyQueries collects --only (comma-separated, ASCII or Chinese commas) and --only-file (one per line).
+func onlyQueries(f classifyFlags) ([]string, error) {
+	var qs []string
+	add := func(s string) {
+		for _, q := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == '\n' || r == '\r' }) {
+			if q = strings.TrimSpace(q); q != "" {
+				qs = append(qs, q)
+			}
+		}
+	}
+	add(f.only)
+	if f.onlyFile != "" {
+		b, err := os.ReadFile(f.onlyFile)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				qs = append(qs, line) // a line is one query: names may contain commas
+			}
+		}
+		if len(qs) == 0 {
+			return nil, fmt.Errorf("%s: no class names in --only-file", f.onlyFile)
+		}
+	}
+	return qs, nil
+}
+
+// largestPhoto reads the headers of the photos (not their pixels) for the largest pixel count; at most
+// the first 1000 are looked at, since the decode estimate only needs a typical maximum.
+func largestPhoto(files []string) int64 {
+	var best int64
+	for i, p := range files {
+		if i == 1000 {
+			break
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		cfg, _, err := image.DecodeConfig(fh)
+		fh.Close()
+		if err == nil {
+			best = max(best, int64(cfg.Width)*int64(cfg.Height))
+		}
+	}
+	return best
 }
 
 func (f classifyFlags) validate() error {
@@ -83,6 +200,12 @@ func (f classifyFlags) validate() error {
 	}
 	if f.size != 0 && f.size < 32 {
 		return usagef("--size must be at least 32, got %d", f.size)
+	}
+	if f.onlyMode != "substring" && f.onlyMode != "exact" {
+		return usagef("--only-mode must be substring or exact, got %q", f.onlyMode)
+	}
+	if p := f.precision; p != "auto" && !slices.Contains(wanwu.Precisions(), p) {
+		return usagef("--precision must be one of %s or auto, got %q", strings.Join(wanwu.Precisions(), ", "), p)
 	}
 	return nil
 }
@@ -127,15 +250,25 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
-	model, err := wanwu.Load(ctx, f.model, opts...)
+	files := collectImages(args)
+	if len(files) == 0 {
+		return fmt.Errorf("no images found in %s", strings.Join(args, ", "))
+	}
+	mopts, err := m.memoryOptions(f, files)
+	if err != nil {
+		return err
+	}
+	model, err := wanwu.Load(ctx, f.model, append(opts, mopts...)...)
 	if err != nil {
 		return err
 	}
 	defer model.Close()
-
-	files := collectImages(args)
-	if len(files) == 0 {
-		return fmt.Errorf("no images found in %s", strings.Join(args, ", "))
+	// Keep the Go heap's garbage within the prediction: without a limit the collector lets the heap
+	// grow to twice the live arena and packed weights between collections, so RSS would creep up over
+	// many photos.
+	// The limit covers Go-managed memory only, so the mapped weight pages are left out of it.
+	if c := model.Config(); c.PredictedPeakBytes > 0 {
+		debug.SetMemoryLimit(c.PredictedPeakBytes - c.Breakdown.Weights)
 	}
 	var bar *progressbar.ProgressBar
 	if pw := progressWriter(m.Stderr); pw != nil && len(files) > 3 {

@@ -93,6 +93,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.fetchCommand(),
 		m.versionCommand(),
 		m.benchCommand(),
+		m.planCommand(),
 	)
 	return root
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/labels"
+	"github.com/wanwu-ai/wanwu/memory"
+)
+
+type planFlags struct {
+	model, budget, format, labels string
+	only, onlyFile, onlyMode      string
+	size, threads                 int
+	precision                     string
+}
+
+func (m *Main) planCommand() *cobra.Command {
+	var f planFlags
+	c := &cobra.Command{
+		Use:   "plan --model MODEL [--budget SIZE] [--format json]",
+		Short: "Predict peak memory of each configuration of a model and pick the best that fits a budget",
+		Long: `List the configurations a model can run in — each precision the engine supports for it and, for
+models with a dynamic input size, the sizes 224, 192, 160 and 128 — with the predicted peak resident
+memory of a classify process (weights + packed copies + arena + photo decoding + Go runtime), ranked by
+quality (fp32 > fp16 > int8, then larger input first). The most accurate configuration that fits the
+budget is marked with *. Nothing is run: the plan comes from the memory planner alone.
+
+Without --budget the budget is the cgroup memory limit or MemAvailable, less a safety margin.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error { return m.plan(c, f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
+	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: detected)")
+	fl.StringVar(&f.format, "format", "text", "output format: text or json")
+	fl.StringVar(&f.labels, "labels", "", "label file (for --only on models without built-in labels)")
+	fl.StringVar(&f.only, "only", "", "plan for a classifier pruned to these classes (as for classify --only)")
+	fl.StringVar(&f.onlyFile, "only-file", "", "like --only, one name or category per line")
+	fl.StringVar(&f.onlyMode, "only-mode", "substring", "substring or exact")
+	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = 224, 192, 160, 128 for dynamic models)")
+	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
+	return c
+}
+
+func (m *Main) plan(c *cobra.Command, f planFlags) error {
+	if f.format != "text" && f.format != "json" {
+		return usagef("--format must be text or json, got %q", f.format)
+	}
+	if f.onlyMode != "substring" && f.onlyMode != "exact" {
+		return usagef("--only-mode must be substring or exact, got %q", f.onlyMode)
+	}
+	if f.size != 0 && f.size < 32 {
+		return usagef("--size must be at least 32, got %d", f.size)
+	}
+	budget := memory.Budget{Source: "--budget"}
+	if f.budget != "" {
+		b, err := memory.ParseSize(f.budget)
+		if err != nil {
+			return usagef("--budget: %v", err)
+		}
+		budget.Bytes = b
+	} else {
+		b, err := memory.DetectBudget()
+		if err != nil {
+			return err
+		}
+		budget = b
+	}
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithPrecision(f.precision),
+		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
+	if f.labels != "" {
+		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	queries, err := onlyQueries(classifyFlags{only: f.only, onlyFile: f.onlyFile})
+	if err != nil {
+		return err
+	}
+	if len(queries) > 0 {
+		mode := labels.MatchSubstring
+		if f.onlyMode == "exact" {
+			mode = labels.MatchExact
+		}
+		opts = append(opts, wanwu.WithOnly(queries, mode))
+	}
+	p, err := wanwu.PlanConfigs(c.Context(), f.model, budget.Bytes, opts...)
+	if err != nil {
+		return err
+	}
+	p.Model = f.model
+	if f.format == "json" {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(p)
+	}
+	fmt.Fprintf(m.Stdout, "model %s, budget %s (%s)\n", p.Model, memory.FormatSize(p.BudgetBytes), budget.Source)
+	fmt.Fprintf(m.Stdout, "  %-4s %-9s %-5s %-5s %-7s %-7s %11s  %s\n", "rank", "precision", "size", "batch", "threads", "labels", "peak", "breakdown")
+	for i, c := range p.Candidates {
+		mark := " "
+		if p.Chosen != nil && c.Precision == p.Chosen.Precision && c.Size == p.Chosen.Size && c.Batch == p.Chosen.Batch {
+			mark = "*"
+		} else if !c.Fits {
+			mark = "-"
+		}
+		b := c.Breakdown
+		fmt.Fprintf(m.Stdout, "%s %-4d %-9s %-5d %-5d %-7d %-7d %11s  weights %s + packed %s + arena %s + decode %s + runtime %s\n",
+			mark, i+1, c.Precision, c.Size, c.Batch, c.Threads, c.Labels, memory.FormatSize(c.PredictedPeakBytes),
+			memory.FormatSize(b.Weights), memory.FormatSize(b.Packed), memory.FormatSize(b.Arena),
+			memory.FormatSize(b.Decode), memory.FormatSize(b.Runtime))
+	}
+	if p.Chosen == nil {
+		s := p.Smallest()
+		fmt.Fprintf(m.Stdout, "nothing fits: the smallest configuration (%s) needs %s\n", s, memory.FormatSize(s.PredictedPeakBytes))
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "chosen (*): %s, predicted peak %s; - marks configurations over the budget\n", *p.Chosen, memory.FormatSize(p.Chosen.PredictedPeakBytes))
+	return nil
+}
