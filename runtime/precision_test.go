@@ -137,7 +137,8 @@ func TestInt8MatchesFP32(t *testing.T) {
 }
 
 // TestInt8FullModels reports int8 vs fp32 on the full-size exported models (make models); skipped
-// where absent or under -short. It asserts the top-1 class agrees on their test inputs.
+// where absent or under -short. Those are seeded random-weight networks on noise inputs, whose
+// softmax is nearly flat, so top-1 must agree except between classes fp32 ranks within 0.01.
 func TestInt8FullModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size models under -short")
@@ -162,9 +163,16 @@ func TestInt8FullModels(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				agree, rows, dp, _ := compareInt8(t, g, in, 2, nil)
+				ties := 0
+				agree, rows, dp, _ := compareInt8(t, g, in, 2, func(r int, margin float64) {
+					t.Logf("%s row %d: top-1 swapped; fp32's own margin between the two classes is %.6f", filepath.Base(set), r, margin)
+					if margin > 2*int8MaxProbDiff/10 {
+						t.Errorf("row %d: top-1 differs from fp32 although fp32 separates them by %.4f", r, margin)
+					}
+					ties++
+				})
 				t.Logf("%s %s: top-1 agrees %d/%d, max |Δp| %.4f", filepath.Base(set), in.Shape, agree, rows, dp)
-				if agree != rows {
+				if agree+ties != rows {
 					t.Errorf("%s: top-1 differs from fp32 on %d of %d rows", set, rows-agree, rows)
 				}
 			}
