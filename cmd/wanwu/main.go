@@ -92,6 +92,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.modelsCommand(),
 		m.fetchCommand(),
 		m.versionCommand(),
+		m.serveCommand(),
 		m.benchCommand(),
 		m.planCommand(),
 	)

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	goruntime "runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/internal/server"
+)
+
+type serveFlags struct {
+	addr, model, labels  string
+	budget, maxBody      string
+	maxBatch             int
+	maxWait, timeout     time.Duration
+	admissionWait, drain time.Duration
+	threads, size        int
+	maxPixels            int64
+	logFormat            string
+	ready                chan<- net.Addr // tests: receives the bound address once serving
+}
+
+func (m *Main) serveCommand() *cobra.Command {
+	var f serveFlags
+	c := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT] [--model M] [--budget SIZE] [--max-batch N] [--max-wait D] [--max-body SIZE] [--timeout D]",
+		Short: "Serve the classify API and web page over HTTP, within a memory budget",
+		Long: `Serve POST /v1/classify, GET /v1/models, /healthz, /readyz, /metrics and a web page at /.
+
+Every flag can also be set by an environment variable WANWU_<FLAG> (dashes as underscores, upper case:
+WANWU_ADDR, WANWU_MAX_BATCH, ...); a flag on the command line wins over the variable.
+Sizes take units: 512MiB, 1GiB, 300M (powers of 1024) or 300MB (powers of 1000).
+Without --budget the budget is the cgroup memory limit or MemAvailable, less 10%.
+SIGTERM or SIGINT: new requests get 503 and /readyz fails, requests in flight finish (up to --drain).
+See docs/api.md.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := envFlags(c.Flags()); err != nil {
+				return err
+			}
+			return m.serve(c.Context(), f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
+	fl.StringVar(&f.labels, "labels", "", "label file (see wanwu classify --help)")
+	fl.StringVar(&f.budget, "budget", "", "memory budget for the process, e.g. 512MiB (default: cgroup limit or MemAvailable, less 10%)")
+	fl.IntVar(&f.maxBatch, "max-batch", 8, "most images per model run (1 = no batching)")
+	fl.DurationVar(&f.maxWait, "max-wait", 5*time.Millisecond, "how long a batch waits for more images")
+	fl.StringVar(&f.maxBody, "max-body", "20MiB", "request body limit")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-request deadline (504 after it)")
+	fl.DurationVar(&f.admissionWait, "admission-wait", time.Second, "how long a request waits for memory before 503")
+	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
+	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
+	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
+	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
+	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
+	return c
+}
+
+// envFlags sets every flag not given on the command line from WANWU_<FLAG>, if that variable is set.
+func envFlags(fl *pflag.FlagSet) error {
+	var err error
+	fl.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "WANWU_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if e := fl.Set(f.Name, v); e != nil {
+				err = usagef("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func (f serveFlags) validate() (budget, maxBody int64, err error) {
+	if f.budget != "" {
+		if budget, err = server.ParseSize(f.budget); err != nil || budget <= 0 {
+			return 0, 0, usagef("--budget: %v", orPositive(err))
+		}
+	}
+	if maxBody, err = server.ParseSize(f.maxBody); err != nil || maxBody <= 0 {
+		return 0, 0, usagef("--max-body: %v", orPositive(err))
+	}
+	switch {
+	case f.maxBatch < 1 || f.maxBatch > 256:
+		return 0, 0, usagef("--max-batch must be from 1 to 256, got %d", f.maxBatch)
+	case f.maxWait < 0:
+		return 0, 0, usagef("--max-wait must not be negative")
+	case f.timeout <= 0:
+		return 0, 0, usagef("--timeout must be positive")
+	case f.admissionWait <= 0:
+		return 0, 0, usagef("--admission-wait must be positive")
+	case f.threads < 0:
+		return 0, 0, usagef("--threads must be >= 0, got %d", f.threads)
+	case f.size != 0 && f.size < 32:
+		return 0, 0, usagef("--size must be at least 32, got %d", f.size)
+	case f.maxPixels < 1:
+		return 0, 0, usagef("--max-pixels must be positive")
+	case f.logFormat != "json" && f.logFormat != "text":
+		return 0, 0, usagef("--log-format must be json or text, got %q", f.logFormat)
+	}
+	return budget, maxBody, nil
+}
+
+func orPositive(err error) error {
+	if err == nil {
+		return errors.New("must be positive")
+	}
+	return err
+}
+
+func (m *Main) serve(ctx context.Context, f serveFlags) error {
+	budget, maxBody, err := f.validate()
+	if err != nil {
+		return err
+	}
+	var h slog.Handler = slog.NewJSONHandler(m.Stderr, nil)
+	if f.logFormat == "text" {
+		h = slog.NewTextHandler(m.Stderr, nil)
+	}
+	log := slog.New(h)
+	budgetFrom := "--budget"
+	if budget == 0 {
+		budget, budgetFrom = server.DefaultBudget()
+	}
+	// The Go heap is the part of the budget the runtime controls: make the GC work harder near it rather
+	// than let garbage push the process past it (an explicit GOMEMLIMIT wins).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(budget)
+	}
+
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
+	if f.labels != "" {
+		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	model, err := wanwu.Load(ctx, f.model, opts...)
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	defer model.CloseBatches()
+
+	info, maxBatch, err := modelInfo(model, f.maxBatch, budget)
+	if err != nil {
+		return err
+	}
+	if maxBatch != f.maxBatch {
+		log.Warn("max-batch lowered to fit the budget", "asked", f.maxBatch, "max_batch", maxBatch)
+	}
+	// Compile every batch size now: the arenas are allocated before the first request, as reserved.
+	for n := 2; n <= maxBatch && model.BatchDynamic(); n++ {
+		if err := model.PrepareBatch(n); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(model, info, server.Config{Budget: budget, MaxBatch: maxBatch, MaxWait: f.maxWait,
+		MaxBody: maxBody, Timeout: f.timeout, AdmissionWait: f.admissionWait, MaxPixels: f.maxPixels, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: f.timeout + 5*time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+	log.Info("serving", "addr", ln.Addr().String(), "model", info.Name, "input_size", info.InputSize,
+		"precision", info.Precision, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
+		"max_batch", maxBatch, "batch_dynamic", model.BatchDynamic(), "max_wait", f.maxWait.String(),
+		"max_body", maxBody, "timeout", f.timeout.String(), "gomaxprocs", goruntime.GOMAXPROCS(0))
+	if f.ready != nil {
+		f.ready <- ln.Addr()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: refusing new requests, finishing those in flight", "drain", f.drain.String())
+	srv.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	srv.Close()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// modelInfo describes the model and predicts its memory with every batch size up to maxBatch compiled,
+// lowering maxBatch until model and a minimal request fit the budget.
+func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int, error) {
+	h, w := model.InputSize()
+	st := model.Stats()
+	info := server.Info{Name: model.Name, Format: model.Format, InputSize: []int{h, w}, Precision: model.Precision(),
+		WeightBytes: int64(st.WeightBytes), SizeDynamic: model.SizeDynamic()}
+	if ls := model.Labels(); ls != nil {
+		info.Labels = ls.Len()
+	}
+	if !model.BatchDynamic() {
+		info.PlanBytes, info.PeakBytes = int64(st.ArenaBytes), int64(st.PeakBytes)
+		return info, maxBatch, nil
+	}
+	plan, peak := int64(st.ArenaBytes), int64(st.PeakBytes)
+	for n := 2; n <= maxBatch; n++ {
+		bs, err := model.BatchStats(n)
+		if err != nil {
+			return info, 0, err
+		}
+		// Each batch program has its own arena and its own repacked weights; constants are shared.
+		extra := int64(bs.ArenaBytes + bs.PackedBytes)
+		if peak+extra+4<<20 > budget {
+			maxBatch = n - 1
+			break
+		}
+		plan += int64(bs.ArenaBytes)
+		peak += extra
+	}
+	info.PlanBytes, info.PeakBytes = plan, peak
+	return info, maxBatch, nil
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// Errors from Budget.Acquire.
+var (
+	// ErrBudgetFull: the bytes did not become free within the wait bound (answered with 503 + Retry-After).
+	ErrBudgetFull = errors.New("memory budget is full")
+	// ErrExceedsBudget: the request alone needs more than the whole budget (answered with 400 or 413).
+	ErrExceedsBudget = errors.New("request needs more memory than the server's whole budget")
+)
+
+// Budget is a byte budget that requests reserve from before they allocate, so the process stays within
+// it: what cannot be reserved within a bounded wait is refused, never allocated.
+type Budget struct {
+	total int64
+	sem   *semaphore.Weighted
+	inUse atomic.Int64
+}
+
+// NewBudget returns a budget of total bytes.
+func NewBudget(total int64) *Budget {
+	if total <= 0 {
+		panic(fmt.Sprintf("server: NewBudget(%d)", total))
+	}
+	return &Budget{total: total, sem: semaphore.NewWeighted(total)}
+}
+
+// Total is the budget's size.
+func (b *Budget) Total() int64 { return b.total }
+
+// InUse is the number of bytes reserved now.
+func (b *Budget) InUse() int64 { return b.inUse.Load() }
+
+// Acquire reserves n bytes, waiting at most wait (and no longer than ctx allows). Waiters are served in
+// order (semaphore.Weighted is FIFO), so a large request is not starved by a stream of small ones.
+func (b *Budget) Acquire(ctx context.Context, n int64, wait time.Duration) error {
+	if n <= 0 {
+		return nil
+	}
+	if n > b.total {
+		return fmt.Errorf("%w: %s needed, budget %s", ErrExceedsBudget, FormatSize(n), FormatSize(b.total))
+	}
+	if b.sem.TryAcquire(n) {
+		b.inUse.Add(n)
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if err := b.sem.Acquire(wctx, n); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %s needed, %s of %s reserved", ErrBudgetFull, FormatSize(n),
+			FormatSize(b.inUse.Load()), FormatSize(b.total))
+	}
+	b.inUse.Add(n)
+	return nil
+}
+
+// TryAcquire reserves n bytes if they are free now.
+func (b *Budget) TryAcquire(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	if n > b.total || !b.sem.TryAcquire(n) {
+		return false
+	}
+	b.inUse.Add(n)
+	return true
+}
+
+// Release returns n bytes reserved earlier.
+func (b *Budget) Release(n int64) {
+	if n <= 0 {
+		return
+	}
+	b.inUse.Add(-n)
+	b.sem.Release(n)
+}

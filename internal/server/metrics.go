@@ -1,0 +1,88 @@
+package server
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus series, on a registry of their own (no global state, so tests can
+// start many servers).
+type metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec // by endpoint and status code
+	latency     *prometheus.HistogramVec
+	queueDepth  prometheus.Gauge
+	batchSize   prometheus.Histogram
+	decodeBytes prometheus.Counter
+	rejections  *prometheus.CounterVec // by reason
+	images      *prometheus.CounterVec // by outcome
+}
+
+func newMetrics(budget *Budget, arenaBytes func() float64) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wanwu_http_requests_total", Help: "HTTP requests by handler and status code.",
+	}, []string{"handler", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "wanwu_http_request_duration_seconds", Help: "HTTP request latency by handler.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"handler"})
+	m.queueDepth = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "wanwu_queue_depth", Help: "Images waiting for the model (queued or being collected into a batch).",
+	})
+	m.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "wanwu_batch_size", Help: "Images per model run.", Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 16, 24, 32},
+	})
+	m.decodeBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "wanwu_decode_bytes_total", Help: "Encoded image bytes decoded.",
+	})
+	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wanwu_rejections_total", Help: "Requests refused, by reason (budget, body_limit, unsupported_type, bad_image, bad_query, timeout, shutting_down).",
+	}, []string{"reason"})
+	m.images = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wanwu_images_total", Help: "Images by outcome (ok, error).",
+	}, []string{"outcome"})
+	rss := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wanwu_rss_bytes", Help: "Resident set size of the process (VmRSS).",
+	}, func() float64 { return float64(readRSS()) })
+	arena := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wanwu_arena_bytes", Help: "Activation arena bytes of every compiled program (all batch sizes).",
+	}, arenaBytes)
+	budgetTotal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wanwu_budget_bytes", Help: "Memory budget.",
+	}, func() float64 { return float64(budget.Total()) })
+	budgetUsed := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wanwu_budget_reserved_bytes", Help: "Bytes reserved from the memory budget now (model + requests).",
+	}, func() float64 { return float64(budget.InUse()) })
+	m.reg.MustRegister(m.requests, m.latency, m.queueDepth, m.batchSize, m.decodeBytes, m.rejections, m.images,
+		rss, arena, budgetTotal, budgetUsed,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// readRSS returns VmRSS in bytes (0 where /proc is missing).
+func readRSS() int64 { return procStatus("VmRSS:") }
+
+// readHWM returns VmHWM (peak RSS) in bytes.
+func readHWM() int64 { return procStatus("VmHWM:") }
+
+func procStatus(key string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, key) {
+			f := strings.Fields(line[len(key):])
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
