@@ -71,17 +71,25 @@ func PackIm2col(dst, in []float32, g *ConvGeom, p0, kc, j0, nc int) {
 				d := dst[(j-jj)*kc+p*nr+jj:]
 				d = d[:n]
 				o := ox + x
-				switch {
-				case row == nil:
+				if row == nil {
 					clear(d)
-				case g.SW == 1 && o >= lo && o+n <= hi:
-					copy(d, row[o+offX:])
-				default:
-					for t := range d {
-						if oo := o + t; oo >= lo && oo < hi {
-							d[t] = row[oo*g.SW+offX]
-						} else {
-							d[t] = 0
+				} else {
+					// Lanes [t0, t1) read the row; the rest fall in the left/right padding.
+					t0, t1 := min(max(lo-o, 0), n), min(hi-o, n)
+					if t1 < t0 {
+						t1 = t0
+					}
+					clear(d[:t0])
+					clear(d[t1:])
+					if t0 == t1 {
+						// all padding
+					} else if g.SW == 1 {
+						copy(d[t0:t1], row[o+t0+offX:])
+					} else {
+						src := row[(o+t0)*g.SW+offX:]
+						dd := d[t0:t1]
+						for t := range dd {
+							dd[t] = src[t*g.SW]
 						}
 					}
 				}
