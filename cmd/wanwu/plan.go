@@ -17,6 +17,7 @@ type planFlags struct {
 	only, onlyFile, onlyMode      string
 	size, threads                 int
 	precision                     string
+	photo                         string
 }
 
 func (m *Main) planCommand() *cobra.Command {
@@ -45,6 +46,7 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = 224, 192, 160, 128 for dynamic models)")
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
+	fl.StringVar(&f.photo, "photo", "", "size the photo-decoding estimate by this photo's header (default: 1920x1080)")
 	return c
 }
 
@@ -76,6 +78,13 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.photo != "" {
+		px := largestPhoto([]string{f.photo})
+		if px == 0 {
+			return fmt.Errorf("%s: cannot read the photo's size", f.photo)
+		}
+		opts = append(opts, wanwu.WithPhotoPixels(px))
 	}
 	queries, err := onlyQueries(classifyFlags{only: f.only, onlyFile: f.onlyFile})
 	if err != nil {

@@ -277,12 +277,21 @@ func pruneAxis(v *graph.Value, axis int, keep []int) (*graph.Value, error) {
 	} else {
 		nt.Data = make([]byte, outer*len(keep)*inner)
 		dst := nt.Data
+		// Source pages are released every few MiB as the copy passes them (see releaseFilePages), so a
+		// scattered subset of a mapped head never has more than a window of the head resident.
+		const window = 4 << 20
+		done := 0
 		for o := 0; o < outer; o++ {
 			base := o * s[axis] * inner
 			for _, k := range keep {
 				dst = dst[copy(dst, t.Data[base+k*inner:base+(k+1)*inner]):]
+				if end := base + (k+1)*inner; end-done >= window {
+					releaseFilePages(t.Data[done:end])
+					done = end
+				}
 			}
 		}
+		releaseFilePages(t.Data[done:])
 	}
 	return &graph.Value{Name: v.Name + "/pruned", DType: v.DType, Shape: ns.Clone(), Const: nt}, nil
 }
