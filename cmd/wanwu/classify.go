@@ -26,6 +26,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -176,7 +177,9 @@ func largestPhoto(files []string) int64 {
 		}
 		cfg, _, err := image.DecodeConfig(fh)
 		fh.Close()
-		if err == nil {
+		// A header over the decoder's pixel limit is refused when its file is classified; sizing the
+		// budget for it would fail the whole run on one bad file.
+		if err == nil && imageio.CheckSize(cfg.Width, cfg.Height, 0) == nil {
 			best = max(best, int64(cfg.Width)*int64(cfg.Height))
 		}
 	}
