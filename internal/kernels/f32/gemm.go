@@ -22,6 +22,9 @@ var (
 	MC = 64
 )
 
+// gemvRows is the largest m that Gemm computes as dot products instead of through packed tiles.
+const gemvRows = 2
+
 // Epilogue flags of a micro-kernel call (see Impl).
 const (
 	flagAcc   = 1 // add the tile to C instead of overwriting it
@@ -112,6 +115,23 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	}
 	if beta != 0 && beta != 1 {
 		ScaleMatrix(m, n, beta, c, ldc)
+	}
+	if m <= gemvRows && transB && !transA {
+		// Matrix-vector shape (a batch-1 classifier head): each output is one dot product of a row of
+		// A with a contiguous row of B. Streaming B once beats packing it (a full copy of the weights
+		// per call) for a register tile that would be 1/MR full.
+		for i := 0; i < m; i++ {
+			ar := a[i*lda : i*lda+k]
+			cr := c[i*ldc : i*ldc+n]
+			for j := range cr {
+				s := alpha * Dot(ar, b[j*ldb:j*ldb+k])
+				if beta != 0 {
+					s += cr[j] // already scaled by beta
+				}
+				cr[j] = s
+			}
+		}
+		return
 	}
 	kcMax := min(k, KC)
 	ncMax := min(RoundUp(n, NR), NC)

@@ -418,6 +418,82 @@ sgemm6x16AVX2_noclamp:
 	VZEROUPPER
 	RET
 
+// func dotAVX512(x, y *float32, n int) float32
+// Requires: AVX512F
+TEXT ·dotAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ dotAVX512_sum
+dotAVX512_loop:
+	VMOVUPS 0(SI), Z4
+	VFMADD231PS 0(DI), Z4, Z0 // acc0 += x[i:i+16] * y[i:i+16]
+	VMOVUPS 64(SI), Z5
+	VFMADD231PS 64(DI), Z5, Z1 // acc1 += x[i:i+16] * y[i:i+16]
+	VMOVUPS 128(SI), Z6
+	VFMADD231PS 128(DI), Z6, Z2 // acc2 += x[i:i+16] * y[i:i+16]
+	VMOVUPS 192(SI), Z7
+	VFMADD231PS 192(DI), Z7, Z3 // acc3 += x[i:i+16] * y[i:i+16]
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JNZ dotAVX512_loop
+dotAVX512_sum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotAVX2(x, y *float32, n int) float32
+// Requires: AVX, FMA
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ CX, CX
+	JZ dotAVX2_sum
+dotAVX2_loop:
+	VMOVUPS 0(SI), Y4
+	VFMADD231PS 0(DI), Y4, Y0 // acc0 += x[i:i+8] * y[i:i+8]
+	VMOVUPS 32(SI), Y5
+	VFMADD231PS 32(DI), Y5, Y1 // acc1 += x[i:i+8] * y[i:i+8]
+	VMOVUPS 64(SI), Y6
+	VFMADD231PS 64(DI), Y6, Y2 // acc2 += x[i:i+8] * y[i:i+8]
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS 96(DI), Y7, Y3 // acc3 += x[i:i+8] * y[i:i+8]
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JNZ dotAVX2_loop
+dotAVX2_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
 DATA dwEvenIdx<>+0(SB)/4, $0
 DATA dwEvenIdx<>+4(SB)/4, $2
 DATA dwEvenIdx<>+8(SB)/4, $4

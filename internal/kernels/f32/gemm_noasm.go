@@ -12,3 +12,6 @@ func runKernel(id, k int, a, b, c []float32, ldc int, bias []float32, flags int,
 func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp bool, lo, hi float32) bool {
 	return false
 }
+
+// Dot returns sum_i x[i]*y[i] over len(x) elements (y at least as long).
+func Dot(x, y []float32) float32 { return dotGeneric(x, y[:len(x)]) }
