@@ -11,11 +11,12 @@ import (
 	"github.com/wanwu-ai/wanwu/tensorio"
 )
 
-// Supported default-domain opsets. Below 7, broadcasting and several attributes differ too much
-// to be worth normalising for CNN models.
+// Supported default-domain opsets. Below 7 (LegacyOpset) only the ops of legacy.go import, whose old
+// forms (legacy broadcasting, consumed_inputs, attribute spellings) map onto the latest semantics.
 const (
-	MinOpset = 7
-	MaxOpset = 21
+	MinOpset    = 1
+	LegacyOpset = 7
+	MaxOpset    = 21
 )
 
 // supported reports whether wanwu can run op; the registry is the single source of truth
@@ -276,12 +277,27 @@ func (b *builder) node(idx int, wn *wireNode) error {
 		return nil
 	}
 	nodes := []*graph.Node{n}
+	if domain == "" && b.opset < LegacyOpset {
+		var err error
+		if nodes, err = legacy(b, n); err != nil {
+			return b.errorf("node %q (%s, opset %d): %w", name, wn.op, opset, err)
+		}
+	}
 	if domain == "" {
 		if m := normalizers[wn.op]; m != nil {
-			var err error
-			if nodes, err = m(b, n); err != nil {
-				return b.errorf("node %q (%s, opset %d): %w", name, wn.op, opset, err)
+			var out []*graph.Node
+			for _, nn := range nodes {
+				if nn != n { // nodes the legacy rewrite inserted are already in the latest form
+					out = append(out, nn)
+					continue
+				}
+				more, err := m(b, n)
+				if err != nil {
+					return b.errorf("node %q (%s, opset %d): %w", name, wn.op, opset, err)
+				}
+				out = append(out, more...)
 			}
+			nodes = out
 		}
 	}
 	for _, nn := range nodes {
