@@ -54,8 +54,17 @@ func (m *Model) BatchStats(n int) (runtime.Stats, error) {
 	if n == 1 || !m.BatchDynamic() {
 		return m.Stats(), nil
 	}
-	in := m.g.Inputs[0]
-	return runtime.Estimate(m.g, runtime.Options{InputShapes: map[string]tensor.Shape{in.Name: m.batchShape(n)}})
+	return runtime.Estimate(m.g, m.batchOptions(n))
+}
+
+// batchOptions are the options the model's program was compiled with, for a batch of n.
+func (m *Model) batchOptions(n int) runtime.Options {
+	opts := runtime.Options{Threads: m.ropts.Threads, InputShapes: map[string]tensor.Shape{}}
+	for k, v := range m.ropts.InputShapes {
+		opts.InputShapes[k] = v
+	}
+	opts.InputShapes[m.g.Inputs[0].Name] = m.batchShape(n)
+	return opts
 }
 
 // PrepareBatch compiles (and caches) the program for a batch of n now, so the first batch of that size
@@ -63,7 +72,7 @@ func (m *Model) BatchStats(n int) (runtime.Stats, error) {
 func (m *Model) PrepareBatch(n int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.prog == nil {
+	if m.closed {
 		return ErrClosed
 	}
 	_, err := m.batchProgramLocked(n)
@@ -85,8 +94,7 @@ func (m *Model) batchProgramLocked(n int) (*batchProgram, error) {
 	}
 	in := m.g.Inputs[0]
 	shape := m.batchShape(n)
-	// Threads: the batch-1 program's pool size is not exported; 0 (GOMAXPROCS) matches Load's default.
-	prog, err := runtime.Compile(m.g, runtime.Options{InputShapes: map[string]tensor.Shape{in.Name: shape}})
+	prog, err := runtime.Compile(m.g, m.batchOptions(n))
 	if err != nil {
 		return nil, fmt.Errorf("%s: batch of %d: %w", m.Path, n, err)
 	}
@@ -99,7 +107,8 @@ func (m *Model) batchProgramLocked(n int) (*batchProgram, error) {
 	return bp, nil
 }
 
-// CloseBatches releases the cached batch programs (Close does not know about them, as it predates them).
+// CloseBatches releases the cached batch programs (Close and Release do not know about them, as they
+// predate them; a server keeps its batch programs for its lifetime, reserved in its budget).
 func (m *Model) CloseBatches() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -120,8 +129,8 @@ func (m *Model) ClassifyBatch(ctx context.Context, imgs []*imageio.RGB, topK int
 	start := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.prog == nil {
-		return nil, ErrClosed
+	if err := m.readyLocked(); err != nil { // compiles the batch-1 program again after a Release
+		return nil, err
 	}
 	results := make([]Result, len(imgs))
 	if !m.BatchDynamic() || len(imgs) == 1 {
@@ -173,17 +182,7 @@ func (m *Model) runOneLocked(ctx context.Context, prog *runtime.Program, input *
 	for i := range imgs {
 		item := &tensor.Tensor{DType: out.DType, Shape: tensor.Shape{1, per},
 			Data: out.Data[i*per*out.DType.Size() : (i+1)*per*out.DType.Size()]}
-		preds := topKOf(m.scores(item), topK)
-		for j := range preds {
-			if m.labels != nil {
-				preds[j].Label = m.labels.Name(preds[j].Index, "zh")
-				preds[j].LabelEn = m.labels.Name(preds[j].Index, "en")
-			} else {
-				preds[j].Label = fmt.Sprintf("#%d", preds[j].Index)
-				preds[j].LabelEn = preds[j].Label
-			}
-		}
-		all[i] = preds
+		all[i] = m.predictions(m.scores(item), topK)
 	}
 	return all, nil
 }

@@ -19,10 +19,12 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/internal/server"
+	"github.com/wanwu-ai/wanwu/memory"
 )
 
 type serveFlags struct {
 	addr, model, labels  string
+	precision            string
 	budget, maxBody      string
 	maxBatch             int
 	maxWait, timeout     time.Duration
@@ -30,7 +32,6 @@ type serveFlags struct {
 	threads, size        int
 	maxPixels            int64
 	logFormat            string
-	ready                chan<- net.Addr // tests: receives the bound address once serving
 }
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -43,7 +44,8 @@ func (m *Main) serveCommand() *cobra.Command {
 Every flag can also be set by an environment variable WANWU_<FLAG> (dashes as underscores, upper case:
 WANWU_ADDR, WANWU_MAX_BATCH, ...); a flag on the command line wins over the variable.
 Sizes take units: 512MiB, 1GiB, 300M (powers of 1024) or 300MB (powers of 1000).
-Without --budget the budget is the cgroup memory limit or MemAvailable, less 10%.
+Without --budget the budget is the cgroup memory limit or MemAvailable, less a safety margin. The model
+chooses its configuration within three quarters of it; the rest admits requests (see docs/api.md).
 SIGTERM or SIGINT: new requests get 503 and /readyz fails, requests in flight finish (up to --drain).
 See docs/api.md.`,
 		Args: exactArgs(0),
@@ -65,6 +67,7 @@ See docs/api.md.`,
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-request deadline (504 after it)")
 	fl.DurationVar(&f.admissionWait, "admission-wait", time.Second, "how long a request waits for memory before 503")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
+	fl.StringVar(&f.precision, "precision", "auto", "weight precision: fp32, fp16, int8 or auto (the most accurate that fits)")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
@@ -91,11 +94,11 @@ func envFlags(fl *pflag.FlagSet) error {
 
 func (f serveFlags) validate() (budget, maxBody int64, err error) {
 	if f.budget != "" {
-		if budget, err = server.ParseSize(f.budget); err != nil || budget <= 0 {
+		if budget, err = memory.ParseSize(f.budget); err != nil || budget <= 0 {
 			return 0, 0, usagef("--budget: %v", orPositive(err))
 		}
 	}
-	if maxBody, err = server.ParseSize(f.maxBody); err != nil || maxBody <= 0 {
+	if maxBody, err = memory.ParseSize(f.maxBody); err != nil || maxBody <= 0 {
 		return 0, 0, usagef("--max-body: %v", orPositive(err))
 	}
 	switch {
@@ -138,7 +141,11 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	log := slog.New(h)
 	budgetFrom := "--budget"
 	if budget == 0 {
-		budget, budgetFrom = server.DefaultBudget()
+		b, err := memory.DetectBudget()
+		if err != nil {
+			return err
+		}
+		budget, budgetFrom = b.Bytes, b.Source
 	}
 	// The Go heap is the part of the budget the runtime controls: make the GC work harder near it rather
 	// than let garbage push the process past it (an explicit GOMEMLIMIT wins).
@@ -146,7 +153,10 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		debug.SetMemoryLimit(budget)
 	}
 
+	// The model gets three quarters of the budget to choose its configuration in (precision, and size
+	// for dynamic models); the rest is for requests in flight: bodies, decoded photos, batch arenas.
 	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+		wanwu.WithPrecision(f.precision), wanwu.WithBudget(budget-budget/4, budgetFrom+" less a quarter for requests"),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
@@ -186,9 +196,6 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		"precision", info.Precision, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
 		"max_batch", maxBatch, "batch_dynamic", model.BatchDynamic(), "max_wait", f.maxWait.String(),
 		"max_body", maxBody, "timeout", f.timeout.String(), "gomaxprocs", goruntime.GOMAXPROCS(0))
-	if f.ready != nil {
-		f.ready <- ln.Addr()
-	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/wanwu-ai/wanwu/memory"
 )
 
 // Errors from Budget.Acquire.
@@ -47,7 +49,7 @@ func (b *Budget) Acquire(ctx context.Context, n int64, wait time.Duration) error
 		return nil
 	}
 	if n > b.total {
-		return fmt.Errorf("%w: %s needed, budget %s", ErrExceedsBudget, FormatSize(n), FormatSize(b.total))
+		return fmt.Errorf("%w: %s needed, budget %s", ErrExceedsBudget, memory.FormatSize(n), memory.FormatSize(b.total))
 	}
 	if b.sem.TryAcquire(n) {
 		b.inUse.Add(n)
@@ -59,8 +61,8 @@ func (b *Budget) Acquire(ctx context.Context, n int64, wait time.Duration) error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%w: %s needed, %s of %s reserved", ErrBudgetFull, FormatSize(n),
-			FormatSize(b.inUse.Load()), FormatSize(b.total))
+		return fmt.Errorf("%w: %s needed, %s of %s reserved", ErrBudgetFull, memory.FormatSize(n),
+			memory.FormatSize(b.inUse.Load()), memory.FormatSize(b.total))
 	}
 	b.inUse.Add(n)
 	return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/labels"
+	"github.com/wanwu-ai/wanwu/memory"
 )
 
 // Config sets the server's limits. Zero fields take the defaults in New.
@@ -109,7 +110,11 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Budget <= 0 {
-		cfg.Budget, _ = DefaultBudget()
+		b, err := memory.DetectBudget()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Budget = b.Bytes
 	}
 	info.MaxBatch = cfg.MaxBatch
 	// The smallest request: a 1 MiB body and a small photo. Less than that left over is a configuration
@@ -117,7 +122,7 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 	minRequest := int64(4 << 20)
 	if info.PeakBytes+minRequest > cfg.Budget {
 		return nil, fmt.Errorf("budget %s is too small: the model needs %s (weights %s, arenas %s) plus at least %s per request",
-			FormatSize(cfg.Budget), FormatSize(info.PeakBytes), FormatSize(info.WeightBytes), FormatSize(info.PlanBytes), FormatSize(minRequest))
+			memory.FormatSize(cfg.Budget), memory.FormatSize(info.PeakBytes), memory.FormatSize(info.WeightBytes), memory.FormatSize(info.PlanBytes), memory.FormatSize(minRequest))
 	}
 	s := &Server{cfg: cfg, model: model, info: info, budget: NewBudget(cfg.Budget), log: cfg.Logger}
 	if !s.budget.TryAcquire(info.PeakBytes) {

@@ -6,27 +6,6 @@ import (
 	"github.com/wanwu-ai/wanwu/imageio"
 )
 
-func TestParseSize(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"512MiB", 512 << 20, true}, {"1GiB", 1 << 30, true}, {"300M", 300 << 20, true}, {"300MB", 300e6, true},
-		{"20mib", 20 << 20, true}, {"1.5GiB", 3 << 29, true}, {"4096", 4096, true}, {" 64 KiB ", 64 << 10, true},
-		{"1k", 1024, true}, {"7B", 7, true},
-		{"", 0, false}, {"MiB", 0, false}, {"-1MiB", 0, false}, {"12XB", 0, false}, {"1e30GiB", 0, false}, {"1..2M", 0, false},
-	} {
-		got, err := ParseSize(c.in)
-		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d ok=%v", c.in, got, err, c.want, c.ok)
-		}
-	}
-	if s := FormatSize(300 << 20); s != "300.0 MiB" {
-		t.Errorf("FormatSize = %q", s)
-	}
-}
-
 // The decode reservation must cover what decoding really allocates: measured with the Go allocator's
 // counters for a few photos of each format.
 func TestDecodeEstimateCoversAllocation(t *testing.T) {
