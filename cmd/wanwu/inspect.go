@@ -49,6 +49,9 @@ func (m *Main) inspectCommand() *cobra.Command {
 			if batch < 1 {
 				return usagef("--batch must be at least 1")
 			}
+			if size < 0 {
+				return usagef("--size must be positive, got %d", size)
+			}
 			g, kind, err := wanwu.ImportGraph(args[0])
 			if err != nil {
 				return err
