@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/internal/parallel"
 	"github.com/wanwu-ai/wanwu/ops/ref"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -177,6 +178,12 @@ func convCases() []convCase {
 		cs = append(cs, convCase{n: 1, c: 8, h: 12, w: 12, m: 16, kh: 3, kw: 3, group: 8, stride: [2]int{s, s}, dil: [2]int{1, 1}, pads: [4]int{0, 1, 1, 0}, bias: true, act: "HardSwish"})
 		cs = append(cs, convCase{n: 1, c: 24, h: 15, w: 15, m: 24, kh: 5, kw: 5, group: 24, stride: [2]int{s, s}, dil: [2]int{1, 1}, pads: [4]int{2, 2, 2, 2}, act: "LeakyRelu"})
 	}
+	// Depthwise rows wide enough for full 16-lane vectors, masked tails and the stride-2 over-read
+	// fallback of the AVX-512 row kernels, with the fused Relu/Clip in their epilogue.
+	for _, s := range []int{1, 2} {
+		cs = append(cs, convCase{n: 1, c: 5, h: 9, w: 61, m: 5, kh: 3, kw: 3, group: 5, stride: [2]int{s, s}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Clip"},
+			convCase{n: 1, c: 3, h: 11, w: 50, m: 3, kh: 5, kw: 5, group: 3, stride: [2]int{s, s}, dil: [2]int{1, 1}, pads: [4]int{2, 2, 2, 2}, bias: true, act: "Relu"})
+	}
 	// Big enough for several tiles, KC blocks (K = 64*9 > 256) and split rows.
 	cs = append(cs,
 		convCase{n: 1, c: 64, h: 23, w: 25, m: 37, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},
@@ -187,7 +194,24 @@ func convCases() []convCase {
 	return cs
 }
 
-func TestConvMatchesReference(t *testing.T) {
+// TestConvMatchesReference walks the ISA ladder: each available micro-kernel (AVX512 / AVX2 /
+// Generic) compiles and runs every case, so GODEBUG=cpu.avx512f=off or -tags purego runs are covered
+// by subtests rather than separate CI jobs.
+func TestConvMatchesReference(t *testing.T) { forEachF32Impl(t, testConvMatchesReference) }
+
+func forEachF32Impl(t *testing.T, f func(t *testing.T)) {
+	for _, im := range f32.Impls() {
+		t.Run(im.Name, func(t *testing.T) {
+			if !im.Available {
+				t.Skipf("%s not available here", im.Name)
+			}
+			defer f32.Use(im)()
+			f(t)
+		})
+	}
+}
+
+func testConvMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	pool := parallel.NewPool(3)
 	defer pool.Close()

@@ -11,7 +11,9 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-func TestGemmMatchesReference(t *testing.T) {
+func TestGemmMatchesReference(t *testing.T) { forEachF32Impl(t, testGemmMatchesReference) }
+
+func testGemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	pool := parallel.NewPool(3)
 	defer pool.Close()
@@ -83,7 +85,9 @@ func TestGemmMatchesReference(t *testing.T) {
 	}
 }
 
-func TestMatMulMatchesReference(t *testing.T) {
+func TestMatMulMatchesReference(t *testing.T) { forEachF32Impl(t, testMatMulMatchesReference) }
+
+func testMatMulMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	pool := parallel.NewPool(2)
 	defer pool.Close()
