@@ -39,3 +39,18 @@ func dequantTileAVX512(y *float32, ldy int, c *int32, ldc, m, n int, s, off *flo
 //
 //go:noescape
 func dequantVecAVX512(y *float32, c *int32, s, off *float32, n int, lo, hi float32)
+
+// tileRQ8x32VNNI is TileRQ: the Tile loop, then TFLite requantization of every accumulator row.
+//
+//go:noescape
+func tileRQ8x32VNNI(y *byte, ldy int, a *int8, b *uint8, k4 int, col *int32, p *RQ, o *RQOut, rows, cols int)
+
+// colSumsVNNI is ColSums (VPDPBUSD against all-ones weights).
+//
+//go:noescape
+func colSumsVNNI(s *int32, b *uint8, k4, nb int, f int32)
+
+// dw3x3RQVNNI is DW3x3RQ; idx is the VPERMB table for the stride.
+//
+//go:noescape
+func dw3x3RQVNNI(y *byte, x *uint8, ld, oh, ow, stride int, w *int8, f int32, p *RQ, o *RQOut, idx *byte)

@@ -15,3 +15,10 @@ func dequantTileAVX512(y *float32, ldy int, c *int32, ldc, m, n int, s, off *flo
 func dequantVecAVX512(y *float32, c *int32, s, off *float32, n int, lo, hi float32) {
 	panic("q8: no asm")
 }
+func tileRQ8x32VNNI(y *byte, ldy int, a *int8, b *uint8, k4 int, col *int32, p *RQ, o *RQOut, rows, cols int) {
+	panic("q8: no asm")
+}
+func colSumsVNNI(s *int32, b *uint8, k4, nb int, f int32) { panic("q8: no asm") }
+func dw3x3RQVNNI(y *byte, x *uint8, ld, oh, ow, stride int, w *int8, f int32, p *RQ, o *RQOut, idx *byte) {
+	panic("q8: no asm")
+}
