@@ -24,6 +24,7 @@ func main() {
 
 `)
 	gemm(&b, kernel{name: "sgemm14x32AVX512", mr: 14, nv: 2, width: 16, reg: "Z", requires: "AVX512F", bcst: true})
+	gemm(&b, kernel{name: "sgemm16x16AVX512", mr: 16, nv: 1, width: 16, reg: "Z", requires: "AVX512F", bcst: true})
 	gemm(&b, kernel{name: "sgemm6x16AVX2", mr: 6, nv: 2, width: 8, reg: "Y", requires: "AVX, AVX2, FMA"})
 	dot(&b, "dotAVX512", "Z", 16, "AVX512F")
 	dot(&b, "dotAVX2", "Y", 8, "AVX, FMA")

@@ -46,6 +46,7 @@ const (
 	idGeneric = iota
 	idAVX512
 	idAVX2
+	idAVX512x16
 )
 
 var (

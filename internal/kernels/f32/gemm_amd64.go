@@ -16,6 +16,12 @@ import (
 //go:noescape
 func sgemm14x32AVX512(k int, a, b, c *float32, ldc int, bias *float32, flags int, lo, hi float32)
 
+// sgemm16x16AVX512 is a 16×16 AVX-512 tile (16 accumulators, one B vector, embedded-broadcast A):
+// no row padding for channel counts that are multiples of 16 and finer column padding.
+//
+//go:noescape
+func sgemm16x16AVX512(k int, a, b, c *float32, ldc int, bias *float32, flags int, lo, hi float32)
+
 // sgemm6x16AVX2 is the 6×16 AVX2+FMA micro-kernel: 12 ymm accumulators of the 16 registers.
 //
 //go:noescape
@@ -24,6 +30,7 @@ func sgemm6x16AVX2(k int, a, b, c *float32, ldc int, bias *float32, flags int, l
 func archImpls() []*Impl {
 	return []*Impl{
 		{Name: "AVX512", MR: 14, NR: 32, Available: cpu.AVX512, id: idAVX512},
+		{Name: "AVX512-16x16", MR: 16, NR: 16, Available: cpu.AVX512, id: idAVX512x16},
 		{Name: "AVX2", MR: 6, NR: 16, Available: cpu.AVX2FMA, id: idAVX2},
 	}
 }
@@ -33,6 +40,10 @@ func runKernel(id, k int, a, b, c []float32, ldc int, bias []float32, flags int,
 	switch id {
 	case idAVX512:
 		kernAVX512(k, a, b, c, ldc, bias, flags, lo, hi)
+	case idAVX512x16:
+		const mr, nr = 16, 16
+		tileChecks(k, mr, nr, a, b, c, ldc, bias, flags)
+		sgemm16x16AVX512(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), flags, lo, hi)
 	case idAVX2:
 		kernAVX2(k, a, b, c, ldc, bias, flags, lo, hi)
 	default:

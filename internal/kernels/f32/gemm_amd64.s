@@ -276,6 +276,199 @@ sgemm14x32AVX512_noclamp:
 	VZEROUPPER
 	RET
 
+// func sgemm16x16AVX512(k int, a, b, c *float32, ldc int, bias *float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·sgemm16x16AVX512(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8 // ldc in bytes
+	MOVQ bias+40(FP), R9
+	MOVQ flags+48(FP), R10
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ sgemm16x16AVX512_epilogue
+sgemm16x16AVX512_loop:
+	VMOVUPS 0(DI), Z16 // B[p][0:16]
+	VFMADD231PS.BCST 0(SI), Z16, Z0 // T[0][v0] += A[p][0] * B[p][v0]
+	VFMADD231PS.BCST 4(SI), Z16, Z1 // T[1][v0] += A[p][1] * B[p][v0]
+	VFMADD231PS.BCST 8(SI), Z16, Z2 // T[2][v0] += A[p][2] * B[p][v0]
+	VFMADD231PS.BCST 12(SI), Z16, Z3 // T[3][v0] += A[p][3] * B[p][v0]
+	VFMADD231PS.BCST 16(SI), Z16, Z4 // T[4][v0] += A[p][4] * B[p][v0]
+	VFMADD231PS.BCST 20(SI), Z16, Z5 // T[5][v0] += A[p][5] * B[p][v0]
+	VFMADD231PS.BCST 24(SI), Z16, Z6 // T[6][v0] += A[p][6] * B[p][v0]
+	VFMADD231PS.BCST 28(SI), Z16, Z7 // T[7][v0] += A[p][7] * B[p][v0]
+	VFMADD231PS.BCST 32(SI), Z16, Z8 // T[8][v0] += A[p][8] * B[p][v0]
+	VFMADD231PS.BCST 36(SI), Z16, Z9 // T[9][v0] += A[p][9] * B[p][v0]
+	VFMADD231PS.BCST 40(SI), Z16, Z10 // T[10][v0] += A[p][10] * B[p][v0]
+	VFMADD231PS.BCST 44(SI), Z16, Z11 // T[11][v0] += A[p][11] * B[p][v0]
+	VFMADD231PS.BCST 48(SI), Z16, Z12 // T[12][v0] += A[p][12] * B[p][v0]
+	VFMADD231PS.BCST 52(SI), Z16, Z13 // T[13][v0] += A[p][13] * B[p][v0]
+	VFMADD231PS.BCST 56(SI), Z16, Z14 // T[14][v0] += A[p][14] * B[p][v0]
+	VFMADD231PS.BCST 60(SI), Z16, Z15 // T[15][v0] += A[p][15] * B[p][v0]
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ sgemm16x16AVX512_loop
+sgemm16x16AVX512_epilogue:
+	TESTQ $2, R10
+	JZ sgemm16x16AVX512_nobias
+	VBROADCASTSS 0(R9), Z17 // bias[0]
+	VADDPS Z17, Z0, Z0
+	VBROADCASTSS 4(R9), Z18 // bias[1]
+	VADDPS Z18, Z1, Z1
+	VBROADCASTSS 8(R9), Z17 // bias[2]
+	VADDPS Z17, Z2, Z2
+	VBROADCASTSS 12(R9), Z18 // bias[3]
+	VADDPS Z18, Z3, Z3
+	VBROADCASTSS 16(R9), Z17 // bias[4]
+	VADDPS Z17, Z4, Z4
+	VBROADCASTSS 20(R9), Z18 // bias[5]
+	VADDPS Z18, Z5, Z5
+	VBROADCASTSS 24(R9), Z17 // bias[6]
+	VADDPS Z17, Z6, Z6
+	VBROADCASTSS 28(R9), Z18 // bias[7]
+	VADDPS Z18, Z7, Z7
+	VBROADCASTSS 32(R9), Z17 // bias[8]
+	VADDPS Z17, Z8, Z8
+	VBROADCASTSS 36(R9), Z18 // bias[9]
+	VADDPS Z18, Z9, Z9
+	VBROADCASTSS 40(R9), Z17 // bias[10]
+	VADDPS Z17, Z10, Z10
+	VBROADCASTSS 44(R9), Z18 // bias[11]
+	VADDPS Z18, Z11, Z11
+	VBROADCASTSS 48(R9), Z17 // bias[12]
+	VADDPS Z17, Z12, Z12
+	VBROADCASTSS 52(R9), Z18 // bias[13]
+	VADDPS Z18, Z13, Z13
+	VBROADCASTSS 56(R9), Z17 // bias[14]
+	VADDPS Z17, Z14, Z14
+	VBROADCASTSS 60(R9), Z18 // bias[15]
+	VADDPS Z18, Z15, Z15
+sgemm16x16AVX512_nobias:
+	TESTQ $1, R10
+	JZ sgemm16x16AVX512_noacc
+	MOVQ DX, R11
+	VADDPS 0(R11), Z0, Z0 // T[0][v0] += C row 0
+	ADDQ R8, R11
+	VADDPS 0(R11), Z1, Z1 // T[1][v0] += C row 1
+	ADDQ R8, R11
+	VADDPS 0(R11), Z2, Z2 // T[2][v0] += C row 2
+	ADDQ R8, R11
+	VADDPS 0(R11), Z3, Z3 // T[3][v0] += C row 3
+	ADDQ R8, R11
+	VADDPS 0(R11), Z4, Z4 // T[4][v0] += C row 4
+	ADDQ R8, R11
+	VADDPS 0(R11), Z5, Z5 // T[5][v0] += C row 5
+	ADDQ R8, R11
+	VADDPS 0(R11), Z6, Z6 // T[6][v0] += C row 6
+	ADDQ R8, R11
+	VADDPS 0(R11), Z7, Z7 // T[7][v0] += C row 7
+	ADDQ R8, R11
+	VADDPS 0(R11), Z8, Z8 // T[8][v0] += C row 8
+	ADDQ R8, R11
+	VADDPS 0(R11), Z9, Z9 // T[9][v0] += C row 9
+	ADDQ R8, R11
+	VADDPS 0(R11), Z10, Z10 // T[10][v0] += C row 10
+	ADDQ R8, R11
+	VADDPS 0(R11), Z11, Z11 // T[11][v0] += C row 11
+	ADDQ R8, R11
+	VADDPS 0(R11), Z12, Z12 // T[12][v0] += C row 12
+	ADDQ R8, R11
+	VADDPS 0(R11), Z13, Z13 // T[13][v0] += C row 13
+	ADDQ R8, R11
+	VADDPS 0(R11), Z14, Z14 // T[14][v0] += C row 14
+	ADDQ R8, R11
+	VADDPS 0(R11), Z15, Z15 // T[15][v0] += C row 15
+sgemm16x16AVX512_noacc:
+	TESTQ $4, R10
+	JZ sgemm16x16AVX512_noclamp
+	VBROADCASTSS lo+56(FP), Z16
+	VBROADCASTSS hi+60(FP), Z17
+	VMAXPS Z16, Z0, Z0
+	VMINPS Z17, Z0, Z0
+	VMAXPS Z16, Z1, Z1
+	VMINPS Z17, Z1, Z1
+	VMAXPS Z16, Z2, Z2
+	VMINPS Z17, Z2, Z2
+	VMAXPS Z16, Z3, Z3
+	VMINPS Z17, Z3, Z3
+	VMAXPS Z16, Z4, Z4
+	VMINPS Z17, Z4, Z4
+	VMAXPS Z16, Z5, Z5
+	VMINPS Z17, Z5, Z5
+	VMAXPS Z16, Z6, Z6
+	VMINPS Z17, Z6, Z6
+	VMAXPS Z16, Z7, Z7
+	VMINPS Z17, Z7, Z7
+	VMAXPS Z16, Z8, Z8
+	VMINPS Z17, Z8, Z8
+	VMAXPS Z16, Z9, Z9
+	VMINPS Z17, Z9, Z9
+	VMAXPS Z16, Z10, Z10
+	VMINPS Z17, Z10, Z10
+	VMAXPS Z16, Z11, Z11
+	VMINPS Z17, Z11, Z11
+	VMAXPS Z16, Z12, Z12
+	VMINPS Z17, Z12, Z12
+	VMAXPS Z16, Z13, Z13
+	VMINPS Z17, Z13, Z13
+	VMAXPS Z16, Z14, Z14
+	VMINPS Z17, Z14, Z14
+	VMAXPS Z16, Z15, Z15
+	VMINPS Z17, Z15, Z15
+sgemm16x16AVX512_noclamp:
+	VMOVUPS Z0, 0(DX) // C row 0 = T[0][v0]
+	ADDQ R8, DX
+	VMOVUPS Z1, 0(DX) // C row 1 = T[1][v0]
+	ADDQ R8, DX
+	VMOVUPS Z2, 0(DX) // C row 2 = T[2][v0]
+	ADDQ R8, DX
+	VMOVUPS Z3, 0(DX) // C row 3 = T[3][v0]
+	ADDQ R8, DX
+	VMOVUPS Z4, 0(DX) // C row 4 = T[4][v0]
+	ADDQ R8, DX
+	VMOVUPS Z5, 0(DX) // C row 5 = T[5][v0]
+	ADDQ R8, DX
+	VMOVUPS Z6, 0(DX) // C row 6 = T[6][v0]
+	ADDQ R8, DX
+	VMOVUPS Z7, 0(DX) // C row 7 = T[7][v0]
+	ADDQ R8, DX
+	VMOVUPS Z8, 0(DX) // C row 8 = T[8][v0]
+	ADDQ R8, DX
+	VMOVUPS Z9, 0(DX) // C row 9 = T[9][v0]
+	ADDQ R8, DX
+	VMOVUPS Z10, 0(DX) // C row 10 = T[10][v0]
+	ADDQ R8, DX
+	VMOVUPS Z11, 0(DX) // C row 11 = T[11][v0]
+	ADDQ R8, DX
+	VMOVUPS Z12, 0(DX) // C row 12 = T[12][v0]
+	ADDQ R8, DX
+	VMOVUPS Z13, 0(DX) // C row 13 = T[13][v0]
+	ADDQ R8, DX
+	VMOVUPS Z14, 0(DX) // C row 14 = T[14][v0]
+	ADDQ R8, DX
+	VMOVUPS Z15, 0(DX) // C row 15 = T[15][v0]
+	VZEROUPPER
+	RET
+
 // func sgemm6x16AVX2(k int, a, b, c *float32, ldc int, bias *float32, flags int, lo, hi float32)
 // Requires: AVX, AVX2, FMA
 TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-64
