@@ -158,20 +158,20 @@ def ratio(x, y):
     return f"{x / y:.2f}" if x and y else "–"
 
 
-def ms(r, max_other):
+def ms(r, max_other, stat):
     if r is None:
         return "–"
     if "error" in r:
         return "error"
     flag = "*" if r.get("other_cpu_cores", 0) > max_other else ""
-    return f"{r['median_ms']:.2f}{flag}"
+    return f"{r[stat]:.2f}{flag}"
 
 
 def mib(r):
     return f"{r['peak_rss_bytes'] / MiB:.0f}" if r and r.get("peak_rss_bytes") and "error" not in r else "–"
 
 
-def table(doc, markdown):
+def table(doc, markdown, stat="median_ms"):
     by = {}
     mo = doc["settings"]["max_other"]
     for r in doc["results"]:
@@ -185,8 +185,8 @@ def table(doc, markdown):
 
         def v(r, k):
             return r.get(k) if r and "error" not in r else None
-        rows.append([key[0], str(key[1]), str(key[2]), str(key[3]), ms(w, mo), ms(o, mo), ms(t, mo),
-                     ratio(v(w, "median_ms"), v(o, "median_ms")), ratio(v(w, "median_ms"), v(t, "median_ms")),
+        rows.append([key[0], str(key[1]), str(key[2]), str(key[3]), ms(w, mo, stat), ms(o, mo, stat), ms(t, mo, stat),
+                     ratio(v(w, stat), v(o, stat)), ratio(v(w, stat), v(t, stat)),
                      mib(w), mib(o), mib(t),
                      ratio(v(w, "peak_rss_bytes"), v(o, "peak_rss_bytes")),
                      ratio(v(w, "peak_rss_bytes"), v(t, "peak_rss_bytes"))])
@@ -197,7 +197,7 @@ def table(doc, markdown):
         widths = [max(len(x) for x in col) for col in zip(head, *rows)]
         out = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(r, widths)))
                for r in [head] + rows]
-    notes = ["latency: median ms per run of the whole batch; RSS: peak resident set of the process "
+    notes = [f"latency: {stat[:-3]} ms per run of the whole batch; RSS: peak resident set of the process "
              "(/usr/bin/time -v), loading included; ratios < 1 mean wanwu is faster / smaller."]
     if any(r.get("other_cpu_cores", 0) > doc["settings"]["max_other"] for r in doc["results"]):
         notes.append(f"* other processes used more than {doc['settings']['max_other']} cores during that run "
@@ -280,11 +280,13 @@ def main():
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--report", metavar="JSON", help="print the table of a saved run and exit")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("--stat", choices=["median", "min", "p90"], default="median",
+                   help="latency statistic of the table and its ratios (min is the least load-sensitive)")
     a = p.parse_args()
 
     if a.report:
         with open(a.report) as f:
-            print(table(json.load(f), a.markdown), end="")
+            print(table(json.load(f), a.markdown, a.stat + "_ms"), end="")
         return
     if a.quick:
         a.models, a.sizes, a.batches = "mobilenet_v2,resnet50", [224], [1]
@@ -344,7 +346,7 @@ def main():
     doc["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     save()
     print()
-    print(table(doc, a.markdown), end="")
+    print(table(doc, a.markdown, a.stat + "_ms"), end="")
     print(f"\nresults: {path} (markdown table: {os.path.join(a.out, 'latest.md')})")
 
 

@@ -118,7 +118,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		// Keep the whole process (GC and scheduler included) on T cores, as a T-thread peer is.
 		defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(threads))
 	}
-	path, name, err := resolveBenchModel(ctx, f.model)
+	path, name, err := resolveBenchModel(ctx, f.model, progressWriter(m.Stderr))
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 // resolveBenchModel finds the model file (a path, else a catalog name fetched into the cache) and the
 // name to report: the catalog name, the file name without extension, or, for the exporter's
 // <name>/model.onnx layout, the directory name.
-func resolveBenchModel(ctx context.Context, model string) (path, name string, err error) {
+func resolveBenchModel(ctx context.Context, model string, progress io.Writer) (path, name string, err error) {
 	if st, err := os.Stat(model); err == nil {
 		if st.IsDir() {
 			return "", "", fmt.Errorf("%s: is a directory, not a model file", model)
@@ -216,7 +216,7 @@ func resolveBenchModel(ctx context.Context, model string) (path, name string, er
 		}
 		return "", "", err
 	}
-	p, err := (&catalog.Fetcher{Progress: progressWriter(os.Stderr)}).Fetch(ctx, e)
+	p, err := (&catalog.Fetcher{Progress: progress}).Fetch(ctx, e)
 	if err != nil {
 		return "", "", err
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/graph"
@@ -252,5 +253,22 @@ func TestBenchShape(t *testing.T) {
 			t.Errorf("%v size %d/%d batch %d: got %v, %v; want %v (error %v)", tc.in, tc.explicit, tc.size, tc.bat,
 				got, err, tc.want, tc.err)
 		}
+	}
+}
+
+func TestBenchMaxTimeStopsEarly(t *testing.T) {
+	// A million runs of even the tiny model would take minutes; --max-time must cut them short.
+	start := time.Now()
+	out, stderr, code := benchCLI(t, "--model", tinyMobileNet, "--size", "32", "--warmup", "0", "--iters", "1000000",
+		"--max-time", "100ms", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("--max-time 100ms took %v", d)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.MedianMS <= 0 {
+		t.Fatalf("%q: %v", out, err)
 	}
 }
