@@ -164,10 +164,11 @@ func compileReduce(n *graph.Node) (Kernel, error) {
 	return k, nil
 }
 
-// ArgMax: index of the largest element along axis (first one, or last with select_last_index) as i64.
+// ArgMax (ArgMin): index of the largest (smallest) element along axis (first one, or last with
+// select_last_index) as i64.
 type argMaxKernel struct {
 	outer, axis, inner int
-	last               bool
+	last, min          bool
 }
 
 func (k *argMaxKernel) ScratchBytes() int { return 0 }
@@ -180,7 +181,11 @@ func (k *argMaxKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 			best, bi := x[base], 0
 			for a := 1; a < k.axis; a++ {
 				v := x[base+a*k.inner]
-				if v > best || (k.last && v == best) {
+				better := v > best
+				if k.min {
+					better = v < best
+				}
+				if better || (k.last && v == best) {
 					best, bi = v, a
 				}
 			}
@@ -222,9 +227,9 @@ func compileArgMax(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &argMaxKernel{outer: 1, inner: 1, axis: x.Shape[ax], last: n.Int("select_last_index", 0) != 0}
+	k := &argMaxKernel{outer: 1, inner: 1, axis: x.Shape[ax], last: n.Int("select_last_index", 0) != 0, min: n.Op == "ArgMin"}
 	if k.axis == 0 {
-		return nil, errf(n, "ArgMax over an empty axis")
+		return nil, errf(n, "%s over an empty axis", n.Op)
 	}
 	for _, d := range x.Shape[:ax] {
 		k.outer *= d
@@ -240,4 +245,5 @@ func init() {
 		Register(op, &Def{Infer: inferReduce, Compile: compileReduce})
 	}
 	Register("ArgMax", &Def{Infer: inferArgMax, Compile: compileArgMax})
+	Register("ArgMin", &Def{Infer: inferArgMax, Compile: compileArgMax})
 }
