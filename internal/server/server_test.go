@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -268,10 +269,10 @@ func pngOf(w, h int) []byte {
 // hugePNG is a valid PNG signature and IHDR declaring w×h, with no pixel data: it must be refused from
 // its header alone.
 func hugePNG(w, h uint32) []byte {
-	b := pngOf(1, 1)
-	b[16], b[17], b[18], b[19] = byte(w>>24), byte(w>>16), byte(w>>8), byte(w)
-	b[20], b[21], b[22], b[23] = byte(h>>24), byte(h>>16), byte(h>>8), byte(h)
-	return b // the IHDR CRC no longer matches; decoders that check it report a bad header, also a 400
+	b := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")
+	b = append(b, byte(w>>24), byte(w>>16), byte(w>>8), byte(w), byte(h>>24), byte(h>>16), byte(h>>8), byte(h), 8, 2, 0, 0, 0)
+	crc := crc32.ChecksumIEEE(b[12:])
+	return append(b, byte(crc>>24), byte(crc>>16), byte(crc>>8), byte(crc))
 }
 
 func TestErrorStatuses(t *testing.T) {
@@ -292,7 +293,7 @@ func TestErrorStatuses(t *testing.T) {
 		{"corrupt jpeg", "", "image/jpeg", []byte("\xff\xd8\xff\xe0garbage"), 400, "invalid image"},
 		{"not an image but says png", "", "image/png", []byte("hello world"), 400, "unknown image format"},
 		{"truncated jpeg", "", "image/jpeg", truncated, 400, "truncated"},
-		{"too many pixels", "", "image/png", hugePNG(30000, 30000), 400, "image"},
+		{"too many pixels", "", "image/png", hugePNG(30000, 30000), 400, "image too large: 30000x30000"},
 		{"body over limit", "", "image/jpeg", big, 413, "limit"},
 		{"empty", "", "image/jpeg", nil, 400, "unknown image format"},
 		{"top_k zero", "?top_k=0", "image/jpeg", parrot, 400, "top_k"},
