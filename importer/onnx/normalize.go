@@ -82,8 +82,12 @@ func dropout(b *builder, n *graph.Node) ([]*graph.Node, error) {
 	if len(n.Inputs) < 1 || n.Inputs[0] == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
 		return nil, fmt.Errorf("Dropout needs an input and an output")
 	}
-	// From opset 12 a training_mode input can switch dropout on; only a constant false is inference.
-	if tm := n.Input(2); tm != nil && (tm.Const == nil || anyNonZero(tm.Const.Data)) {
+	// From opset 12 a training_mode input can switch dropout on; only a constant false is inference,
+	// or a constant ratio of 0, which drops nothing and scales by 1/(1-0) even in training mode
+	// (torchvision 0.14's Swin exports its attention dropout that way).
+	ratio := n.Input(1)
+	zeroRatio := ratio != nil && ratio.Const != nil && ratio.Const.DType == tensor.F32 && !anyNonZero(ratio.Const.Data)
+	if tm := n.Input(2); tm != nil && !zeroRatio && (tm.Const == nil || anyNonZero(tm.Const.Data)) {
 		return nil, fmt.Errorf("Dropout in training mode (training_mode %q is not a constant false) is not supported", tm.Name)
 	}
 	if len(n.Outputs) > 1 && n.Outputs[1] != nil {
