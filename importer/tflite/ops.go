@@ -581,6 +581,9 @@ func convPad(b *builder, o *opc) error {
 	// TFLite paddings are [rank][2] (before, after); ONNX pads are all befores then all afters.
 	onnx := make([]int64, 2*rank)
 	for d := 0; d < rank; d++ {
+		if p[2*d] < 0 || p[2*d+1] < 0 {
+			return fmt.Errorf("negative padding %v", p)
+		}
 		id := d
 		if rank == 4 {
 			id = axisNCHW(d, 4)

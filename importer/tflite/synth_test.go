@@ -164,6 +164,9 @@ func TestCorruptInputs(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add(synthModel(fb.BuiltinOperatorRELU, fb.BuiltinOperatorLOGISTIC))
 	f.Add(synthModel(fb.BuiltinOperatorTANH))
+	for _, s := range genSeeds() {
+		f.Add(s)
+	}
 	if data, err := os.ReadFile(testutil.RepoRoot(f) + "/../shared/models/mobilenet_v1_0.25_128_quant.tflite"); err == nil {
 		f.Add(data[:4096])
 	}

@@ -195,7 +195,13 @@ func (b *builder) tensor(ti int32) (*tinfo, error) {
 	}
 	info := &tinfo{name: string(t.Name()), dt: dt, ti: ti}
 	for i := 0; i < t.ShapeLength(); i++ {
-		info.shape = append(info.shape, int(t.Shape(i)))
+		d := int(t.Shape(i))
+		// Empty or negative dims cannot occur in an image model; refusing them here keeps kernels from
+		// ever seeing zero-sized planes (shape_signature, not shape, marks dynamic dims).
+		if d < 1 {
+			return nil, fmt.Errorf("tensor %q: dimension %d is %d", t.Name(), i, d)
+		}
+		info.shape = append(info.shape, d)
 	}
 	if info.shape == nil {
 		info.shape = tensor.Shape{}
