@@ -118,6 +118,9 @@ type qlConvKernel struct {
 	batch int
 	xzp   int32
 	task  qlGemmTask
+
+	fast    qlFast // VNNI paths (qlinear_conv_fast.go) when fast.kind != qlFastNone
+	scratch []byte
 }
 
 func compileQLinearConv(n *graph.Node) (Kernel, error) {
@@ -163,6 +166,10 @@ func compileQLinearConv(n *graph.Node) (Kernel, error) {
 		}
 		if k.constW {
 			k.packW(w.Const)
+			k.setupFast(w.Const)
+			if k.fast.kind != qlFastNone {
+				k.wq = nil // the fast path's packing replaces the generic one
+			}
 		}
 	}
 	return k, nil
@@ -213,6 +220,9 @@ func (k *qlConvKernel) packW(w *tensor.Tensor) {
 }
 
 func (k *qlConvKernel) ScratchBytes() int {
+	if k.fast.kind != qlFastNone {
+		return k.fast.slots * k.fast.slotLen
+	}
 	if k.depthwise || k.direct {
 		return 0
 	}
@@ -232,6 +242,11 @@ func (k *qlConvKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	k.bias = nil
 	if b := qlAt(in, 8); b != nil {
 		k.bias = b.I32()
+	}
+	if k.fast.kind != qlFastNone {
+		k.scratch = ctx.Scratch
+		k.runFast(ctx)
+		return nil
 	}
 	k.xzp = k.xz[0]
 	if k.xType == tensor.I8 {
