@@ -47,7 +47,7 @@ type config struct {
 	only         []string
 	onlyMode     labels.MatchMode
 	classes      []int
-	photoPixels  int64
+	photo        *imageio.Header // the largest photo to expect; nil = memory.DefaultPhotoPixels
 	releaseAfter time.Duration
 	logf         func(format string, a ...any)
 }
@@ -97,8 +97,14 @@ func WithOnly(queries []string, mode labels.MatchMode) Option {
 func WithClasses(indices []int) Option { return func(c *config) { c.classes = indices } }
 
 // WithPhotoPixels tells the memory prediction how large the photos will be (width×height of the
-// largest); the default is memory.DefaultPhotoPixels.
-func WithPhotoPixels(n int64) Option { return func(c *config) { c.photoPixels = n } }
+// largest, decoded at full size); the default is memory.DefaultPhotoPixels.
+func WithPhotoPixels(n int64) Option {
+	return func(c *config) { c.photo = &imageio.Header{Width: int(n), Height: 1, Orientation: 1} }
+}
+
+// WithPhoto tells the memory prediction the header of the largest photo, so a JPEG's reduced-scale
+// decoding is accounted for (imageio.ReadHeader reads one without decoding).
+func WithPhoto(h imageio.Header) Option { return func(c *config) { c.photo = &h } }
 
 // WithReleaseAfter releases the program (arena, packed weights, worker pool) once the model has been idle
 // for d, and compiles it again on the next Classify: for a long-running server that is mostly idle.
@@ -118,6 +124,7 @@ type Model struct {
 
 	labels    *labels.Set
 	pre       imageio.Preprocess
+	basePre   imageio.Preprocess // before fitting to an input size
 	precision string
 	outQuant  *quant // dequantization of the output, for integer outputs
 	outProbs  bool   // the model already ends in a softmax
@@ -375,6 +382,7 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 	if err != nil {
 		return err
 	}
+	m.basePre = basePre
 
 	// Labels, checked against the classes the model scores.
 	classes := -1 // unknown until compiled; configure checks the labels against the program then
@@ -419,11 +427,7 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 		return fmt.Errorf("%s: %w", m.Path, err)
 	}
 	m.prog, m.stats = prog, prog.Stats()
-	pixels := cfg.photoPixels
-	if pixels <= 0 {
-		pixels = memory.DefaultPhotoPixels
-	}
-	m.chosen.Breakdown = memory.Predict(m.stats, memory.DecodeBytes(int(pixels), 1, 0))
+	m.chosen.Breakdown = memory.Predict(m.stats, m.decodeCost(cfg.photo, m.pre))
 	m.chosen.PredictedPeakBytes = m.chosen.Breakdown.Total()
 	m.chosen.Labels = prog.Graph().Outputs[0].Shape.NumElements()
 	if cfg.logf != nil {
@@ -537,10 +541,6 @@ func (m *Model) chooseConfig(cfg config, ii inputInfo) ([]memory.Config, error) 
 		}
 		precs = []string{p}
 	}
-	pixels := cfg.photoPixels
-	if pixels <= 0 {
-		pixels = memory.DefaultPhotoPixels
-	}
 	threads := cfg.threads
 	if threads <= 0 {
 		threads = goruntime.GOMAXPROCS(0)
@@ -552,7 +552,7 @@ func (m *Model) chooseConfig(cfg config, ii inputInfo) ([]memory.Config, error) 
 	var all []memory.Config
 	for _, p := range precs {
 		for _, size := range sizes {
-			c, err := m.predict(ii, p, size, 1, threads, pixels)
+			c, err := m.predict(ii, p, size, 1, threads, cfg.photo)
 			if err != nil {
 				if len(precs) == 1 && len(sizes) == 1 {
 					return nil, err
@@ -576,7 +576,7 @@ func (m *Model) chooseConfig(cfg config, ii inputInfo) ([]memory.Config, error) 
 }
 
 // predict estimates one configuration's peak RSS without compiling weights or allocating the arena.
-func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int, pixels int64) (memory.Config, error) {
+func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int, photo *imageio.Header) (memory.Config, error) {
 	opts := runtime.Options{Threads: threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(size, batch)}}
 	if f := precisionOptions[precision]; f != nil {
 		f(&opts)
@@ -589,7 +589,8 @@ func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int
 	if outs := st.Steps; len(outs) > 0 {
 		labelsN = outs[len(outs)-1].Shape.NumElements() / batch
 	}
-	b := memory.Predict(st, memory.DecodeBytes(int(pixels), 1, 0)+int64(batch-1)*int64(ii.shapeFor(size, 1).NumElements()))
+	pre := preprocessFor(m.basePre, ii.shapeFor(size, 1), ii.hAxis)
+	b := memory.Predict(st, m.decodeCost(photo, pre)+int64(batch-1)*int64(ii.shapeFor(size, 1).NumElements()))
 	if precision == "fp32" {
 		precision = precisionOf(m.g) // a half or quantized file runs as stored
 	}
@@ -623,7 +624,7 @@ func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option
 	if err != nil {
 		return memory.Plan{}, err
 	}
-	if _, err := m.basePreprocess(entry, cfg, &ii); err != nil {
+	if m.basePre, err = m.basePreprocess(entry, cfg, &ii); err != nil {
 		return memory.Plan{}, err
 	}
 	classes := -1
@@ -661,10 +662,6 @@ func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option
 	if threads <= 0 {
 		threads = goruntime.GOMAXPROCS(0)
 	}
-	pixels := cfg.photoPixels
-	if pixels <= 0 {
-		pixels = memory.DefaultPhotoPixels
-	}
 	var all []memory.Config
 	var firstErr error
 	for _, p := range precs {
@@ -672,7 +669,7 @@ func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option
 			if err := ctx.Err(); err != nil {
 				return memory.Plan{}, err
 			}
-			c, err := m.predict(ii, p, size, 1, threads, pixels)
+			c, err := m.predict(ii, p, size, 1, threads, cfg.photo)
 			if err != nil {
 				firstErr = cmp.Or(firstErr, err)
 				continue
@@ -859,10 +856,25 @@ func (m *Model) idleCheck() {
 	m.releaseLocked()
 }
 
+// decodeCost predicts what decoding photo (the default photo when nil) holds at its peak for pre.
+func (m *Model) decodeCost(photo *imageio.Header, pre imageio.Preprocess) int64 {
+	if photo == nil {
+		return memory.DecodeBytes(memory.DefaultPhotoPixels, 1, 0)
+	}
+	return photo.DecodeCost(pre.MinSize())
+}
+
+// DecodeOptions are the decoding bounds for this model's photos: JPEGs decode at the smallest DCT scale
+// that still covers the model's resize, so a 24 MP photo costs about as much as a small one.
+func (m *Model) DecodeOptions() imageio.DecodeOptions {
+	w, h := m.pre.MinSize()
+	return imageio.DecodeOptions{MinWidth: w, MinHeight: h}
+}
+
 // ClassifyFile decodes a photo and classifies it; errors name the file.
 func (m *Model) ClassifyFile(ctx context.Context, path string, topK int) (Result, error) {
 	start := time.Now()
-	img, err := imageio.DecodeFile(path, imageio.DecodeOptions{})
+	img, err := imageio.DecodeFile(path, m.DecodeOptions())
 	if err != nil {
 		return Result{}, err
 	}

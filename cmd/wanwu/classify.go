@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"image"
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
@@ -124,8 +123,8 @@ func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, 
 		}
 		opts = append(opts, wanwu.WithOnly(queries, mode))
 	}
-	if px := largestPhoto(photos); px > 0 {
-		opts = append(opts, wanwu.WithPhotoPixels(px))
+	if h, ok := largestPhoto(photos); ok {
+		opts = append(opts, wanwu.WithPhoto(h))
 	}
 	if f.verbose {
 		opts = append(opts, wanwu.WithLogf(func(format string, a ...any) {
@@ -163,27 +162,25 @@ func onlyQueries(f classifyFlags) ([]string, error) {
 	return qs, nil
 }
 
-// largestPhoto reads the headers of the photos (not their pixels) for the largest pixel count; at most
-// the first 1000 are looked at, since the decode estimate only needs a typical maximum.
-func largestPhoto(files []string) int64 {
-	var best int64
+// largestPhoto reads the headers of the photos (not their pixels) and returns the largest by pixel
+// count; at most the first 1000 are looked at, so a huge folder does not delay the start. ok is false
+// when no header could be read.
+func largestPhoto(files []string) (best imageio.Header, ok bool) {
 	for i, p := range files {
 		if i == 1000 {
 			break
 		}
-		fh, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		cfg, _, err := image.DecodeConfig(fh)
-		fh.Close()
+		h, err := imageio.ReadHeader(p)
 		// A header over the decoder's pixel limit is refused when its file is classified; sizing the
 		// budget for it would fail the whole run on one bad file.
-		if err == nil && imageio.CheckSize(cfg.Width, cfg.Height, 0) == nil {
-			best = max(best, int64(cfg.Width)*int64(cfg.Height))
+		if err != nil || imageio.CheckSize(h.Width, h.Height, 0) != nil {
+			continue
+		}
+		if !ok || int64(h.Width)*int64(h.Height) > int64(best.Width)*int64(best.Height) {
+			best, ok = h, true
 		}
 	}
-	return best
+	return best, ok
 }
 
 func (f classifyFlags) validate() error {

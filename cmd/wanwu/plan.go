@@ -8,6 +8,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -80,11 +81,11 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
 	if f.photo != "" {
-		px := largestPhoto([]string{f.photo})
-		if px == 0 {
-			return fmt.Errorf("%s: cannot read the photo's size", f.photo)
+		h, err := imageio.ReadHeader(f.photo)
+		if err != nil {
+			return err
 		}
-		opts = append(opts, wanwu.WithPhotoPixels(px))
+		opts = append(opts, wanwu.WithPhoto(h))
 	}
 	queries, err := onlyQueries(classifyFlags{only: f.only, onlyFile: f.onlyFile})
 	if err != nil {
