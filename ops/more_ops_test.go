@@ -20,8 +20,10 @@ func TestMoreActivationsVsFormula(t *testing.T) {
 	}
 	x.F32()[0], x.F32()[1] = 40, -40 // softplus overflow guard
 	f := map[string]func(v float64) float64{
-		"Elu":      func(v float64) float64 { return map[bool]float64{true: math.Exp(v) - 1, false: v}[v < 0] },
-		"Selu":     func(v float64) float64 { return 1.0507009873554805 * map[bool]float64{true: 1.6732632423543772 * (math.Exp(v) - 1), false: v}[v <= 0] },
+		"Elu": func(v float64) float64 { return map[bool]float64{true: math.Exp(v) - 1, false: v}[v < 0] },
+		"Selu": func(v float64) float64 {
+			return 1.0507009873554805 * map[bool]float64{true: 1.6732632423543772 * (math.Exp(v) - 1), false: v}[v <= 0]
+		},
 		"Softplus": func(v float64) float64 { return math.Max(v, 0) + math.Log(1+math.Exp(-math.Abs(v))) },
 		"Softsign": func(v float64) float64 { return v / (1 + math.Abs(v)) },
 		"Mish":     func(v float64) float64 { return v * math.Tanh(math.Max(v, 0)+math.Log(1+math.Exp(-math.Abs(v)))) },
