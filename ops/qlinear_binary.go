@@ -98,6 +98,7 @@ type qlBinaryKernel struct {
 	s, z   [3][1]float32
 	zp     [3][]int32
 	lo, hi int32
+	add    q8.AddRQ // vector TFLite Add parameters (refreshed per Run)
 }
 
 func compileQLinearBinary(mul bool) func(n *graph.Node) (Kernel, error) {
@@ -152,6 +153,14 @@ func (k *qlBinaryKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 		}
 	}
 	n := c.NumElements()
+	if !qlFastOff && tfl && !k.mul && k.ia == nil && k.ib == nil && a.DType == tensor.U8 && b.DType == tensor.U8 &&
+		qlRQOK(r1) && qlRQOK(r2) && qlRQOK(ro) {
+		// Same-shape u8 Add (MobileNet residuals): the vector kernel computes the identical bytes.
+		k.add = q8.AddRQ{A: q8.NewRQ(r1, 0), B: q8.NewRQ(r2, 0), Out: q8.NewRQ(ro, 0), ZA: za, ZB: zb,
+			O: q8.RQOut{ZP: zc, Lo: lo, Hi: hi}}
+		q8.AddU8(c.Data[:n], a.Data[:n], b.Data[:n], &k.add)
+		return nil
+	}
 	for e := 0; e < n; e++ {
 		ea, eb := e, e
 		if k.ia != nil {
@@ -178,6 +187,9 @@ func (k *qlBinaryKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 	}
 	return nil
 }
+
+// qlRQOK reports whether r is within what q8.NewRQ (the vector kernels) accepts.
+func qlRQOK(r q8.Requant) bool { return r.Mult >= 0 && r.Shift >= -31 && r.Shift <= 31 }
 
 func init() {
 	Register("QLinearAdd", &Def{Infer: inferQLinearBinary, Compile: compileQLinearBinary(false), InPlace: true})

@@ -274,5 +274,5 @@ func (k *qlConvKernel) gemmItem(it int, work []byte) {
 	}
 }
 
-// qlFastOff makes Compile choose the generic loops (tests compare both).
+// qlFastOff makes QLinearConv Compile and QLinearAdd Run choose the generic loops (tests compare both).
 var qlFastOff bool

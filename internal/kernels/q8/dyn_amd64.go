@@ -54,3 +54,8 @@ func colSumsVNNI(s *int32, b *uint8, k4, nb int, f int32)
 //
 //go:noescape
 func dw3x3RQVNNI(y *byte, x *uint8, ld, oh, ow, stride int, w *int8, f int32, p *RQ, o *RQOut, idx *byte)
+
+// addU8AVX512 is AddU8 (masked tail).
+//
+//go:noescape
+func addU8AVX512(y, a, b *byte, n int, p *AddRQ)

@@ -22,3 +22,4 @@ func colSumsVNNI(s *int32, b *uint8, k4, nb int, f int32) { panic("q8: no asm") 
 func dw3x3RQVNNI(y *byte, x *uint8, ld, oh, ow, stride int, w *int8, f int32, p *RQ, o *RQOut, idx *byte) {
 	panic("q8: no asm")
 }
+func addU8AVX512(y, a, b *byte, n int, p *AddRQ) { panic("q8: no asm") }
