@@ -119,6 +119,9 @@ func TestBudgetChoosesSize(t *testing.T) {
 	// A budget between the 160 and 192 predictions picks 160.
 	var at160, at192 int64
 	for _, c := range p.Candidates {
+		if c.Precision != "fp32" {
+			continue
+		}
 		switch c.Size {
 		case 160:
 			at160 = c.PredictedPeakBytes

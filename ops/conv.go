@@ -291,6 +291,14 @@ func (k *convKernel) PackedBytes() int {
 	return n
 }
 
+// PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
+func (k *convKernel) PackedInputs() []int {
+	if k.packed != nil {
+		return []int{1}
+	}
+	return nil
+}
+
 func (k *convKernel) ScratchBytes() int {
 	if k.depthwise {
 		return 0

@@ -237,6 +237,7 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 			return nil, fmt.Errorf("runtime: input %q has dynamic shape %s; give its size in Options.InputShapes", v.Name, shapeString(v.Shape))
 		}
 	}
+	release := newWeightReleaser(src, g, !estimate)
 	c := &compiled{g: g, bufOf: map[*graph.Value]int{}, constView: map[*graph.Value]*tensor.Tensor{}, rootPlan: map[int]int{}}
 	newBuf := func(v *graph.Value, first int) {
 		c.bufOf[v] = len(c.parent)
@@ -296,6 +297,7 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 			return nil, fmt.Errorf("runtime: compile node %q (%s): op returned no kernel", n.Name, n.Op)
 		}
 		c.kernels[i] = k
+		release.compiled(i, n, k)
 		for _, o := range n.Outputs {
 			if o != nil && o.Const == nil {
 				newBuf(o, i)

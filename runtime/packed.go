@@ -50,6 +50,9 @@ type estimateKernel struct {
 func (k estimateKernel) ScratchBytes() int { return k.scratch }
 func (k estimateKernel) PackedBytes() int  { return k.packed }
 
+// PackedInputs: the real kernel packs W (ops.InputsPacker).
+func (k estimateKernel) PackedInputs() []int { return []int{1} }
+
 // compileKernel compiles n. With estimate set, a Conv whose constant weights the kernel would repack
 // (allocating and writing a copy as large as the weights) is compiled with W made non-constant instead,
 // which makes the kernel plan to pack W into scratch at Run; that scratch share is then moved back to
