@@ -182,6 +182,9 @@ func maxPlane[T float32 | uint8 | int8](out, in []T, g *f32.ConvGeom, lowest T) 
 			for kx := 0; kx < g.KW; kx++ {
 				off := kx*g.DW - g.PL
 				lo, hi := f32.ValidRange(off, g.SW, g.W, g.OW)
+				if lo >= hi {
+					continue // no output column sees this tap inside the input
+				}
 				if g.SW == 1 {
 					o := orow[lo:hi]
 					src := irow[lo+off : hi+off]

@@ -146,3 +146,46 @@ func TestPoolRejectsIndices(t *testing.T) {
 		t.Fatal("MaxPool with Indices output compiled")
 	}
 }
+
+// A window larger than a 1-pixel-wide map (SAME padding) leaves some taps with no valid output column;
+// found by fuzzing the TFLite importer.
+func TestMaxPoolWindowWiderThanInput(t *testing.T) {
+	for _, dt := range []tensor.DType{tensor.F32, tensor.U8} {
+		x := &graph.Value{Name: "x", DType: dt, Shape: tensor.Shape{3, 3, 3, 1}}
+		y := &graph.Value{Name: "y"}
+		n := &graph.Node{Name: "pool", Op: "MaxPool", Inputs: []*graph.Value{x}, Outputs: []*graph.Value{y}}
+		n.SetInts("kernel_shape", []int64{3, 4})
+		n.SetStr("auto_pad", "SAME_UPPER")
+		xt := tensor.New(dt, x.Shape)
+		for i := range xt.Data {
+			xt.Data[i] = byte(i)
+		}
+		if dt == tensor.F32 {
+			for i := range xt.F32() {
+				xt.F32()[i] = float32(i)
+			}
+		}
+		x.Const = xt
+		out, err := Eval(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out[0].Shape.Equal(tensor.Shape{3, 3, 3, 1}) {
+			t.Fatalf("%s: shape %s", dt, out[0].Shape)
+		}
+		// Each output is the max of its column window: rows oy-1..oy+1 of the single column.
+		for i := 0; i < 27; i++ {
+			c, oy := i/3, i%3
+			want := float64(c*3 + min(oy+1, 2))
+			var got float64
+			if dt == tensor.F32 {
+				got = float64(out[0].F32()[i])
+			} else {
+				got = float64(out[0].Data[i])
+			}
+			if got != want {
+				t.Fatalf("%s: out[%d] = %v, want %v", dt, i, got, want)
+			}
+		}
+	}
+}

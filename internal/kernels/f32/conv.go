@@ -18,7 +18,7 @@ func (g *ConvGeom) K() int { return g.C * g.KH * g.KW }
 // o*stride+off lies inside [0, size).
 func ValidRange(off, stride, size, out int) (lo, hi int) {
 	if off < 0 {
-		lo = (-off + stride - 1) / stride
+		lo = min((-off+stride-1)/stride, out) // a window wider than the padded input can leave none valid
 	}
 	if size-1-off < 0 {
 		return lo, lo
