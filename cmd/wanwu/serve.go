@@ -172,7 +172,11 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	if maxBatch != f.maxBatch {
+	if !model.BatchDynamic() && maxBatch > 1 {
+		log.Info("the model's batch is fixed at 1: images run one by one (max-batch 1)")
+		maxBatch = 1
+	}
+	if maxBatch != f.maxBatch && model.BatchDynamic() {
 		log.Warn("max-batch lowered to fit the budget", "asked", f.maxBatch, "max_batch", maxBatch)
 	}
 	// Compile every batch size now: the arenas are allocated before the first request, as reserved.
@@ -222,7 +226,7 @@ func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int
 	h, w := model.InputSize()
 	st := model.Stats()
 	info := server.Info{Name: model.Name, Format: model.Format, InputSize: []int{h, w}, Precision: model.Precision(),
-		WeightBytes: int64(st.WeightBytes), SizeDynamic: model.SizeDynamic()}
+		WeightBytes: int64(st.WeightBytes), SizeDynamic: model.SizeDynamic(), BatchDynamic: model.BatchDynamic()}
 	if ls := model.Labels(); ls != nil {
 		info.Labels = ls.Len()
 	}

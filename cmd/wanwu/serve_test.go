@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 	t.Setenv("WANWU_MIRROR", filepath.Dir(testutil.Shared(t, "models", catalog.DefaultModel+".tflite")))
 	t.Setenv("WANWU_ADDR", "127.0.0.1:0")
 	t.Setenv("WANWU_MODEL", "mobilenet_v1_0.25_128_quant")
-	t.Setenv("WANWU_MAX_BATCH", "3")
+	t.Setenv("WANWU_MAX_BODY", "15MiB")
 	t.Setenv("WANWU_BUDGET", "256MiB")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -92,8 +93,8 @@ func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 	if addr == "" {
 		t.Fatalf("server did not start: %s", stderr.String())
 	}
-	if !regexp.MustCompile(`"max_batch":3\b`).MatchString(stderr.String()) {
-		t.Errorf("WANWU_MAX_BATCH not applied: %s", stderr.String())
+	if !strings.Contains(stderr.String(), `"max_body":15728640`) {
+		t.Errorf("WANWU_MAX_BODY not applied: %s", stderr.String())
 	}
 
 	// A request with many photos is in flight when shutdown begins.

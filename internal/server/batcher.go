@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wanwu-ai/wanwu"
@@ -26,6 +27,9 @@ type job struct {
 	// images, which may be after the handler has answered 504, so the budget never counts memory freed
 	// that is still in use.
 	release func()
+	// started is set when the job's images enter a model run: a request whose deadline passes before
+	// that was shed (503), one whose deadline passes during the run timed out (504).
+	started atomic.Bool
 }
 
 type jobResult struct {
@@ -49,6 +53,27 @@ type batcher struct {
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup
+
+	queued  atomic.Int64 // images submitted and not yet finished
+	perImgN atomic.Int64 // EWMA of a model run's time per image, in nanoseconds (0: none measured yet)
+}
+
+// expectedWait predicts how long n more images would take to be classified: everything queued ahead of
+// them plus themselves, at the measured time per image (batches share the cost; a full batch per run is
+// assumed, which is what a queue long enough to matter produces).
+func (b *batcher) expectedWait(n int) time.Duration {
+	per := b.perImgN.Load()
+	return time.Duration((b.queued.Load() + int64(n)) * per)
+}
+
+func (b *batcher) observe(imgs int, d time.Duration) {
+	v := int64(d) / int64(imgs)
+	old := b.perImgN.Load()
+	if old == 0 {
+		b.perImgN.Store(v)
+		return
+	}
+	b.perImgN.Store(old + (v-old)/4) // EWMA, weight 1/4: follows load changes within a few runs
 }
 
 func newBatcher(model Classifier, maxBatch int, maxWait time.Duration, queueLen int, m *metrics) *batcher {
@@ -67,11 +92,13 @@ func (b *batcher) submit(j *job) error {
 	}
 	n := float64(len(j.imgs)) // read before the send: the batcher owns j afterwards
 	b.m.queueDepth.Add(n)
+	b.queued.Add(int64(n))
 	select {
 	case b.queue <- j:
 		return nil
 	default:
 		b.m.queueDepth.Sub(n)
+		b.queued.Add(-int64(n))
 		return ErrBudgetFull
 	}
 }
@@ -126,42 +153,66 @@ func (b *batcher) loop() {
 	}
 }
 
-// run classifies the batch's live jobs together and hands each its results.
+// run classifies the batch's jobs together, chunk by chunk (max-batch images per model run), and hands
+// each job its results. Jobs whose deadline passed are dropped before each chunk: the model never spends
+// time on an answer nobody waits for.
 func (b *batcher) run(batch []*job) {
-	var imgs []*imageio.RGB
-	var live []*job
 	topK := 1
 	for _, j := range batch {
 		b.m.queueDepth.Sub(float64(len(j.imgs)))
-		if err := j.ctx.Err(); err != nil {
-			j.done <- jobResult{err: err} // its handler has answered already; don't spend the model on it
-			j.release()
-			continue
-		}
-		live = append(live, j)
-		imgs = append(imgs, j.imgs...)
 		topK = max(topK, j.topK)
 	}
-	var results []wanwu.Result
-	var err error
-	for start := 0; start < len(imgs) && err == nil; start += b.maxBatch {
-		chunk := imgs[start:min(start+b.maxBatch, len(imgs))]
-		b.m.batchSize.Observe(float64(len(chunk)))
-		var r []wanwu.Result
-		// The run is not tied to one request's context: it serves several. Each is short (bounded by
-		// max-batch), and a handler whose deadline passes answers 504 without waiting for it.
-		r, err = b.model.ClassifyBatch(context.Background(), chunk, topK)
-		results = append(results, r...)
-	}
-	i := 0
-	for _, j := range live {
-		if err != nil {
-			j.done <- jobResult{err: err}
-		} else {
-			j.done <- jobResult{results: results[i : i+len(j.imgs)]}
-		}
-		i += len(j.imgs)
+	finish := func(j *job, r jobResult) {
+		b.queued.Add(-int64(len(j.imgs)))
 		j.imgs = nil
+		j.done <- r
 		j.release()
+	}
+	pending := batch
+	for len(pending) > 0 {
+		// Take whole jobs up to max-batch images (a job larger than that runs in chunks of its own).
+		var chunk []*job
+		n := 0
+		for len(pending) > 0 && (n == 0 || n+len(pending[0].imgs) <= b.maxBatch) {
+			j := pending[0]
+			pending = pending[1:]
+			if err := j.ctx.Err(); err != nil {
+				finish(j, jobResult{err: err})
+				continue
+			}
+			chunk = append(chunk, j)
+			n += len(j.imgs)
+		}
+		if len(chunk) == 0 {
+			continue
+		}
+		var imgs []*imageio.RGB
+		for _, j := range chunk {
+			j.started.Store(true)
+			imgs = append(imgs, j.imgs...)
+		}
+		var results []wanwu.Result
+		var err error
+		for start := 0; start < len(imgs) && err == nil; start += b.maxBatch {
+			part := imgs[start:min(start+b.maxBatch, len(imgs))]
+			b.m.batchSize.Observe(float64(len(part)))
+			t0 := time.Now()
+			var r []wanwu.Result
+			// The run is not tied to one request's context: it serves several. Each is short (bounded by
+			// max-batch), and a handler whose deadline passes answers 504 without waiting for it.
+			r, err = b.model.ClassifyBatch(context.Background(), part, topK)
+			b.observe(len(part), time.Since(t0))
+			results = append(results, r...)
+		}
+		i := 0
+		for _, j := range chunk {
+			k := len(j.imgs)
+			if err != nil {
+				finish(j, jobResult{err: err})
+			} else {
+				finish(j, jobResult{results: results[i : i+k]})
+			}
+			i += k
+		}
 	}
 }

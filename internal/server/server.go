@@ -47,6 +47,8 @@ type Model interface {
 	InputSize() (h, w int)
 	Precision() string
 	Labels() *labels.Set
+	// DecodeOptions are how photos are decoded for this model (the DCT scale its resize allows).
+	DecodeOptions() imageio.DecodeOptions
 }
 
 // Info describes the served model for /v1/models and the reservation of its memory.
@@ -60,7 +62,10 @@ type Info struct {
 	WeightBytes int64  `json:"weight_bytes"` // weights (and repacked copies)
 	PeakBytes   int64  `json:"peak_bytes"`   // predicted model memory: weights + arenas + runtime
 	MaxBatch    int    `json:"max_batch"`
-	SizeDynamic bool   `json:"size_dynamic"`
+	// BatchDynamic: the model runs several images in one run. Without it, max-batch is 1: a fixed-batch
+	// model runs images one by one anyway, and gathering them would only add waiting.
+	BatchDynamic bool `json:"batch_dynamic"`
+	SizeDynamic  bool `json:"size_dynamic"`
 }
 
 // Server serves one model. Create it with New, mount Handler, and call Shutdown when done.
@@ -115,6 +120,9 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		cfg.Budget = b.Bytes
+	}
+	if !info.BatchDynamic {
+		cfg.MaxBatch = 1
 	}
 	info.MaxBatch = cfg.MaxBatch
 	// The smallest request: a 1 MiB body and a small photo. Less than that left over is a configuration
@@ -422,14 +430,15 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 
 	// Headers first: reserve every image's decode memory before decoding any.
 	recs := make([]record, len(ups))
-	hdrs := make([]header, len(ups))
+	dopts := s.model.DecodeOptions()
+	dopts.MaxPixels = s.cfg.MaxPixels
 	ok := 0
 	var need int64
 	for i, u := range ups {
 		recs[i].File = u.name
-		h, err := probe(u.data)
+		h, err := imageio.ParseHeader(u.data)
 		if err == nil {
-			err = imageio.CheckSize(h.w, h.h, s.cfg.MaxPixels)
+			err = imageio.CheckSize(h.Width, h.Height, s.cfg.MaxPixels)
 		}
 		if err != nil {
 			if len(ups) == 1 {
@@ -441,8 +450,7 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 			recs[i].Error = err.Error()
 			continue
 		}
-		hdrs[i] = h
-		need += h.decodeBytes(u.data)
+		need += decodeReservation(h, dopts)
 		ok++
 	}
 	if ok == 0 {
@@ -458,7 +466,7 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 			continue
 		}
 		s.metrics.decodeBytes.Add(float64(len(u.data)))
-		img, err := imageio.DecodeBytes(u.data, imageio.DecodeOptions{MaxPixels: s.cfg.MaxPixels})
+		img, err := imageio.DecodeBytes(u.data, dopts)
 		ups[i].data = nil
 		if err != nil {
 			s.metrics.images.WithLabelValues("error").Inc()
@@ -479,6 +487,14 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 	if q.only != nil {
 		k = s.model.Labels().Len() // every score, to renormalise over the subset
 	}
+	// Shed load before queueing: if the images ahead of these (at the measured time per image) would
+	// not be done well within the deadline, the request gets 503 now instead of 504 later.
+	if dl, ok := ctx.Deadline(); ok {
+		if wait := s.batcher.expectedWait(len(imgs)); wait > time.Until(dl)*8/10 {
+			return nil, fail(503, "overload", "overloaded: about %v of work is queued ahead, more than the %v deadline allows; retry later",
+				wait.Round(time.Millisecond), s.cfg.Timeout)
+		}
+	}
 	j := &job{imgs: imgs, topK: k, ctx: ctx, done: make(chan jobResult, 1),
 		release: func() { s.budget.Release(reserved.Swap(0)) }}
 	if err := s.batcher.submit(j); err != nil {
@@ -495,9 +511,16 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 		if r.Context().Err() != nil {
 			return nil, fail(499, "client_gone", "client closed the request")
 		}
+		if !j.started.Load() {
+			// Still queued: the request was not admitted to the model in time (shed, not timed out).
+			return nil, fail(503, "overload", "overloaded: not started within %v; retry later", s.cfg.Timeout)
+		}
 		return nil, fail(504, "timeout", "no result within %v", s.cfg.Timeout)
 	}
 	if res.err != nil {
+		if ctx.Err() != nil && !j.started.Load() {
+			return nil, fail(503, "overload", "overloaded: not started within %v; retry later", s.cfg.Timeout)
+		}
 		if ctx.Err() != nil {
 			return nil, fail(504, "timeout", "no result within %v", s.cfg.Timeout)
 		}
@@ -561,15 +584,6 @@ func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
 		}
 	}
 	return out[:min(topK, len(out))]
-}
-
-func knownImageType(mt string) bool {
-	switch mt {
-	case "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/gif", "image/bmp", "image/x-bmp",
-		"image/x-ms-bmp", "image/webp":
-		return true
-	}
-	return false
 }
 
 // readMultipart collects the parts named "image" (other fields are skipped); the body is already

@@ -66,10 +66,20 @@ func infoOf(m *wanwu.Model) Info {
 // newServer starts s on an httptest server on loopback.
 func newServer(t testing.TB, model Model, cfg Config) (*Server, *httptest.Server) {
 	t.Helper()
+	return newServerInfo(t, model, infoOf(loadModel(t)), cfg)
+}
+
+// dynamic pretends the model batches dynamically (the test models behind a gate only count batches).
+func dynamic(i Info) Info {
+	i.BatchDynamic = true
+	return i
+}
+
+func newServerInfo(t testing.TB, model Model, info Info, cfg Config) (*Server, *httptest.Server) {
+	t.Helper()
 	if cfg.Budget == 0 {
 		cfg.Budget = 256 << 20
 	}
-	info := infoOf(loadModel(t))
 	s, err := New(model, info, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +300,7 @@ func TestErrorStatuses(t *testing.T) {
 		{"text body", "", "text/plain", []byte("hello"), 415, "Content-Type"},
 		{"no type", "", "", parrot, 415, "Content-Type"},
 		{"tiff", "", "image/tiff", []byte("II*\x00junkjunk"), 415, "unknown image format"},
-		{"corrupt jpeg", "", "image/jpeg", []byte("\xff\xd8\xff\xe0garbage"), 400, "invalid image"},
+		{"corrupt jpeg", "", "image/jpeg", []byte("\xff\xd8\xff\xe0garbage"), 400, "jpeg"},
 		{"not an image but says png", "", "image/png", []byte("hello world"), 400, "unknown image format"},
 		{"truncated jpeg", "", "image/jpeg", truncated, 400, "truncated"},
 		{"too many pixels", "", "image/png", hugePNG(30000, 30000), 400, "image too large: 30000x30000"},
@@ -366,23 +376,27 @@ func (g *gate) ClassifyBatch(ctx context.Context, imgs []*imageio.RGB, topK int)
 func TestAdmissionRejectsWhenBudgetFull(t *testing.T) {
 	m := loadModel(t)
 	g := newGate(m)
-	parrot := readShared(t, "parrot.jpg")
-	// parrot.jpg is 500x375 baseline: its body + decode reservation is about 3.2 MiB. The budget holds
-	// the model and one such request.
+	photo := pngOf(1500, 1000) // decoding reserves about 16 MiB
+	h, err := imageio.ParseHeader(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := int64(len(photo)) + 64<<10 + decodeReservation(h, m.DecodeOptions())
+	// The budget holds the model and one such request, not two.
 	info := infoOf(m)
-	budget := info.PeakBytes + 5<<20
+	budget := info.PeakBytes + need + need/2
 	s, hs := newServer(t, g, Config{Budget: budget, AdmissionWait: 50 * time.Millisecond, MaxWait: time.Millisecond})
 	first := make(chan int, 1)
 	go func() {
-		resp, _ := post(t, hs.URL+"/v1/classify", "image/jpeg", parrot)
+		resp, _ := post(t, hs.URL+"/v1/classify", "image/png", photo)
 		first <- resp.StatusCode
 	}()
 	<-g.started // the first request holds its reservation inside the model
 	held := s.Budget().InUse() - info.PeakBytes
-	if held < int64(len(parrot)) {
+	if held < need {
 		t.Errorf("request holds %d bytes of budget, less than its body", held)
 	}
-	resp, r := post(t, hs.URL+"/v1/classify", "image/jpeg", parrot)
+	resp, r := post(t, hs.URL+"/v1/classify", "image/png", photo)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(r.Error, "budget") {
 		t.Errorf("second request: status %d Retry-After %q error %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), r.Error)
 	}
@@ -393,7 +407,7 @@ func TestAdmissionRejectsWhenBudgetFull(t *testing.T) {
 	if got := s.Budget().InUse(); got != info.PeakBytes {
 		t.Errorf("after the requests %d bytes reserved, want the model's %d", got, info.PeakBytes)
 	}
-	resp, _ = post(t, hs.URL+"/v1/classify", "image/jpeg", parrot)
+	resp, _ = post(t, hs.URL+"/v1/classify", "image/png", photo)
 	if resp.StatusCode != 200 {
 		t.Errorf("after release: %d", resp.StatusCode)
 	}
@@ -449,7 +463,7 @@ func TestTimeout504(t *testing.T) {
 func TestMicroBatchingCoalesces(t *testing.T) {
 	m := loadModel(t)
 	g := newGate(m)
-	_, hs := newServer(t, g, Config{MaxBatch: 4, MaxWait: 2 * time.Second})
+	_, hs := newServerInfo(t, g, dynamic(infoOf(m)), Config{MaxBatch: 4, MaxWait: 2 * time.Second})
 	photo := readShared(t, "cat.bmp")
 	var wg sync.WaitGroup
 	codes := make(chan int, 4)
@@ -480,7 +494,7 @@ func TestMicroBatchingCoalesces(t *testing.T) {
 	// With max-batch 1 every image runs alone.
 	g1 := newGate(m)
 	close(g1.release)
-	_, hs1 := newServer(t, g1, Config{MaxBatch: 1, MaxWait: time.Second})
+	_, hs1 := newServerInfo(t, g1, dynamic(infoOf(m)), Config{MaxBatch: 1, MaxWait: time.Second})
 	var wg1 sync.WaitGroup
 	for i := 0; i < 3; i++ {
 		wg1.Add(1)
