@@ -10,7 +10,7 @@ export WANWU_MIRROR ?= $(abspath $(SHARED)/models),$(abspath $(SHARED)/images)
 endif
 export WANWU_HOME ?= $(abspath .cache)
 
-.PHONY: all build demo test test-purego vet generate clean
+.PHONY: all build demo test test-purego vet generate check-generated clean
 all: build
 
 build:
@@ -23,14 +23,25 @@ demo: build
 vet:
 	$(GO) vet ./...
 
-# The conformance target repeats the ONNX node tests verbosely so their summary line
+# `test` runs everything twice over the kernels: with the assembly kernels for this CPU and with
+# -tags purego (the portable Go fallbacks every optimized kernel must match). The conformance target
+# repeats the ONNX node tests verbosely so their summary line
 # ("conformance: N passed, N failed, N skipped") shows in the log; it takes about a second.
 test: vet
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-purego
 	$(MAKE) --no-print-directory conformance
+
+test-purego:
+	$(GO) test -count=1 -tags purego ./internal/... ./ops/... ./runtime/... ./conformance/...
 
 generate:
 	$(GO) generate ./...
+
+# Generated code (protobuf, flatbuffers, assembly) must match its generators: regenerate and diff.
+# Needs protoc, flatc and protoc-gen-go (.ci/run installs them).
+check-generated: generate
+	git diff --exit-code -- importer internal/kernels
 
 clean:
 	rm -rf bin .cache
