@@ -1,8 +1,10 @@
 package runtime_test
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -190,4 +192,41 @@ func BenchmarkRunTinyResNet50(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRunFullModel runs a full-size exported model (`make models`; skipped without it), e.g.
+//
+//	WANWU_BENCH_MODEL=resnet50 go test -run XXX -bench RunFullModel -benchtime 20x ./runtime
+//
+// and reports allocs/op, the arena and the weight bytes of its plan.
+func BenchmarkRunFullModel(b *testing.B) {
+	name := cmp.Or(os.Getenv("WANWU_BENCH_MODEL"), "resnet50")
+	dir := filepath.Join(testutil.RepoRoot(b), "models", name)
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		b.Skipf("%s not exported (make models)", dir)
+	}
+	g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	in, _, err := tensorio.ReadFile(filepath.Join(dir, "test_data_set_0", "input_0.pb"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := runtime.Compile(g, runtime.Options{InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: in.Shape}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	st := p.Stats()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Run(ctx, []*tensor.Tensor{in}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(st.ArenaBytes), "arena-bytes")
+	b.ReportMetric(float64(st.WeightBytes), "weight-bytes")
 }
