@@ -356,14 +356,9 @@ func (w *resultWriter) write(r classifyRecord) error {
 			_, err := fmt.Fprintf(w.stderr, "%s: error: %s\n", r.File, strings.TrimPrefix(r.Error, r.File+": "))
 			return err
 		}
-		// Classes that score nothing (a quantized model's softmax rounds most of them to exactly 0)
-		// are left out of the text line; json/jsonl/csv keep all top-k.
-		var parts []string
+		parts := make([]string, len(r.Predictions))
 		for i, p := range r.Predictions {
-			if i > 0 && p.Score < 0.0005 {
-				break
-			}
-			parts = append(parts, fmt.Sprintf("%s %.1f%%", p.Label, 100*p.Score))
+			parts[i] = fmt.Sprintf("%s %.1f%%", p.Label, 100*p.Score)
 		}
 		_, err := fmt.Fprintf(w.stdout, "%s: %s\n", r.File, strings.Join(parts, ", "))
 		return err
