@@ -28,6 +28,10 @@ func main() {
 	gemm(&b, kernel{name: "sgemm6x16AVX2", mr: 6, nv: 2, width: 8, reg: "Y", requires: "AVX, AVX2, FMA"})
 	dot(&b, "dotAVX512", "Z", 16, "AVX512F")
 	dot(&b, "dotAVX2", "Y", 8, "AVX, FMA")
+	widen(&b, "widenAVX512", "Z", 16, "AVX512F")
+	widen(&b, "widenF16C", "Y", 8, "AVX, F16C")
+	dot16(&b, "dot16AVX512", "Z", 16, "AVX512F")
+	dot16(&b, "dot16AVX2", "Y", 8, "AVX, F16C, FMA")
 	lanes(&b)
 	for _, k := range []int{3, 5} {
 		for _, s := range []int{1, 2} {

@@ -104,6 +104,12 @@ func RoundUp(n, m int) int { return (n + m - 1) / m * m }
 // floats; Gemm itself never allocates.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, work []float32) {
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc, work)
+}
+
+// gemm is Gemm with B either f32 (b) or IEEE half bits (b16, when b is nil).
+func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int,
+	beta float32, c []float32, ldc int, work []float32) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -125,7 +131,13 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 			ar := a[i*lda : i*lda+k]
 			cr := c[i*ldc : i*ldc+n]
 			for j := range cr {
-				s := alpha * Dot(ar, b[j*ldb:j*ldb+k])
+				var d float32
+				if b == nil {
+					d = Dot16(ar, b16[j*ldb:j*ldb+k])
+				} else {
+					d = Dot(ar, b[j*ldb:j*ldb+k])
+				}
+				s := alpha * d
 				if beta != 0 {
 					s += cr[j] // already scaled by beta
 				}
@@ -142,10 +154,14 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		ncl := min(NC, n-jc)
 		for pc := 0; pc < k; pc += KC {
 			kcl := min(KC, k-pc)
+			off := pc*ldb + jc
 			if transB {
-				PackB(bp, true, kcl, ncl, b[jc*ldb+pc:], ldb)
+				off = jc*ldb + pc
+			}
+			if b == nil {
+				PackB16(bp, transB, kcl, ncl, b16[off:], ldb)
 			} else {
-				PackB(bp, false, kcl, ncl, b[pc*ldb+jc:], ldb)
+				PackB(bp, transB, kcl, ncl, b[off:], ldb)
 			}
 			// The first k block overwrites C when beta == 0, so C is never read.
 			ep := Epilogue{Acc: pc > 0 || beta != 0}
@@ -296,6 +312,23 @@ func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32
 	if i0%mr != 0 {
 		panic("f32: MulPacked row start not a multiple of MR")
 	}
+	flags := epFlags(ep)
+	mp := RoundUp(pa.M, mr)
+	blk := pa.Data[pc*mp:]
+	var tmp [maxTile]float32
+	var tbias [maxMR]float32
+	// BLIS loop order: blocks of MC rows (an MC×kc slice of A, ~128 KiB, stays in L2), then column
+	// panels (one kc×NR panel of B, 32 KiB at KC=256 and NR=32, stays in L1), then row panels, whose
+	// smaller MR×kc slices of A stream from L2.
+	for ic := i0; ic < i1; ic += MC {
+		for jp := 0; jp < n; jp += nr {
+			mulPanelsAt(im, blk, 0, ic, min(ic+MC, i1), i0, kc, bp, jp, n, c, ldc, ep, flags, &tmp, &tbias)
+		}
+	}
+}
+
+// epFlags is the micro-kernel flag word for ep.
+func epFlags(ep Epilogue) int {
 	flags := 0
 	if ep.Acc {
 		flags |= flagAcc
@@ -306,28 +339,18 @@ func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32
 	if ep.Clamp {
 		flags |= flagClamp
 	}
-	mp := RoundUp(pa.M, mr)
-	blk := pa.Data[pc*mp:]
-	var tmp [maxTile]float32
-	var tbias [maxMR]float32
-	// BLIS loop order: blocks of MC rows (an MC×kc slice of A, ~128 KiB, stays in L2), then column
-	// panels (one kc×NR panel of B, 32 KiB at KC=256 and NR=32, stays in L1), then row panels, whose
-	// smaller MR×kc slices of A stream from L2.
-	for ic := i0; ic < i1; ic += MC {
-		for jp := 0; jp < n; jp += nr {
-			mulPanels(im, blk, ic, min(ic+MC, i1), i0, kc, bp, jp, n, c, ldc, ep, flags, &tmp, &tbias)
-		}
-	}
+	return flags
 }
 
-// mulPanels runs the micro-kernel down rows [i1, i2) (i0 is C's first row) for column panel jp.
-func mulPanels(im *Impl, blk []float32, i1, i2, i0, kc int, bp []float32, jp, n int, c []float32, ldc int,
+// mulPanelsAt runs the micro-kernel down rows [i1, i2) (i0 is C's first row) for column panel jp;
+// blk holds A's packed panels from row a0 on.
+func mulPanelsAt(im *Impl, blk []float32, a0, i1, i2, i0, kc int, bp []float32, jp, n int, c []float32, ldc int,
 	ep Epilogue, flags int, tmp *[maxTile]float32, tbias *[maxMR]float32) {
 	mr, nr := im.MR, im.NR
 	bpan := bp[jp*kc : jp*kc+nr*kc]
 	cols := min(nr, n-jp)
 	for ip := i1; ip < i2; ip += mr {
-		ap := blk[ip*kc : ip*kc+mr*kc]
+		ap := blk[(ip-a0)*kc : (ip-a0)*kc+mr*kc]
 		rows := min(mr, i2-ip)
 		crow := c[(ip-i0)*ldc:]
 		var bias []float32

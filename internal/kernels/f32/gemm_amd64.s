@@ -687,6 +687,132 @@ dotAVX2_sum:
 	VZEROUPPER
 	RET
 
+// func widenAVX512(dst *float32, src *uint16, n int)
+// Requires: AVX512F
+TEXT ·widenAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JZ widenAVX512_done
+widenAVX512_loop:
+	VCVTPH2PS 0(SI), Z0 // v0 = float32(src[i+0 : i+16])
+	VCVTPH2PS 32(SI), Z1 // v1 = float32(src[i+16 : i+32])
+	VCVTPH2PS 64(SI), Z2 // v2 = float32(src[i+32 : i+48])
+	VCVTPH2PS 96(SI), Z3 // v3 = float32(src[i+48 : i+64])
+	VMOVUPS Z0, 0(DI) // dst[i+0 : i+16] = v0
+	VMOVUPS Z1, 64(DI) // dst[i+16 : i+32] = v1
+	VMOVUPS Z2, 128(DI) // dst[i+32 : i+48] = v2
+	VMOVUPS Z3, 192(DI) // dst[i+48 : i+64] = v3
+	ADDQ $128, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JNZ widenAVX512_loop
+widenAVX512_done:
+	VZEROUPPER
+	RET
+
+// func widenF16C(dst *float32, src *uint16, n int)
+// Requires: AVX, F16C
+TEXT ·widenF16C(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JZ widenF16C_done
+widenF16C_loop:
+	VCVTPH2PS 0(SI), Y0 // v0 = float32(src[i+0 : i+8])
+	VCVTPH2PS 16(SI), Y1 // v1 = float32(src[i+8 : i+16])
+	VCVTPH2PS 32(SI), Y2 // v2 = float32(src[i+16 : i+24])
+	VCVTPH2PS 48(SI), Y3 // v3 = float32(src[i+24 : i+32])
+	VMOVUPS Y0, 0(DI) // dst[i+0 : i+8] = v0
+	VMOVUPS Y1, 32(DI) // dst[i+8 : i+16] = v1
+	VMOVUPS Y2, 64(DI) // dst[i+16 : i+24] = v2
+	VMOVUPS Y3, 96(DI) // dst[i+24 : i+32] = v3
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JNZ widenF16C_loop
+widenF16C_done:
+	VZEROUPPER
+	RET
+
+// func dot16AVX512(x *float32, y *uint16, n int) float32
+// Requires: AVX512F
+TEXT ·dot16AVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	TESTQ CX, CX
+	JZ dot16AVX512_sum
+dot16AVX512_loop:
+	VCVTPH2PS 0(DI), Z4 // float32(y[i+0 : i+16])
+	VFMADD231PS 0(SI), Z4, Z0 // acc0 += x[...] * y[...]
+	VCVTPH2PS 32(DI), Z5 // float32(y[i+16 : i+32])
+	VFMADD231PS 64(SI), Z5, Z1 // acc1 += x[...] * y[...]
+	VCVTPH2PS 64(DI), Z6 // float32(y[i+32 : i+48])
+	VFMADD231PS 128(SI), Z6, Z2 // acc2 += x[...] * y[...]
+	VCVTPH2PS 96(DI), Z7 // float32(y[i+48 : i+64])
+	VFMADD231PS 192(SI), Z7, Z3 // acc3 += x[...] * y[...]
+	ADDQ $256, SI
+	ADDQ $128, DI
+	SUBQ $64, CX
+	JNZ dot16AVX512_loop
+dot16AVX512_sum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dot16AVX2(x *float32, y *uint16, n int) float32
+// Requires: AVX, F16C, FMA
+TEXT ·dot16AVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	TESTQ CX, CX
+	JZ dot16AVX2_sum
+dot16AVX2_loop:
+	VCVTPH2PS 0(DI), Y4 // float32(y[i+0 : i+8])
+	VFMADD231PS 0(SI), Y4, Y0 // acc0 += x[...] * y[...]
+	VCVTPH2PS 16(DI), Y5 // float32(y[i+8 : i+16])
+	VFMADD231PS 32(SI), Y5, Y1 // acc1 += x[...] * y[...]
+	VCVTPH2PS 32(DI), Y6 // float32(y[i+16 : i+24])
+	VFMADD231PS 64(SI), Y6, Y2 // acc2 += x[...] * y[...]
+	VCVTPH2PS 48(DI), Y7 // float32(y[i+24 : i+32])
+	VFMADD231PS 96(SI), Y7, Y3 // acc3 += x[...] * y[...]
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JNZ dot16AVX2_loop
+dot16AVX2_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
 DATA dwEvenIdx<>+0(SB)/4, $0
 DATA dwEvenIdx<>+4(SB)/4, $2
 DATA dwEvenIdx<>+8(SB)/4, $4

@@ -15,3 +15,9 @@ func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp b
 
 // Dot returns sum_i x[i]*y[i] over len(x) elements (y at least as long).
 func Dot(x, y []float32) float32 { return dotGeneric(x, y[:len(x)]) }
+
+// Widen sets dst[i] = float32(src[i]) (IEEE half bits, exact) for i < len(dst).
+func Widen(dst []float32, src []uint16) { widenGeneric(dst, src) }
+
+// Dot16 returns sum_i x[i]*float32(y[i]) over len(x) elements (y, IEEE half bits, at least as long).
+func Dot16(x []float32, y []uint16) float32 { return dot16Generic(x, y[:len(x)]) }
