@@ -50,6 +50,7 @@ func main() {
 	mix := flag.String("mix", "good=6,corrupt=2,oversized=1,huge=1", "request mix, kind=weight")
 	maxBody := flag.Int64("max-body", 20<<20, "the server's body limit (oversized bodies exceed it)")
 	maxGrowth := flag.Float64("max-growth", 5, "largest RSS growth after warm-up, percent")
+	window := flag.Duration("window", 10*time.Second, "RSS growth compares the mean RSS over this long after warm-up and at the end")
 	label := flag.String("label", "", "name of this run in the report")
 	jsonOut := flag.String("json", "", "also write the report as JSON to this file")
 	flag.Parse()
@@ -186,20 +187,31 @@ sampling:
 	rep["bad_5xx"] = bad5xx
 	growth := 0.0
 	if len(rss) > 0 {
-		var atWarm int64
+		// RSS swings by several percent with each GC cycle, so growth compares window means: the first
+		// -window after the warm-up against the last -window of the run.
+		var after []rssPoint
 		var peak int64
 		for _, p := range rss {
-			if atWarm == 0 && p.T >= warm.Seconds() {
-				atWarm = p.RSS
+			if p.T >= warm.Seconds() {
+				after = append(after, p)
 			}
 			peak = max(peak, p.RSS)
 		}
-		if atWarm == 0 {
-			atWarm = rss[0].RSS
+		if len(after) == 0 {
+			after = rss
 		}
-		end := rss[len(rss)-1].RSS
-		growth = 100 * float64(end-atWarm) / float64(atWarm)
-		rep["rss_start_bytes"], rep["rss_after_warmup_bytes"], rep["rss_end_bytes"], rep["rss_max_bytes"] = rss[0].RSS, atWarm, end, peak
+		n := max(1, min(int(window.Seconds()), len(after)/2))
+		mean := func(ps []rssPoint) int64 {
+			var sum int64
+			for _, p := range ps {
+				sum += p.RSS
+			}
+			return sum / int64(len(ps))
+		}
+		first, last := mean(after[:n]), mean(after[len(after)-n:])
+		growth = 100 * float64(last-first) / float64(first)
+		rep["rss_start_bytes"], rep["rss_end_bytes"], rep["rss_max_bytes"] = rss[0].RSS, rss[len(rss)-1].RSS, peak
+		rep["rss_after_warmup_mean_bytes"], rep["rss_last_window_mean_bytes"] = first, last
 		rep["rss_growth_after_warmup_pct"] = growth
 		rep["rss"] = rss
 	}
@@ -211,8 +223,9 @@ sampling:
 	fmt.Printf("  latency all p50 %.1f ms p99 %.1f ms; 200s p50 %.1f ms p99 %.1f ms; %.2f classified/s\n",
 		pct(lat, 50), pct(lat, 99), pct(latOK, 50), pct(latOK, 99), rep["ok_per_s"])
 	if len(rss) > 0 {
-		fmt.Printf("  RSS start %.1f MiB, after warm-up %.1f MiB, end %.1f MiB, max %.1f MiB; growth after warm-up %.2f%%\n",
-			mib(rep["rss_start_bytes"]), mib(rep["rss_after_warmup_bytes"]), mib(rep["rss_end_bytes"]), mib(rep["rss_max_bytes"]), growth)
+		fmt.Printf("  RSS start %.1f MiB, end %.1f MiB, max %.1f MiB; mean of the first %v after warm-up %.1f MiB, of the last %v %.1f MiB: growth %.2f%%\n",
+			mib(rep["rss_start_bytes"]), mib(rep["rss_end_bytes"]), mib(rep["rss_max_bytes"]), *window,
+			mib(rep["rss_after_warmup_mean_bytes"]), *window, mib(rep["rss_last_window_mean_bytes"]), growth)
 	}
 	for msg, n := range errMsgs {
 		fmt.Printf("  client error x%d: %s\n", n, msg)
