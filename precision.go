@@ -8,3 +8,9 @@ import "github.com/wanwu-ai/wanwu/runtime"
 func init() {
 	precisionOptions["int8"] = func(o *runtime.Options) { o.Precision = "int8" }
 }
+
+// fp16: Conv/Gemm/MatMul weights stored as IEEE half (half the weight memory), widened to f32 in the
+// kernels (F16C/AVX-512 VCVTPH2PS), accumulation in f32; converted streaming like int8.
+func init() {
+	precisionOptions["fp16"] = func(o *runtime.Options) { o.Precision = "fp16" }
+}

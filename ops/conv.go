@@ -197,6 +197,8 @@ type convKernel struct {
 	depthwise bool
 	pointwise bool
 	packed    []f32.PackedA // per group; nil when W is not constant
+	packed16  []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
+	wideLen   int             // floats per slot for widening f16 blocks (f32.Widen16Len)
 	packLen   int           // floats of packed W per group (when packed at Run)
 	tileCols  int
 	tiles     int
@@ -217,8 +219,9 @@ func compileConv(n *graph.Node) (Kernel, error) {
 		return nil, err
 	}
 	x, w := n.Input(0), n.Input(1)
-	if x.DType != tensor.F32 || w.DType != tensor.F32 {
-		return nil, fmt.Errorf("ops: node %q (Conv): only f32 is supported, got X %s W %s", n.Name, x.DType, w.DType)
+	// A constant f16 W (passes.ConvertFP16) is kept in halves and widened block by block as it runs.
+	if x.DType != tensor.F32 || (w.DType != tensor.F32 && !(w.DType == tensor.F16 && w.IsConst())) {
+		return nil, fmt.Errorf("ops: node %q (Conv): only f32 (or a constant f16 W) is supported, got X %s W %s", n.Name, x.DType, w.DType)
 	}
 	if !x.Shape.Known() || !w.Shape.Known() {
 		return nil, fmt.Errorf("ops: node %q (Conv): shapes %s, %s not concrete", n.Name, x.Shape, w.Shape)
@@ -251,12 +254,23 @@ func compileConv(n *graph.Node) (Kernel, error) {
 	g := &k.geom
 	k.depthwise = g.C == 1 && k.groups > 1
 	if k.depthwise {
+		if w.DType == tensor.F16 {
+			return nil, fmt.Errorf("ops: node %q (Conv): f16 weights of a depthwise convolution are not supported", n.Name)
+		}
 		return k, nil
 	}
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
 		g.OH == g.H && g.OW == g.W
 	K := g.K()
-	if w.IsConst() {
+	if w.DType == tensor.F16 {
+		wd := w.Const.F16()
+		k.packed16 = make([]f32.PackedA16, k.groups)
+		for gi := range k.packed16 {
+			buf := make([]uint16, f32.PackedALen(k.mg, K))
+			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
+		}
+		k.wideLen = f32.Widen16Len()
+	} else if w.IsConst() {
 		wd := w.Const.F32()
 		k.packed = make([]f32.PackedA, k.groups)
 		for gi := range k.packed {
@@ -278,7 +292,7 @@ func compileConv(n *graph.Node) (Kernel, error) {
 		// Too few tiles to keep every thread busy (late ResNet stages: 7×7 outputs): split rows too.
 		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
 	}
-	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols)
+	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols) + k.wideLen
 	return k, nil
 }
 
@@ -288,12 +302,15 @@ func (k *convKernel) PackedBytes() int {
 	for _, p := range k.packed {
 		n += 4 * len(p.Data)
 	}
+	for _, p := range k.packed16 {
+		n += 2 * len(p.Data)
+	}
 	return n
 }
 
 // PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
 func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil {
+	if k.packed != nil || k.packed16 != nil {
 		return []int{1}
 	}
 	return nil
@@ -307,7 +324,10 @@ func (k *convKernel) ScratchBytes() int {
 }
 
 func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
-	k.x, k.w, k.y = in[0].F32(), in[1].F32(), out[0].F32()
+	k.x, k.y = in[0].F32(), out[0].F32()
+	if k.packed16 == nil {
+		k.w = in[1].F32()
+	}
 	k.bias = nil
 	if len(in) > 2 && in[2] != nil {
 		k.bias = in[2].F32()
@@ -318,7 +338,7 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 		return nil
 	}
 	scratch := bytesAsF32(ctx.Scratch)
-	if k.packed == nil {
+	if k.packed == nil && k.packed16 == nil {
 		K := g.K()
 		for gi := range k.pa {
 			k.pa[gi] = f32.PackA(scratch[gi*k.packLen:(gi+1)*k.packLen], false, k.mg, K, 1, k.w[gi*k.mg*K:], K)
@@ -396,6 +416,11 @@ func (k *convKernel) doItem(it int, work []float32) {
 	clamp, lo, hi := k.act.clampBounds()
 	xg := k.x[(b*k.cin+gi*g.C)*hw : (b*k.cin+(gi+1)*g.C)*hw]
 	K := g.K()
+	var wide []float32
+	if k.packed16 != nil {
+		wide = work[len(work)-k.wideLen:]
+		work = work[:len(work)-k.wideLen]
+	}
 	for pc := 0; pc < K; pc += f32.KC {
 		kcl := min(f32.KC, K-pc)
 		if k.pointwise {
@@ -412,7 +437,11 @@ func (k *convKernel) doItem(it int, work []float32) {
 		if pc+kcl == K && clamp {
 			ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
 		}
-		f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)
+		if k.packed16 != nil {
+			f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep, wide)
+		} else {
+			f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)
+		}
 	}
 	if !clamp && k.act.Kind != ActNone {
 		for r := 0; r < m1-m0; r++ {

@@ -74,7 +74,10 @@ func compileGemm(n *graph.Node) (Kernel, error) {
 		return nil, err
 	}
 	a, b, c := n.Input(0), n.Input(1), n.Input(2)
-	for _, v := range []*graph.Value{a, b, c} {
+	for i, v := range []*graph.Value{a, b, c} {
+		if i == 1 && v.DType == tensor.F16 && v.IsConst() {
+			continue // a constant f16 B (passes.ConvertFP16) is widened as it is packed or streamed
+		}
 		if v != nil && v.DType != tensor.F32 {
 			return nil, fmt.Errorf("ops: node %q (Gemm): only f32 is supported, got %s", n.Name, v.DType)
 		}
@@ -136,7 +139,7 @@ func (g *gemmKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 			}
 		}
 	}
-	g.bg.run(ctx, in[0].F32(), in[1].F32(), y)
+	g.bg.runB(ctx, in[0].F32(), in[1], y)
 	return nil
 }
 
@@ -154,6 +157,7 @@ type batchedGemm struct {
 	slots, slotLen   int
 
 	a, b, c, work []float32
+	b16           []uint16 // B in IEEE halves (then b is nil)
 	items, used   int
 }
 
@@ -172,6 +176,17 @@ func (g *batchedGemm) init(transA, transB bool, m, n, k int, alpha float32, lda,
 }
 
 func (g *batchedGemm) scratchBytes() int { return 4 * g.slots * g.slotLen }
+
+// runB runs with B given as a tensor: f32, or (constant weights under Precision "fp16") f16.
+func (g *batchedGemm) runB(ctx *Ctx, a []float32, b *tensor.Tensor, c []float32) {
+	if b.DType == tensor.F16 {
+		g.b16 = b.F16()
+		g.run(ctx, a, nil, c)
+		return
+	}
+	g.b16 = nil
+	g.run(ctx, a, b.F32(), c)
+}
 
 func (g *batchedGemm) run(ctx *Ctx, a, b, c []float32) {
 	g.a, g.b, g.c = a, b, c
@@ -196,8 +211,13 @@ func (g *batchedGemm) Do(lo, hi int) {
 				bo = g.bOff[bi] + j0*g.ldb
 			}
 			c := g.c[g.cOff[bi]+j0:]
-			f32.Gemm(g.transA, g.transB, g.m, cols, g.k, g.alpha, g.a[g.aOff[bi]:], g.lda, g.b[bo:], g.ldb,
-				g.beta, c, g.ldc, work)
+			if g.b == nil {
+				f32.Gemm16(g.transA, g.transB, g.m, cols, g.k, g.alpha, g.a[g.aOff[bi]:], g.lda, g.b16[bo:], g.ldb,
+					g.beta, c, g.ldc, work)
+			} else {
+				f32.Gemm(g.transA, g.transB, g.m, cols, g.k, g.alpha, g.a[g.aOff[bi]:], g.lda, g.b[bo:], g.ldb,
+					g.beta, c, g.ldc, work)
+			}
 			if g.act.Kind != ActNone {
 				for i := 0; i < g.m; i++ {
 					g.act.Apply(c[i*g.ldc : i*g.ldc+cols])

@@ -91,7 +91,8 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 		return nil, err
 	}
 	a, b := n.Input(0), n.Input(1)
-	if a.DType != tensor.F32 || b.DType != tensor.F32 {
+	// A constant f16 B (passes.ConvertFP16) is widened as it is packed or streamed.
+	if a.DType != tensor.F32 || (b.DType != tensor.F32 && !(b.DType == tensor.F16 && b.IsConst())) {
 		return nil, fmt.Errorf("ops: node %q (MatMul): only f32 is supported, got %s x %s", n.Name, a.DType, b.DType)
 	}
 	if !a.Shape.Known() || !b.Shape.Known() {
@@ -154,6 +155,6 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 func (mk *matmulKernel) ScratchBytes() int { return mk.bg.scratchBytes() }
 
 func (mk *matmulKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
-	mk.bg.run(ctx, in[0].F32(), in[1].F32(), out[0].F32())
+	mk.bg.runB(ctx, in[0].F32(), in[1], out[0].F32())
 	return nil
 }

@@ -222,15 +222,33 @@ func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bu
 
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
 func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
+	// Estimate converts to int8 with virtual weights (quantizeForEstimate): same plan, nothing read.
+	virtualQuant := ""
+	if estimate && opts.Precision == passes.PrecisionInt8 {
+		virtualQuant, opts.Precision = opts.Precision, ""
+	}
 	g := src.Clone()
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
 	}
 	if opts.Precision != "" {
 		rel, _ := src.Backing.(graph.RangeReleaser)
-		if err := passes.QuantizeWeightsReleasing(g, opts.Precision, rel); err != nil {
+		convert := passes.QuantizeWeightsReleasing
+		if opts.Precision == passes.PrecisionFP16 {
+			convert = func(g *graph.Graph, _ string, rel graph.RangeReleaser) error {
+				return passes.ConvertFP16Releasing(g, rel)
+			}
+		}
+		if err := convert(g, opts.Precision, rel); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
+	}
+	if virtualQuant != "" {
+		free, err := quantizeForEstimate(g, virtualQuant)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+		defer free()
 	}
 	for _, v := range g.Inputs {
 		if !known(v.Shape) {

@@ -1,0 +1,93 @@
+package passes
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// recordReleaser records released ranges (the role importer/onnx's mapping plays).
+type recordReleaser struct{ bytes int }
+
+func (r *recordReleaser) ReleaseRange(b []byte) { r.bytes += len(b) }
+
+func TestConvertFP16(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := newBuilder()
+	b.input("x", tensor.F32, tensor.Shape{1, 3, 8, 8})
+	b.constant("w", randT(r, tensor.Shape{4, 3, 3, 3}, -1, 1))
+	b.constant("dw", randT(r, tensor.Shape{4, 1, 3, 3}, -1, 1))
+	b.constant("big", f32(tensor.Shape{4, 4, 1, 1}, 1e5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	b.constant("fc", randT(r, tensor.Shape{10, 256}, -1, 1))
+	b.constant("mm", randT(r, tensor.Shape{10, 5}, -1, 1))
+	b.constant("bias", randT(r, tensor.Shape{10}, -1, 1))
+	b.node("Conv", "x,w", "a")
+	b.node("Conv", "a,dw", "c").SetInt("group", 4)
+	b.node("Conv", "c,big", "d")
+	b.node("Conv", "d,w", "e") // w again: shares the converted tensor
+	b.node("Flatten", "e", "f")
+	b.node("Gemm", "f,fc,bias", "g").SetInt("transB", 1)
+	b.node("MatMul", "g,mm", "y")
+	for name, s := range map[string]tensor.Shape{"a": {1, 4, 8, 8}, "c": {1, 4, 8, 8}, "d": {1, 4, 8, 8}, "e": {1, 4, 8, 8}, "f": {1, 256}, "g": {1, 10}, "y": {1, 5}} {
+		b.setShape(name, tensor.F32, s)
+	}
+	b.output("y")
+	w := b.vals["w"].Const.F32()
+	rel := &recordReleaser{}
+	checkPass(t, b.g, func(g *graph.Graph) error { return ConvertFP16Releasing(g, rel) }, `
+		input x f32[1,3,8,8]
+		a = Conv(x, w_f16:const f16[4,3,3,3]) -> f32[1,4,8,8]
+		c = Conv(a, dw:const f32[4,1,3,3]) {group=4} -> f32[1,4,8,8]
+		d = Conv(c, big:const f32[4,4,1,1]) -> f32[1,4,8,8]
+		e = Conv(d, w_f16:const f16[4,3,3,3]) -> f32[1,4,8,8]
+		f = Flatten(e) -> f32[1,256]
+		g = Gemm(f, fc_f16:const f16[10,256], bias:const f32[10]) {transB=1} -> f32[1,10]
+		y = MatMul(g, mm_f16:const f16[10,5]) -> f32[1,5]
+		output y
+	`)
+	// Every converted weight is the nearest half; each f32 tensor read (w once, big, fc, mm) released.
+	h := b.g.Nodes[0].Inputs[1].Const.F16()
+	for i, v := range w {
+		got := float64(tensor.F16ToF32(h[i]))
+		if math.Abs(got-float64(v)) > math.Abs(float64(v))*math.Exp2(-11) {
+			t.Fatalf("w[%d] = %v -> %v: more than half an ulp of f16", i, v, got)
+		}
+	}
+	if want := 4 * (4*27 + 16 + 2560 + 50); rel.bytes != want {
+		t.Errorf("released %d bytes, want %d", rel.bytes, want)
+	}
+}
+
+func TestConvertFP16ChunkedRelease(t *testing.T) {
+	// A weight larger than one chunk is released in several pieces covering it exactly once.
+	n := fp16Chunk + 1000
+	w := tensor.New(tensor.F32, tensor.Shape{n/1000 + 1, 1000})
+	b := newBuilder()
+	b.input("x", tensor.F32, tensor.Shape{1, 1000})
+	b.constant("w", w)
+	b.node("Gemm", "x,w", "y").SetInt("transB", 1)
+	b.setShape("y", tensor.F32, tensor.Shape{1, n/1000 + 1})
+	b.output("y")
+	var pieces []int
+	rel := releaseFunc(func(p []byte) { pieces = append(pieces, len(p)) })
+	if err := ConvertFP16Releasing(b.g, rel); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, p := range pieces {
+		total += p
+		if p > 4*fp16Chunk {
+			t.Errorf("released %d bytes at once, more than one chunk", p)
+		}
+	}
+	if len(pieces) < 2 || total != len(w.Data) {
+		t.Errorf("released %v (total %d), want chunks covering %d bytes", pieces, total, len(w.Data))
+	}
+}
+
+type releaseFunc func([]byte)
+
+func (f releaseFunc) ReleaseRange(b []byte) { f(b) }
