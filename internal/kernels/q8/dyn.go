@@ -27,33 +27,47 @@ const (
 	GV = 64
 )
 
-// useVNNI selects the assembly kernels; tests switch it to walk every implementation.
-var useVNNI = cpu.VNNI && haveAsm
+// useVNNI selects the AVX-512 VNNI kernels, useAVX2 the AVX2 ones (exact 16-bit widening, no
+// VPDPBUSD); with both false the pure-Go kernels run. Set once here; tests switch them (Use) to walk
+// every implementation. useAVX2 stays on under VNNI: the AVX2 depthwise kernel is the route for a
+// VNNI CPU without VBMI.
+var (
+	useVNNI = cpu.VNNI && haveAsm
+	useAVX2 = cpu.AVX2FMA && haveAsm
+)
 
-// Impl names one implementation of the kernels in this file.
+// Impl names one implementation of the kernels in this package.
 type Impl struct {
-	Name      string
-	Available bool
-	vnni      bool
+	Name       string
+	Available  bool
+	vnni, avx2 bool
 }
 
-// Impls lists the implementations, best first.
+// Impls lists the implementations, best first: the ISA ladder tests walk.
 func Impls() []Impl {
-	return []Impl{{Name: "VNNI", Available: cpu.VNNI && haveAsm, vnni: true}, {Name: "Go", Available: true}}
+	return []Impl{
+		{Name: "VNNI", Available: cpu.VNNI && haveAsm, vnni: true, avx2: true},
+		{Name: "AVX2", Available: cpu.AVX2FMA && haveAsm, avx2: true},
+		{Name: "Go", Available: true},
+	}
 }
 
 // Use selects implementation im (for tests and benchmarks) and returns a function restoring the
 // previous choice. It must not be called while kernels run.
 func Use(im Impl) (restore func()) {
-	prev := useVNNI
+	pv, pa := useVNNI, useAVX2
 	useVNNI = im.vnni && im.Available
-	return func() { useVNNI = prev }
+	useAVX2 = im.avx2 && im.Available
+	return func() { useVNNI, useAVX2 = pv, pa }
 }
 
 // Active names the implementation in use.
 func Active() string {
-	if useVNNI {
+	switch {
+	case useVNNI:
 		return "VNNI"
+	case useAVX2:
+		return "AVX2"
 	}
 	return "Go"
 }
@@ -118,6 +132,10 @@ func PackB(dst []uint8, src []uint8, ld, k4, n int) {
 		packB32(&dst[0], &src[0], ld, k4, nb)
 		return
 	}
+	if useAVX2 {
+		packB32AVX2(&dst[0], &src[0], ld, k4, nb)
+		return
+	}
 	packBGeneric(dst, src, ld, k4, nb)
 }
 
@@ -147,6 +165,10 @@ func Tile(c []int32, a []int8, b []uint8, k4 int) {
 	}
 	if useVNNI {
 		kernel8x32VNNI(&c[0], &a[0], &b[0], k4)
+		return
+	}
+	if useAVX2 {
+		tile8x32AVX2(&c[0], &a[0], &b[0], k4)
 		return
 	}
 	tileGeneric(c, a, b, k4)
@@ -241,6 +263,10 @@ func Gemv(acc []int32, x []uint8, w []int8, k, g0, g1 int) {
 		gemv64VNNI(&acc[0], &x[0], &w[0], g1-g0, k4)
 		return
 	}
+	if useAVX2 && k4 > 0 {
+		gemv64AVX2(&acc[0], &x[0], &w[0], g1-g0, k4)
+		return
+	}
 	for g := 0; g < g1-g0; g++ {
 		a := acc[g*GV : (g+1)*GV]
 		clear(a)
@@ -268,6 +294,9 @@ func MinMax(x []float32) (lo, hi float32) {
 	if useVNNI && len(x) >= 16 {
 		n = len(x) &^ 15
 		lo, hi = minMaxAVX512(&x[0], n)
+	} else if useAVX2 && len(x) >= 8 {
+		n = len(x) &^ 7
+		lo, hi = minMaxAVX2(&x[0], n)
 	}
 	for _, v := range x[n:] {
 		lo = min(lo, v)
@@ -298,6 +327,9 @@ func Quantize(dst []uint8, src []float32, inv float32, zp uint8) {
 	if useVNNI && len(src) >= 16 {
 		n = len(src) &^ 15
 		quantizeAVX512(&dst[0], &src[0], n, inv, float32(zp))
+	} else if useAVX2 && len(src) >= 8 {
+		n = len(src) &^ 7
+		quantizeAVX2(&dst[0], &src[0], n, inv, float32(zp))
 	}
 	z := float32(zp)
 	for i, v := range src[n:] {
@@ -323,6 +355,10 @@ func Dequant(y []float32, ldy int, c []int32, ldc, m, n int, s, off []float32, l
 		dequantTileAVX512(&y[0], ldy, &c[0], ldc, m, n, &s[0], &off[0], lo, hi)
 		return
 	}
+	if useAVX2 {
+		dequantTileAVX2(&y[0], ldy, &c[0], ldc, m, n, &s[0], &off[0], lo, hi)
+		return
+	}
 	for i := 0; i < m; i++ {
 		yr, cr := y[i*ldy:i*ldy+n], c[i*ldc:i*ldc+n]
 		si, oi := s[i], off[i]
@@ -342,6 +378,9 @@ func DequantVec(y []float32, c []int32, s, off []float32, lo, hi float32) {
 	if useVNNI && n >= 16 {
 		d = n &^ 15
 		dequantVecAVX512(&y[0], &c[0], &s[0], &off[0], d, lo, hi)
+	} else if useAVX2 && n >= 8 {
+		d = n &^ 7
+		dequantVecAVX2(&y[0], &c[0], &s[0], &off[0], d, lo, hi)
 	}
 	for j := d; j < n; j++ {
 		y[j] = min(max(float32(c[j])*s[j]+off[j], lo), hi)

@@ -28,7 +28,12 @@ func AddU8(y, a, b []byte, p *AddRQ) {
 		addU8AVX512(&y[0], &a[0], &b[0], n, p)
 		return
 	}
-	for i := range y {
+	d := 0
+	if useAVX2 && n >= 8 {
+		d = n &^ 7
+		addU8AVX2(&y[0], &a[0], &b[0], d, p)
+	}
+	for i := d; i < n; i++ {
 		s := p.A.Apply((int32(a[i])-p.ZA)<<20) + p.B.Apply((int32(b[i])-p.ZB)<<20)
 		y[i] = p.O.Byte(p.Out.Apply(s))
 	}

@@ -8,11 +8,12 @@ package q8
 // through MultiplyByQuantizedMultiplier, so each kernel is bit-exact with the reference definition.
 
 import (
-	xcpu "golang.org/x/sys/cpu"
+	"github.com/wanwu-ai/wanwu/internal/cpu"
 )
 
-// useVBMI additionally allows the depthwise kernel, which gathers its byte taps with VPERMB.
-var useVBMI = xcpu.X86.HasAVX512VBMI
+// useVBMI additionally allows the VNNI depthwise kernel, which gathers its byte taps with VPERMB;
+// without it (or without VNNI) the AVX2 depthwise kernel runs where AVX2 is on.
+var useVBMI = cpu.VBMI
 
 // RQ is one output channel's requantization, unpacked for vector code:
 //
@@ -54,7 +55,7 @@ type RQOut struct{ ZP, Lo, Hi int32 }
 func (o *RQOut) Byte(v int32) byte { return byte(Clamp(v+o.ZP, o.Lo, o.Hi)) }
 
 // DWAvailable reports whether DW3x3RQ runs vectorised (otherwise the Go loop runs).
-func DWAvailable() bool { return useVNNI && useVBMI }
+func DWAvailable() bool { return useVNNI && useVBMI || useAVX2 }
 
 // TileRQ computes the MR×NR int32 tile of a·b as Tile does and stores rows [0, rows) and columns
 // [0, cols) requantized:
@@ -72,6 +73,20 @@ func TileRQ(y []byte, ldy int, a []int8, b []uint8, k4 int, col []int32, p []RQ,
 	}
 	if useVNNI {
 		tileRQ8x32VNNI(&y[0], ldy, &a[0], &b[0], k4, &col[0], &p[0], o, rows, cols)
+		return
+	}
+	if useAVX2 {
+		var c [MR * NR]int32
+		tile8x32AVX2(&c[0], &a[0], &b[0], k4)
+		if cols == NR { // whole rows: store in place
+			rqRowsAVX2(&y[0], ldy, &c[0], &col[0], &p[0], o, rows)
+			return
+		}
+		var t [MR * NR]byte
+		rqRowsAVX2(&t[0], NR, &c[0], &col[0], &p[0], o, rows)
+		for i := 0; i < rows; i++ {
+			copy(y[i*ldy:i*ldy+cols], t[i*NR:])
+		}
 		return
 	}
 	var c [MR * NR]int32
@@ -94,6 +109,10 @@ func ColSums(s []int32, b []uint8, k4, nb int, f int32) {
 	}
 	if useVNNI {
 		colSumsVNNI(&s[0], &b[0], k4, nb, f)
+		return
+	}
+	if useAVX2 {
+		colSumsAVX2(&s[0], &b[0], k4, nb, f)
 		return
 	}
 	for blk := 0; blk < nb; blk++ {
@@ -166,6 +185,12 @@ func DW3x3RQ(y []byte, x []uint8, ld, oh, ow, stride int, w *[12]int8, f int32, 
 		dw3x3RQVNNI(&y[0], &x[0], ld, oh, ow, stride, &w[0], f, p, o, &idx[0])
 		return
 	}
+	if useAVX2 {
+		if wp, ok := dwPairs(w, f); ok {
+			dw3x3RQAVX2(&y[0], &x[0], ld, oh, ow, stride, &wp[0], p, o)
+			return
+		}
+	}
 	for oy := 0; oy < oh; oy++ {
 		for ox := 0; ox < ow; ox++ {
 			var acc int32
@@ -191,4 +216,21 @@ func init() {
 			dwIdx2[4*j+t] = byte(2*j + t)
 		}
 	}
+}
+
+// dwPairs packs the taps w+f of each kernel row as the int16 pairs (w0+f, w1+f), (w2+f, 0) the AVX2
+// depthwise kernel multiplies with VPMADDWD; ok is false if a tap does not fit in int16.
+func dwPairs(w *[12]int8, f int32) (p [6]int32, ok bool) {
+	for ky := 0; ky < 3; ky++ {
+		var t [3]int32
+		for kx := range t {
+			t[kx] = int32(w[ky*4+kx]) + f
+			if t[kx] < -32768 || t[kx] > 32767 {
+				return p, false
+			}
+		}
+		p[2*ky] = int32(uint32(uint16(t[0])) | uint32(uint16(t[1]))<<16)
+		p[2*ky+1] = int32(uint16(t[2]))
+	}
+	return p, true
 }

@@ -197,6 +197,11 @@ TEXT ·dw3x3RQVNNI(SB), NOSPLIT, $0-88
 	VPBROADCASTD 0(AX), Z10       // w[0][0:4]
 	VPBROADCASTD 4(AX), Z11       // w[1][0:4]
 	VPBROADCASTD 8(AX), Z12       // w[2][0:4]
+	MOVL $0x00FFFFFF, AX
+	VPBROADCASTD AX, Z22
+	VPANDD Z22, Z10, Z10          // the fourth byte of each row is not a tap: zero it
+	VPANDD Z22, Z11, Z11
+	VPANDD Z22, Z12, Z12
 	MOVL $0x00010101, AX
 	VPBROADCASTD AX, Z13          // ones for taps 0..2
 	MOVL f+56(FP), AX

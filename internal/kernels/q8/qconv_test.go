@@ -180,7 +180,19 @@ func TestDW3x3RQ(t *testing.T) {
 		t.Logf("vector depthwise unavailable (%s); checking the Go form only", Active())
 	}
 	eachImpl(t, func(t *testing.T) {
-		for _, c := range []struct{ oh, ow, s int }{{1, 1, 1}, {3, 7, 1}, {2, 16, 1}, {5, 17, 2}, {4, 33, 2}, {1, 112, 1}, {2, 56, 2}, {7, 7, 1}} {
+		// Also as on a VNNI CPU without VBMI (VPERMB): there the AVX2 depthwise kernel runs.
+		defer func(v bool) { useVBMI = v }(useVBMI)
+		for _, vbmi := range []bool{useVBMI, false} {
+			useVBMI = vbmi
+			checkDW3x3RQ(t, r)
+		}
+	})
+}
+
+func checkDW3x3RQ(t *testing.T, r *rand.Rand) {
+	t.Helper()
+	{
+		for _, c := range []struct{ oh, ow, s int }{{1, 1, 1}, {3, 7, 1}, {2, 16, 1}, {5, 17, 2}, {4, 33, 2}, {1, 112, 1}, {2, 56, 2}, {7, 7, 1}, {3, 14, 1}, {3, 31, 2}, {2, 28, 2}} {
 			for _, f := range []int32{0, int32(r.IntN(256) - 128)} {
 				ld := (c.ow-1)*c.s + 3 + r.IntN(3)
 				x := randU8(r, DWSrcLen(ld, c.oh, c.ow, c.s))
@@ -203,13 +215,13 @@ func TestDW3x3RQ(t *testing.T) {
 						}
 						want := o.Byte(MultiplyByQuantizedMultiplier(acc+p.Add, p.Mult, int(p.Left-p.Right)))
 						if got := y[oy*c.ow+ox]; got != want {
-							t.Fatalf("%+v f %d: y[%d][%d] = %d, want %d", c, f, oy, ox, got, want)
+							t.Fatalf("%+v f %d vbmi %v: y[%d][%d] = %d, want %d", c, f, useVBMI, oy, ox, got, want)
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestAddU8 checks the vector quantized Add against TFLite's reference arithmetic on every tail
