@@ -55,3 +55,112 @@ func TestEstimateMatchesCompile(t *testing.T) {
 		}
 	}
 }
+
+// At int8 and fp16, Estimate rewrites with virtual weights (quantizeForEstimate) instead of running the
+// conversion pass: its plan must still equal Compile's exactly.
+func TestEstimateMatchesCompileInt8(t *testing.T) {
+	for _, name := range []string{"mobilenet_v2_tiny", "resnet50_tiny", "resnest_tiny", "resnest_tiny_bn"} {
+		for _, c := range []struct {
+			size      int
+			precision string
+		}{{64, "int8"}, {96, "int8"}, {64, "fp16"}, {96, "fp16"}} {
+			size := c.size
+			t.Run(name+"/"+c.precision, func(t *testing.T) {
+				g, err := onnx.Load(filepath.Join(testutil.RepoRoot(t), "testdata", "models", name, "model.onnx"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer g.Close()
+				opts := Options{Threads: 1, Precision: c.precision, InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: {1, 3, size, size}}}
+				est, err := Estimate(g, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := Compile(g, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				got := p.Stats()
+				if est.ArenaBytes != got.ArenaBytes || est.ScratchBytes != got.ScratchBytes || est.WeightBytes != got.WeightBytes ||
+					est.PackedBytes != got.PackedBytes || est.NumSteps != got.NumSteps || est.MACs != got.MACs {
+					t.Errorf("size %d: Estimate arena %d scratch %d weights %d packed %d steps %d MACs %d; Compile arena %d scratch %d weights %d packed %d steps %d MACs %d",
+						size, est.ArenaBytes, est.ScratchBytes, est.WeightBytes, est.PackedBytes, est.NumSteps, est.MACs,
+						got.ArenaBytes, got.ScratchBytes, got.WeightBytes, got.PackedBytes, got.NumSteps, got.MACs)
+				}
+				dynq := 0
+				for i, s := range got.Steps {
+					if e := est.Steps[i]; e.Op != s.Op || e.ScratchBytes != s.ScratchBytes || !e.Shape.Equal(s.Shape) {
+						t.Errorf("step %d: Estimate %s %s scratch %d; Compile %s %s scratch %d", i, e.Op, e.Shape, e.ScratchBytes, s.Op, s.Shape, s.ScratchBytes)
+					}
+					if s.Op == "DynQConv" || s.Op == "DynQGemm" {
+						dynq++
+					}
+				}
+				if c.precision == "int8" && dynq == 0 {
+					t.Fatalf("%s: no layer was converted to int8", name)
+				}
+				if c.precision == "fp16" && got.PackedBytes == 0 {
+					t.Fatalf("%s: no f16 packed weights", name)
+				}
+			})
+		}
+	}
+}
+
+// Estimate at int8/fp16 does not convert weights: on an FC stack with 20 MiB of float weights (both
+// Gemm layouts and a MatMul), Estimate allocates under 1 MiB where a real conversion allocates the
+// 5 MiB int8 packing or 10 MiB of halves, and both plan the same.
+func TestEstimateConvertsNoWeights(t *testing.T) {
+	for _, precision := range []string{"int8", "fp16"} {
+		t.Run(precision, func(t *testing.T) { estimateConvertsNoWeights(t, precision) })
+	}
+}
+
+func estimateConvertsNoWeights(t *testing.T, precision string) {
+	b := newGB()
+	b.input("x", tensor.Shape{1, 1024})
+	big := func(name string, shape tensor.Shape) {
+		v := b.v(name)
+		v.DType, v.Shape = tensor.F32, shape
+		v.Const = tensor.New(tensor.F32, shape)
+	}
+	big("w1", tensor.Shape{2048, 1024}) // transB: n×k
+	big("w2", tensor.Shape{2048, 1024}) // k×n
+	big("w3", tensor.Shape{1024, 1024}) // MatMul k×n
+	b.node("Gemm", "h1", "x", "w1").SetInt("transB", 1)
+	b.node("Gemm", "h2", "h1", "w2")
+	b.node("MatMul", "y", "h2", "w3")
+	b.output("y")
+	opts := Options{Threads: 1, Precision: precision}
+	est, err := Estimate(b.g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m0, m1, m2 goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&m0)
+	if _, err := Estimate(b.g, opts); err != nil {
+		t.Fatal(err)
+	}
+	goruntime.ReadMemStats(&m1)
+	p, err := Compile(b.g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	goruntime.ReadMemStats(&m2)
+	got := p.Stats()
+	if est.WeightBytes != got.WeightBytes || est.ArenaBytes != got.ArenaBytes || est.ScratchBytes != got.ScratchBytes {
+		t.Errorf("Estimate weights %d arena %d scratch %d; Compile weights %d arena %d scratch %d",
+			est.WeightBytes, est.ArenaBytes, est.ScratchBytes, got.WeightBytes, got.ArenaBytes, got.ScratchBytes)
+	}
+	if got.WeightBytes < 5<<20 {
+		t.Fatalf("Compile keeps %d weight bytes; want the 5 MiB int8 packing or the 10 MiB of halves", got.WeightBytes)
+	}
+	estAlloc, compAlloc := m1.TotalAlloc-m0.TotalAlloc, m2.TotalAlloc-m1.TotalAlloc
+	t.Logf("Estimate allocated %d bytes, Compile %d; converted weights %d", estAlloc, compAlloc, got.WeightBytes)
+	if estAlloc > 1<<20 || compAlloc < uint64(got.WeightBytes) {
+		t.Errorf("Estimate allocated %d bytes, Compile %d; converted weights %d", estAlloc, compAlloc, got.WeightBytes)
+	}
+}
