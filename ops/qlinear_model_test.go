@@ -7,14 +7,16 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/importer/tflite"
+	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// TestQLinearFastWholeModels runs the shared quantized TFLite models with the QLinearConv fast paths
-// and with the generic loops on the same random image and requires byte-identical logits and outputs.
+// TestQLinearFastWholeModels runs the shared quantized TFLite models with the QLinearConv/QLinearAdd
+// fast paths under every available q8 implementation (VNNI, AVX2, Go) and with the generic loops on
+// the same random image, and requires byte-identical logits and outputs.
 func TestQLinearFastWholeModels(t *testing.T) {
 	for _, f := range []string{"mobilenet_v2_1.0_224_quant.tflite", "tf2_mobilenet_v2_1.0_224_ptq.tflite", "mobilenet_v1_0.25_128_quant.tflite"} {
 		t.Run(f, func(t *testing.T) {
@@ -60,8 +62,17 @@ func TestQLinearFastWholeModels(t *testing.T) {
 				for i := range in.Data {
 					in.Data[i] = byte(r.IntN(256))
 				}
-				if a, b := run(true, in), run(false, in); !bytes.Equal(a, b) {
-					t.Fatalf("image %d: fast and generic outputs differ", it)
+				want := run(false, in)
+				for _, im := range q8.Impls() {
+					if !im.Available {
+						continue
+					}
+					restore := q8.Use(im)
+					got := run(true, in)
+					restore()
+					if !bytes.Equal(got, want) {
+						t.Fatalf("image %d: fast (%s) and generic outputs differ", it, im.Name)
+					}
 				}
 			}
 		})
