@@ -21,6 +21,7 @@ import (
 
 func init() {
 	Register("Conv", &Def{Infer: inferConv, Compile: compileConv})
+	Register("F16Conv", &Def{Infer: inferF16Conv, Compile: compileF16Conv})
 }
 
 // convTileCols is the widest output-pixel tile one slot packs; with KC rows it bounds a slot's
@@ -196,10 +197,11 @@ type convKernel struct {
 	act       Activation
 	depthwise bool
 	pointwise bool
-	packed    []f32.PackedA // per group; nil when W is not constant
+	packed    []f32.PackedA   // per group; nil when W is not constant
 	packed16  []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
 	wideLen   int             // floats per slot for widening f16 blocks (f32.Widen16Len)
-	packLen   int           // floats of packed W per group (when packed at Run)
+	prepacked bool            // packed16 views W as given (F16Conv): not a copy
+	packLen   int             // floats of packed W per group (when packed at Run)
 	tileCols  int
 	tiles     int
 	msplit    int
@@ -214,13 +216,17 @@ type convKernel struct {
 	usedSlots     int
 }
 
-func compileConv(n *graph.Node) (Kernel, error) {
+func compileConv(n *graph.Node) (Kernel, error) { return compileConvPacked(n, nil, 0) }
+
+// compileConvPacked compiles a Conv; pre, when not nil, is W already packed in halves (PackedA16
+// layout for row tile preMR, one block per group) and is used in place.
+func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 	if err := inferConv(n); err != nil {
 		return nil, err
 	}
 	x, w := n.Input(0), n.Input(1)
 	// A constant f16 W (passes.ConvertFP16) is kept in halves and widened block by block as it runs.
-	if x.DType != tensor.F32 || (w.DType != tensor.F32 && !(w.DType == tensor.F16 && w.IsConst())) {
+	if x.DType != tensor.F32 || (w.DType != tensor.F32 && !(w.DType == tensor.F16 && (w.IsConst() || pre != nil))) {
 		return nil, fmt.Errorf("ops: node %q (Conv): only f32 (or a constant f16 W) is supported, got X %s W %s", n.Name, x.DType, w.DType)
 	}
 	if !x.Shape.Known() || !w.Shape.Known() {
@@ -262,7 +268,27 @@ func compileConv(n *graph.Node) (Kernel, error) {
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
 		g.OH == g.H && g.OW == g.W
 	K := g.K()
-	if w.DType == tensor.F16 {
+	if pre != nil {
+		k.packed16 = make([]f32.PackedA16, k.groups)
+		glen := f32.PackedALen(k.mg, K)
+		if preMR != f32.MR {
+			// Packed for another micro-kernel (tests switch kernels): repack through row-major halves.
+			plen := f32.RoundUp(k.mg, preMR) * K
+			plain := make([]uint16, k.mg*K)
+			buf := make([]uint16, k.groups*glen)
+			for gi := range k.packed16 {
+				old := f32.PackedA16{M: k.mg, K: K, MR: preMR, Data: pre[gi*plen : (gi+1)*plen]}
+				f32.UnpackA16(plain, &old)
+				f32.PackA16(buf[gi*glen:(gi+1)*glen], k.mg, K, plain, K)
+			}
+			pre = buf
+		}
+		for gi := range k.packed16 {
+			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: pre[gi*glen : (gi+1)*glen]}
+		}
+		k.wideLen = f32.Widen16Len()
+		k.prepacked = true
+	} else if w.DType == tensor.F16 {
 		wd := w.Const.F16()
 		k.packed16 = make([]f32.PackedA16, k.groups)
 		for gi := range k.packed16 {
@@ -302,15 +328,17 @@ func (k *convKernel) PackedBytes() int {
 	for _, p := range k.packed {
 		n += 4 * len(p.Data)
 	}
-	for _, p := range k.packed16 {
-		n += 2 * len(p.Data)
+	if !k.prepacked {
+		for _, p := range k.packed16 {
+			n += 2 * len(p.Data)
+		}
 	}
 	return n
 }
 
 // PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
 func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil || k.packed16 != nil {
+	if k.packed != nil || (k.packed16 != nil && !k.prepacked) {
 		return []int{1}
 	}
 	return nil
@@ -460,4 +488,79 @@ func (a Activation) clampBounds() (ok bool, lo, hi float32) {
 		return true, a.Min, a.Max
 	}
 	return false, 0, 0
+}
+
+// F16Conv is a Conv whose W is a constant already packed in half precision by
+// passes.ConvertFP16Releasing (PackConvWeightsF16): input 1 is f16[n] in the PackedA16 layout for
+// the row tile in attribute packed_mr, one block per group; weight_shape is W's ONNX shape. Every
+// other attribute and input is Conv's. The kernel runs straight on that memory (no second copy).
+
+// f16ConvAsConv returns a Conv node equivalent to n for shape inference and compilation, and the
+// packed halves.
+func f16ConvAsConv(n *graph.Node) (*graph.Node, []uint16, int, error) {
+	ws, w := n.Ints("weight_shape", nil), n.Input(1)
+	mr := int(n.Int("packed_mr", 0))
+	if len(ws) < 3 || w == nil || w.DType != tensor.F16 || !w.IsConst() || mr < 1 {
+		return nil, nil, 0, fmt.Errorf("ops: node %q (F16Conv): needs a constant f16 W, weight_shape and packed_mr", n.Name)
+	}
+	c := *n
+	c.Op = "Conv"
+	c.Inputs = append([]*graph.Value(nil), n.Inputs...)
+	shape := make(tensor.Shape, len(ws))
+	for i, d := range ws {
+		shape[i] = int(d)
+	}
+	c.Inputs[1] = &graph.Value{Name: w.Name, DType: tensor.F16, Shape: shape}
+	return &c, w.Const.F16(), mr, nil
+}
+
+func inferF16Conv(n *graph.Node) error {
+	c, _, _, err := f16ConvAsConv(n)
+	if err != nil {
+		return err
+	}
+	return inferConv(c)
+}
+
+func compileF16Conv(n *graph.Node) (Kernel, error) {
+	c, pre, mr, err := f16ConvAsConv(n)
+	if err != nil {
+		return nil, err
+	}
+	ws := c.Inputs[1].Shape
+	groups := int(n.Int("group", 1))
+	if groups < 1 || ws[0]%groups != 0 || (groups > 1 && ws[1] == 1) {
+		return nil, fmt.Errorf("ops: node %q (F16Conv): weight_shape %s and group %d are not a packed (non-depthwise) convolution", n.Name, ws, groups)
+	}
+	kk := tensor.Shape(ws[1:]).NumElements()
+	if want := groups * f32.RoundUp(ws[0]/groups, mr) * kk; len(pre) != want {
+		return nil, fmt.Errorf("ops: node %q (F16Conv): W has %d halves, want %d", n.Name, len(pre), want)
+	}
+	return compileConvPacked(c, pre, mr)
+}
+
+// PackConvWeightsF16 rounds a Conv weight w (cout rows of k = Cin/group·kh·kw values; group blocks of
+// cout/group rows) to half precision straight into the PackedA16 layout of the current micro-kernel,
+// one block per group, concatenated, for F16Conv; mr is that layout's row tile. release, when not nil,
+// is called on each ~4 MiB of w once it has been read. ok is false (and packed nil) when a weight
+// overflows the half range.
+func PackConvWeightsF16(w []float32, cout, k, group int, release func([]byte)) (packed []uint16, mr int, ok bool) {
+	mg := cout / group
+	glen := f32.PackedALen(mg, k)
+	packed = make([]uint16, group*glen)
+	ok = true
+	done := 0
+	for oc := 0; oc < cout; oc++ {
+		if !f32.PackRowA16(packed[oc/mg*glen:(oc/mg+1)*glen], mg, k, oc%mg, w[oc*k:(oc+1)*k]) {
+			ok = false
+		}
+		if release != nil && ((oc+1)*k*4-done >= releaseChunk || oc == cout-1) {
+			release(f32Bytes(w[done/4 : (oc+1)*k]))
+			done = (oc + 1) * k * 4
+		}
+	}
+	if !ok {
+		return nil, 0, false
+	}
+	return packed, f32.MR, true
 }

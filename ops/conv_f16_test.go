@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/internal/parallel"
 	"github.com/wanwu-ai/wanwu/ops/ref"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -133,4 +134,66 @@ func TestGemmMatMulF16Weights(t *testing.T) {
 			closeSlices(t, tc.op+" f16", got[0].F32(), want, 1e-4)
 		}
 	})
+}
+
+// TestF16ConvPrepacked: F16Conv runs on W packed by PackConvWeightsF16, under the micro-kernel it was
+// packed for and (repacked at Compile) under every other rung, against the reference on the rounded
+// weights.
+func TestF16ConvPrepacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	cases := []convCase{
+		{n: 1, c: 13, h: 9, w: 7, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},
+		{n: 2, c: 6, h: 9, w: 10, m: 9, kh: 2, kw: 3, group: 3, stride: [2]int{2, 1}, dil: [2]int{1, 1}, pads: [4]int{2, 0, 1, 3}},
+		{n: 1, c: 300, h: 7, w: 7, m: 70, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true},
+	}
+	forEachF32Impl(t, func(t *testing.T) {
+		for _, cc := range cases {
+			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
+			w := randTensor(r, cc.m, cc.c/cc.group, cc.kh, cc.kw)
+			_, wr := toF16(w)
+			var b *tensor.Tensor
+			var bias []float32
+			if cc.bias {
+				b = randTensor(r, cc.m)
+				bias = b.F32()
+			}
+			want, _ := ref.Conv(x.F32(), [4]int{cc.n, cc.c, cc.h, cc.w}, wr.F32(), [4]int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, bias,
+				ref.Conv2D{Group: cc.group, Strides: cc.stride, Dilations: cc.dil, Pads: cc.pads})
+			if cc.act != "" {
+				Activation{Kind: actNames[cc.act]}.Apply(want)
+			}
+			k := cc.c / cc.group * cc.kh * cc.kw
+			for _, pack := range f32.Impls() {
+				if !pack.Available {
+					continue
+				}
+				restore := f32.Use(pack)
+				packed, mr, ok := PackConvWeightsF16(w.F32(), cc.m, k, cc.group, nil)
+				restore()
+				if !ok {
+					t.Fatal("PackConvWeightsF16 refused finite weights")
+				}
+				n := &graph.Node{Name: "conv", Op: "F16Conv"}
+				n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
+				n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
+				n.SetInt("group", int64(cc.group))
+				n.SetInts("weight_shape", ints64(cc.m, cc.c/cc.group, cc.kh, cc.kw))
+				n.SetInt("packed_mr", int64(mr))
+				if cc.act != "" {
+					SetActivation(n, Activation{Kind: actNames[cc.act]})
+				}
+				wt := &tensor.Tensor{DType: tensor.F16, Shape: tensor.Shape{len(packed)}, Data: u16AsBytes(packed)}
+				got := runOp(t, n, []*tensor.Tensor{x, wt, b}, []bool{false, true, true}, nil)
+				closeSlices(t, cc.String()+" packed under "+pack.Name, got[0].F32(), want, 1e-4)
+			}
+		}
+	})
+}
+
+func u16AsBytes(h []uint16) []byte {
+	b := make([]byte, 2*len(h))
+	for i, v := range h {
+		b[2*i], b[2*i+1] = byte(v), byte(v>>8)
+	}
+	return b
 }

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -23,13 +24,16 @@ func ConvertFP16(g *graph.Graph) error {
 // ConvertFP16Releasing replaces the constant f32 weight of every layer whose kernel widens half
 // precision as it runs by its IEEE half rounding (round to nearest even), halving the weight bytes:
 //
-//	y = Conv(x, w:const f32, b)   (not depthwise) -> y = Conv(x, w':const f16, b)
+//	y = Conv(x, w:const f32[M,C/g,kh,kw], b) (not depthwise)
+//	                     -> y = F16Conv(x, w':const f16[packed], b) {weight_shape=[M,C/g,kh,kw], packed_mr=MR}
 //	y = Gemm(a, w:const f32, c)                   -> y = Gemm(a, w':const f16, c)
 //	y = MatMul(a, w:const f32)                    -> y = MatMul(a, w':const f16)
 //
 // Activations, biases and accumulation stay f32 (the kernels widen the weights with VCVTPH2PS before
 // the FMAs), so only the weights' rounding (relative error ≤ 2^-11) differs from fp32. Depthwise
-// convolutions keep f32 weights (a few KiB each). Magnitudes beyond the half range (65504) would
+// convolutions keep f32 weights (a few KiB each). Conv weights go straight into the micro-kernel's
+// packed layout (ops.PackConvWeightsF16), which the F16Conv kernel then uses in place: no plain f16
+// copy and no repacked copy ever coexist. Magnitudes beyond the half range (65504) would
 // become infinities: such a tensor is left f32. A weight shared by several layers converts once.
 // rel, when not nil, releases each f32 tensor's pages chunk by chunk as it is read, so converting a
 // memory-mapped model streams through the file. Shapes must have been inferred (Optimize) first.
@@ -43,12 +47,17 @@ func ConvertFP16Releasing(g *graph.Graph, rel graph.RangeReleaser) error {
 		isOut[v] = true
 	}
 	done := map[*graph.Value]*graph.Value{}
+	convDone := map[convKey]packedF16{}
 	for _, n := range g.Nodes {
 		if !fp16Layer(n) {
 			continue
 		}
 		w := n.Inputs[1]
 		if isOut[w] {
+			continue
+		}
+		if n.Op == "Conv" {
+			convToF16(n, release, convDone)
 			continue
 		}
 		h, ok := done[w]
@@ -81,6 +90,52 @@ func fp16Layer(n *graph.Node) bool {
 		return len(w.Shape) >= 1
 	}
 	return false
+}
+
+// convToF16 rewrites Conv n into an F16Conv whose W is rounded to half precision directly in the
+// kernel's packed layout (ops.PackConvWeightsF16), so the model's weights exist once, in halves.
+func convToF16(n *graph.Node, release func([]byte), done map[convKey]packedF16) {
+	w := n.Inputs[1]
+	group := int(n.Int("group", 1))
+	if group < 1 || w.Shape[0]%group != 0 || w.Shape[1]*group != n.Inputs[0].Shape[1] {
+		return // malformed: Compile reports it
+	}
+	key := convKey{w, group}
+	p, seen := done[key]
+	if !seen {
+		k := tensor.Shape(w.Shape[1:]).NumElements()
+		packed, mr, ok := ops.PackConvWeightsF16(w.Const.F32(), w.Shape[0], k, group, release)
+		if ok {
+			shape := tensor.Shape{len(packed)}
+			p.v = &graph.Value{Name: w.Name + "_f16", DType: tensor.F16, Shape: shape,
+				Const: &tensor.Tensor{DType: tensor.F16, Shape: shape.Clone(), Data: u16Bytes(packed)}}
+			p.mr = mr
+		}
+		done[key] = p
+	}
+	if p.v == nil {
+		return
+	}
+	ws := make([]int64, len(w.Shape))
+	for i, d := range w.Shape {
+		ws[i] = int64(d)
+	}
+	n.Op = "F16Conv"
+	n.SetInts("weight_shape", ws)
+	n.SetInt("packed_mr", int64(p.mr))
+	n.Inputs[1] = p.v
+}
+
+// convKey identifies one packing of a Conv weight (the layout depends on the group count).
+type convKey struct {
+	w     *graph.Value
+	group int
+}
+
+// packedF16 is a packed f16 Conv weight (nil v: not convertible) and its row tile.
+type packedF16 struct {
+	v  *graph.Value
+	mr int
 }
 
 // toF16Value returns w rounded to half precision as a new constant Value, or nil when some weight is

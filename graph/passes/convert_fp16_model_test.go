@@ -122,8 +122,8 @@ func compareFP16(t *testing.T, path string, in *tensor.Tensor, iters int) {
 	if dp > fp16MaxProbDiff {
 		t.Errorf("max probability difference %.2e > %g", dp, fp16MaxProbDiff)
 	}
-	if f16.ops["Conv"] == 0 {
-		t.Errorf("no Conv runs with f16 weights")
+	if f16.ops["F16Conv"] == 0 {
+		t.Errorf("no F16Conv in the fp16 program")
 	}
 	if float64(f16.weightBytes) > 0.55*float64(f32.weightBytes) {
 		t.Errorf("fp16 weight bytes %d > 0.55 × fp32's %d", f16.weightBytes, f32.weightBytes)

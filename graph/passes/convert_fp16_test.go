@@ -1,11 +1,13 @@
 package passes
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	f32k "github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -17,8 +19,8 @@ func (r *recordReleaser) ReleaseRange(b []byte) { r.bytes += len(b) }
 func TestConvertFP16(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	b := newBuilder()
-	b.input("x", tensor.F32, tensor.Shape{1, 3, 8, 8})
-	b.constant("w", randT(r, tensor.Shape{4, 3, 3, 3}, -1, 1))
+	b.input("x", tensor.F32, tensor.Shape{1, 4, 8, 8})
+	b.constant("w", randT(r, tensor.Shape{4, 4, 3, 3}, -1, 1))
 	b.constant("dw", randT(r, tensor.Shape{4, 1, 3, 3}, -1, 1))
 	b.constant("big", f32(tensor.Shape{4, 4, 1, 1}, 1e5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 	b.constant("fc", randT(r, tensor.Shape{10, 256}, -1, 1))
@@ -37,26 +39,33 @@ func TestConvertFP16(t *testing.T) {
 	b.output("y")
 	w := b.vals["w"].Const.F32()
 	rel := &recordReleaser{}
-	checkPass(t, b.g, func(g *graph.Graph) error { return ConvertFP16Releasing(g, rel) }, `
-		input x f32[1,3,8,8]
-		a = Conv(x, w_f16:const f16[4,3,3,3]) -> f32[1,4,8,8]
+	// Conv weights are packed for the selected micro-kernel: RoundUp(4, MR) rows of 36.
+	packed := f32k.RoundUp(4, f32k.MR) * 36
+	checkPass(t, b.g, func(g *graph.Graph) error { return ConvertFP16Releasing(g, rel) }, fmt.Sprintf(`
+		input x f32[1,4,8,8]
+		a = F16Conv(x, w_f16:const f16[%[1]d]) {packed_mr=%[2]d, weight_shape=[4 4 3 3]} -> f32[1,4,8,8]
 		c = Conv(a, dw:const f32[4,1,3,3]) {group=4} -> f32[1,4,8,8]
 		d = Conv(c, big:const f32[4,4,1,1]) -> f32[1,4,8,8]
-		e = Conv(d, w_f16:const f16[4,3,3,3]) -> f32[1,4,8,8]
+		e = F16Conv(d, w_f16:const f16[%[1]d]) {packed_mr=%[2]d, weight_shape=[4 4 3 3]} -> f32[1,4,8,8]
 		f = Flatten(e) -> f32[1,256]
 		g = Gemm(f, fc_f16:const f16[10,256], bias:const f32[10]) {transB=1} -> f32[1,10]
 		y = MatMul(g, mm_f16:const f16[10,5]) -> f32[1,5]
 		output y
-	`)
+	`, packed, f32k.MR))
 	// Every converted weight is the nearest half; each f32 tensor read (w once, big, fc, mm) released.
-	h := b.g.Nodes[0].Inputs[1].Const.F16()
+	if b.g.Nodes[0].Inputs[1] != b.g.Nodes[3].Inputs[1] {
+		t.Error("the shared weight was converted twice")
+	}
+	pa := f32k.PackedA16{M: 4, K: 36, MR: f32k.MR, Data: b.g.Nodes[0].Inputs[1].Const.F16()}
+	h := make([]uint16, 4*36)
+	f32k.UnpackA16(h, &pa)
 	for i, v := range w {
 		got := float64(tensor.F16ToF32(h[i]))
 		if math.Abs(got-float64(v)) > math.Abs(float64(v))*math.Exp2(-11) {
 			t.Fatalf("w[%d] = %v -> %v: more than half an ulp of f16", i, v, got)
 		}
 	}
-	if want := 4 * (4*27 + 16 + 2560 + 50); rel.bytes != want {
+	if want := 4 * (4*36 + 16 + 2560 + 50); rel.bytes != want {
 		t.Errorf("released %d bytes, want %d", rel.bytes, want)
 	}
 }

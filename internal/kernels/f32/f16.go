@@ -137,3 +137,43 @@ func PackB16(dst []float32, transB bool, kc, nc int, b []uint16, ldb int) {
 		}
 	}
 }
+
+// PackRowA16 writes row i of an m×k matrix, given in f32, into dst (PackedALen(m, k) halves, the
+// PackedA16 layout for the current MR), rounding each value to the nearest half. Rows never written
+// (the padding past m) must already be zero. It reports whether every value stayed finite in half
+// precision (false when a finite weight overflowed to ±Inf, or was not finite).
+func PackRowA16(dst []uint16, m, k, i int, row []float32) bool {
+	mr := MR
+	mp := RoundUp(m, mr)
+	ip, r := i/mr*mr, i%mr
+	row = row[:k]
+	ok := true
+	for pc := 0; pc < k; pc += KC {
+		kcl := min(KC, k-pc)
+		panel := dst[pc*mp+ip*kcl : pc*mp+ip*kcl+mr*kcl]
+		for p, v := range row[pc : pc+kcl] {
+			h := tensor.F32ToF16(v)
+			if h&0x7c00 == 0x7c00 {
+				ok = false
+			}
+			panel[p*mr+r] = h
+		}
+	}
+	return ok
+}
+
+// UnpackA16 copies the m×k matrix held in pa back into row-major dst (dst[i*k+p]).
+func UnpackA16(dst []uint16, pa *PackedA16) {
+	m, k, mr := pa.M, pa.K, pa.MR
+	mp := RoundUp(m, mr)
+	for pc := 0; pc < k; pc += KC {
+		kcl := min(KC, k-pc)
+		for i := 0; i < m; i++ {
+			ip, r := i/mr*mr, i%mr
+			panel := pa.Data[pc*mp+ip*kcl:]
+			for p := 0; p < kcl; p++ {
+				dst[i*k+pc+p] = panel[p*mr+r]
+			}
+		}
+	}
+}

@@ -198,3 +198,40 @@ func TestF16KernelsNoAlloc(t *testing.T) {
 		t.Fatalf("%v allocations per run", n)
 	}
 }
+
+// TestPackRowA16: packing f32 rows one by one equals PackA16 of the rounded matrix, and UnpackA16
+// inverts it, for every micro-kernel's MR (row tails, several KC blocks).
+func TestPackRowA16(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for _, sz := range [][2]int{{1, 1}, {13, 7}, {15, 300}, {33, 513}} {
+			m, k := sz[0], sz[1]
+			w := randSlice(r, m*k)
+			h := make([]uint16, m*k)
+			tensor.F32sToF16s(h, w)
+			want := PackA16(make([]uint16, PackedALen(m, k)), m, k, h, k)
+			got := make([]uint16, PackedALen(m, k))
+			for i := 0; i < m; i++ {
+				if !PackRowA16(got, m, k, i, w[i*k:]) {
+					t.Fatal("finite weights reported as overflowing")
+				}
+			}
+			for i := range got {
+				if got[i] != want.Data[i] {
+					t.Fatalf("%v: packed[%d] = %#x, PackA16 %#x", sz, i, got[i], want.Data[i])
+				}
+			}
+			back := make([]uint16, m*k)
+			UnpackA16(back, &want)
+			for i := range back {
+				if back[i] != h[i] {
+					t.Fatalf("%v: unpacked[%d] = %#x, want %#x", sz, i, back[i], h[i])
+				}
+			}
+		}
+		big := []float32{1, 7e4}
+		if PackRowA16(make([]uint16, PackedALen(1, 2)), 1, 2, 0, big) {
+			t.Error("70000 fits in a half?")
+		}
+	})
+}
