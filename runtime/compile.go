@@ -222,9 +222,9 @@ func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bu
 
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
 func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
-	// Estimate converts to int8/fp16 with virtual weights (quantizeForEstimate): same plan, nothing read.
+	// Estimate converts to int8 with virtual weights (quantizeForEstimate): same plan, nothing read.
 	virtualQuant := ""
-	if estimate && (opts.Precision == passes.PrecisionInt8 || opts.Precision == passes.PrecisionFP16) {
+	if estimate && opts.Precision == passes.PrecisionInt8 {
 		virtualQuant, opts.Precision = opts.Precision, ""
 	}
 	g := src.Clone()

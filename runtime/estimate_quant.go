@@ -9,8 +9,7 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// quantizeForEstimate is passes.QuantizeWeightsReleasing (int8) or passes.ConvertFP16Releasing (fp16)
-// for Estimate: the same rewrite (which nodes
+// quantizeForEstimate is passes.QuantizeWeightsReleasing for Estimate: the same rewrite (which nodes
 // become DynQConv/DynQGemm, with which attributes and inputs), but the packed int8 weights are virtual —
 // views of a reserved, never-written anonymous mapping (virtualBytes) of the right length — so no float
 // weight is read and no int8 copy is made. A ResNeSt-101 with a 54k-class head would otherwise read its
@@ -23,11 +22,9 @@ func quantizeForEstimate(g *graph.Graph, precision string) (func(), error) {
 	switch precision {
 	case "", passes.PrecisionFP32:
 		return func() {}, nil
-	case passes.PrecisionFP16:
-		return halfForEstimate(g)
 	case passes.PrecisionInt8:
 	default:
-		return nil, fmt.Errorf("passes: unknown precision %q (want fp32, fp16 or int8)", precision)
+		return nil, fmt.Errorf("passes: unknown precision %q (want fp32 or int8)", precision)
 	}
 	var plans []quantPlan
 	largest := 0
@@ -151,57 +148,4 @@ func estimateGemm(n *graph.Node) (p quantPlan, ok bool) {
 
 func isF32Const(v *graph.Value) bool {
 	return v != nil && v.Const != nil && v.DType == tensor.F32 && v.Const.DType == tensor.F32
-}
-
-// halfForEstimate mirrors passes.ConvertFP16Releasing with virtual f16 weights. The pass keeps a
-// tensor f32 when a finite weight overflows the half range, which only its data can tell; the estimate
-// assumes every eligible weight converts (real models' weights are far inside ±65504).
-func halfForEstimate(g *graph.Graph) (func(), error) {
-	isOut := map[*graph.Value]bool{}
-	for _, v := range g.Outputs {
-		isOut[v] = true
-	}
-	var layers []*graph.Node
-	largest := 0
-	for _, n := range g.Nodes {
-		if fp16Layer(n) && !isOut[n.Inputs[1]] {
-			layers = append(layers, n)
-			largest = max(largest, 2*n.Inputs[1].Shape.NumElements())
-		}
-	}
-	virt, free := virtualBytes(largest)
-	done := map[*graph.Value]*graph.Value{}
-	for _, n := range layers {
-		w := n.Inputs[1]
-		h, ok := done[w]
-		if !ok {
-			size := 2 * w.Shape.NumElements()
-			h = &graph.Value{Name: w.Name + "_f16", DType: tensor.F16, Shape: w.Shape.Clone(),
-				Const: &tensor.Tensor{DType: tensor.F16, Shape: w.Shape.Clone(), Data: virt[:size:size]}}
-			done[w] = h
-		}
-		n.Inputs[1] = h
-	}
-	if err := g.Validate(); err != nil {
-		free()
-		return nil, fmt.Errorf("passes: fp16: %w", err)
-	}
-	return free, nil
-}
-
-// fp16Layer mirrors the pass's choice of layers: Conv (not depthwise), Gemm and MatMul with a constant
-// f32 weight.
-func fp16Layer(n *graph.Node) bool {
-	x, w := n.Input(0), n.Input(1)
-	if x == nil || x.DType != tensor.F32 || !isF32Const(w) {
-		return false
-	}
-	switch n.Op {
-	case "Conv":
-		group := int(n.Int("group", 1))
-		return len(w.Shape) >= 3 && !(group > 1 && w.Shape[1] == 1)
-	case "Gemm", "MatMul":
-		return len(w.Shape) >= 1
-	}
-	return false
 }

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	goruntime "runtime"
-
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/ops"
@@ -17,17 +15,8 @@ func convPackedBytes(n *graph.Node) int {
 	if n.Op != "Conv" {
 		return 0
 	}
-	if w := n.Input(1); w == nil || w.DType != tensor.F32 {
-		return 0
-	}
-	return 4 * convPackedElems(n)
-}
-
-// convPackedElems is the number of elements of the f32.PackA panels (f32, or f16 for an f16 W) the
-// f32 Conv kernel packs a constant W into; 0 for depthwise or malformed convolutions.
-func convPackedElems(n *graph.Node) int {
 	x, w := n.Input(0), n.Input(1)
-	if x == nil || w == nil || !w.IsConst() || len(w.Shape) < 3 || !x.Shape.Known() || len(x.Shape) < 2 {
+	if x == nil || w == nil || !w.IsConst() || w.DType != tensor.F32 || len(w.Shape) < 3 || !x.Shape.Known() || len(x.Shape) < 2 {
 		return 0
 	}
 	groups := int(n.Int("group", 1))
@@ -40,7 +29,7 @@ func convPackedElems(n *graph.Node) int {
 	}
 	mg := w.Shape[0] / groups
 	k := tensor.Shape(w.Shape[1:]).NumElements()
-	return groups * f32.PackedALen(mg, k)
+	return 4 * groups * f32.PackedALen(mg, k)
 }
 
 // packedBytes is the weight copy kernel k keeps for node n.
@@ -69,17 +58,10 @@ func (k estimateKernel) PackedInputs() []int { return []int{1} }
 // which makes the kernel plan to pack W into scratch at Run; that scratch share is then moved back to
 // PackedBytes. The plan comes out identical and Estimate allocates no weight copies and reads no weight
 // pages, so it can run before a budgeted load.
-//
-// An f16 W (fp16 precision) is estimated the same way, from the f32 kernel's plan: the f16 kernel keeps
-// its packing in halves (half the bytes) and, instead of packing W at Run, gives each worker slot an
-// f32.Widen16Len widening buffer (ops/conv.go); TestEstimateMatchesCompile checks both.
 func compileKernel(d *ops.Def, n *graph.Node, estimate bool) (ops.Kernel, error) {
-	packed, half := 0, false
-	if estimate && n.Op == "Conv" {
-		if w := n.Input(1); w != nil && w.DType == tensor.F16 {
-			half = true
-		}
-		packed = 4 * convPackedElems(n)
+	packed := 0
+	if estimate {
+		packed = convPackedBytes(n)
 	}
 	if packed == 0 {
 		return d.Compile(n)
@@ -87,7 +69,7 @@ func compileKernel(d *ops.Def, n *graph.Node, estimate bool) (ops.Kernel, error)
 	lite := *n
 	lite.Inputs = append([]*graph.Value(nil), n.Inputs...)
 	w := *n.Inputs[1]
-	w.Const, w.DType = nil, tensor.F32
+	w.Const = nil
 	lite.Inputs[1] = &w
 	k, err := d.Compile(&lite)
 	if err != nil || k == nil {
@@ -96,10 +78,6 @@ func compileKernel(d *ops.Def, n *graph.Node, estimate bool) (ops.Kernel, error)
 	s := k.ScratchBytes() - packed
 	if s < 0 {
 		panic("runtime: Conv estimate: scratch smaller than the packed weights; convPackedBytes is out of date")
-	}
-	if half {
-		s += 4 * goruntime.GOMAXPROCS(0) * f32.Widen16Len()
-		packed /= 2
 	}
 	return estimateKernel{Kernel: k, scratch: s, packed: packed}, nil
 }
