@@ -104,19 +104,26 @@ func (k *reduceKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 	for i := range y {
 		y[i] = init
 	}
+	// Walk x in contiguous runs of the innermost (coalesced) dim: a kept dim accumulates the run into
+	// y[o:o+n] element-wise, a reduced one folds the run into y[o]; the odometer moves once per run.
 	clear(k.idx)
 	o := 0
 	r := len(k.dims)
-	for _, v := range x {
-		switch k.op {
-		case "ReduceMax":
-			y[o] = max(y[o], v)
-		case "ReduceMin":
-			y[o] = min(y[o], v)
+	n := k.dims[r-1]
+	kept := k.ostride[r-1] != 0
+	for base := 0; base < len(x); base += n {
+		run := x[base : base+n]
+		switch {
+		case kept:
+			reduceInto(k.op, y[o:o+n], run)
+		case k.op == "ReduceMax":
+			y[o] = max(y[o], maxOf(run))
+		case k.op == "ReduceMin":
+			y[o] = min(y[o], minOf(run))
 		default:
-			y[o] += v
+			y[o] += sumOf(run)
 		}
-		for d := r - 1; d >= 0; d-- {
+		for d := r - 2; d >= 0; d-- {
 			k.idx[d]++
 			o += k.ostride[d]
 			if k.idx[d] < k.dims[d] {
@@ -161,7 +168,70 @@ func compileReduce(n *graph.Node) (Kernel, error) {
 	if x.Shape.NumElements() == 0 {
 		return nil, errf(n, "reduction over an empty tensor")
 	}
+	k.coalesce()
 	return k, nil
+}
+
+// coalesce merges adjacent dims that are both reduced, or both kept and contiguous in y, so the
+// innermost run Run walks is as long as possible (ReduceSum over ResNeSt's radix axis [1,2,C,H,W]
+// becomes [2, C·H·W]: one element-wise pass per radix instead of an odometer step per element).
+func (k *reduceKernel) coalesce() {
+	dims, os := []int{k.dims[0]}, []int{k.ostride[0]}
+	for i := 1; i < len(k.dims); i++ {
+		last := len(dims) - 1
+		d, o := k.dims[i], k.ostride[i]
+		if (os[last] == 0 && o == 0) || (os[last] != 0 && o != 0 && os[last] == o*d) {
+			dims[last] *= d
+			os[last] = o
+			continue
+		}
+		dims, os = append(dims, d), append(os, o)
+	}
+	k.dims, k.ostride, k.idx = dims, os, make([]int, len(dims))
+}
+
+// reduceInto combines x into y element-wise (sum, max or min by op).
+func reduceInto(op string, y, x []float32) {
+	x = x[:len(y)]
+	switch op {
+	case "ReduceMax":
+		for i, v := range x {
+			y[i] = max(y[i], v)
+		}
+	case "ReduceMin":
+		for i, v := range x {
+			y[i] = min(y[i], v)
+		}
+	default:
+		for i, v := range x {
+			y[i] += v
+		}
+	}
+}
+
+// sumOf adds x left to right, as the element-by-element loop did (same rounding).
+func sumOf(x []float32) float32 {
+	var s float32
+	for _, v := range x {
+		s += v
+	}
+	return s
+}
+
+func maxOf(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+func minOf(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = min(m, v)
+	}
+	return m
 }
 
 // ArgMax (ArgMin): index of the largest (smallest) element along axis (first one, or last with
