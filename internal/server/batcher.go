@@ -54,7 +54,10 @@ type batcher struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	queued  atomic.Int64 // images submitted and not yet finished
+	queued atomic.Int64 // images submitted and not yet finished
+	// coming counts requests admitted and being read or decoded, not yet submitted: a batch waits for
+	// more images only while some are on their way (waiting with none coming only adds latency).
+	coming  atomic.Int64
 	perImgN atomic.Int64 // EWMA of a model run's time per image, in nanoseconds (0: none measured yet)
 }
 
@@ -128,10 +131,10 @@ func (b *batcher) loop() {
 		}
 		batch := []*job{first}
 		n := len(first.imgs)
-		if n < b.maxBatch && b.maxWait > 0 {
+		if n < b.maxBatch && b.maxWait > 0 && (len(b.queue) > 0 || b.coming.Load() > 0) {
 			timer := time.NewTimer(b.maxWait)
 		collect:
-			for n < b.maxBatch {
+			for n < b.maxBatch && (len(b.queue) > 0 || b.coming.Load() > 0) {
 				select {
 				case j, ok := <-b.queue:
 					if !ok {

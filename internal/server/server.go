@@ -380,6 +380,13 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 	if err := s.admit(ctx, bodyRes, &reserved, 413); err != nil {
 		return nil, err
 	}
+	s.batcher.coming.Add(1)
+	coming := true
+	defer func() {
+		if coming {
+			s.batcher.coming.Add(-1)
+		}
+	}()
 	handedOff := false
 	defer func() {
 		if !handedOff {
@@ -497,7 +504,10 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 	}
 	j := &job{imgs: imgs, topK: k, ctx: ctx, done: make(chan jobResult, 1),
 		release: func() { s.budget.Release(reserved.Swap(0)) }}
-	if err := s.batcher.submit(j); err != nil {
+	err = s.batcher.submit(j)
+	s.batcher.coming.Add(-1) // queued (or refused): no longer on its way
+	coming = false
+	if err != nil {
 		if errors.Is(err, ErrQueueClosed) {
 			return nil, fail(503, "shutting_down", "%v", err)
 		}

@@ -459,15 +459,15 @@ func TestTimeout504(t *testing.T) {
 	}
 }
 
-// Concurrent requests arriving within max-wait run as one batch.
+// Requests that queue while the model is busy run together as one batch.
 func TestMicroBatchingCoalesces(t *testing.T) {
 	m := loadModel(t)
 	g := newGate(m)
-	_, hs := newServerInfo(t, g, dynamic(infoOf(m)), Config{MaxBatch: 4, MaxWait: 2 * time.Second})
+	s, hs := newServerInfo(t, g, dynamic(infoOf(m)), Config{MaxBatch: 4, MaxWait: 2 * time.Second})
 	photo := readShared(t, "cat.bmp")
 	var wg sync.WaitGroup
 	codes := make(chan int, 4)
-	for i := 0; i < 4; i++ {
+	send := func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -475,13 +475,26 @@ func TestMicroBatchingCoalesces(t *testing.T) {
 			codes <- resp.StatusCode
 		}()
 	}
+	send()
+	if n := <-g.started; n != 1 { // alone: nothing else was on its way, so no waiting for company
+		t.Errorf("first batch has %d images, want 1", n)
+	}
+	for i := 0; i < 3; i++ {
+		send()
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.batcher.queued.Load() < 4; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("requests did not queue")
+		}
+	}
+	g.release <- struct{}{} // finish the first batch
 	select {
 	case n := <-g.started:
-		if n != 4 {
-			t.Errorf("first batch has %d images, want 4 (max-batch reached before max-wait)", n)
+		if n != 3 {
+			t.Errorf("second batch has %d images, want the 3 that queued", n)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("no batch started")
+		t.Fatal("no second batch")
 	}
 	close(g.release)
 	wg.Wait()
