@@ -45,6 +45,10 @@ func TestQLinearConvFastMatchesGeneric(t *testing.T) {
 			cse{24, 24, 7, 7, 3, 1, [4]int{1, 1, 1, 1}, 24, 1, wt, pc, "", qlFastDW},       // 7x7 planes
 			cse{3, 3, 1, 1, 3, 1, [4]int{1, 1, 1, 1}, 3, 1, wt, pc, "Relu", qlFastDW},      // 1x1 plane
 			cse{5, 5, 16, 18, 3, 2, [4]int{1, 1, 1, 1}, 5, 1, wt, pc, "", qlFastDW},        // depthwise s2 symmetric
+			cse{1, 1, 9, 7, 3, 1, [4]int{1, 1, 1, 1}, 1, 1, wt, pc, "Relu", qlFastDW},      // one channel
+			cse{33, 1, 5, 7, 1, 1, [4]int{}, 1, 1, wt, pc, "", qlFastGemm},                 // 33 -> 1, odd plane
+			cse{33, 33, 11, 15, 3, 2, [4]int{1, 1, 1, 1}, 33, 1, wt, pc, "Clip", qlFastDW}, // depthwise, 33 channels
+			cse{13, 13, 3, 29, 3, 1, [4]int{1, 1, 1, 1}, 13, 1, wt, pc, "", qlFastDW},      // 29 wide: 16 + 13 tail
 			cse{4, 8, 8, 8, 3, 1, [4]int{1, 1, 1, 1}, 4, 1, wt, pc, "", qlFastNone},        // multiplier 2: generic
 			cse{3, 3, 9, 9, 5, 1, [4]int{2, 2, 2, 2}, 3, 1, wt, pc, "", qlFastNone},        // depthwise 5x5: generic
 		)
