@@ -102,8 +102,8 @@ func TestPredictSumsParts(t *testing.T) {
 	if b.Weights != 60<<20 || b.Packed != 40<<20 || b.Arena != 10<<20 || b.Decode != 7_300_000 {
 		t.Fatalf("breakdown %+v", b)
 	}
-	heap := b.Packed + b.Arena + b.Decode
-	if b.Runtime != RuntimeBaseBytes+heap*HeapSlackPercent/100 || b.Total() != b.Weights+heap+b.Runtime {
+	held := b.Weights + b.Packed + b.Arena + b.Decode
+	if b.Runtime != RuntimeBaseBytes+held*HeapSlackPercent/100 || b.Total() != held+b.Runtime {
 		t.Fatalf("breakdown %+v", b)
 	}
 }
@@ -147,3 +147,19 @@ func TestChoose(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// HeapLimit leaves the prediction's headroom above everything the program holds, so the collector is
+// never asked to keep the heap under its live size.
+func TestHeapLimit(t *testing.T) {
+	for _, b := range []Breakdown{
+		{Weights: 150 << 20, Arena: 10 << 20, Decode: 1 << 20, Runtime: RuntimeBaseBytes}, // int8: weights on the heap
+		{Weights: 8 << 20, Packed: 91 << 20, Arena: 7 << 20, Decode: 1 << 20},
+		{},
+	} {
+		held := b.Weights + b.Packed + b.Arena + b.Decode
+		lim := HeapLimit(b)
+		if lim < held+held/10+HeapMarginBytes || lim > held+held/4+HeapMarginBytes {
+			t.Errorf("HeapLimit(%s) = %s; holds %s", b, FormatSize(lim), FormatSize(held))
+		}
+	}
+}

@@ -10,13 +10,16 @@ import (
 // The calibrated constants of the peak-RSS model (see docs/memory.md for the measurements they come
 // from, and bench/memory for the script that re-measures them).
 const (
-	// RuntimeBaseBytes is a classify process's resident memory before any model: the Go runtime, the
-	// binary's text and data, the embedded label tables, cobra and the worker pool's stacks.
-	RuntimeBaseBytes = 12 << 20
-	// HeapSlackPercent is the Go heap's growth over the live heap it manages (the arena and packed
-	// weights are live heap): garbage from import, passes and decoding that the collector has not
-	// returned yet when the peak is reached.
-	HeapSlackPercent = 3
+	// RuntimeBaseBytes is what a classify process holds besides weights, arena, photo and input: the
+	// binary's pages (about 11.5 MiB resident before any model: text, rodata, libc when built with cgo),
+	// then the code pages import, passes and kernels touch, the Go runtime's metadata (span and GC
+	// structures), the source and optimized graphs, the label tables and the worker pool's stacks.
+	// Calibrated on the measured residual over 12 configurations (16.9-19.4 MiB; docs/memory.md).
+	RuntimeBaseBytes = 35 << 19 // 17.5 MiB
+	// HeapSlackPercent is the growth over everything the program holds (weights, packed, arena,
+	// decode) that the base leaves out: heap fragmentation of size classes and GC metadata that scale
+	// with the heap, fault-around pages of the mapped weights.
+	HeapSlackPercent = 1
 	// DecodeBytesPerPixel is what decoding a photo holds at once per pixel: the decoder's own image
 	// (YCbCr for JPEG, RGBA for PNG/BMP) and the packed RGB copy.
 	DecodeBytesPerPixel = 7
@@ -63,9 +66,24 @@ func Predict(st runtime.Stats, decodeBytes int64) Breakdown {
 		Arena:   int64(st.ArenaBytes),
 		Decode:  decodeBytes,
 	}
-	b.Runtime = RuntimeBaseBytes + (b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
+	b.Runtime = RuntimeBaseBytes + (b.Weights+b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
 	return b
 }
+
+// HeapLimit is a Go memory limit (debug.SetMemoryLimit) for a process running the configuration b
+// predicts: everything but the process base, as if every weight lived on the Go heap (converted int8
+// and fp16 weights, pruned-head copies do; mapped fp32 weights do not, which only loosens the limit),
+// plus a margin for the prediction's error. Set before compiling, it makes the collector reclaim
+// conversion and packing garbage (an fp16 conversion's halves once packed, folded constants, the
+// import's buffers) before the heap grows past the predicted peak, instead of at twice the live heap.
+func HeapLimit(b Breakdown) int64 {
+	live := b.Weights + b.Packed + b.Arena + b.Decode
+	return live + live/8 + HeapMarginBytes
+}
+
+// HeapMarginBytes is HeapLimit's fixed headroom: Go's own non-heap memory (stacks, GC metadata) that
+// the limit also counts, and small allocations the prediction leaves out.
+const HeapMarginBytes = 8 << 20
 
 // Config is one candidate configuration, as `wanwu plan --format json` prints it.
 type Config struct {

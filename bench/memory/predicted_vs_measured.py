@@ -39,11 +39,18 @@ for m in ["mobilenet_v2", "resnet50"]:
     for size in [224, 160, 128]:
         configs.append((m, size, "fp32", []))
     configs.append((m, 224, "fp32", ["--only", "猫,狗,鹦鹉"]))
+sub1000 = ["--labels", labels54k, "--only-file", only1000, "--only-mode", "exact"]
+configs.append(("resnet50", 128, "int8", []))
+configs.append(("mobilenet_v2", 160, "int8", []))
+configs.append(("resnet50", 224, "int8", ["--only", "猫,狗,鹦鹉"]))
 if not args.quick:
     for size in [224, 128]:
         configs.append(("resnest101_54k", size, "fp32", []))
-    configs.append(("resnest101_54k", 224, "fp32", ["--labels", labels54k, "--only-file", only1000, "--only-mode", "exact"]))
-    configs.append(("resnest101_54k", 160, "fp32", ["--labels", labels54k, "--only-file", only1000, "--only-mode", "exact"]))
+    configs.append(("resnest101_54k", 224, "fp32", sub1000))
+    configs.append(("resnest101_54k", 224, "int8", []))
+    configs.append(("resnest101_54k", 224, "int8", sub1000))
+    configs.append(("resnest101_54k", 160, "int8", sub1000))
+    configs.append(("resnest101_54k", 224, "fp16", []))
 # int8/fp16 rows join automatically once `wanwu plan` lists those precisions for a model.
 plans = {}
 for m in ["mobilenet_v2", "resnet50"]:

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,18 +257,15 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	// Keep the Go heap's garbage within the prediction, from the compile on (an fp16 conversion's halves,
+	// packing) and over many photos: without a limit the collector lets the heap grow to twice the live
+	// arena and weights between collections.
+	opts = append(opts, wanwu.WithMemoryLimit())
 	model, err := wanwu.Load(ctx, f.model, append(opts, mopts...)...)
 	if err != nil {
 		return err
 	}
 	defer model.Close()
-	// Keep the Go heap's garbage within the prediction: without a limit the collector lets the heap
-	// grow to twice the live arena and packed weights between collections, so RSS would creep up over
-	// many photos.
-	// The limit covers Go-managed memory only, so the mapped weight pages are left out of it.
-	if c := model.Config(); c.PredictedPeakBytes > 0 {
-		debug.SetMemoryLimit(c.PredictedPeakBytes - c.Breakdown.Weights)
-	}
 	var bar *progressbar.ProgressBar
 	if pw := progressWriter(m.Stderr); pw != nil && len(files) > 3 {
 		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(pw),

@@ -37,6 +37,10 @@ func Load(path string) (*graph.Graph, error) {
 		bk.Close()
 		return nil, err
 	}
+	// Walking the protobuf faulted in every page holding a tensor header, and the kernel maps up to
+	// 64 KiB around each fault: for a model of many initializers that is megabytes of weight pages
+	// nothing has read yet. Drop them all; constants fault their pages back in when they are read.
+	bk.releaseAll()
 	g.Backing = bk
 	return g, nil
 }
@@ -138,4 +142,18 @@ func insideDir(dir, p string) error {
 		return fmt.Errorf("resolves to %s, outside the model's directory", rp)
 	}
 	return nil
+}
+
+// releaseAll drops the resident pages of every mapped region where the platform can (ReleaseRange).
+func (b *backing) releaseAll() {
+	rel, ok := any(b).(graph.RangeReleaser)
+	if !ok {
+		return
+	}
+	b.mu.Lock()
+	regions := append([][]byte(nil), b.regions...)
+	b.mu.Unlock()
+	for _, r := range regions {
+		rel.ReleaseRange(r)
+	}
 }

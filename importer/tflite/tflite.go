@@ -17,16 +17,21 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Load reads and imports a .tflite file.
+// Load imports a .tflite file. The file is mapped read-only and constants may view it: g.Close
+// unmaps it. The pages the import touched (tables, and weights it copied into NCHW order) are released
+// before Load returns; constants still viewing the file fault their pages back in when read.
 func Load(path string) (*graph.Graph, error) {
-	data, err := os.ReadFile(path)
+	m, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
 	}
-	g, err := Decode(data)
+	g, err := Decode(m.data)
 	if err != nil {
+		m.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	m.ReleaseRange(m.data)
+	g.Backing = m
 	g.Meta["source"] = path
 	return g, nil
 }
