@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/runtime"
@@ -53,36 +54,20 @@ func argmax(v []float64) int {
 }
 
 type precisionRun struct {
+	p           *runtime.Program
 	out         []float32
 	weightBytes int
 	best        time.Duration
 	ops         map[string]int
 }
 
-func runPrecision(t *testing.T, path string, in *tensor.Tensor, prec string, iters int) precisionRun {
+func compilePrecision(t *testing.T, g *graph.Graph, in *tensor.Tensor, prec string) *precisionRun {
 	t.Helper()
-	g, err := onnx.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
 	p, err := runtime.Compile(g, runtime.Options{Threads: 2, InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: in.Shape}, Precision: prec})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
-	r := precisionRun{weightBytes: p.Stats().WeightBytes, ops: map[string]int{}}
-	for i := 0; i < max(iters, 1); i++ {
-		start := time.Now()
-		out, err := p.Run(context.Background(), []*tensor.Tensor{in})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := time.Since(start); i == 0 || d < r.best {
-			r.best = d
-		}
-		r.out = append(r.out[:0], out[0].F32()...)
-	}
+	r := &precisionRun{p: p, weightBytes: p.Stats().WeightBytes, ops: map[string]int{}}
 	for _, n := range p.Graph().Nodes {
 		for _, v := range n.Inputs {
 			if v != nil && v.DType == tensor.F16 {
@@ -93,12 +78,43 @@ func runPrecision(t *testing.T, path string, in *tensor.Tensor, prec string, ite
 	return r
 }
 
+func (r *precisionRun) run(t *testing.T, in *tensor.Tensor) {
+	t.Helper()
+	start := time.Now()
+	out, err := r.p.Run(context.Background(), []*tensor.Tensor{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); r.out == nil || d < r.best {
+		r.best = d
+	}
+	r.out = append(r.out[:0], out[0].F32()...)
+}
+
+// runBoth compiles g at fp32 and fp16 and runs them alternately iters times each (so a change in
+// machine load hits both alike), keeping the minimum latency of each.
+func runBoth(t *testing.T, path string, in *tensor.Tensor, iters int) (f32, f16 *precisionRun) {
+	g, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	f32 = compilePrecision(t, g, in, "fp32")
+	defer f32.p.Close()
+	f16 = compilePrecision(t, g, in, "fp16")
+	defer f16.p.Close()
+	for i := 0; i < max(iters, 1); i++ {
+		f32.run(t, in)
+		f16.run(t, in)
+	}
+	return f32, f16
+}
+
 // compareFP16 checks fp16 against fp32 on one input: probabilities within fp16MaxProbDiff, top-1
 // equal unless fp32 itself ranks the two classes within that bound, f16 weights in use, weight
 // bytes at most 0.55× fp32's (the f32 leftovers are biases, BN and depthwise weights).
 func compareFP16(t *testing.T, path string, in *tensor.Tensor, iters int) {
-	f32 := runPrecision(t, path, in, "fp32", iters)
-	f16 := runPrecision(t, path, in, "fp16", iters)
+	f32, f16 := runBoth(t, path, in, iters)
 	classes := len(f32.out) / in.Shape[0]
 	pf, ph := softmax(f32.out, classes), softmax(f16.out, classes)
 	var dp float64
@@ -117,7 +133,7 @@ func compareFP16(t *testing.T, path string, in *tensor.Tensor, iters int) {
 			t.Logf("row %d: top-1 swapped between classes fp32 separates by only %.6f", r, margin)
 		}
 	}
-	t.Logf("%s: top-1 agrees %d/%d, max |Δp| %.2e; weights %.1f MiB fp32 -> %.1f MiB fp16; min latency fp32 %v fp16 %v (2 threads, %d runs); f16 weights in %v",
+	t.Logf("%s: top-1 agrees %d/%d, max |Δp| %.2e; weights %.1f MiB fp32 -> %.1f MiB fp16; min latency fp32 %v fp16 %v (2 threads, %d alternating runs each); f16 weights in %v",
 		in.Shape, agree, in.Shape[0], dp, float64(f32.weightBytes)/(1<<20), float64(f16.weightBytes)/(1<<20), f32.best, f16.best, iters, f16.ops)
 	if dp > fp16MaxProbDiff {
 		t.Errorf("max probability difference %.2e > %g", dp, fp16MaxProbDiff)
