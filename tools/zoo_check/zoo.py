@@ -83,6 +83,41 @@ def wide_resnet_small(classes):
     return ResNet(Bottleneck, [1, 1, 1, 1], width_per_group=128, num_classes=classes)
 
 
+class SamePadConv(nn.Conv2d):
+    """TensorFlow 'SAME' padding computed from the input size at run time (timm's Conv2dSame):
+    exports as Shape/Gather/arithmetic feeding Pad, which must fold once the input size is known."""
+
+    def forward(self, x):
+        ih, iw = x.shape[-2:]
+        kh, kw = self.weight.shape[-2:]
+        sh, sw = self.stride
+        ph = max((ih + sh - 1) // sh * sh - sh + kh - ih, 0)  # timm's get_same_padding
+        pw = max((iw + sw - 1) // sw * sw - sw + kw - iw, 0)
+        x = nn.functional.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+        return super().forward(x)
+
+
+class MixNet(nn.Module):
+    """Layers user models have that torchvision's classifiers lack: GroupNorm (exported through
+    InstanceNormalization), dynamic SAME padding, PReLU, ELU, Mish, tanh-GELU, Softplus, SELU,
+    a mean-over-HW head and a LogSoftmax output."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.body = nn.Sequential(
+            SamePadConv(3, 16, 3, 2), nn.GroupNorm(4, 16), nn.PReLU(16),
+            SamePadConv(16, 32, 5, 2), nn.GroupNorm(8, 32), nn.ELU(),
+            nn.Conv2d(32, 32, 3, padding=1, groups=32), nn.BatchNorm2d(32), nn.Mish(),
+            nn.Conv2d(32, 48, 1), nn.GELU(approximate="tanh"),
+            nn.Conv2d(48, 48, 3, padding=1), nn.Softplus(), nn.Conv2d(48, 64, 1), nn.SELU())
+        self.fc = nn.Linear(64, classes)
+
+    def forward(self, x):
+        # LogSoftmax over the logits times 10: a plain log_softmax of near-uniform random logits is
+        # ~-log(1000) everywhere and would hide errors in the tolerance.
+        return torch.log_softmax(10 * self.fc(self.body(x).mean((2, 3))), dim=1)
+
+
 # name -> (constructor(classes), base size, other size or None when the export fixes H/W)
 MODELS = {
     "resnet18": (lambda c: tvm.resnet18(num_classes=c), 64, 72),
@@ -106,6 +141,7 @@ MODELS = {
     "convnext_small": (convnext_small, 64, 96),
     "vit_small": (vit_small, 64, None),
     "swin_small": (swin_small, 64, None),
+    "mixnet_custom": (MixNet, 64, 75),
 }
 
 
