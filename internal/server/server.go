@@ -504,9 +504,9 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 	}
 	j := &job{imgs: imgs, topK: k, ctx: ctx, done: make(chan jobResult, 1),
 		release: func() { s.budget.Release(reserved.Swap(0)) }}
-	err = s.batcher.submit(j)
-	s.batcher.coming.Add(-1) // queued (or refused): no longer on its way
+	s.batcher.coming.Add(-1) // before submitting: the batcher must not wait for this request itself
 	coming = false
+	err = s.batcher.submit(j)
 	if err != nil {
 		if errors.Is(err, ErrQueueClosed) {
 			return nil, fail(503, "shutting_down", "%v", err)
