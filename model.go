@@ -839,7 +839,7 @@ func (m *Model) Releases() int {
 
 // Release drops the compiled program now — its arena, packed weights and worker pool — and returns the
 // freed memory to the operating system; the next Classify compiles it again. Pages of the mapped model
-// file stay in the page cache but leave this process once the kernel needs them.
+// file are released from the process too (they stay in the page cache).
 func (m *Model) Release() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -854,6 +854,12 @@ func (m *Model) releaseLocked() {
 	m.prog = nil
 	m.releases++
 	debug.FreeOSMemory()
+	// The mapped weights the program read at run time (an fp32 classifier head) leave the process too.
+	if rel, ok := m.g.Backing.(graph.RangeReleaser); ok {
+		for t := range constTensors(m.g) {
+			rel.ReleaseRange(t.Data)
+		}
+	}
 }
 
 // readyLocked makes sure a program is compiled (again, after a release) and restarts the idle timer.

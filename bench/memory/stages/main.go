@@ -14,6 +14,7 @@ import (
 	goruntime "runtime"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/imageio"
@@ -66,13 +67,14 @@ func main() {
 	labelFile := flag.String("labels", "", "label file")
 	runs := flag.Int("runs", 1, "photos to classify")
 	memprof := flag.String("memprofile", "", "write a heap profile (every allocation sampled) at the end")
+	releaseAfter := flag.Duration("release-after", 0, "release the program after this idle time, show RSS after the release and after the next photo")
 	flag.Parse()
 	if *memprof != "" {
 		goruntime.MemProfileRate = 1
 	}
 	report("start")
 	ctx := context.Background()
-	opts := []wanwu.Option{wanwu.WithPrecision(*precision), wanwu.WithInputSize(*size)}
+	opts := []wanwu.Option{wanwu.WithPrecision(*precision), wanwu.WithInputSize(*size), wanwu.WithReleaseAfter(*releaseAfter)}
 	if *labelFile != "" {
 		opts = append(opts, wanwu.WithLabelFile(*labelFile))
 	}
@@ -110,6 +112,16 @@ func main() {
 		}
 	}
 	report("end")
+	if *releaseAfter > 0 {
+		for m.Releases() == 0 {
+			time.Sleep(*releaseAfter / 4)
+		}
+		report("released")
+		if _, err := m.Classify(ctx, img, 5); err != nil {
+			panic(err)
+		}
+		report("again")
+	}
 	atEnd()
 	if *memprof != "" {
 		f, err := os.Create(*memprof)
