@@ -231,11 +231,25 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
 	}
+	var frees []func() // virtual f16 weights of an Estimate
+	defer func() {
+		for _, f := range frees {
+			f()
+		}
+	}()
 	if opts.Precision != "" {
 		rel, _ := src.Backing.(graph.RangeReleaser)
 		convert := passes.QuantizeWeightsReleasing
 		if opts.Precision == passes.PrecisionFP16 {
 			convert = func(g *graph.Graph, _ string, rel graph.RangeReleaser) error {
+				if estimate {
+					// The same rewrite over virtual (never-written) f16 bytes: nothing read or copied.
+					return passes.ConvertFP16Virtual(g, func(n int) []byte {
+						b, free := virtualBytes(n)
+						frees = append(frees, free)
+						return b
+					})
+				}
 				return passes.ConvertFP16Releasing(g, rel)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	f32k "github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -42,6 +43,37 @@ func ConvertFP16Releasing(g *graph.Graph, rel graph.RangeReleaser) error {
 	if rel != nil {
 		release = rel.ReleaseRange
 	}
+	return convertFP16(g, fp16Converter{
+		conv: func(w *graph.Value, k, group int) ([]byte, int, bool) {
+			packed, mr, ok := ops.PackConvWeightsF16(w.Const.F32(), w.Shape[0], k, group, release)
+			return u16Bytes(packed), mr, ok
+		},
+		plain: func(w *graph.Value) ([]byte, bool) { return toF16Bytes(w, release) },
+	})
+}
+
+// ConvertFP16Virtual is ConvertFP16Releasing for memory estimates (runtime.Estimate): the same rewrite,
+// but no weight is read or converted: each f16 tensor's bytes come from virtual(n), e.g. a view of a
+// reserved, never-written mapping, so the estimate sees the real sizes (packed lengths included) at
+// no memory cost. Tensors the real pass would leave f32 because a weight overflows the half range
+// are converted here (they cannot be found without reading): the estimate then errs low by their size.
+func ConvertFP16Virtual(g *graph.Graph, virtual func(n int) []byte) error {
+	return convertFP16(g, fp16Converter{
+		conv: func(w *graph.Value, k, group int) ([]byte, int, bool) {
+			return virtual(2 * group * f32k.PackedALen(w.Shape[0]/group, k)), f32k.MR, true
+		},
+		plain: func(w *graph.Value) ([]byte, bool) { return virtual(2 * w.Shape.NumElements()), true },
+	})
+}
+
+// fp16Converter makes the half-precision bytes of a Conv weight (packed for the micro-kernel, with its
+// row tile) and of a Gemm/MatMul weight (plain); ok false leaves the layer f32.
+type fp16Converter struct {
+	conv  func(w *graph.Value, k, group int) (data []byte, mr int, ok bool)
+	plain func(w *graph.Value) (data []byte, ok bool)
+}
+
+func convertFP16(g *graph.Graph, cv fp16Converter) error {
 	isOut := map[*graph.Value]bool{}
 	for _, v := range g.Outputs {
 		isOut[v] = true
@@ -57,12 +89,14 @@ func ConvertFP16Releasing(g *graph.Graph, rel graph.RangeReleaser) error {
 			continue
 		}
 		if n.Op == "Conv" {
-			convToF16(n, release, convDone)
+			convToF16(n, cv, convDone)
 			continue
 		}
 		h, ok := done[w]
 		if !ok {
-			h = toF16Value(w, release)
+			if data, conv := cv.plain(w); conv {
+				h = f16Value(w.Name+"_f16", w.Shape, data)
+			}
 			done[w] = h
 		}
 		if h != nil {
@@ -73,6 +107,11 @@ func ConvertFP16Releasing(g *graph.Graph, rel graph.RangeReleaser) error {
 		return fmt.Errorf("passes: fp16: %w", err)
 	}
 	return nil
+}
+
+func f16Value(name string, shape tensor.Shape, data []byte) *graph.Value {
+	return &graph.Value{Name: name, DType: tensor.F16, Shape: shape.Clone(),
+		Const: &tensor.Tensor{DType: tensor.F16, Shape: shape.Clone(), Data: data}}
 }
 
 // fp16Layer reports whether n is a layer ConvertFP16Releasing converts: f32 activations and a
@@ -94,7 +133,7 @@ func fp16Layer(n *graph.Node) bool {
 
 // convToF16 rewrites Conv n into an F16Conv whose W is rounded to half precision directly in the
 // kernel's packed layout (ops.PackConvWeightsF16), so the model's weights exist once, in halves.
-func convToF16(n *graph.Node, release func([]byte), done map[convKey]packedF16) {
+func convToF16(n *graph.Node, cv fp16Converter, done map[convKey]packedF16) {
 	w := n.Inputs[1]
 	group := int(n.Int("group", 1))
 	if group < 1 || w.Shape[0]%group != 0 || w.Shape[1]*group != n.Inputs[0].Shape[1] {
@@ -104,12 +143,8 @@ func convToF16(n *graph.Node, release func([]byte), done map[convKey]packedF16) 
 	p, seen := done[key]
 	if !seen {
 		k := tensor.Shape(w.Shape[1:]).NumElements()
-		packed, mr, ok := ops.PackConvWeightsF16(w.Const.F32(), w.Shape[0], k, group, release)
-		if ok {
-			shape := tensor.Shape{len(packed)}
-			p.v = &graph.Value{Name: w.Name + "_f16", DType: tensor.F16, Shape: shape,
-				Const: &tensor.Tensor{DType: tensor.F16, Shape: shape.Clone(), Data: u16Bytes(packed)}}
-			p.mr = mr
+		if data, mr, ok := cv.conv(w, k, group); ok {
+			p = packedF16{v: f16Value(w.Name+"_f16", tensor.Shape{len(data) / 2}, data), mr: mr}
 		}
 		done[key] = p
 	}
@@ -138,9 +173,9 @@ type packedF16 struct {
 	mr int
 }
 
-// toF16Value returns w rounded to half precision as a new constant Value, or nil when some weight is
-// outside the half range. w's data is read once, in chunks, each released after it is converted.
-func toF16Value(w *graph.Value, release func([]byte)) *graph.Value {
+// toF16Bytes returns w rounded to half precision, or ok false when some weight is outside the half
+// range. w's data is read once, in chunks, each released after it is converted.
+func toF16Bytes(w *graph.Value, release func([]byte)) (data []byte, ok bool) {
 	src := w.Const.F32()
 	h := make([]uint16, len(src))
 	for lo := 0; lo < len(src); lo += fp16Chunk {
@@ -152,11 +187,10 @@ func toF16Value(w *graph.Value, release func([]byte)) *graph.Value {
 	}
 	for _, v := range h {
 		if v&0x7c00 == 0x7c00 && v&0x3ff == 0 { // ±Inf: a finite f32 weight overflowed the half range
-			return nil
+			return nil, false
 		}
 	}
-	t := &tensor.Tensor{DType: tensor.F16, Shape: w.Shape.Clone(), Data: u16Bytes(h)}
-	return &graph.Value{Name: w.Name + "_f16", DType: tensor.F16, Shape: w.Shape.Clone(), Const: t}
+	return u16Bytes(h), true
 }
 
 func u16Bytes(h []uint16) []byte {

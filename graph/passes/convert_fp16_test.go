@@ -100,3 +100,45 @@ func TestConvertFP16ChunkedRelease(t *testing.T) {
 type releaseFunc func([]byte)
 
 func (f releaseFunc) ReleaseRange(b []byte) { f(b) }
+
+// TestConvertFP16VirtualMatches: the estimate form rewrites exactly like the real pass (same Dump,
+// same byte sizes) while every f16 byte comes from the virtual allocator.
+func TestConvertFP16VirtualMatches(t *testing.T) {
+	build := func() *graph.Graph {
+		r := rand.New(rand.NewPCG(3, 4))
+		b := newBuilder()
+		b.input("x", tensor.F32, tensor.Shape{1, 6, 8, 8})
+		b.constant("w", randT(r, tensor.Shape{15, 3, 3, 3}, -1, 1))
+		b.constant("dw", randT(r, tensor.Shape{15, 1, 3, 3}, -1, 1))
+		b.constant("fc", randT(r, tensor.Shape{7, 960}, -1, 1))
+		b.node("Conv", "x,w", "a").SetInt("group", 2)
+		b.node("Conv", "a,dw", "c").SetInt("group", 15)
+		b.node("Flatten", "c", "f")
+		b.node("Gemm", "f,fc", "y").SetInt("transB", 1)
+		for name, s := range map[string]tensor.Shape{"a": {1, 15, 8, 8}, "c": {1, 15, 8, 8}, "f": {1, 960}, "y": {1, 7}} {
+			b.setShape(name, tensor.F32, s)
+		}
+		b.output("y")
+		return b.g
+	}
+	real, virt := build(), build()
+	if err := ConvertFP16(real); err != nil {
+		t.Fatal(err)
+	}
+	var asked []int
+	if err := ConvertFP16Virtual(virt, func(n int) []byte { asked = append(asked, n); return make([]byte, n) }); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := real.Dump(), virt.Dump(); a != b {
+		t.Fatalf("virtual rewrite differs:\n%s\nreal:\n%s", b, a)
+	}
+	var want []int
+	for _, n := range real.Nodes {
+		if w := n.Input(1); w != nil && w.DType == tensor.F16 {
+			want = append(want, len(w.Const.Data))
+		}
+	}
+	if fmt.Sprint(asked) != fmt.Sprint(want) {
+		t.Errorf("virtual sizes %v, real %v", asked, want)
+	}
+}
