@@ -235,7 +235,7 @@ func (k *qlConvKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 			return err
 		}
 	}
-	if !k.constW {
+	if !k.constW || !k.constQ { // packed at Compile only when W and its quantization were constants
 		k.packW(in[3])
 	}
 	k.x, k.y = in[0], out[0]
@@ -399,4 +399,22 @@ func (t *qlDWTask) Do(lo, hi int) {
 
 func init() {
 	Register("QLinearConv", &Def{Infer: inferQLinearConv, Compile: compileQLinearConv})
+}
+
+// PackedBytes is the weight copy the kernel keeps (runtime.PackedWeights): the fast path's s8 panels or
+// the generic path's int16 rows.
+func (k *qlConvKernel) PackedBytes() int {
+	if k.fast.kind != qlFastNone {
+		return len(k.fast.wp)
+	}
+	return 2 * len(k.wq)
+}
+
+// PackedInputs reports that W (input 3) is not read after Compile once it was packed there
+// (ops.InputsPacker), so the runtime can drop the importer's copy.
+func (k *qlConvKernel) PackedInputs() []int {
+	if k.constW && k.constQ {
+		return []int{3}
+	}
+	return nil
 }
