@@ -235,6 +235,7 @@ func fail(code int, reason string, format string, a ...any) *apiError {
 
 func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	s.metrics.rejections.WithLabelValues(e.reason).Inc()
+	s.log.Info("refused", "status", e.code, "reason", e.reason, "error", e.err.Error())
 	if e.code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
