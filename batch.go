@@ -3,7 +3,6 @@ package wanwu
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/wanwu-ai/wanwu/imageio"
@@ -16,10 +15,6 @@ type batchProgram struct {
 	prog  *runtime.Program
 	input *tensor.Tensor
 }
-
-// batchCaches lives outside Model's declaration (model.go) so that file stays untouched: one
-// map[int]*batchProgram per Model, keyed by the Model pointer; each inner map is guarded by its Model's mutex.
-var batchCaches sync.Map
 
 // BatchDynamic reports whether the model's batch dimension is dynamic, so ClassifyBatch can run several
 // photos in one program run. Models with a fixed batch of 1 (all TFLite files) still accept batches;
@@ -85,11 +80,7 @@ func (m *Model) batchProgramLocked(n int) (*batchProgram, error) {
 	if n == 1 || !m.BatchDynamic() {
 		return &batchProgram{prog: m.prog, input: m.input}, nil
 	}
-	var cache map[int]*batchProgram
-	if c, ok := batchCaches.Load(m); ok {
-		cache = c.(map[int]*batchProgram)
-	}
-	if bp := cache[n]; bp != nil {
+	if bp := m.batches[n]; bp != nil {
 		return bp, nil
 	}
 	in := m.g.Inputs[0]
@@ -98,24 +89,19 @@ func (m *Model) batchProgramLocked(n int) (*batchProgram, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: batch of %d: %w", m.Path, n, err)
 	}
-	if cache == nil {
-		cache = map[int]*batchProgram{}
-		batchCaches.Store(m, cache)
+	if m.batches == nil {
+		m.batches = map[int]*batchProgram{}
 	}
 	bp := &batchProgram{prog: prog, input: tensor.New(in.DType, shape)}
-	cache[n] = bp
+	m.batches[n] = bp
 	return bp, nil
 }
 
-// CloseBatches releases the cached batch programs (Close and Release do not know about them, as they
-// predate them; a server keeps its batch programs for its lifetime, reserved in its budget).
-func (m *Model) CloseBatches() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c, ok := batchCaches.LoadAndDelete(m); ok {
-		for _, bp := range c.(map[int]*batchProgram) {
-			bp.prog.Close()
-		}
+// closeBatchesLocked closes the cached batch programs (Close and Release do).
+func (m *Model) closeBatchesLocked() {
+	for n, bp := range m.batches {
+		bp.prog.Close()
+		delete(m.batches, n)
 	}
 }
 

@@ -33,7 +33,7 @@ func TestClassifyBatchMatchesClassify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { m.CloseBatches(); m.Close() })
+		t.Cleanup(func() { m.Close() })
 		if !m.BatchDynamic() {
 			t.Fatalf("%s: expected a dynamic batch dimension", dir)
 		}
@@ -86,5 +86,5 @@ func TestBatchStatsGrowWithBatch(t *testing.T) {
 	if err := m.PrepareBatch(4); err != nil {
 		t.Fatal(err)
 	}
-	m.CloseBatches()
+	m.Close()
 }

@@ -142,6 +142,8 @@ type Model struct {
 	g     *graph.Graph
 	prog  *runtime.Program
 	input *tensor.Tensor
+	// batches caches programs compiled for batch sizes > 1 (ClassifyBatch); Close and Release drop them.
+	batches map[int]*batchProgram
 
 	keep []int // kept class indices after head pruning (nil: all), for mapping outputs back
 	// srcHeap is what the source graph holds on the Go heap beside the program: the pruned head's copied
@@ -827,6 +829,7 @@ func (m *Model) Close() error {
 		m.prog.Close()
 		m.prog = nil
 	}
+	m.closeBatchesLocked()
 	return m.g.Close()
 }
 
@@ -852,6 +855,7 @@ func (m *Model) releaseLocked() {
 	}
 	m.prog.Close()
 	m.prog = nil
+	m.closeBatchesLocked()
 	m.releases++
 	debug.FreeOSMemory()
 	// The mapped weights the program read at run time (an fp32 classifier head) leave the process too.
@@ -996,14 +1000,11 @@ func (m *Model) Classify(ctx context.Context, img *imageio.RGB, topK int) (Resul
 	if err := m.readyLocked(); err != nil {
 		return Result{}, err
 	}
-	if err := m.pre.Into(img, m.input, 0); err != nil {
-		return Result{}, err
-	}
-	outs, err := m.prog.Run(ctx, []*tensor.Tensor{m.input})
+	all, err := m.runOneLocked(ctx, m.prog, m.input, []*imageio.RGB{img}, topK)
 	if err != nil {
 		return Result{}, err
 	}
-	preds := m.predictions(m.scores(outs[0]), topK)
+	preds := all[0]
 	return Result{Predictions: preds, Elapsed: time.Since(start)}, nil
 }
 

@@ -166,7 +166,6 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer model.Close()
-	defer model.CloseBatches()
 
 	info, maxBatch, err := modelInfo(model, f.maxBatch, budget)
 	if err != nil {
