@@ -10,11 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -101,14 +100,8 @@ func memProbeChild(path string) {
 // vmHWM is the process's peak RSS from /proc/self/status. (getrusage's ru_maxrss would include
 // the parent's RSS at fork, which Linux carries across exec.)
 func vmHWM() int64 {
-	data, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+	n, _ := procstat.PeakRSS()
+	return n
 }
 
 // writeSyntheticJPEG encodes a photo-like gradient with texture (quality 90, 4:2:0).

@@ -1,7 +1,6 @@
 package runtime_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/importer/onnx"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -49,18 +49,9 @@ func TestPrecisionPeakRSS(t *testing.T) {
 }
 
 func vmHWM(t *testing.T) int {
-	f, err := os.Open("/proc/self/status")
+	n, err := procstat.PeakRSS()
 	if err != nil {
 		t.Skip(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM")
-	return 0
+	return int(n)
 }

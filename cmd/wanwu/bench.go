@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -178,7 +177,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	if r.MedianMS > 0 {
 		r.ImagesPerS = float64(f.batch) * 1000 / r.MedianMS
 	}
-	r.PeakRSSBytes, err = peakRSS()
+	r.PeakRSSBytes, err = procstat.PeakRSS()
 	if err != nil {
 		// Not Linux (no /proc): report 0 rather than fail the benchmark.
 		fmt.Fprintf(m.Stderr, "wanwu: peak RSS unavailable: %v\n", err)
@@ -294,39 +293,6 @@ func latencyStats(ms []float64) (lo, med, p90, hi float64) {
 	// Nearest-rank percentile: the smallest value with at least 90 % of the runs at or below it.
 	rank := (90*n + 99) / 100
 	return s[0], med, s[rank-1], s[n-1]
-}
-
-// peakRSS reads the process's high-water resident set (VmHWM) from /proc/self/status.
-func peakRSS() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return parseVmHWM(f)
-}
-
-func parseVmHWM(r io.Reader) (int64, error) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
-		}
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("unexpected VmHWM line %q: %w", sc.Text(), err)
-		}
-		return kb << 10, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("no VmHWM line")
 }
 
 // precisionOf names the weight precision: int8/uint8 for quantized graphs, fp16 or fp32 otherwise.

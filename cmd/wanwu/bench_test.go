@@ -215,23 +215,6 @@ func TestLatencyStats(t *testing.T) {
 	}
 }
 
-func TestParseVmHWM(t *testing.T) {
-	status := "Name:\twanwu\nVmPeak:\t 1000 kB\nVmHWM:\t   41234 kB\nVmRSS:\t   40000 kB\n"
-	got, err := parseVmHWM(strings.NewReader(status))
-	if err != nil || got != 41234*1024 {
-		t.Errorf("got %d, %v; want %d", got, err, 41234*1024)
-	}
-	for _, bad := range []string{"Name:\tx\n", "VmHWM:\t12 MB\n", "VmHWM:\tlots kB\n"} {
-		if _, err := parseVmHWM(strings.NewReader(bad)); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-	}
-	// The real file: this process has touched memory, so its high-water mark is positive.
-	if n, err := peakRSS(); err != nil || n <= 0 {
-		t.Errorf("peakRSS() = %d, %v", n, err)
-	}
-}
-
 func TestBenchShape(t *testing.T) {
 	for _, tc := range []struct {
 		in                  tensor.Shape

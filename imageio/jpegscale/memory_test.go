@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 )
 
 // TestPeakMemory measures the peak RSS (VmHWM) of decoding a 6000x4000 JPEG to >= 256x256
@@ -109,15 +111,8 @@ func TestMemProbe(t *testing.T) {
 }
 
 func vmHWM() int64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%d", &kb)
-			return kb << 10
-		}
-	}
-	return 0
+	n, _ := procstat.PeakRSS()
+	return n
 }
 
 // writePhotoLike encodes a w x h 4:2:0 JPEG with photo-like content (smooth colour,

@@ -3,8 +3,9 @@ package onnx
 import (
 	"os"
 	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 )
 
 // TestLoadRSS reports the memory cost of Load for a real model named by $WANWU_RSS_MODEL, e.g.
@@ -37,10 +38,10 @@ func TestLoadRSS(t *testing.T) {
 	}
 	fi, _ := os.Stat(path)
 	t.Logf("%s: %d nodes, file %.1f MiB, constant bytes referenced %.1f MiB", path, len(g.Nodes), mib(int(fi.Size())), mib(weights))
-	t.Logf("before Load: VmHWM %s  RssAnon %s  RssFile %s", before["VmHWM"], before["RssAnon"], before["RssFile"])
-	t.Logf("after Load:  VmHWM %s  RssAnon %s  RssFile %s", after["VmHWM"], after["RssAnon"], after["RssFile"])
-	if grown := kb(after["RssAnon"]) - kb(before["RssAnon"]); grown*1024 > int64(fi.Size())/4 {
-		t.Errorf("anonymous memory grew by %d kB during Load of a %d-byte model: weights were copied", grown, fi.Size())
+	t.Logf("before Load: VmHWM %.1f MiB  RssAnon %.1f MiB  RssFile %.1f MiB", mib(int(before["VmHWM"])), mib(int(before["RssAnon"])), mib(int(before["RssFile"])))
+	t.Logf("after Load:  VmHWM %.1f MiB  RssAnon %.1f MiB  RssFile %.1f MiB", mib(int(after["VmHWM"])), mib(int(after["RssAnon"])), mib(int(after["RssFile"])))
+	if grown := after["RssAnon"] - before["RssAnon"]; grown > int64(fi.Size())/4 {
+		t.Errorf("anonymous memory grew by %d bytes during Load of a %d-byte model: weights were copied", grown, fi.Size())
 	}
 	if os.Getenv("WANWU_RSS_TOUCH") == "" {
 		return
@@ -56,33 +57,15 @@ func TestLoadRSS(t *testing.T) {
 		}
 	}
 	touched := procStatus(t)
-	t.Logf("after reading every weight byte (sum %d): VmHWM %s  RssAnon %s  RssFile %s", sum, touched["VmHWM"], touched["RssAnon"], touched["RssFile"])
+	t.Logf("after reading every weight byte (sum %d): VmHWM %.1f MiB  RssAnon %.1f MiB  RssFile %.1f MiB", sum, mib(int(touched["VmHWM"])), mib(int(touched["RssAnon"])), mib(int(touched["RssFile"])))
 }
 
-func procStatus(t *testing.T) map[string]string {
-	b, err := os.ReadFile("/proc/self/status")
+func procStatus(t *testing.T) map[string]int64 {
+	s, err := procstat.Status()
 	if err != nil {
-		t.Skip("no /proc/self/status")
+		t.Skip(err)
 	}
-	m := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			m[k] = strings.TrimSpace(v)
-		}
-	}
-	return m
-}
-
-func kb(s string) int64 {
-	var v int64
-	for _, c := range s {
-		if c >= '0' && c <= '9' {
-			v = v*10 + int64(c-'0')
-		} else if c != ' ' {
-			break
-		}
-	}
-	return v
+	return s
 }
 
 func mib(n int) float64 { return float64(n) / (1 << 20) }

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"os"
-	"strconv"
-	"strings"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 )
 
 // metrics are the server's Prometheus series, on a registry of their own (no global state, so tests can
@@ -65,24 +63,7 @@ func newMetrics(budget *Budget, arenaBytes func() float64) *metrics {
 }
 
 // readRSS returns VmRSS in bytes (0 where /proc is missing).
-func readRSS() int64 { return procStatus("VmRSS:") }
-
-// readHWM returns VmHWM (peak RSS) in bytes.
-func readHWM() int64 { return procStatus("VmHWM:") }
-
-func procStatus(key string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, key) {
-			f := strings.Fields(line[len(key):])
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
+func readRSS() int64 {
+	n, _ := procstat.RSS()
+	return n
 }

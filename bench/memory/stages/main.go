@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -18,32 +17,15 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
+// status is /proc/self/status's memory fields in bytes (empty where there is no /proc).
 func status() map[string]int64 {
-	out := map[string]int64{}
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var k string
-		var v int64
-		line := sc.Text()
-		i := strings.IndexByte(line, ':')
-		if i < 0 {
-			continue
-		}
-		k = line[:i]
-		if _, err := fmt.Sscan(line[i+1:], &v); err == nil {
-			out[k] = v << 10
-		}
-	}
-	return out
+	s, _ := procstat.Status()
+	return s
 }
 
 func mib(v int64) string { return fmt.Sprintf("%7.1f", float64(v)/(1<<20)) }
