@@ -11,14 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
-
-// Where Debian's libonnx-testdata puts the backend node tests; $WANWU_ONNX_NODE_TESTS overrides.
-var nodeTestDirs = []string{
-	"/usr/share/libonnx-testdata/data/node",
-	"/usr/share/onnx/backend/test/data/node",
-}
 
 var runFilter = flag.String("onnx.case", "", "run only ONNX node cases whose name contains this")
 
@@ -82,27 +77,6 @@ func summaryDetail() string {
 	return b.String()
 }
 
-// findNodeTests returns the node test directory, skipping the test where it is not installed
-// (failing under CI, where it always is).
-func findNodeTests(t *testing.T) string {
-	dirs := nodeTestDirs
-	if d := os.Getenv("WANWU_ONNX_NODE_TESTS"); d != "" {
-		dirs = []string{d}
-	}
-	for _, d := range dirs {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	msg := fmt.Sprintf("ONNX node tests not found in %s (apt-get install libonnx-testdata, or set WANWU_ONNX_NODE_TESTS)",
-		strings.Join(dirs, ", "))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // loadExcludes parses exclude.txt: "case_name  reason" per line, '#' comments, blank lines.
 func loadExcludes(path string) (map[string]string, error) {
 	f, err := os.Open(path)
@@ -134,7 +108,7 @@ func loadExcludes(path string) (map[string]string, error) {
 // exclude.txt are run but not held against us, and every other case must match the reference
 // outputs with ONNX's own tolerance.
 func TestONNXNode(t *testing.T) {
-	root := findNodeTests(t)
+	root := testutil.ONNXNodeTests(t)
 	excludes, err := loadExcludes("exclude.txt")
 	if err != nil {
 		t.Fatal(err)

@@ -63,21 +63,11 @@ func argmaxAgree(got, want *tensor.Tensor) error {
 	g, w := got.F32(), want.F32()
 	c := want.Shape[1]
 	for b := 0; b < want.Shape[0]; b++ {
-		if ga, wa := argmax(g[b*c:(b+1)*c]), argmax(w[b*c:(b+1)*c]); ga != wa {
+		if ga, wa := testutil.Argmax(g[b*c:(b+1)*c]), testutil.Argmax(w[b*c:(b+1)*c]); ga != wa {
 			return fmt.Errorf("row %d: argmax %d, PyTorch %d", b, ga, wa)
 		}
 	}
 	return nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // TestFixturesKeepBatchNorm guards the fixtures' purpose: some must reach the engine with unfolded

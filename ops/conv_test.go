@@ -12,6 +12,7 @@ import (
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/internal/parallel"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/ops/ref"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -33,16 +34,10 @@ var heavyExcluded = map[string]string{
 // TestHeavyOpsONNXConformance runs the ONNX backend node tests of this file family through Eval,
 // reusing the protobuf reader and case runner of onnx_node_test.go.
 func TestHeavyOpsONNXConformance(t *testing.T) {
-	root := os.Getenv("WANWU_ONNX_NODE_TESTS")
-	if root == "" {
-		root = debianNodeTests
-	}
+	root := testutil.ONNXNodeTests(t)
 	dirs, err := os.ReadDir(root)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("ONNX node tests not found: %v", err)
+		t.Fatal(err)
 	}
 	ran := map[string]int{}
 	for _, d := range dirs {

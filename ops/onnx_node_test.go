@@ -11,14 +11,13 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // ONNX backend node tests (Debian's libonnx-testdata, or $WANWU_ONNX_NODE_TESTS) for the ops in this
 // package's light-weight families. A tiny protobuf reader keeps this test independent of the ONNX
 // importer: it decodes ModelProto → GraphProto → NodeProto/AttributeProto/TensorProto directly.
-
-const debianNodeTests = "/usr/share/libonnx-testdata/data/node"
 
 // liteOps are the operators this suite exercises; a case runs when all of its nodes are among them.
 var liteOps = map[string]bool{}
@@ -84,16 +83,10 @@ func exclusion(name string) string {
 }
 
 func TestONNXNodeConformance(t *testing.T) {
-	root := os.Getenv("WANWU_ONNX_NODE_TESTS")
-	if root == "" {
-		root = debianNodeTests
-	}
+	root := testutil.ONNXNodeTests(t)
 	dirs, err := os.ReadDir(root)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("ONNX node tests not found: %v", err)
+		t.Fatal(err)
 	}
 	ran := 0
 	for _, d := range dirs {

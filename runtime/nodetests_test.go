@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/importer/onnx"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
@@ -19,13 +20,10 @@ import (
 // reference outputs. The ops package checks each kernel alone; this catches what only planning can
 // break: a kernel that does not tolerate out == in[0], a view with the wrong bytes, folding mistakes.
 func TestONNXNodeTestsThroughRuntime(t *testing.T) {
-	root := os.Getenv("WANWU_ONNX_NODE_TESTS")
-	if root == "" {
-		root = "/usr/share/libonnx-testdata/data/node"
-	}
+	root := testutil.ONNXNodeTests(t)
 	dirs, err := os.ReadDir(root)
 	if err != nil {
-		t.Skipf("ONNX node tests not found: %v", err)
+		t.Fatal(err)
 	}
 	ran, skipped := 0, map[string]int{}
 	for _, d := range dirs {

@@ -21,36 +21,6 @@ const (
 	int8MaxProbDiff = 0.05
 )
 
-func softmaxRows(x []float32, classes int) []float64 {
-	p := make([]float64, len(x))
-	for r := 0; r < len(x)/classes; r++ {
-		row := x[r*classes : (r+1)*classes]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = max(m, float64(v))
-		}
-		var s float64
-		for i, v := range row {
-			p[r*classes+i] = math.Exp(float64(v) - m)
-			s += p[r*classes+i]
-		}
-		for i := range row {
-			p[r*classes+i] /= s
-		}
-	}
-	return p
-}
-
-func argmaxF(v []float64) int {
-	b := 0
-	for i, x := range v {
-		if x > v[b] {
-			b = i
-		}
-	}
-	return b
-}
-
 // compareInt8 runs g at fp32 and int8 on in and returns top-1 agreements (rows), rows, max |Δp|.
 func compareInt8(t testing.TB, g *graph.Graph, in *tensor.Tensor, threads int, tie func(row int, margin float64)) (agree, rows int, maxDP float64, ops map[string]int) {
 	shapes := map[string]tensor.Shape{g.Inputs[0].Name: in.Shape}
@@ -77,14 +47,14 @@ func compareInt8(t testing.TB, g *graph.Graph, in *tensor.Tensor, threads int, t
 	if classes < 0 {
 		classes = len(outs[0]) / in.Shape[0]
 	}
-	pf, pq := softmaxRows(outs[0], classes), softmaxRows(outs[1], classes)
+	pf, pq := testutil.SoftmaxRows(outs[0], classes), testutil.SoftmaxRows(outs[1], classes)
 	rows = len(pf) / classes
 	for i := range pf {
 		maxDP = max(maxDP, math.Abs(pf[i]-pq[i]))
 	}
 	for r := 0; r < rows; r++ {
 		rf, rq := pf[r*classes:(r+1)*classes], pq[r*classes:(r+1)*classes]
-		if bf, bq := argmaxF(rf), argmaxF(rq); bf == bq {
+		if bf, bq := testutil.Argmax(rf), testutil.Argmax(rq); bf == bq {
 			agree++
 		} else if tie != nil {
 			// A swap is only excusable between classes fp32 itself cannot separate by more than the

@@ -12,26 +12,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
-
-// conformance returns a path under Debian's ONNX conformance data (libonnx-testdata), or under
-// $ONNX_TESTDATA. Missing data skips the test, except under CI where it fails.
-func conformance(t *testing.T, elem ...string) string {
-	t.Helper()
-	base := os.Getenv("ONNX_TESTDATA")
-	if base == "" {
-		base = "/usr/share/libonnx-testdata/data"
-	}
-	p := filepath.Join(append([]string{base}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX conformance data missing: %v", err)
-		}
-		t.Skipf("ONNX conformance data not installed (%v); apt-get install libonnx-testdata", err)
-	}
-	return p
-}
 
 func sample(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
 	t := tensor.New(dt, shape)
@@ -272,7 +255,7 @@ func TestNPYErrors(t *testing.T) {
 // TestConformanceData reads the ONNX conformance tensors: Relu's output must be max(input, 0),
 // and Conv's inputs have the shapes the ONNX test documents.
 func TestConformanceData(t *testing.T) {
-	dir := conformance(t, "node", "test_relu", "test_data_set_0")
+	dir := testutil.ONNXTestdata(t, "node", "test_relu", "test_data_set_0")
 	in, inName, err := ReadFile(filepath.Join(dir, "input_0.pb"))
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +280,7 @@ func TestConformanceData(t *testing.T) {
 		t.Fatal("relu input has no negative values; the check above proves nothing")
 	}
 
-	cdir := conformance(t, "node", "test_conv_with_strides_padding", "test_data_set_0")
+	cdir := testutil.ONNXTestdata(t, "node", "test_conv_with_strides_padding", "test_data_set_0")
 	for _, c := range []struct {
 		file  string
 		name  string

@@ -23,36 +23,6 @@ import (
 // (a wrong panel or a skipped block moves probabilities by far more).
 const fp16MaxProbDiff = 2e-3
 
-func softmax(x []float32, classes int) []float64 {
-	p := make([]float64, len(x))
-	for r := 0; r < len(x)/classes; r++ {
-		row := x[r*classes : (r+1)*classes]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = max(m, float64(v))
-		}
-		var s float64
-		for i, v := range row {
-			p[r*classes+i] = math.Exp(float64(v) - m)
-			s += p[r*classes+i]
-		}
-		for i := range row {
-			p[r*classes+i] /= s
-		}
-	}
-	return p
-}
-
-func argmax(v []float64) int {
-	b := 0
-	for i, x := range v {
-		if x > v[b] {
-			b = i
-		}
-	}
-	return b
-}
-
 type precisionRun struct {
 	p           *runtime.Program
 	out         []float32
@@ -116,7 +86,7 @@ func runBoth(t *testing.T, path string, in *tensor.Tensor, iters int) (f32, f16 
 func compareFP16(t *testing.T, path string, in *tensor.Tensor, iters int) {
 	f32, f16 := runBoth(t, path, in, iters)
 	classes := len(f32.out) / in.Shape[0]
-	pf, ph := softmax(f32.out, classes), softmax(f16.out, classes)
+	pf, ph := testutil.SoftmaxRows(f32.out, classes), testutil.SoftmaxRows(f16.out, classes)
 	var dp float64
 	for i := range pf {
 		dp = max(dp, math.Abs(pf[i]-ph[i]))
@@ -124,7 +94,7 @@ func compareFP16(t *testing.T, path string, in *tensor.Tensor, iters int) {
 	agree := 0
 	for r := 0; r < in.Shape[0]; r++ {
 		rf, rh := pf[r*classes:(r+1)*classes], ph[r*classes:(r+1)*classes]
-		bf, bh := argmax(rf), argmax(rh)
+		bf, bh := testutil.Argmax(rf), testutil.Argmax(rh)
 		if bf == bh {
 			agree++
 		} else if margin := rf[bf] - rf[bh]; margin > fp16MaxProbDiff {

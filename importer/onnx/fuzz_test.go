@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 )
 
 // FuzzDecode feeds mutated models to Decode: any input must give a graph that validates or an
@@ -42,7 +43,7 @@ func FuzzDecode(f *testing.F) {
 // supported: importing must succeed or fail with a clear error, never panic, and what loads must
 // validate. The failures are the importer's documented limits, listed here with their reason.
 func TestConformanceSweep(t *testing.T) {
-	dir := conformance(t, "node")
+	dir := testutil.ONNXTestdata(t, "node")
 	models, err := filepath.Glob(filepath.Join(dir, "*", "model.onnx"))
 	if err != nil || len(models) == 0 {
 		t.Fatalf("no models under %s (%v)", dir, err)

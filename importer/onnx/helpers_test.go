@@ -3,8 +3,6 @@ package onnx
 import (
 	"encoding/binary"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -22,24 +20,6 @@ func init() {
 			ops.Register(op, &ops.Def{})
 		}
 	}
-}
-
-// conformance returns a path under Debian's ONNX conformance data (libonnx-testdata), or under
-// $ONNX_TESTDATA. Missing data skips the test, except under CI where it fails.
-func conformance(t testing.TB, elem ...string) string {
-	t.Helper()
-	base := os.Getenv("ONNX_TESTDATA")
-	if base == "" {
-		base = "/usr/share/libonnx-testdata/data"
-	}
-	p := filepath.Join(append([]string{base}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX conformance data missing: %v", err)
-		}
-		t.Skipf("ONNX conformance data not installed (%v); apt-get install libonnx-testdata", err)
-	}
-	return p
 }
 
 // Builders for small models written with the generated protobuf types.

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -59,7 +60,7 @@ output y
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := conformance(t, "node", c.name, "model.onnx")
+			path := testutil.ONNXTestdata(t, "node", c.name, "model.onnx")
 			g, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
@@ -80,12 +81,12 @@ output y
 
 // TestConstantNodeValue checks test_constant's value against the expected output the ONNX test ships.
 func TestConstantNodeValue(t *testing.T) {
-	g, err := Load(conformance(t, "node", "test_constant", "model.onnx"))
+	g, err := Load(testutil.ONNXTestdata(t, "node", "test_constant", "model.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	want := readTensorProto(t, conformance(t, "node", "test_constant", "test_data_set_0", "output_0.pb"))
+	want := readTensorProto(t, testutil.ONNXTestdata(t, "node", "test_constant", "test_data_set_0", "output_0.pb"))
 	got := g.Outputs[0].Const
 	if got == nil || !got.Shape.Equal(want.Shape) || !reflect.DeepEqual(got.F32(), want.F32()) {
 		t.Fatalf("constant = %v, want %v", got, want)

@@ -1,4 +1,5 @@
-// Package testutil finds the repository root and the shared test data (../shared) for tests.
+// Package testutil holds helpers shared by tests: the repository root, the shared test data
+// (../shared), ONNX's backend test data, and small numeric references (softmax, argmax).
 package testutil
 
 import (
@@ -43,4 +44,48 @@ func Shared(t testing.TB, elem ...string) string {
 		t.Skipf("shared test data not found (%v); run from a checkout with ../shared or set WANWU_SHARED", err)
 	}
 	return p
+}
+
+// onnxDataDirs are where Debian's libonnx-testdata (and a pip-installed onnx's copy, as laid out by
+// some distributions) put ONNX's backend test data.
+var onnxDataDirs = []string{"/usr/share/libonnx-testdata/data", "/usr/share/onnx/backend/test/data"}
+
+// ONNXTestdata returns a path under ONNX's backend test data ($ONNX_TESTDATA, else where
+// libonnx-testdata installs it), e.g. ONNXTestdata(t, "node", "test_relu", "model.onnx"). Where it
+// is missing the test is skipped, except under CI, where it fails.
+func ONNXTestdata(t testing.TB, elem ...string) string {
+	t.Helper()
+	bases := onnxDataDirs
+	if b := os.Getenv("ONNX_TESTDATA"); b != "" {
+		bases = []string{b}
+	}
+	var err error
+	for _, base := range bases {
+		p := filepath.Join(append([]string{base}, elem...)...)
+		if _, err = os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("testutil: ONNX test data missing: %v", err)
+	}
+	t.Skipf("ONNX test data not installed (%v); apt-get install libonnx-testdata or set ONNX_TESTDATA", err)
+	return ""
+}
+
+// ONNXNodeTests returns the folder of ONNX's backend node tests (one folder per case):
+// $WANWU_ONNX_NODE_TESTS, else ONNXTestdata(t, "node"). Missing, the test is skipped (failed under CI).
+func ONNXNodeTests(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("WANWU_ONNX_NODE_TESTS")
+	if d == "" {
+		return ONNXTestdata(t, "node")
+	}
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("testutil: WANWU_ONNX_NODE_TESTS=%s is not a folder", d)
+		}
+		t.Skipf("WANWU_ONNX_NODE_TESTS=%s is not a folder", d)
+	}
+	return d
 }
