@@ -208,6 +208,8 @@ type convKernel struct {
 	slots     int
 	slotLen   int // floats of scratch per slot
 
+	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
+
 	// Run state, read by Do.
 	x, w, bias, y []float32
 	work          []float32
@@ -296,6 +298,9 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
 		}
 		k.wideLen = f32.Widen16Len()
+	} else if w.IsConst() && useWinograd(k, n) {
+		k.wino = newWinoState(k, w.Const.F32())
+		return k, nil
 	} else if w.IsConst() {
 		wd := w.Const.F32()
 		k.packed = make([]f32.PackedA, k.groups)
@@ -325,6 +330,9 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 // PackedBytes is the size of W packed at Compile (runtime.PackedWeights).
 func (k *convKernel) PackedBytes() int {
 	n := 0
+	if k.wino != nil {
+		n += 4 * len(k.wino.data)
+	}
 	for _, p := range k.packed {
 		n += 4 * len(p.Data)
 	}
@@ -338,7 +346,7 @@ func (k *convKernel) PackedBytes() int {
 
 // PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
 func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil || (k.packed16 != nil && !k.prepacked) {
+	if k.packed != nil || k.wino != nil || (k.packed16 != nil && !k.prepacked) {
 		return []int{1}
 	}
 	return nil
@@ -347,6 +355,9 @@ func (k *convKernel) PackedInputs() []int {
 func (k *convKernel) ScratchBytes() int {
 	if k.depthwise {
 		return 0
+	}
+	if k.wino != nil {
+		return 4 * k.wino.scratchLen
 	}
 	return 4 * (k.groups*k.packLen + k.slots*k.slotLen)
 }
@@ -366,6 +377,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 		return nil
 	}
 	scratch := bytesAsF32(ctx.Scratch)
+	if k.wino != nil {
+		k.runWinograd(ctx, scratch)
+		return nil
+	}
 	if k.packed == nil && k.packed16 == nil {
 		K := g.K()
 		for gi := range k.pa {
@@ -385,6 +400,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 // Do runs output planes (depthwise) or slots (GEMM path); each slot owns one workspace and a
 // contiguous run of (image, group, tile, row-part) items.
 func (k *convKernel) Do(lo, hi int) {
+	if k.wino != nil {
+		k.doWinograd(lo, hi)
+		return
+	}
 	if k.depthwise {
 		k.doDepthwise(lo, hi)
 		return
