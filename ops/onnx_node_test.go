@@ -13,11 +13,13 @@ import (
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
+	"github.com/wanwu-ai/wanwu/tensorio"
 )
 
 // ONNX backend node tests (Debian's libonnx-testdata, or $WANWU_ONNX_NODE_TESTS) for the ops in this
 // package's light-weight families. A tiny protobuf reader keeps this test independent of the ONNX
-// importer: it decodes ModelProto → GraphProto → NodeProto/AttributeProto/TensorProto directly.
+// importer: it decodes ModelProto → GraphProto → NodeProto/AttributeProto directly (tensors through
+// tensorio).
 
 // liteOps are the operators this suite exercises; a case runs when all of its nodes are among them.
 var liteOps = map[string]bool{}
@@ -437,79 +439,15 @@ func decodeAttr(b []byte) (string, graph.Attr, error) {
 }
 
 func readTensorFile(path string) (*tensor.Tensor, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	t, _, err := decodeTensor(b)
+	t, _, err := tensorio.ReadFile(path)
 	return t, err
 }
 
+// decodeTensor decodes a TensorProto into fresh, aligned memory (tensorio's result may view b).
 func decodeTensor(b []byte) (*tensor.Tensor, string, error) {
-	fs, err := pbFields(b)
+	t, name, err := tensorio.DecodeTensorProto(b)
 	if err != nil {
-		return nil, "", err
+		return nil, name, err
 	}
-	var dims tensor.Shape
-	var code uint64
-	var name string
-	var raw []byte
-	var hasRaw bool
-	var f32 []uint32
-	var ints []uint64
-	for _, f := range fs {
-		switch f.num {
-		case 1:
-			for _, v := range varints(f) {
-				dims = append(dims, int(int64(v)))
-			}
-		case 2:
-			code = f.v
-		case 4:
-			f32 = append(f32, fixed32s(f)...)
-		case 5, 7, 11:
-			ints = append(ints, varints(f)...)
-		case 8:
-			name = string(f.b)
-		case 9:
-			raw, hasRaw = f.b, true
-		}
-	}
-	dt, ok := onnxDTypes[int64(code)]
-	if !ok {
-		return nil, name, fmt.Errorf("tensor %s: unsupported ONNX data type %d", name, code)
-	}
-	if dims == nil {
-		dims = tensor.Shape{}
-	}
-	if n := dims.NumElements(); n < 0 || n > 1<<26 {
-		return nil, name, fmt.Errorf("tensor %s: implausible dims %v", name, dims)
-	}
-	t := tensor.New(dt, dims)
-	switch {
-	case hasRaw:
-		if len(raw) != t.ByteSize() {
-			return nil, name, fmt.Errorf("tensor %s: raw_data %d bytes, want %d", name, len(raw), t.ByteSize())
-		}
-		copy(t.Data, raw)
-	case dt == tensor.F32:
-		for i, v := range f32 {
-			binary.LittleEndian.PutUint32(t.Data[4*i:], v)
-		}
-	default:
-		sz := dt.Size()
-		for i, v := range ints {
-			switch sz {
-			case 1:
-				t.Data[i] = byte(v)
-			case 2:
-				binary.LittleEndian.PutUint16(t.Data[2*i:], uint16(v))
-			case 4:
-				binary.LittleEndian.PutUint32(t.Data[4*i:], uint32(v))
-			case 8:
-				binary.LittleEndian.PutUint64(t.Data[8*i:], v)
-			}
-		}
-	}
-	return t, name, nil
+	return t.Clone(), name, nil
 }
