@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -183,28 +184,49 @@ type Result struct {
 // Load opens a model: a path to an .onnx or .tflite file, or the name of a catalog model (fetched into
 // the cache on first use and verified by sha256).
 func Load(ctx context.Context, model string, opts ...Option) (*Model, error) {
+	cfg := newConfig(opts)
+	m, ii, err := open(ctx, model, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.configure(ii, cfg); err != nil {
+		m.g.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func newConfig(opts []Option) config {
 	cfg := config{}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	return cfg
+}
+
+// open resolves and imports a model and decides what Load and PlanConfigs share: the image input, the
+// base preprocessing, the labels and the class subset (the classifier is pruned to it before anything
+// is planned). The caller closes m.g.
+func open(ctx context.Context, model string, cfg config) (*Model, inputInfo, error) {
 	path, entry, err := resolve(ctx, model, cfg.fetcher)
 	if err != nil {
-		return nil, err
+		return nil, inputInfo{}, err
 	}
 	g, format, err := ImportGraph(path)
 	if err != nil {
-		return nil, err
+		return nil, inputInfo{}, err
 	}
 	m := &Model{Path: path, Format: format, g: g}
 	m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	if entry != nil {
 		m.Name = entry.Name
 	}
-	if err := m.configure(entry, cfg); err != nil {
+	ii, err := m.prepare(entry, cfg)
+	if err != nil {
 		g.Close()
-		return nil, err
+		return nil, inputInfo{}, err
 	}
-	return m, nil
+	return m, ii, nil
 }
 
 func resolve(ctx context.Context, model string, f *catalog.Fetcher) (string, *catalog.Entry, error) {
@@ -253,22 +275,24 @@ func ImportGraph(path string) (*graph.Graph, string, error) {
 	return g, "onnx", err
 }
 
-// precisionOptions maps each weight precision the engine can run a float model in to how runtime.Options
-// asks for it. fp32 is the model as it is; other precisions register here (int8/fp16 conversion), and
-// a precision is only offered for a model when runtime.Estimate accepts it.
-var precisionOptions = map[string]func(*runtime.Options){"fp32": nil}
+// precisions are the weight precisions the engine can run a float model in, most accurate first
+// (memory.PrecisionRank): fp32 is the model as it is; fp16 stores Conv/Gemm/MatMul weights as IEEE
+// half, widened to f32 in the kernels; int8 quantizes weights per output channel at load and
+// activations dynamically per layer (docs/precision.md). Both convert streaming through the mapped
+// model, releasing each float tensor's pages once converted. A precision is only offered for a model
+// when runtime.Estimate accepts it.
+var precisions = []string{"fp32", "fp16", "int8"}
 
 // Precisions lists the precisions the engine offers for float models, most accurate first.
-func Precisions() []string {
-	var ps []string
-	for p := range precisionOptions {
-		ps = append(ps, p)
+func Precisions() []string { return slices.Clone(precisions) }
+
+// runtimePrecision is how runtime.Options asks for a configuration's precision p: a conversion for
+// fp16 and int8, "" (the model as it is) for fp32 and for what only a stored model has (uint8).
+func runtimePrecision(p string) string {
+	if p == "fp32" || !slices.Contains(precisions, p) {
+		return ""
 	}
-	sort.Slice(ps, func(i, j int) bool {
-		ri, rj := memory.PrecisionRank(ps[i]), memory.PrecisionRank(ps[j])
-		return ri < rj || ri == rj && ps[i] < ps[j]
-	})
-	return ps
+	return p
 }
 
 // PlanSizes are the input sizes considered for models whose spatial size is dynamic.
@@ -386,18 +410,16 @@ func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis int) image
 	return p
 }
 
-// configure decides labels, the class subset, the precision and input size (under a budget when there is
-// one), then compiles the program.
-func (m *Model) configure(entry *catalog.Entry, cfg config) error {
+// prepare decides the input, the base preprocessing, the labels and the class subset, and prunes the
+// classifier to the subset.
+func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 	ii, err := m.inputInfo(cfg)
 	if err != nil {
-		return err
+		return ii, err
 	}
-	basePre, err := m.basePreprocess(entry, cfg, &ii)
-	if err != nil {
-		return err
+	if m.basePre, err = m.basePreprocess(entry, cfg, &ii); err != nil {
+		return ii, err
 	}
-	m.basePre = basePre
 
 	// Labels, checked against the classes the model scores.
 	classes := -1 // unknown until compiled; configure checks the labels against the program then
@@ -405,28 +427,32 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 		classes = osh[len(osh)-1]
 	}
 	if err := m.chooseLabels(entry, cfg, classes); err != nil {
-		return err
+		return ii, err
 	}
 
-	// The class subset prunes the classifier before anything is planned.
 	keep := cfg.classes
 	if len(cfg.only) > 0 {
 		if m.labels == nil {
-			return fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
+			return ii, fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
 		}
 		if keep, err = m.labels.Match(cfg.only, cfg.onlyMode); err != nil {
-			return err
+			return ii, err
 		}
 	}
 	if keep != nil {
 		before := constTensors(m.g)
 		if err := passes.PruneHead(m.g, keep); err != nil {
-			return fmt.Errorf("%s: %w", m.Path, err)
+			return ii, fmt.Errorf("%s: %w", m.Path, err)
 		}
 		m.headCopy = copiedConstBytes(m.g, before)
 		m.keep = keep
 	}
+	return ii, nil
+}
 
+// configure decides the precision and input size (under a budget when there is one), then compiles the
+// program.
+func (m *Model) configure(ii inputInfo, cfg config) error {
 	cands, err := m.chooseConfig(cfg, ii)
 	if err != nil {
 		return err
@@ -434,11 +460,9 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 	c := cands[0]
 	m.chosen = c
 	shape := ii.shapeFor(c.Size, 1)
-	m.pre = preprocessFor(basePre, shape, ii.hAxis)
-	m.ropts = runtime.Options{Threads: cfg.threads, InputShapes: map[string]tensor.Shape{ii.name: shape}}
-	if f := precisionOptions[c.Precision]; f != nil {
-		f(&m.ropts)
-	}
+	m.pre = preprocessFor(m.basePre, shape, ii.hAxis)
+	m.ropts = runtime.Options{Threads: cfg.threads, InputShapes: map[string]tensor.Shape{ii.name: shape},
+		Precision: runtimePrecision(c.Precision)}
 	if cfg.memLimit {
 		if c.PredictedPeakBytes == 0 { // no budget: nothing was estimated yet (Estimate reads no weights)
 			if c, err = m.predict(ii, c.Precision, c.Size, 1, c.Threads, cfg.photo); err != nil {
@@ -459,7 +483,7 @@ func (m *Model) configure(entry *catalog.Entry, cfg config) error {
 		cfg.logf("%s: %s; predicted peak %s", m.Name, m.chosen, m.chosen.Breakdown)
 	}
 	m.input = tensor.New(ii.dtype, shape)
-	m.precision = precisionOf(m.g)
+	m.precision = GraphPrecision(m.g)
 	if c.Precision != "fp32" {
 		m.precision = c.Precision
 	}
@@ -525,7 +549,7 @@ func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) erro
 // candidatePrecisions are the precisions to consider: the stored one for quantized or half models,
 // else every registered precision (or just the one asked for).
 func (m *Model) candidatePrecisions(asked string) ([]string, error) {
-	stored := precisionOf(m.g)
+	stored := GraphPrecision(m.g)
 	if stored != "fp32" {
 		if asked != "" && asked != "auto" && asked != stored {
 			return nil, fmt.Errorf("%s: the model stores %s weights; --precision %s is not possible", m.Path, stored, asked)
@@ -535,7 +559,7 @@ func (m *Model) candidatePrecisions(asked string) ([]string, error) {
 	if asked == "" || asked == "auto" {
 		return Precisions(), nil
 	}
-	if _, ok := precisionOptions[asked]; !ok {
+	if !slices.Contains(precisions, asked) {
 		return nil, fmt.Errorf("%s: precision %q is not supported; choose one of %s or auto", m.Path, asked, strings.Join(Precisions(), ", "))
 	}
 	return []string{asked}, nil
@@ -614,10 +638,8 @@ func (m *Model) chooseConfig(cfg config, ii inputInfo) ([]memory.Config, error) 
 
 // predict estimates one configuration's peak RSS without compiling weights or allocating the arena.
 func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int, photo *imageio.Header) (memory.Config, error) {
-	opts := runtime.Options{Threads: threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(size, batch)}}
-	if f := precisionOptions[precision]; f != nil {
-		f(&opts)
-	}
+	opts := runtime.Options{Threads: threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(size, batch)},
+		Precision: runtimePrecision(precision)}
 	st, err := runtime.Estimate(m.g, opts)
 	if err != nil {
 		return memory.Config{}, fmt.Errorf("%s: %s at %d: %w", m.Path, precision, size, err)
@@ -629,7 +651,7 @@ func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int
 	pre := preprocessFor(m.basePre, ii.shapeFor(size, 1), ii.hAxis)
 	b := m.held(memory.Predict(st, m.decodeCost(photo, pre)+inputBytes(ii, size, batch)), precision)
 	if precision == "fp32" {
-		precision = precisionOf(m.g) // a half or quantized file runs as stored
+		precision = GraphPrecision(m.g) // a half or quantized file runs as stored
 	}
 	return memory.Config{Precision: precision, Size: size, Batch: batch, Threads: threads, Labels: labelsN,
 		PredictedPeakBytes: b.Total(), Breakdown: b}, nil
@@ -639,54 +661,12 @@ func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int
 // and, for a dynamic input size, each of PlanSizes), ranks them and chooses under budget. It does not
 // compile weights or allocate arenas. Options as for Load (WithOnly, WithThreads, WithPhotoPixels ...).
 func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option) (memory.Plan, error) {
-	cfg := config{}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	path, entry, err := resolve(ctx, model, cfg.fetcher)
+	cfg := newConfig(opts)
+	m, ii, err := open(ctx, model, cfg)
 	if err != nil {
 		return memory.Plan{}, err
 	}
-	g, format, err := ImportGraph(path)
-	if err != nil {
-		return memory.Plan{}, err
-	}
-	defer g.Close()
-	m := &Model{Path: path, Format: format, g: g}
-	m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	if entry != nil {
-		m.Name = entry.Name
-	}
-	ii, err := m.inputInfo(cfg)
-	if err != nil {
-		return memory.Plan{}, err
-	}
-	if m.basePre, err = m.basePreprocess(entry, cfg, &ii); err != nil {
-		return memory.Plan{}, err
-	}
-	classes := -1
-	if osh := g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 {
-		classes = osh[len(osh)-1]
-	}
-	if err := m.chooseLabels(entry, cfg, classes); err != nil {
-		return memory.Plan{}, err
-	}
-	keep := cfg.classes
-	if len(cfg.only) > 0 {
-		if m.labels == nil {
-			return memory.Plan{}, fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
-		}
-		if keep, err = m.labels.Match(cfg.only, cfg.onlyMode); err != nil {
-			return memory.Plan{}, err
-		}
-	}
-	if keep != nil {
-		before := constTensors(g)
-		if err := passes.PruneHead(g, keep); err != nil {
-			return memory.Plan{}, fmt.Errorf("%s: %w", m.Path, err)
-		}
-		m.headCopy = copiedConstBytes(g, before)
-	}
+	defer m.g.Close()
 	precs, err := m.candidatePrecisions(cfg.precision)
 	if err != nil {
 		return memory.Plan{}, err
@@ -740,8 +720,9 @@ func withChinese(s *labels.Set) *labels.Set {
 	return s
 }
 
-// precisionOf names the weight precision: int8/uint8 for quantized graphs, fp16 or fp32 otherwise.
-func precisionOf(g *graph.Graph) string {
+// GraphPrecision names the precision a graph's weights are stored in: int8 or uint8 for quantized graphs
+// (by the QLinearConv/QLinearMatMul weight type), fp16 for half weights, fp32 otherwise.
+func GraphPrecision(g *graph.Graph) string {
 	p := "fp32"
 	for _, n := range g.Nodes {
 		if n.Op == "QLinearConv" || n.Op == "QLinearMatMul" {

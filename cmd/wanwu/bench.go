@@ -171,7 +171,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	}
 
 	st := prog.Stats()
-	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: precisionOf(g),
+	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: wanwu.GraphPrecision(g),
 		ArenaBytes: int64(st.ArenaBytes), WeightBytes: int64(st.WeightBytes)}
 	r.MinMS, r.MedianMS, r.P90MS, r.MaxMS = latencyStats(times)
 	if r.MedianMS > 0 {
@@ -293,26 +293,6 @@ func latencyStats(ms []float64) (lo, med, p90, hi float64) {
 	// Nearest-rank percentile: the smallest value with at least 90 % of the runs at or below it.
 	rank := (90*n + 99) / 100
 	return s[0], med, s[rank-1], s[n-1]
-}
-
-// precisionOf names the weight precision: int8/uint8 for quantized graphs, fp16 or fp32 otherwise.
-// (The facade decides it the same way for classify's records.)
-func precisionOf(g *graph.Graph) string {
-	p := "fp32"
-	for _, n := range g.Nodes {
-		switch n.Op {
-		case "QLinearConv", "QLinearMatMul":
-			if w := n.Input(3); w != nil && w.DType == tensor.I8 {
-				return "int8"
-			}
-			p = "uint8"
-		case "Conv", "Gemm", "MatMul":
-			if w := n.Input(1); w != nil && w.DType == tensor.F16 && p == "fp32" {
-				p = "fp16"
-			}
-		}
-	}
-	return p
 }
 
 func benchHeader() string {
