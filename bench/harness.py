@@ -37,12 +37,17 @@ MiB = 1 << 20
 
 # ---- machine load --------------------------------------------------------------------------------
 
-def busy_ticks():
-    """Machine-wide busy CPU ticks (USER_HZ = 100 per second) from /proc/stat."""
+def cpu_ticks():
+    """Machine-wide busy and steal CPU ticks (USER_HZ = 100 per second) from /proc/stat. Steal is time
+    the hypervisor gave this VM's vCPUs to someone else: load the guest cannot see as processes."""
     with open("/proc/stat") as f:
         v = [int(t) for t in f.readline().split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq = v[:7]
-    return user + nice + system + irq + softirq
+    user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def busy_ticks():
+    return cpu_ticks()[0]
 
 
 def wait_idle(max_other, max_wait, deadline):
@@ -65,11 +70,12 @@ def wait_idle(max_other, max_wait, deadline):
 
 def timed_process(cmd, env=None):
     """Runs cmd under /usr/bin/time -v. Returns (stdout, stderr, returncode, peak RSS bytes, other CPU
-    cores used on the machine while it ran, wall seconds)."""
-    b0, w0 = busy_ticks(), time.time()
+    cores used on the machine while it ran, wall seconds, cores stolen by the hypervisor)."""
+    (b0, s0), w0 = cpu_ticks(), time.time()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
     wall = time.time() - w0
-    busy = (busy_ticks() - b0) / 100.0
+    b1, s1 = cpu_ticks()
+    busy = (b1 - b0) / 100.0
 
     def field(name):
         m = re.search(re.escape(name) + r": (\S+)", p.stderr)
@@ -77,7 +83,8 @@ def timed_process(cmd, env=None):
     rss = field("Maximum resident set size (kbytes)")
     own = sum(float(field(k) or 0) for k in ("User time (seconds)", "System time (seconds)"))
     other = max(0.0, busy - own) / wall if wall > 0 else 0.0
-    return p.stdout, p.stderr, p.returncode, int(rss) * 1024 if rss else None, other, wall
+    steal = (s1 - s0) / 100.0 / wall if wall > 0 else 0.0
+    return p.stdout, p.stderr, p.returncode, int(rss) * 1024 if rss else None, other, wall, steal
 
 
 def command(fw, cfg, a):
@@ -101,9 +108,9 @@ def run_config(fw, cfg, a, deadline):
         cmd = command(fw, cfg, a)
         if a.nice:
             cmd = ["nice", "-n", str(a.nice)] + cmd  # nice execs the command: time -v still sees it
-        out, err, rc, rss, other, wall = timed_process(cmd)
+        out, err, rc, rss, other, wall, steal = timed_process(cmd)
         r = dict(cfg, framework=fw, attempt=attempt, idle_wait_s=waited, other_cpu_cores=round(other, 3),
-                 process_wall_s=round(wall, 2))
+                 steal_cores=round(steal, 3), process_wall_s=round(wall, 2))
         res = None
         for line in out.splitlines():
             line = line.strip()
