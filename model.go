@@ -208,7 +208,11 @@ func newConfig(opts []Option) config {
 // base preprocessing, the labels and the class subset (the classifier is pruned to it before anything
 // is planned). The caller closes m.g.
 func open(ctx context.Context, model string, cfg config) (*Model, inputInfo, error) {
-	path, entry, err := resolve(ctx, model, cfg.fetcher)
+	f := cfg.fetcher
+	if f == nil {
+		f = &catalog.Fetcher{}
+	}
+	path, entry, err := f.Resolve(ctx, model)
 	if err != nil {
 		return nil, inputInfo{}, err
 	}
@@ -227,34 +231,6 @@ func open(ctx context.Context, model string, cfg config) (*Model, inputInfo, err
 		return nil, inputInfo{}, err
 	}
 	return m, ii, nil
-}
-
-func resolve(ctx context.Context, model string, f *catalog.Fetcher) (string, *catalog.Entry, error) {
-	if st, err := os.Stat(model); err == nil {
-		if st.IsDir() {
-			return "", nil, fmt.Errorf("%s: is a directory, not a model file", model)
-		}
-		var entry *catalog.Entry
-		if e, err := catalog.Model(filepath.Base(model)); err == nil {
-			entry = &e // a catalog file given by path keeps its catalog preprocessing
-		}
-		return model, entry, nil
-	}
-	e, err := catalog.Model(model)
-	if err != nil {
-		if strings.ContainsAny(model, `/\.`) {
-			return "", nil, fmt.Errorf("%s: no such model file", model)
-		}
-		return "", nil, err
-	}
-	if f == nil {
-		f = &catalog.Fetcher{}
-	}
-	p, err := f.Fetch(ctx, e)
-	if err != nil {
-		return "", nil, err
-	}
-	return p, &e, nil
 }
 
 // ImportGraph reads a model file into the IR, choosing the importer by content (TFLite files carry "TFL3"

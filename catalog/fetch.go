@@ -193,3 +193,30 @@ func verifyFile(path string, e Entry) error {
 	}
 	return nil
 }
+
+// Resolve finds the model file a user named: an existing path (a directory is an error), or a catalog
+// model name, fetched into the cache. entry is the catalog entry (nil for a file the catalog does not
+// know; a catalog file given by path keeps its entry, and with it its preprocessing).
+func (f *Fetcher) Resolve(ctx context.Context, model string) (path string, entry *Entry, err error) {
+	if st, err := os.Stat(model); err == nil {
+		if st.IsDir() {
+			return "", nil, fmt.Errorf("%s: is a directory, not a model file", model)
+		}
+		if e, err := Model(filepath.Base(model)); err == nil {
+			entry = &e
+		}
+		return model, entry, nil
+	}
+	e, err := Model(model)
+	if err != nil {
+		if strings.ContainsAny(model, `/\.`) {
+			return "", nil, fmt.Errorf("%s: no such model file", model)
+		}
+		return "", nil, err
+	}
+	p, err := f.Fetch(ctx, e)
+	if err != nil {
+		return "", nil, err
+	}
+	return p, &e, nil
+}

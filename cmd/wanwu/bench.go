@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
@@ -88,12 +87,6 @@ func (f benchFlags) validate() error {
 	switch {
 	case f.model == "":
 		return usagef("--model is required")
-	case f.format != "text" && f.format != "json":
-		return usagef("--format must be text or json, got %q", f.format)
-	case f.size < 0:
-		return usagef("--size must be positive, got %d", f.size)
-	case f.threads < 0:
-		return usagef("--threads must be 0 (all cores) or more, got %d", f.threads)
 	case f.batch < 1:
 		return usagef("--batch must be at least 1, got %d", f.batch)
 	case f.iters < 1:
@@ -103,7 +96,13 @@ func (f benchFlags) validate() error {
 	case f.minTime < 0 || f.maxTime < 0:
 		return usagef("--min-time and --max-time must not be negative")
 	}
-	return nil
+	if err := checkFormat(f.format, "text", "json"); err != nil {
+		return err
+	}
+	if err := checkSize(f.size); err != nil {
+		return err
+	}
+	return checkThreads(f.threads)
 }
 
 func (m *Main) bench(ctx context.Context, f benchFlags) error {
@@ -196,30 +195,20 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 // name to report: the catalog name, the file name without extension, or, for the exporter's
 // <name>/model.onnx layout, the directory name.
 func resolveBenchModel(ctx context.Context, model string, progress io.Writer) (path, name string, err error) {
-	if st, err := os.Stat(model); err == nil {
-		if st.IsDir() {
-			return "", "", fmt.Errorf("%s: is a directory, not a model file", model)
-		}
-		name = strings.TrimSuffix(filepath.Base(model), filepath.Ext(model))
-		if name == "model" {
-			if abs, err := filepath.Abs(model); err == nil {
-				name = filepath.Base(filepath.Dir(abs))
-			}
-		}
-		return model, name, nil
-	}
-	e, err := catalog.Model(model)
-	if err != nil {
-		if strings.ContainsAny(model, `/\.`) {
-			return "", "", fmt.Errorf("%s: no such model file", model)
-		}
-		return "", "", err
-	}
-	p, err := (&catalog.Fetcher{Progress: progress}).Fetch(ctx, e)
+	path, e, err := (&catalog.Fetcher{Progress: progress}).Resolve(ctx, model)
 	if err != nil {
 		return "", "", err
 	}
-	return p, e.Name, nil
+	if e != nil {
+		return path, e.Name, nil
+	}
+	name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if name == "model" {
+		if abs, err := filepath.Abs(path); err == nil {
+			name = filepath.Base(filepath.Dir(abs))
+		}
+	}
+	return path, name, nil
 }
 
 // benchShape fixes an input's dynamic dims: dim 0 is the batch, any other dynamic dim takes the size.

@@ -25,7 +25,6 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
-	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
@@ -43,9 +42,7 @@ type classifyFlags struct {
 
 	precision string
 	budget    string
-	only      string
-	onlyFile  string
-	onlyMode  string
+	only      onlyFlags
 	verbose   bool
 }
 
@@ -88,9 +85,7 @@ Exit status: 0 if every file was classified, 1 if any failed, 2 for usage errors
 func addMemoryFlags(fl *pflag.FlagSet, f *classifyFlags) {
 	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits the budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: the cgroup limit or MemAvailable, less a safety margin)")
-	fl.StringVar(&f.only, "only", "", "keep only these classes (comma-separated names or categories, e.g. 猫,狗,鹦鹉 or 食物); the classifier is pruned to them and scores are a softmax over them")
-	fl.StringVar(&f.onlyFile, "only-file", "", "like --only, one name or category per line")
-	fl.StringVar(&f.onlyMode, "only-mode", "substring", "how --only matches class names: substring or exact (categories always match exactly)")
+	f.only.register(fl, "keep only these classes (comma-separated names or categories, e.g. 猫,狗,鹦鹉 or 食物); the classifier is pruned to them and scores are a softmax over them")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print the chosen configuration and its predicted memory on stderr")
 }
 
@@ -101,9 +96,9 @@ func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, 
 		opts = append(opts, wanwu.WithPrecision(f.precision))
 	}
 	if f.budget != "" {
-		b, err := memory.ParseSize(f.budget)
+		b, err := parseSizeFlag("budget", f.budget)
 		if err != nil {
-			return nil, usagef("--budget: %v", err)
+			return nil, err
 		}
 		opts = append(opts, wanwu.WithBudget(b, "--budget"))
 	} else if b, err := memory.DetectBudget(); err == nil {
@@ -111,16 +106,12 @@ func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, 
 	} else if f.verbose {
 		fmt.Fprintf(m.Stderr, "wanwu: %v; running without a budget\n", err)
 	}
-	queries, err := onlyQueries(f)
+	only, err := f.only.option()
 	if err != nil {
 		return nil, err
 	}
-	if len(queries) > 0 {
-		mode := labels.MatchSubstring
-		if f.onlyMode == "exact" {
-			mode = labels.MatchExact
-		}
-		opts = append(opts, wanwu.WithOnly(queries, mode))
+	if only != nil {
+		opts = append(opts, only)
 	}
 	if h, ok := largestPhoto(photos); ok {
 		opts = append(opts, wanwu.WithPhoto(h))
@@ -131,34 +122,6 @@ func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, 
 		}))
 	}
 	return opts, nil
-}
-
-// onlyQueries collects --only (comma-separated, ASCII or Chinese commas) and --only-file (one per line).
-func onlyQueries(f classifyFlags) ([]string, error) {
-	var qs []string
-	add := func(s string) {
-		for _, q := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == '\n' || r == '\r' }) {
-			if q = strings.TrimSpace(q); q != "" {
-				qs = append(qs, q)
-			}
-		}
-	}
-	add(f.only)
-	if f.onlyFile != "" {
-		b, err := os.ReadFile(f.onlyFile)
-		if err != nil {
-			return nil, err
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				qs = append(qs, line) // a line is one query: names may contain commas
-			}
-		}
-		if len(qs) == 0 {
-			return nil, fmt.Errorf("%s: no class names in --only-file", f.onlyFile)
-		}
-	}
-	return qs, nil
 }
 
 // largestPhoto reads the headers of the photos (not their pixels) and returns the largest by pixel
@@ -189,19 +152,17 @@ func (f classifyFlags) validate() error {
 	if f.lang != "zh" && f.lang != "en" {
 		return usagef("--lang must be zh or en, got %q", f.lang)
 	}
-	switch f.format {
-	case "text", "json", "jsonl", "csv":
-	default:
-		return usagef("--format must be text, json, jsonl or csv, got %q", f.format)
+	if err := checkFormat(f.format, "text", "json", "jsonl", "csv"); err != nil {
+		return err
 	}
-	if f.threads < 0 {
-		return usagef("--threads must be >= 0, got %d", f.threads)
+	if err := checkThreads(f.threads); err != nil {
+		return err
 	}
-	if f.size != 0 && f.size < 32 {
-		return usagef("--size must be at least 32, got %d", f.size)
+	if err := checkSize(f.size); err != nil {
+		return err
 	}
-	if f.onlyMode != "substring" && f.onlyMode != "exact" {
-		return usagef("--only-mode must be substring or exact, got %q", f.onlyMode)
+	if err := f.only.validate(); err != nil {
+		return err
 	}
 	if p := f.precision; p != "auto" && !slices.Contains(wanwu.Precisions(), p) {
 		return usagef("--precision must be one of %s or auto, got %q", strings.Join(wanwu.Precisions(), ", "), p)

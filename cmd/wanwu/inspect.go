@@ -43,14 +43,14 @@ func (m *Main) inspectCommand() *cobra.Command {
 		Short: "Show a model's inputs, outputs, ops, parameters, MACs and planned arena",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return usagef("--format must be text or json, got %q", format)
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
 			}
 			if batch < 1 {
-				return usagef("--batch must be at least 1")
+				return usagef("--batch must be at least 1, got %d", batch)
 			}
-			if size < 0 {
-				return usagef("--size must be positive, got %d", size)
+			if err := checkSize(size); err != nil {
+				return err
 			}
 			g, kind, err := wanwu.ImportGraph(args[0])
 			if err != nil {

@@ -9,13 +9,12 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
-	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
 type planFlags struct {
 	model, budget, format, labels string
-	only, onlyFile, onlyMode      string
+	only                          onlyFlags
 	size, threads                 int
 	precision                     string
 	photo                         string
@@ -41,9 +40,7 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: detected)")
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	fl.StringVar(&f.labels, "labels", "", "label file (for --only on models without built-in labels)")
-	fl.StringVar(&f.only, "only", "", "plan for a classifier pruned to these classes (as for classify --only)")
-	fl.StringVar(&f.onlyFile, "only-file", "", "like --only, one name or category per line")
-	fl.StringVar(&f.onlyMode, "only-mode", "substring", "substring or exact")
+	f.only.register(fl, "plan for a classifier pruned to these classes (as for classify --only)")
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = 224, 192, 160, 128 for dynamic models)")
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
@@ -52,20 +49,23 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 }
 
 func (m *Main) plan(c *cobra.Command, f planFlags) error {
-	if f.format != "text" && f.format != "json" {
-		return usagef("--format must be text or json, got %q", f.format)
+	if err := checkFormat(f.format, "text", "json"); err != nil {
+		return err
 	}
-	if f.onlyMode != "substring" && f.onlyMode != "exact" {
-		return usagef("--only-mode must be substring or exact, got %q", f.onlyMode)
+	if err := f.only.validate(); err != nil {
+		return err
 	}
-	if f.size != 0 && f.size < 32 {
-		return usagef("--size must be at least 32, got %d", f.size)
+	if err := checkSize(f.size); err != nil {
+		return err
+	}
+	if err := checkThreads(f.threads); err != nil {
+		return err
 	}
 	budget := memory.Budget{Source: "--budget"}
 	if f.budget != "" {
-		b, err := memory.ParseSize(f.budget)
+		b, err := parseSizeFlag("budget", f.budget)
 		if err != nil {
-			return usagef("--budget: %v", err)
+			return err
 		}
 		budget.Bytes = b
 	} else {
@@ -87,16 +87,12 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		}
 		opts = append(opts, wanwu.WithPhoto(h))
 	}
-	queries, err := onlyQueries(classifyFlags{only: f.only, onlyFile: f.onlyFile})
+	only, err := f.only.option()
 	if err != nil {
 		return err
 	}
-	if len(queries) > 0 {
-		mode := labels.MatchSubstring
-		if f.onlyMode == "exact" {
-			mode = labels.MatchExact
-		}
-		opts = append(opts, wanwu.WithOnly(queries, mode))
+	if only != nil {
+		opts = append(opts, only)
 	}
 	p, err := wanwu.PlanConfigs(c.Context(), f.model, budget.Bytes, opts...)
 	if err != nil {

@@ -453,6 +453,14 @@ func TestBadFlagValues(t *testing.T) {
 		{"model", []string{"run", "--input", "x.pb", "--output-dir", "o"}},
 		{"input", []string{"run", "--model", model, "--output-dir", "o"}},
 		{"output-dir", []string{"run", "--model", model, "--input", "x.pb"}},
+		// The shared flags are checked alike in every subcommand that has them.
+		{"budget", []string{"classify", "--budget", "0", photo}},
+		{"budget", []string{"plan", "--model", model, "--budget", "0"}},
+		{"threads", []string{"plan", "--model", model, "--threads", "-1"}},
+		{"size", []string{"plan", "--model", model, "--size", "7"}},
+		{"size", []string{"bench", "--model", model, "--size", "7"}},
+		{"size", []string{"inspect", "--size", "7", model}},
+		{"only-mode", []string{"plan", "--model", model, "--only-mode", "fuzzy"}},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		if code != exitUsage {

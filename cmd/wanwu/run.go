@@ -36,8 +36,8 @@ Each --input gives a graph input by name (NAME=FILE) or in order (FILE). FILE is
 			if outDir == "" {
 				return usagef("--output-dir is required")
 			}
-			if threads < 0 {
-				return usagef("--threads must be >= 0, got %d", threads)
+			if err := checkThreads(threads); err != nil {
+				return err
 			}
 			g, _, err := wanwu.ImportGraph(model)
 			if err != nil {

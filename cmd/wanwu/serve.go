@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -94,12 +93,18 @@ func envFlags(fl *pflag.FlagSet) error {
 
 func (f serveFlags) validate() (budget, maxBody int64, err error) {
 	if f.budget != "" {
-		if budget, err = memory.ParseSize(f.budget); err != nil || budget <= 0 {
-			return 0, 0, usagef("--budget: %v", orPositive(err))
+		if budget, err = parseSizeFlag("budget", f.budget); err != nil {
+			return 0, 0, err
 		}
 	}
-	if maxBody, err = memory.ParseSize(f.maxBody); err != nil || maxBody <= 0 {
-		return 0, 0, usagef("--max-body: %v", orPositive(err))
+	if maxBody, err = parseSizeFlag("max-body", f.maxBody); err != nil {
+		return 0, 0, err
+	}
+	if err := checkThreads(f.threads); err != nil {
+		return 0, 0, err
+	}
+	if err := checkSize(f.size); err != nil {
+		return 0, 0, err
 	}
 	switch {
 	case f.maxBatch < 1 || f.maxBatch > 256:
@@ -110,23 +115,12 @@ func (f serveFlags) validate() (budget, maxBody int64, err error) {
 		return 0, 0, usagef("--timeout must be positive")
 	case f.admissionWait <= 0:
 		return 0, 0, usagef("--admission-wait must be positive")
-	case f.threads < 0:
-		return 0, 0, usagef("--threads must be >= 0, got %d", f.threads)
-	case f.size != 0 && f.size < 32:
-		return 0, 0, usagef("--size must be at least 32, got %d", f.size)
 	case f.maxPixels < 1:
 		return 0, 0, usagef("--max-pixels must be positive")
 	case f.logFormat != "json" && f.logFormat != "text":
 		return 0, 0, usagef("--log-format must be json or text, got %q", f.logFormat)
 	}
 	return budget, maxBody, nil
-}
-
-func orPositive(err error) error {
-	if err == nil {
-		return errors.New("must be positive")
-	}
-	return err
 }
 
 func (m *Main) serve(ctx context.Context, f serveFlags) error {
