@@ -181,6 +181,18 @@ type Result struct {
 	Elapsed     time.Duration
 }
 
+// Record is one photo's result in the JSON form that `wanwu classify --format json|jsonl` prints and
+// POST /v1/classify returns (docs/api.md); a photo that failed has only File and Error.
+type Record struct {
+	File        string       `json:"file"`
+	Model       string       `json:"model,omitempty"`
+	InputSize   []int        `json:"input_size,omitempty"`
+	Precision   string       `json:"precision,omitempty"`
+	Predictions []Prediction `json:"predictions,omitempty"`
+	ElapsedMS   *float64     `json:"elapsed_ms,omitempty"`
+	Error       string       `json:"error,omitempty"`
+}
+
 // Load opens a model: a path to an .onnx or .tflite file, or the name of a catalog model (fetched into
 // the cache on first use and verified by sha256).
 func Load(ctx context.Context, model string, opts ...Option) (*Model, error) {

@@ -46,17 +46,6 @@ type classifyFlags struct {
 	verbose   bool
 }
 
-// classifyRecord is the JSON contract of one image's result.
-type classifyRecord struct {
-	File        string             `json:"file"`
-	Model       string             `json:"model,omitempty"`
-	InputSize   []int              `json:"input_size,omitempty"`
-	Precision   string             `json:"precision,omitempty"`
-	Predictions []wanwu.Prediction `json:"predictions,omitempty"`
-	ElapsedMS   *float64           `json:"elapsed_ms,omitempty"`
-	Error       string             `json:"error,omitempty"`
-}
-
 func (m *Main) classifyCommand() *cobra.Command {
 	var f classifyFlags
 	c := &cobra.Command{
@@ -239,7 +228,7 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec := classifyRecord{File: file}
+		rec := wanwu.Record{File: file}
 		res, err := model.ClassifyFile(ctx, file, f.topK)
 		if err != nil {
 			failed++
@@ -274,12 +263,12 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 type resultWriter struct {
 	stdout, stderr io.Writer
 	f              classifyFlags
-	all            []classifyRecord
+	all            []wanwu.Record
 	csv            *csv.Writer
 }
 
 func newResultWriter(stdout, stderr io.Writer, f classifyFlags) *resultWriter {
-	w := &resultWriter{stdout: stdout, stderr: stderr, f: f, all: []classifyRecord{}}
+	w := &resultWriter{stdout: stdout, stderr: stderr, f: f, all: []wanwu.Record{}}
 	if f.format == "csv" {
 		w.csv = csv.NewWriter(stdout)
 		w.csv.Write([]string{"file", "rank", "index", "label", "label_en", "score", "elapsed_ms", "error"})
@@ -287,7 +276,7 @@ func newResultWriter(stdout, stderr io.Writer, f classifyFlags) *resultWriter {
 	return w
 }
 
-func (w *resultWriter) write(r classifyRecord) error {
+func (w *resultWriter) write(r wanwu.Record) error {
 	switch w.f.format {
 	case "json":
 		w.all = append(w.all, r)

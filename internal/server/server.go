@@ -254,17 +254,6 @@ func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"models": []Info{s.info}})
 }
 
-// record is one image's result: the CLI's JSON contract (cmd/wanwu classifyRecord).
-type record struct {
-	File        string             `json:"file"`
-	Model       string             `json:"model,omitempty"`
-	InputSize   []int              `json:"input_size,omitempty"`
-	Precision   string             `json:"precision,omitempty"`
-	Predictions []wanwu.Prediction `json:"predictions,omitempty"`
-	ElapsedMS   *float64           `json:"elapsed_ms,omitempty"`
-	Error       string             `json:"error,omitempty"`
-}
-
 // query holds the validated query parameters.
 type query struct {
 	topK int
@@ -359,7 +348,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 
 // classifyRequest reads, admits, decodes and classifies the request's images. Memory is reserved before
 // each allocation it guards: the body before reading it, the decode before decoding.
-func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) ([]record, *apiError) {
+func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) ([]wanwu.Record, *apiError) {
 	if r.ContentLength > s.cfg.MaxBody {
 		return nil, fail(413, "body_limit", "body of %d bytes exceeds the %d-byte limit", r.ContentLength, s.cfg.MaxBody)
 	}
@@ -437,7 +426,7 @@ func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) 
 	}
 
 	// Headers first: reserve every image's decode memory before decoding any.
-	recs := make([]record, len(ups))
+	recs := make([]wanwu.Record, len(ups))
 	dopts := s.model.DecodeOptions()
 	dopts.MaxPixels = s.cfg.MaxPixels
 	ok := 0
