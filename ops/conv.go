@@ -298,8 +298,8 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if w.IsConst() && useWinograd(k, n) {
-		k.wino = newWinoState(k, w.Const.F32())
+	} else if tm := useWinograd(k); tm > 0 && w.IsConst() {
+		k.wino = newWinoState(k, w.Const.F32(), tm)
 		return k, nil
 	} else if w.IsConst() {
 		wd := w.Const.F32()

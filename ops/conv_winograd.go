@@ -2,8 +2,8 @@ package ops
 
 import (
 	"os"
+	"runtime"
 
-	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 )
 
@@ -15,15 +15,16 @@ import (
 // fused clamp (items: output channels) — through a workspace of one block's V and M, sized at
 // Compile so it stays bounded whatever the image size.
 
-// winogradMode overrides the size rule of useWinograd: 0 = measured rule, 1 = every eligible
-// convolution (tests), -1 = never (benchmarks comparing against im2col). WANWU_WINOGRAD=force|off
-// sets it for whole-model measurements.
-var winogradMode = map[string]int{"force": 1, "off": -1}[os.Getenv("WANWU_WINOGRAD")]
+// winogradMode overrides useWinograd's rule: 0 = the measured rule, -1 = never (im2col), 2 or 4 =
+// F(2×2) or F(4×4) for every eligible convolution (tests, benchmarks). WANWU_WINOGRAD=off|f2|f4 sets
+// it for whole-model measurements.
+var winogradMode = map[string]int{"off": -1, "f2": 2, "f4": 4}[os.Getenv("WANWU_WINOGRAD")]
 
 // winoBlockBytes bounds one block's workspace (V + M): it stays in L2/L3 between the phases.
 const winoBlockBytes = 1 << 21
 
 type winoState struct {
+	tm, np     int       // output tile edge (2 or 4) and points per tile, (tm+2)²
 	data       []float32 // the packed U matrices
 	u          []f32.PackedA
 	tiles      []f32.WinoTile // every output tile of the batch, in order
@@ -33,10 +34,21 @@ type winoState struct {
 	ldv, ldm   int            // floats per point in V and in M
 	scratchLen int
 
+	// Zero-padded input rows: a block's tiles read their 6×6 patches from a per-slot copy of the
+	// input rows they cover (so the transforms need no bounds tests): wp floats per row, block b covers
+	// padded rows [r0[b], r0[b]+rows[b]) of images img0[b]..img1[b]; offs[t] is tile t's patch origin in it.
+	wp               int
+	r0, rows, i0, i1 []int
+	offs             []int32
+	padLen, slots    int
+
 	// Run state.
 	v, m    []float32
 	blk     []f32.WinoTile
 	blkp    int // len(blk) padded to NR: the columns the GEMMs compute
+	bi, t0  int // block index, its first tile
+	pads    []float32
+	used    int // slots in use for the input phase
 	phase   int
 	pc, kcl int
 }
@@ -47,49 +59,61 @@ const (
 	winoPhaseOut
 )
 
-// useWinograd says whether k (a grouped or plain, non-depthwise Conv with constant f32 W) takes the
-// Winograd path.
-func useWinograd(k *convKernel, n *graph.Node) bool {
+// useWinograd returns the Winograd output tile edge k (a grouped or plain, non-depthwise Conv with
+// constant f32 W) runs with, or 0 for im2col.
+func useWinograd(k *convKernel) int {
 	g := &k.geom
 	if winogradMode < 0 || k.depthwise || g.KH != 3 || g.KW != 3 || g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || g.OH < 2 {
-		return false
+		return 0
 	}
 	if clamp, _, _ := k.act.clampBounds(); !clamp && k.act.Kind != ActNone {
-		return false // other activations would need a pass over scattered tile rows
+		return 0 // other activations would need a pass over scattered tile rows
 	}
 	if winogradMode > 0 {
-		return true
+		return winogradMode
 	}
-	return winogradPays(g.C, k.mg, g.OH, g.OW)
+	if winogradPays(g.C, k.mg, k.batch*((g.OH+1)/2)*((g.OW+1)/2)) {
+		return 2
+	}
+	return 0
 }
 
-// winogradPays is the measured rule (BenchmarkConvWinograd, 1 thread, min CPU time, im2col and
-// Winograd alternating): with the transforms in scalar Go they cost about what the 36-point GEMMs
-// save, so Winograd won only at 128 channels on 28×28 (3.0 -> 2.5 ms); it lost at 64@56×56
-// (3.2 -> 3.7 ms), 32@112×112, 512@7×7 (4 tiles padded to a 32-wide panel), tied at 256@14×14 and on
-// ResNeSt's grouped 128@56×56, and F(4×4)'s error (~1e-5 of the layer's scale, see winoTol) exceeds
-// the Conv tolerance the im2col path meets. So the default is off until the transforms are vector
-// kernels; WANWU_WINOGRAD=force measures it.
-func winogradPays(cin, mg, oh, ow int) bool {
-	return false
+// winogradPays is the measured rule (BenchmarkConvWinograd: 1 thread, min CPU time of 15, im2col /
+// F(2×2) / F(4×4) alternating in one process, AVX-512 transforms; ms):
+//
+//	layer (ResNet-50 / ResNeSt)   im2col  F(2×2)  F(4×4)
+//	64@56×56                       3.25    2.07    1.55
+//	128@28×28                      2.98    1.94    1.37
+//	256@14×14                      3.03    1.97    2.56   (F4: 16 tiles in a 32-wide panel)
+//	512@7×7                        3.63    3.74    9.54   (16 / 4 tiles: padding waste)
+//	128->256@56×56, group 2        11.3    7.20    5.36
+//	32@112×112                     4.40    3.06    2.06
+//
+// F(2×2) is the variant used: F(4×4) is faster on large planes but its rounding error (~1e-5 of a
+// layer's scale, winoTol) exceeds the per-element Conv tolerance the im2col path meets, which F(2×2)
+// keeps. Fewer than 32 tiles (7×7 at batch 1: 16) lose to the panel padding. Without the vector
+// transforms (AVX2 and Go rungs) the scalar transforms cost about what the GEMMs save, so those stay
+// on im2col.
+func winogradPays(cin, mg, tiles int) bool {
+	return f32.WinoVector() && cin >= 16 && mg >= 16 && tiles >= 32
 }
 
-func newWinoState(k *convKernel, w []float32) *winoState {
+func newWinoState(k *convKernel, w []float32, tm int) *winoState {
 	g := &k.geom
-	s := &winoState{}
-	s.data = make([]float32, f32.WinoPackedLen(k.cout, k.cin, k.groups))
-	s.u = f32.WinoPackWeights(s.data, w, k.cout, k.cin, k.groups)
-	th, tw := (g.OH+3)/4, (g.OW+3)/4
+	s := &winoState{tm: tm, np: f32.WinoPointsOf(tm)}
+	s.data = make([]float32, f32.WinoPackedLen(tm, k.cout, k.cin, k.groups))
+	s.u = f32.WinoPackWeights(s.data, w, tm, k.cout, k.cin, k.groups)
+	th, tw := (g.OH+tm-1)/tm, (g.OW+tm-1)/tm
 	for b := 0; b < k.batch; b++ {
 		for ty := 0; ty < th; ty++ {
 			for tx := 0; tx < tw; tx++ {
-				s.tiles = append(s.tiles, f32.WinoTile{Img: int32(b), OY: int32(4 * ty), OX: int32(4 * tx)})
+				s.tiles = append(s.tiles, f32.WinoTile{Img: int32(b), OY: int32(tm * ty), OX: int32(tm * tx)})
 			}
 		}
 	}
 	s.kcMax = min(g.C, f32.KC)
 	s.mgp = f32.RoundUp(k.mg, f32.MR)
-	perTile := f32.WinoPoints * (k.groups*s.kcMax + k.groups*s.mgp) * 4
+	perTile := s.np * (k.groups*s.kcMax + k.groups*s.mgp) * 4
 	// Blocks of whole NR-wide panels (only the last block pads), balanced in panels.
 	maxPanels := max(1, winoBlockBytes/perTile/f32.NR)
 	panels := (len(s.tiles) + f32.NR - 1) / f32.NR
@@ -98,24 +122,44 @@ func newWinoState(k *convKernel, w []float32) *winoState {
 	s.nt = min(s.ntp, len(s.tiles))
 	s.ldv = s.kcMax * s.ntp
 	s.ldm = k.groups * s.mgp * s.ntp
-	s.scratchLen = f32.WinoPoints * (k.groups*s.ldv + s.ldm)
+	s.wp = tm*tw + 2
+	s.offs = make([]int32, len(s.tiles))
+	for t0 := 0; t0 < len(s.tiles); t0 += s.nt {
+		blk := s.tiles[t0:min(t0+s.nt, len(s.tiles))]
+		first, last := blk[0], blk[len(blk)-1]
+		r0, rows := 0, tm*th+2
+		if first.Img == last.Img {
+			r0, rows = int(first.OY), int(last.OY-first.OY)+tm+2
+		}
+		s.r0, s.rows = append(s.r0, r0), append(s.rows, rows)
+		s.i0, s.i1 = append(s.i0, int(first.Img)), append(s.i1, int(last.Img))
+		for j, tl := range blk {
+			s.offs[t0+j] = int32((int(tl.Img-first.Img)*rows+int(tl.OY)-r0)*s.wp + int(tl.OX))
+		}
+		s.padLen = max(s.padLen, int(last.Img-first.Img+1)*rows*s.wp)
+	}
+	s.slots = runtime.GOMAXPROCS(0)
+	s.scratchLen = s.np*(k.groups*s.ldv+s.ldm) + s.slots*s.padLen
 	return s
 }
 
 func (k *convKernel) runWinograd(ctx *Ctx, scratch []float32) {
 	s := k.wino
 	g := &k.geom
-	s.v = scratch[:f32.WinoPoints*k.groups*s.ldv]
-	s.m = scratch[len(s.v) : len(s.v)+f32.WinoPoints*s.ldm]
-	for t0 := 0; t0 < len(s.tiles); t0 += s.nt {
-		s.blk = s.tiles[t0:min(t0+s.nt, len(s.tiles))]
+	s.v = scratch[:s.np*k.groups*s.ldv]
+	s.m = scratch[len(s.v) : len(s.v)+s.np*s.ldm]
+	s.pads = scratch[len(s.v)+len(s.m):][:s.slots*s.padLen]
+	for s.bi, s.t0 = 0, 0; s.t0 < len(s.tiles); s.bi, s.t0 = s.bi+1, s.t0+s.nt {
+		s.blk = s.tiles[s.t0:min(s.t0+s.nt, len(s.tiles))]
 		s.blkp = f32.RoundUp(len(s.blk), f32.NR)
 		for s.pc = 0; s.pc < g.C; s.pc += f32.KC {
 			s.kcl = min(f32.KC, g.C-s.pc)
 			s.phase = winoPhaseIn
-			ctx.Pool.For(k.groups*s.kcl, 1, k)
+			// Items are slots (each owns a padded-rows buffer), each a run of (group, channel) pairs.
+			s.used = min(s.slots, max(ctx.Pool.Threads(), 1), k.groups*s.kcl)
+			ctx.Pool.For(s.used, 1, k)
 			s.phase = winoPhaseGemm
-			ctx.Pool.For(k.groups*f32.WinoPoints, 1, k)
+			ctx.Pool.For(k.groups*s.np, 1, k)
 		}
 		s.phase = winoPhaseOut
 		ctx.Pool.For(k.cout, 1, k)
@@ -127,16 +171,25 @@ func (k *convKernel) doWinograd(lo, hi int) {
 	g := &k.geom
 	switch s.phase {
 	case winoPhaseIn:
-		for i := lo; i < hi; {
-			gi, c := i/s.kcl, i%s.kcl
-			c1 := min(s.kcl, c+hi-i) // channels of this group in [lo, hi)
-			f32.WinoInput(s.v[gi*f32.WinoPoints*s.ldv:], s.ldv, k.x, g, k.cin, gi*g.C, s.blk, s.pc, s.kcl, s.pc+c, s.pc+c1)
-			i += c1 - c
+		n := k.groups * s.kcl
+		hw := g.H * g.W
+		rows := s.rows[s.bi]
+		offs := s.offs[s.t0 : s.t0+len(s.blk)]
+		for slot := lo; slot < hi; slot++ {
+			pad := s.pads[slot*s.padLen : (slot+1)*s.padLen]
+			for i := slot * n / s.used; i < (slot+1)*n/s.used; i++ {
+				gi, c := i/s.kcl, s.pc+i%s.kcl
+				for img := s.i0[s.bi]; img <= s.i1[s.bi]; img++ {
+					ch := img*k.cin + gi*g.C + c
+					f32.WinoPad(pad[(img-s.i0[s.bi])*rows*s.wp:], k.x[ch*hw:(ch+1)*hw], g, s.r0[s.bi], rows, s.wp)
+				}
+				f32.WinoInput(s.v[gi*s.np*s.ldv:], s.ldv, pad, s.wp, offs, s.tm, s.kcl, c-s.pc)
+			}
 		}
 	case winoPhaseGemm:
 		ep := f32.Epilogue{Acc: s.pc > 0}
 		for i := lo; i < hi; i++ {
-			gi, xi := i/f32.WinoPoints, i%f32.WinoPoints
+			gi, xi := i/s.np, i%s.np
 			// All MR-padded rows and NR-padded columns: full tiles only (the pads are zero in U and V
 			// and never read back).
 			f32.MulPacked(&s.u[i], 0, s.mgp, s.pc, s.kcl, s.v[i*s.ldv:(i+1)*s.ldv], s.blkp,
@@ -149,7 +202,7 @@ func (k *convKernel) doWinograd(lo, hi int) {
 			co1 := min(hi, (gi+1)*k.mg)
 			// Row co of M is gi*mgp + co%mg: shift the view so WinoOutput's co*blkp lands there.
 			m := s.m[gi*(s.mgp-k.mg)*s.blkp:]
-			f32.WinoOutput(k.y, m, s.ldm, s.blkp, g, k.cout, s.blk, co, co1, k.bias, clamp, clo, chi)
+			f32.WinoOutput(k.y, m, s.ldm, s.blkp, g, s.tm, k.cout, s.blk, co, co1, k.bias, clamp, clo, chi)
 			co = co1
 		}
 	}

@@ -38,7 +38,13 @@ func winoCases() []convCase {
 // with ops/ref on each micro-kernel of the ISA ladder, serial and on three threads.
 func TestConvWinogradMatchesReference(t *testing.T) {
 	defer func(m int) { winogradMode = m }(winogradMode)
-	winogradMode = 1
+	for _, tm := range []int{2, 4} {
+		winogradMode = tm
+		t.Run(fmt.Sprintf("F%dx%d", tm, tm), testConvWinogradMatchesReference)
+	}
+}
+
+func testConvWinogradMatchesReference(t *testing.T) {
 	forEachF32Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
 		pool := parallel.NewPool(3)
@@ -70,6 +76,10 @@ func TestConvWinogradMatchesReference(t *testing.T) {
 				got := runOp(t, n, []*tensor.Tensor{x, w, b}, []bool{false, true, true}, p)
 				if !got[0].Shape.Equal(tensor.Shape{ws[0], ws[1], ws[2], ws[3]}) {
 					t.Fatalf("shape %s, want %v", got[0].Shape, ws)
+				}
+				if winogradMode == 2 {
+					// F(2×2) meets the im2col path's per-element tolerance.
+					closeSlices(t, "Conv", got[0].F32(), want, 1e-4)
 				}
 				winoClose(t, got[0].F32(), want)
 				if winoOf(t, n) == nil {
@@ -119,7 +129,13 @@ func winoOf(t *testing.T, n *graph.Node) *winoState {
 // workspace element shows up as a changed guard or a NaN.
 func TestConvWinogradGuards(t *testing.T) {
 	defer func(m int) { winogradMode = m }(winogradMode)
-	winogradMode = 1
+	for _, tm := range []int{2, 4} {
+		winogradMode = tm
+		t.Run(fmt.Sprintf("F%dx%d", tm, tm), testConvWinogradGuards)
+	}
+}
+
+func testConvWinogradGuards(t *testing.T) {
 	const guard = 64
 	r := rand.New(rand.NewPCG(9, 10))
 	for _, cc := range winoCases()[len(winoCases())-4:] {
@@ -171,7 +187,7 @@ func TestConvWinogradGuards(t *testing.T) {
 }
 
 // BenchmarkConvWinograd times the 3×3 stride-1 layers of ResNet-50 (and a ResNeSt split-attention
-// conv) on one thread with im2col and with Winograd, alternating the two in the same process, and
+// conv) on one thread with im2col, Winograd F(2×2) and F(4×4), alternating in the same process, and
 // reports the minimum CPU time per run of each (the machine is shared: min of N is the figure).
 //
 //	go test -run XXX -bench ConvWinograd -benchtime 1x -cpu 1 ./ops
@@ -189,10 +205,10 @@ func BenchmarkConvWinograd(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
 			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
 			w := randTensor(r, cc.m, cc.c/cc.group, 3, 3)
-			var ks [2]Kernel
-			var ctxs [2]*Ctx
+			var ks [3]Kernel
+			var ctxs [3]*Ctx
 			var y *tensor.Tensor
-			for i, mode := range []int{-1, 1} {
+			for i, mode := range []int{-1, 2, 4} {
 				winogradMode = mode
 				n := &graph.Node{Name: "conv", Op: "Conv", Outputs: []*graph.Value{{Name: "y"}},
 					Inputs: []*graph.Value{{Name: "x", DType: tensor.F32, Shape: x.Shape}, {Name: "w", DType: tensor.F32, Shape: w.Shape, Const: w}}}
@@ -209,7 +225,7 @@ func BenchmarkConvWinograd(b *testing.B) {
 				y = tensor.New(tensor.F32, n.Outputs[0].Shape)
 			}
 			ins, outs := []*tensor.Tensor{x, w, nil}, []*tensor.Tensor{y}
-			best := [2]float64{math.Inf(1), math.Inf(1)}
+			best := [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
 			for i := 0; i < max(b.N, 15); i++ {
 				for j := range ks {
 					c0 := cpuTime()
@@ -219,9 +235,9 @@ func BenchmarkConvWinograd(b *testing.B) {
 			}
 			macs := float64(y.NumElements() * cc.c / cc.group * 9)
 			b.ReportMetric(best[0]*1e3, "im2col-ms")
-			b.ReportMetric(best[1]*1e3, "wino-ms")
+			b.ReportMetric(best[1]*1e3, "F2-ms")
+			b.ReportMetric(best[2]*1e3, "F4-ms")
 			b.ReportMetric(2*macs/best[0]/1e9, "im2col-GFLOP/s")
-			b.ReportMetric(2*macs/best[1]/1e9, "wino-effGFLOP/s")
 		})
 	}
 }

@@ -849,6 +849,988 @@ DATA dwOddIdx<>+56(SB)/4, $29
 DATA dwOddIdx<>+60(SB)/4, $31
 GLOBL dwOddIdx<>(SB), RODATA|NOPTR, $64
 
+// func winoInAVX512(v *float32, ldv int, pad *float32, wp int, offs *int32, tmp *float32)
+// Requires: AVX512F
+TEXT ·winoInAVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ ldv+8(FP), R8
+	SHLQ $2, R8 // point stride in bytes
+	MOVQ pad+16(FP), SI
+	MOVQ wp+24(FP), R9
+	SHLQ $2, R9 // pad row in bytes
+	MOVQ offs+32(FP), AX
+	VMOVDQU32 (AX), Z31 // patch origins, one per lane
+	MOVQ tmp+40(FP), DX
+	MOVL $0x40800000, AX // 4
+	VPBROADCASTD AX, Z28
+	MOVL $0x40a00000, AX // 5
+	VPBROADCASTD AX, Z29
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[0][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[0][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[0][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[0][3] of each lane's patch
+	KXNORW K0, K0, K5
+	VGATHERDPS 16(SI)(Z31*4), K5, Z4 // d[0][4] of each lane's patch
+	KXNORW K0, K0, K6
+	VGATHERDPS 20(SI)(Z31*4), K6, Z5 // d[0][5] of each lane's patch
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, 0(DX) // tmp[0][0] = (d Bᵀ)[0][0]
+	VMOVUPS Z9, 64(DX) // tmp[0][1] = (d Bᵀ)[0][1]
+	VMOVUPS Z10, 128(DX) // tmp[0][2] = (d Bᵀ)[0][2]
+	VMOVUPS Z13, 192(DX) // tmp[0][3] = (d Bᵀ)[0][3]
+	VMOVUPS Z14, 256(DX) // tmp[0][4] = (d Bᵀ)[0][4]
+	VMOVUPS Z15, 320(DX) // tmp[0][5] = (d Bᵀ)[0][5]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[1][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[1][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[1][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[1][3] of each lane's patch
+	KXNORW K0, K0, K5
+	VGATHERDPS 16(SI)(Z31*4), K5, Z4 // d[1][4] of each lane's patch
+	KXNORW K0, K0, K6
+	VGATHERDPS 20(SI)(Z31*4), K6, Z5 // d[1][5] of each lane's patch
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, 384(DX) // tmp[1][0] = (d Bᵀ)[1][0]
+	VMOVUPS Z9, 448(DX) // tmp[1][1] = (d Bᵀ)[1][1]
+	VMOVUPS Z10, 512(DX) // tmp[1][2] = (d Bᵀ)[1][2]
+	VMOVUPS Z13, 576(DX) // tmp[1][3] = (d Bᵀ)[1][3]
+	VMOVUPS Z14, 640(DX) // tmp[1][4] = (d Bᵀ)[1][4]
+	VMOVUPS Z15, 704(DX) // tmp[1][5] = (d Bᵀ)[1][5]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[2][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[2][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[2][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[2][3] of each lane's patch
+	KXNORW K0, K0, K5
+	VGATHERDPS 16(SI)(Z31*4), K5, Z4 // d[2][4] of each lane's patch
+	KXNORW K0, K0, K6
+	VGATHERDPS 20(SI)(Z31*4), K6, Z5 // d[2][5] of each lane's patch
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, 768(DX) // tmp[2][0] = (d Bᵀ)[2][0]
+	VMOVUPS Z9, 832(DX) // tmp[2][1] = (d Bᵀ)[2][1]
+	VMOVUPS Z10, 896(DX) // tmp[2][2] = (d Bᵀ)[2][2]
+	VMOVUPS Z13, 960(DX) // tmp[2][3] = (d Bᵀ)[2][3]
+	VMOVUPS Z14, 1024(DX) // tmp[2][4] = (d Bᵀ)[2][4]
+	VMOVUPS Z15, 1088(DX) // tmp[2][5] = (d Bᵀ)[2][5]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[3][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[3][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[3][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[3][3] of each lane's patch
+	KXNORW K0, K0, K5
+	VGATHERDPS 16(SI)(Z31*4), K5, Z4 // d[3][4] of each lane's patch
+	KXNORW K0, K0, K6
+	VGATHERDPS 20(SI)(Z31*4), K6, Z5 // d[3][5] of each lane's patch
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, 1152(DX) // tmp[3][0] = (d Bᵀ)[3][0]
+	VMOVUPS Z9, 1216(DX) // tmp[3][1] = (d Bᵀ)[3][1]
+	VMOVUPS Z10, 1280(DX) // tmp[3][2] = (d Bᵀ)[3][2]
+	VMOVUPS Z13, 1344(DX) // tmp[3][3] = (d Bᵀ)[3][3]
+	VMOVUPS Z14, 1408(DX) // tmp[3][4] = (d Bᵀ)[3][4]
+	VMOVUPS Z15, 1472(DX) // tmp[3][5] = (d Bᵀ)[3][5]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[4][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[4][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[4][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[4][3] of each lane's patch
+	KXNORW K0, K0, K5
+	VGATHERDPS 16(SI)(Z31*4), K5, Z4 // d[4][4] of each lane's patch
+	KXNORW K0, K0, K6
+	VGATHERDPS 20(SI)(Z31*4), K6, Z5 // d[4][5] of each lane's patch
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, 1536(DX) // tmp[4][0] = (d Bᵀ)[4][0]
+	VMOVUPS Z9, 1600(DX) // tmp[4][1] = (d Bᵀ)[4][1]
+	VMOVUPS Z10, 1664(DX) // tmp[4][2] = (d Bᵀ)[4][2]
+	VMOVUPS Z13, 1728(DX) // tmp[4][3] = (d Bᵀ)[4][3]
+	VMOVUPS Z14, 1792(DX) // tmp[4][4] = (d Bᵀ)[4][4]
+	VMOVUPS Z15, 1856(DX) // tmp[4][5] = (d Bᵀ)[4][5]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[5][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[5][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[5][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[5][3] of each lane's patch
+	KXNORW K0, K0, K5
+	VGATHERDPS 16(SI)(Z31*4), K5, Z4 // d[5][4] of each lane's patch
+	KXNORW K0, K0, K6
+	VGATHERDPS 20(SI)(Z31*4), K6, Z5 // d[5][5] of each lane's patch
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, 1920(DX) // tmp[5][0] = (d Bᵀ)[5][0]
+	VMOVUPS Z9, 1984(DX) // tmp[5][1] = (d Bᵀ)[5][1]
+	VMOVUPS Z10, 2048(DX) // tmp[5][2] = (d Bᵀ)[5][2]
+	VMOVUPS Z13, 2112(DX) // tmp[5][3] = (d Bᵀ)[5][3]
+	VMOVUPS Z14, 2176(DX) // tmp[5][4] = (d Bᵀ)[5][4]
+	VMOVUPS Z15, 2240(DX) // tmp[5][5] = (d Bᵀ)[5][5]
+	LEAQ (R8)(R8*2), R10
+	SHLQ $1, R10 // 6 points
+	LEAQ (R10)(R10*1), R11 // 2t
+	LEAQ (R11)(R10*1), R12 // 3t
+	LEAQ (R11)(R11*1), R13 // 4t
+	LEAQ (R13)(R10*1), BX // 5t
+	VMOVUPS 0(DX), Z0
+	VMOVUPS 384(DX), Z1
+	VMOVUPS 768(DX), Z2
+	VMOVUPS 1152(DX), Z3
+	VMOVUPS 1536(DX), Z4
+	VMOVUPS 1920(DX), Z5
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, (DI) // v[ξ=0]
+	VMOVUPS Z9, (DI)(R10*1) // v[ξ=6]
+	VMOVUPS Z10, (DI)(R11*1) // v[ξ=12]
+	VMOVUPS Z13, (DI)(R12*1) // v[ξ=18]
+	VMOVUPS Z14, (DI)(R13*1) // v[ξ=24]
+	VMOVUPS Z15, (DI)(BX*1) // v[ξ=30]
+	ADDQ R8, DI
+	VMOVUPS 64(DX), Z0
+	VMOVUPS 448(DX), Z1
+	VMOVUPS 832(DX), Z2
+	VMOVUPS 1216(DX), Z3
+	VMOVUPS 1600(DX), Z4
+	VMOVUPS 1984(DX), Z5
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, (DI) // v[ξ=1]
+	VMOVUPS Z9, (DI)(R10*1) // v[ξ=7]
+	VMOVUPS Z10, (DI)(R11*1) // v[ξ=13]
+	VMOVUPS Z13, (DI)(R12*1) // v[ξ=19]
+	VMOVUPS Z14, (DI)(R13*1) // v[ξ=25]
+	VMOVUPS Z15, (DI)(BX*1) // v[ξ=31]
+	ADDQ R8, DI
+	VMOVUPS 128(DX), Z0
+	VMOVUPS 512(DX), Z1
+	VMOVUPS 896(DX), Z2
+	VMOVUPS 1280(DX), Z3
+	VMOVUPS 1664(DX), Z4
+	VMOVUPS 2048(DX), Z5
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, (DI) // v[ξ=2]
+	VMOVUPS Z9, (DI)(R10*1) // v[ξ=8]
+	VMOVUPS Z10, (DI)(R11*1) // v[ξ=14]
+	VMOVUPS Z13, (DI)(R12*1) // v[ξ=20]
+	VMOVUPS Z14, (DI)(R13*1) // v[ξ=26]
+	VMOVUPS Z15, (DI)(BX*1) // v[ξ=32]
+	ADDQ R8, DI
+	VMOVUPS 192(DX), Z0
+	VMOVUPS 576(DX), Z1
+	VMOVUPS 960(DX), Z2
+	VMOVUPS 1344(DX), Z3
+	VMOVUPS 1728(DX), Z4
+	VMOVUPS 2112(DX), Z5
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, (DI) // v[ξ=3]
+	VMOVUPS Z9, (DI)(R10*1) // v[ξ=9]
+	VMOVUPS Z10, (DI)(R11*1) // v[ξ=15]
+	VMOVUPS Z13, (DI)(R12*1) // v[ξ=21]
+	VMOVUPS Z14, (DI)(R13*1) // v[ξ=27]
+	VMOVUPS Z15, (DI)(BX*1) // v[ξ=33]
+	ADDQ R8, DI
+	VMOVUPS 256(DX), Z0
+	VMOVUPS 640(DX), Z1
+	VMOVUPS 1024(DX), Z2
+	VMOVUPS 1408(DX), Z3
+	VMOVUPS 1792(DX), Z4
+	VMOVUPS 2176(DX), Z5
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, (DI) // v[ξ=4]
+	VMOVUPS Z9, (DI)(R10*1) // v[ξ=10]
+	VMOVUPS Z10, (DI)(R11*1) // v[ξ=16]
+	VMOVUPS Z13, (DI)(R12*1) // v[ξ=22]
+	VMOVUPS Z14, (DI)(R13*1) // v[ξ=28]
+	VMOVUPS Z15, (DI)(BX*1) // v[ξ=34]
+	ADDQ R8, DI
+	VMOVUPS 320(DX), Z0
+	VMOVUPS 704(DX), Z1
+	VMOVUPS 1088(DX), Z2
+	VMOVUPS 1472(DX), Z3
+	VMOVUPS 1856(DX), Z4
+	VMOVUPS 2240(DX), Z5
+	VMOVAPS Z4, Z6
+	VFMADD231PS Z28, Z0, Z6 // 4d0 + d4
+	VFNMADD231PS Z29, Z2, Z6 // - 5d2
+	VMOVAPS Z4, Z7
+	VFNMADD231PS Z28, Z2, Z7 // a = d4 - 4d2
+	VMOVAPS Z3, Z8
+	VFNMADD231PS Z28, Z1, Z8 // b = d3 - 4d1
+	VADDPS Z8, Z7, Z9 // a + b
+	VSUBPS Z8, Z7, Z10 // a - b
+	VSUBPS Z2, Z4, Z11 // e = d4 - d2
+	VSUBPS Z1, Z3, Z12
+	VADDPS Z12, Z12, Z12 // f = 2(d3 - d1)
+	VADDPS Z12, Z11, Z13 // e + f
+	VSUBPS Z12, Z11, Z14 // e - f
+	VMOVAPS Z5, Z15
+	VFMADD231PS Z28, Z1, Z15 // 4d1 + d5
+	VFNMADD231PS Z29, Z3, Z15 // - 5d3
+	VMOVUPS Z6, (DI) // v[ξ=5]
+	VMOVUPS Z9, (DI)(R10*1) // v[ξ=11]
+	VMOVUPS Z10, (DI)(R11*1) // v[ξ=17]
+	VMOVUPS Z13, (DI)(R12*1) // v[ξ=23]
+	VMOVUPS Z14, (DI)(R13*1) // v[ξ=29]
+	VMOVUPS Z15, (DI)(BX*1) // v[ξ=35]
+	VZEROUPPER
+	RET
+
+// func winoOutAVX512(o, m *float32, ldm int, bias float32, flags int, lo, hi float32, tmp *float32)
+// Requires: AVX512F
+TEXT ·winoOutAVX512(SB), NOSPLIT, $0-56
+	MOVQ o+0(FP), DI
+	MOVQ m+8(FP), SI
+	MOVQ ldm+16(FP), R8
+	SHLQ $2, R8 // point stride in bytes
+	MOVQ flags+32(FP), R9
+	MOVQ tmp+48(FP), DX
+	VBROADCASTSS bias+24(FP), Z27
+	VBROADCASTSS lo+40(FP), Z25
+	VBROADCASTSS hi+44(FP), Z26
+	MOVL $0x40000000, AX // 2
+	VPBROADCASTD AX, Z28
+	MOVL $0x40800000, AX // 4
+	VPBROADCASTD AX, Z29
+	MOVL $0x41000000, AX // 8
+	VPBROADCASTD AX, Z30
+	LEAQ (R8)(R8*2), R10
+	SHLQ $1, R10 // 6 points
+	LEAQ (R10)(R10*1), R11 // 2t
+	LEAQ (R11)(R10*1), R12 // 3t
+	LEAQ (R11)(R11*1), R13 // 4t
+	LEAQ (R13)(R10*1), BX // 5t
+	VMOVUPS (SI), Z0 // m[ξ=0]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=6]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=12]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=18]
+	VMOVUPS (SI)(R13*1), Z4 // m[ξ=24]
+	VMOVUPS (SI)(BX*1), Z5 // m[ξ=30]
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VMOVUPS Z10, 0(DX) // tmp[0][0] = (Aᵀ m)[0][0]
+	VMOVUPS Z11, 384(DX) // tmp[1][0] = (Aᵀ m)[1][0]
+	VMOVUPS Z12, 768(DX) // tmp[2][0] = (Aᵀ m)[2][0]
+	VMOVUPS Z13, 1152(DX) // tmp[3][0] = (Aᵀ m)[3][0]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=1]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=7]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=13]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=19]
+	VMOVUPS (SI)(R13*1), Z4 // m[ξ=25]
+	VMOVUPS (SI)(BX*1), Z5 // m[ξ=31]
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VMOVUPS Z10, 64(DX) // tmp[0][1] = (Aᵀ m)[0][1]
+	VMOVUPS Z11, 448(DX) // tmp[1][1] = (Aᵀ m)[1][1]
+	VMOVUPS Z12, 832(DX) // tmp[2][1] = (Aᵀ m)[2][1]
+	VMOVUPS Z13, 1216(DX) // tmp[3][1] = (Aᵀ m)[3][1]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=2]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=8]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=14]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=20]
+	VMOVUPS (SI)(R13*1), Z4 // m[ξ=26]
+	VMOVUPS (SI)(BX*1), Z5 // m[ξ=32]
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VMOVUPS Z10, 128(DX) // tmp[0][2] = (Aᵀ m)[0][2]
+	VMOVUPS Z11, 512(DX) // tmp[1][2] = (Aᵀ m)[1][2]
+	VMOVUPS Z12, 896(DX) // tmp[2][2] = (Aᵀ m)[2][2]
+	VMOVUPS Z13, 1280(DX) // tmp[3][2] = (Aᵀ m)[3][2]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=3]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=9]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=15]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=21]
+	VMOVUPS (SI)(R13*1), Z4 // m[ξ=27]
+	VMOVUPS (SI)(BX*1), Z5 // m[ξ=33]
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VMOVUPS Z10, 192(DX) // tmp[0][3] = (Aᵀ m)[0][3]
+	VMOVUPS Z11, 576(DX) // tmp[1][3] = (Aᵀ m)[1][3]
+	VMOVUPS Z12, 960(DX) // tmp[2][3] = (Aᵀ m)[2][3]
+	VMOVUPS Z13, 1344(DX) // tmp[3][3] = (Aᵀ m)[3][3]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=4]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=10]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=16]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=22]
+	VMOVUPS (SI)(R13*1), Z4 // m[ξ=28]
+	VMOVUPS (SI)(BX*1), Z5 // m[ξ=34]
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VMOVUPS Z10, 256(DX) // tmp[0][4] = (Aᵀ m)[0][4]
+	VMOVUPS Z11, 640(DX) // tmp[1][4] = (Aᵀ m)[1][4]
+	VMOVUPS Z12, 1024(DX) // tmp[2][4] = (Aᵀ m)[2][4]
+	VMOVUPS Z13, 1408(DX) // tmp[3][4] = (Aᵀ m)[3][4]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=5]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=11]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=17]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=23]
+	VMOVUPS (SI)(R13*1), Z4 // m[ξ=29]
+	VMOVUPS (SI)(BX*1), Z5 // m[ξ=35]
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VMOVUPS Z10, 320(DX) // tmp[0][5] = (Aᵀ m)[0][5]
+	VMOVUPS Z11, 704(DX) // tmp[1][5] = (Aᵀ m)[1][5]
+	VMOVUPS Z12, 1088(DX) // tmp[2][5] = (Aᵀ m)[2][5]
+	VMOVUPS Z13, 1472(DX) // tmp[3][5] = (Aᵀ m)[3][5]
+	VMOVUPS 0(DX), Z0
+	VMOVUPS 64(DX), Z1
+	VMOVUPS 128(DX), Z2
+	VMOVUPS 192(DX), Z3
+	VMOVUPS 256(DX), Z4
+	VMOVUPS 320(DX), Z5
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VADDPS Z27, Z10, Z10 // + bias
+	VADDPS Z27, Z11, Z11 // + bias
+	VADDPS Z27, Z12, Z12 // + bias
+	VADDPS Z27, Z13, Z13 // + bias
+	TESTQ $4, R9
+	JZ wout_store0
+	VMAXPS Z25, Z10, Z10
+	VMINPS Z26, Z10, Z10
+	VMAXPS Z25, Z11, Z11
+	VMINPS Z26, Z11, Z11
+	VMAXPS Z25, Z12, Z12
+	VMINPS Z26, Z12, Z12
+	VMAXPS Z25, Z13, Z13
+	VMINPS Z26, Z13, Z13
+wout_store0:
+	VMOVUPS Z10, 0(DI) // y[0][0]
+	VMOVUPS Z11, 64(DI) // y[0][1]
+	VMOVUPS Z12, 128(DI) // y[0][2]
+	VMOVUPS Z13, 192(DI) // y[0][3]
+	VMOVUPS 384(DX), Z0
+	VMOVUPS 448(DX), Z1
+	VMOVUPS 512(DX), Z2
+	VMOVUPS 576(DX), Z3
+	VMOVUPS 640(DX), Z4
+	VMOVUPS 704(DX), Z5
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VADDPS Z27, Z10, Z10 // + bias
+	VADDPS Z27, Z11, Z11 // + bias
+	VADDPS Z27, Z12, Z12 // + bias
+	VADDPS Z27, Z13, Z13 // + bias
+	TESTQ $4, R9
+	JZ wout_store1
+	VMAXPS Z25, Z10, Z10
+	VMINPS Z26, Z10, Z10
+	VMAXPS Z25, Z11, Z11
+	VMINPS Z26, Z11, Z11
+	VMAXPS Z25, Z12, Z12
+	VMINPS Z26, Z12, Z12
+	VMAXPS Z25, Z13, Z13
+	VMINPS Z26, Z13, Z13
+wout_store1:
+	VMOVUPS Z10, 256(DI) // y[1][0]
+	VMOVUPS Z11, 320(DI) // y[1][1]
+	VMOVUPS Z12, 384(DI) // y[1][2]
+	VMOVUPS Z13, 448(DI) // y[1][3]
+	VMOVUPS 768(DX), Z0
+	VMOVUPS 832(DX), Z1
+	VMOVUPS 896(DX), Z2
+	VMOVUPS 960(DX), Z3
+	VMOVUPS 1024(DX), Z4
+	VMOVUPS 1088(DX), Z5
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VADDPS Z27, Z10, Z10 // + bias
+	VADDPS Z27, Z11, Z11 // + bias
+	VADDPS Z27, Z12, Z12 // + bias
+	VADDPS Z27, Z13, Z13 // + bias
+	TESTQ $4, R9
+	JZ wout_store2
+	VMAXPS Z25, Z10, Z10
+	VMINPS Z26, Z10, Z10
+	VMAXPS Z25, Z11, Z11
+	VMINPS Z26, Z11, Z11
+	VMAXPS Z25, Z12, Z12
+	VMINPS Z26, Z12, Z12
+	VMAXPS Z25, Z13, Z13
+	VMINPS Z26, Z13, Z13
+wout_store2:
+	VMOVUPS Z10, 512(DI) // y[2][0]
+	VMOVUPS Z11, 576(DI) // y[2][1]
+	VMOVUPS Z12, 640(DI) // y[2][2]
+	VMOVUPS Z13, 704(DI) // y[2][3]
+	VMOVUPS 1152(DX), Z0
+	VMOVUPS 1216(DX), Z1
+	VMOVUPS 1280(DX), Z2
+	VMOVUPS 1344(DX), Z3
+	VMOVUPS 1408(DX), Z4
+	VMOVUPS 1472(DX), Z5
+	VADDPS Z2, Z1, Z6 // s12
+	VSUBPS Z2, Z1, Z7 // d12
+	VADDPS Z4, Z3, Z8 // s34
+	VSUBPS Z4, Z3, Z9 // d34
+	VADDPS Z6, Z0, Z10
+	VADDPS Z8, Z10, Z10 // m0 + s12 + s34
+	VMOVAPS Z7, Z11
+	VFMADD231PS Z28, Z9, Z11 // d12 + 2 d34
+	VMOVAPS Z6, Z12
+	VFMADD231PS Z29, Z8, Z12 // s12 + 4 s34
+	VADDPS Z5, Z7, Z13
+	VFMADD231PS Z30, Z9, Z13 // d12 + 8 d34 + m5
+	VADDPS Z27, Z10, Z10 // + bias
+	VADDPS Z27, Z11, Z11 // + bias
+	VADDPS Z27, Z12, Z12 // + bias
+	VADDPS Z27, Z13, Z13 // + bias
+	TESTQ $4, R9
+	JZ wout_store3
+	VMAXPS Z25, Z10, Z10
+	VMINPS Z26, Z10, Z10
+	VMAXPS Z25, Z11, Z11
+	VMINPS Z26, Z11, Z11
+	VMAXPS Z25, Z12, Z12
+	VMINPS Z26, Z12, Z12
+	VMAXPS Z25, Z13, Z13
+	VMINPS Z26, Z13, Z13
+wout_store3:
+	VMOVUPS Z10, 768(DI) // y[3][0]
+	VMOVUPS Z11, 832(DI) // y[3][1]
+	VMOVUPS Z12, 896(DI) // y[3][2]
+	VMOVUPS Z13, 960(DI) // y[3][3]
+	VZEROUPPER
+	RET
+
+// func winoIn2AVX512(v *float32, ldv int, pad *float32, wp int, offs *int32, tmp *float32)
+// Requires: AVX512F
+TEXT ·winoIn2AVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ ldv+8(FP), R8
+	SHLQ $2, R8 // point stride in bytes
+	MOVQ pad+16(FP), SI
+	MOVQ wp+24(FP), R9
+	SHLQ $2, R9 // pad row in bytes
+	MOVQ offs+32(FP), AX
+	VMOVDQU32 (AX), Z31 // patch origins, one per lane
+	MOVQ tmp+40(FP), DX
+	MOVL $0x40800000, AX // 4
+	VPBROADCASTD AX, Z28
+	MOVL $0x40a00000, AX // 5
+	VPBROADCASTD AX, Z29
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[0][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[0][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[0][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[0][3] of each lane's patch
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, 0(DX) // tmp[0][0] = (d Bᵀ)[0][0]
+	VMOVUPS Z7, 64(DX) // tmp[0][1] = (d Bᵀ)[0][1]
+	VMOVUPS Z8, 128(DX) // tmp[0][2] = (d Bᵀ)[0][2]
+	VMOVUPS Z9, 192(DX) // tmp[0][3] = (d Bᵀ)[0][3]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[1][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[1][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[1][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[1][3] of each lane's patch
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, 256(DX) // tmp[1][0] = (d Bᵀ)[1][0]
+	VMOVUPS Z7, 320(DX) // tmp[1][1] = (d Bᵀ)[1][1]
+	VMOVUPS Z8, 384(DX) // tmp[1][2] = (d Bᵀ)[1][2]
+	VMOVUPS Z9, 448(DX) // tmp[1][3] = (d Bᵀ)[1][3]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[2][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[2][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[2][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[2][3] of each lane's patch
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, 512(DX) // tmp[2][0] = (d Bᵀ)[2][0]
+	VMOVUPS Z7, 576(DX) // tmp[2][1] = (d Bᵀ)[2][1]
+	VMOVUPS Z8, 640(DX) // tmp[2][2] = (d Bᵀ)[2][2]
+	VMOVUPS Z9, 704(DX) // tmp[2][3] = (d Bᵀ)[2][3]
+	ADDQ R9, SI // next patch row
+	KXNORW K0, K0, K1
+	VGATHERDPS 0(SI)(Z31*4), K1, Z0 // d[3][0] of each lane's patch
+	KXNORW K0, K0, K2
+	VGATHERDPS 4(SI)(Z31*4), K2, Z1 // d[3][1] of each lane's patch
+	KXNORW K0, K0, K3
+	VGATHERDPS 8(SI)(Z31*4), K3, Z2 // d[3][2] of each lane's patch
+	KXNORW K0, K0, K4
+	VGATHERDPS 12(SI)(Z31*4), K4, Z3 // d[3][3] of each lane's patch
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, 768(DX) // tmp[3][0] = (d Bᵀ)[3][0]
+	VMOVUPS Z7, 832(DX) // tmp[3][1] = (d Bᵀ)[3][1]
+	VMOVUPS Z8, 896(DX) // tmp[3][2] = (d Bᵀ)[3][2]
+	VMOVUPS Z9, 960(DX) // tmp[3][3] = (d Bᵀ)[3][3]
+	MOVQ R8, R10
+	SHLQ $2, R10 // 4 points
+	LEAQ (R10)(R10*1), R11 // 2t
+	LEAQ (R11)(R10*1), R12 // 3t
+	LEAQ (R11)(R11*1), R13 // 4t
+	LEAQ (R13)(R10*1), BX // 5t
+	VMOVUPS 0(DX), Z0
+	VMOVUPS 256(DX), Z1
+	VMOVUPS 512(DX), Z2
+	VMOVUPS 768(DX), Z3
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, (DI) // v[ξ=0]
+	VMOVUPS Z7, (DI)(R10*1) // v[ξ=4]
+	VMOVUPS Z8, (DI)(R11*1) // v[ξ=8]
+	VMOVUPS Z9, (DI)(R12*1) // v[ξ=12]
+	ADDQ R8, DI
+	VMOVUPS 64(DX), Z0
+	VMOVUPS 320(DX), Z1
+	VMOVUPS 576(DX), Z2
+	VMOVUPS 832(DX), Z3
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, (DI) // v[ξ=1]
+	VMOVUPS Z7, (DI)(R10*1) // v[ξ=5]
+	VMOVUPS Z8, (DI)(R11*1) // v[ξ=9]
+	VMOVUPS Z9, (DI)(R12*1) // v[ξ=13]
+	ADDQ R8, DI
+	VMOVUPS 128(DX), Z0
+	VMOVUPS 384(DX), Z1
+	VMOVUPS 640(DX), Z2
+	VMOVUPS 896(DX), Z3
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, (DI) // v[ξ=2]
+	VMOVUPS Z7, (DI)(R10*1) // v[ξ=6]
+	VMOVUPS Z8, (DI)(R11*1) // v[ξ=10]
+	VMOVUPS Z9, (DI)(R12*1) // v[ξ=14]
+	ADDQ R8, DI
+	VMOVUPS 192(DX), Z0
+	VMOVUPS 448(DX), Z1
+	VMOVUPS 704(DX), Z2
+	VMOVUPS 960(DX), Z3
+	VSUBPS Z2, Z0, Z6 // d0 - d2
+	VADDPS Z2, Z1, Z7 // d1 + d2
+	VSUBPS Z1, Z2, Z8 // d2 - d1
+	VSUBPS Z3, Z1, Z9 // d1 - d3
+	VMOVUPS Z6, (DI) // v[ξ=3]
+	VMOVUPS Z7, (DI)(R10*1) // v[ξ=7]
+	VMOVUPS Z8, (DI)(R11*1) // v[ξ=11]
+	VMOVUPS Z9, (DI)(R12*1) // v[ξ=15]
+	VZEROUPPER
+	RET
+
+// func winoOut2AVX512(o, m *float32, ldm int, bias float32, flags int, lo, hi float32, tmp *float32)
+// Requires: AVX512F
+TEXT ·winoOut2AVX512(SB), NOSPLIT, $0-56
+	MOVQ o+0(FP), DI
+	MOVQ m+8(FP), SI
+	MOVQ ldm+16(FP), R8
+	SHLQ $2, R8 // point stride in bytes
+	MOVQ flags+32(FP), R9
+	MOVQ tmp+48(FP), DX
+	VBROADCASTSS bias+24(FP), Z27
+	VBROADCASTSS lo+40(FP), Z25
+	VBROADCASTSS hi+44(FP), Z26
+	MOVL $0x40000000, AX // 2
+	VPBROADCASTD AX, Z28
+	MOVL $0x40800000, AX // 4
+	VPBROADCASTD AX, Z29
+	MOVL $0x41000000, AX // 8
+	VPBROADCASTD AX, Z30
+	MOVQ R8, R10
+	SHLQ $2, R10 // 4 points
+	LEAQ (R10)(R10*1), R11 // 2t
+	LEAQ (R11)(R10*1), R12 // 3t
+	LEAQ (R11)(R11*1), R13 // 4t
+	LEAQ (R13)(R10*1), BX // 5t
+	VMOVUPS (SI), Z0 // m[ξ=0]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=4]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=8]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=12]
+	VADDPS Z1, Z0, Z10
+	VADDPS Z2, Z10, Z10 // m0 + m1 + m2
+	VSUBPS Z2, Z1, Z11
+	VSUBPS Z3, Z11, Z11 // m1 - m2 - m3
+	VMOVUPS Z10, 0(DX) // tmp[0][0] = (Aᵀ m)[0][0]
+	VMOVUPS Z11, 256(DX) // tmp[1][0] = (Aᵀ m)[1][0]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=1]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=5]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=9]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=13]
+	VADDPS Z1, Z0, Z10
+	VADDPS Z2, Z10, Z10 // m0 + m1 + m2
+	VSUBPS Z2, Z1, Z11
+	VSUBPS Z3, Z11, Z11 // m1 - m2 - m3
+	VMOVUPS Z10, 64(DX) // tmp[0][1] = (Aᵀ m)[0][1]
+	VMOVUPS Z11, 320(DX) // tmp[1][1] = (Aᵀ m)[1][1]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=2]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=6]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=10]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=14]
+	VADDPS Z1, Z0, Z10
+	VADDPS Z2, Z10, Z10 // m0 + m1 + m2
+	VSUBPS Z2, Z1, Z11
+	VSUBPS Z3, Z11, Z11 // m1 - m2 - m3
+	VMOVUPS Z10, 128(DX) // tmp[0][2] = (Aᵀ m)[0][2]
+	VMOVUPS Z11, 384(DX) // tmp[1][2] = (Aᵀ m)[1][2]
+	ADDQ R8, SI
+	VMOVUPS (SI), Z0 // m[ξ=3]
+	VMOVUPS (SI)(R10*1), Z1 // m[ξ=7]
+	VMOVUPS (SI)(R11*1), Z2 // m[ξ=11]
+	VMOVUPS (SI)(R12*1), Z3 // m[ξ=15]
+	VADDPS Z1, Z0, Z10
+	VADDPS Z2, Z10, Z10 // m0 + m1 + m2
+	VSUBPS Z2, Z1, Z11
+	VSUBPS Z3, Z11, Z11 // m1 - m2 - m3
+	VMOVUPS Z10, 192(DX) // tmp[0][3] = (Aᵀ m)[0][3]
+	VMOVUPS Z11, 448(DX) // tmp[1][3] = (Aᵀ m)[1][3]
+	VMOVUPS 0(DX), Z0
+	VMOVUPS 64(DX), Z1
+	VMOVUPS 128(DX), Z2
+	VMOVUPS 192(DX), Z3
+	VADDPS Z1, Z0, Z10
+	VADDPS Z2, Z10, Z10 // m0 + m1 + m2
+	VSUBPS Z2, Z1, Z11
+	VSUBPS Z3, Z11, Z11 // m1 - m2 - m3
+	VADDPS Z27, Z10, Z10 // + bias
+	VADDPS Z27, Z11, Z11 // + bias
+	TESTQ $4, R9
+	JZ wout2_store0
+	VMAXPS Z25, Z10, Z10
+	VMINPS Z26, Z10, Z10
+	VMAXPS Z25, Z11, Z11
+	VMINPS Z26, Z11, Z11
+wout2_store0:
+	VMOVUPS Z10, 0(DI) // y[0][0]
+	VMOVUPS Z11, 64(DI) // y[0][1]
+	VMOVUPS 256(DX), Z0
+	VMOVUPS 320(DX), Z1
+	VMOVUPS 384(DX), Z2
+	VMOVUPS 448(DX), Z3
+	VADDPS Z1, Z0, Z10
+	VADDPS Z2, Z10, Z10 // m0 + m1 + m2
+	VSUBPS Z2, Z1, Z11
+	VSUBPS Z3, Z11, Z11 // m1 - m2 - m3
+	VADDPS Z27, Z10, Z10 // + bias
+	VADDPS Z27, Z11, Z11 // + bias
+	TESTQ $4, R9
+	JZ wout2_store1
+	VMAXPS Z25, Z10, Z10
+	VMINPS Z26, Z10, Z10
+	VMAXPS Z25, Z11, Z11
+	VMINPS Z26, Z11, Z11
+wout2_store1:
+	VMOVUPS Z10, 128(DI) // y[1][0]
+	VMOVUPS Z11, 192(DI) // y[1][1]
+	VZEROUPPER
+	RET
+
 // func dwK3S1AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32)
 // Requires: AVX512F
 TEXT ·dwK3S1AVX512(SB), NOSPLIT, $0-72

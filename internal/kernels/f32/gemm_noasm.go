@@ -21,3 +21,13 @@ func Widen(dst []float32, src []uint16) { widenGeneric(dst, src) }
 
 // Dot16 returns sum_i x[i]*float32(y[i]) over len(x) elements (y, IEEE half bits, at least as long).
 func Dot16(x []float32, y []uint16) float32 { return dot16Generic(x, y[:len(x)]) }
+
+func winoAsm() bool { return false }
+
+func winoInVec(m int, v []float32, ldv int, pad []float32, wp int, offs []int32, off int, tmp *[WinoPoints * 16]float32) {
+	panic("f32: no vector Winograd kernels in this build")
+}
+
+func winoOutVec(tm int, o *[256]float32, m []float32, base, ldm int, bias float32, clamp bool, lo, hi float32, tmp *[WinoPoints * 16]float32) {
+	panic("f32: no vector Winograd kernels in this build")
+}

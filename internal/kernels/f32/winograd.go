@@ -14,14 +14,19 @@ package f32
 //   - V (WinoInput): per ξ, a PackB-layout block of kc rows (channels) × len(tiles) columns;
 //   - M (the GEMM output, read by WinoOutput): per ξ, rows = output channels, columns = tiles.
 
-// WinoTileOut is the output tile edge; WinoPoints the products per tile (6×6).
-const (
-	WinoTileOut = 4
-	WinoPoints  = 36
-)
+// WinoPoints is the most products per tile (6×6, F(4×4)); F(2×2, 3×3) has 16 (4×4). m, the output
+// tile edge, selects the variant in every function below (4 or 2): F(4×4) cuts the multiply-adds 4×,
+// F(2×2) 2.25× with far smaller rounding error (its transforms only add and halve).
+const WinoPoints = 36
+
+// WinoPointsOf is the number of element-wise products (GEMMs) of F(m×m, 3×3): (m+2)².
+func WinoPointsOf(m int) int { return (m + 2) * (m + 2) }
 
 // WinoTile locates one output tile: the image and the tile's top-left output position.
 type WinoTile struct{ Img, OY, OX int32 }
+
+// winoG2 is G of F(2×2, 3×3) (4×3).
+var winoG2 = [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
 
 // winoG is G of F(4×4, 3×3) (6×3).
 var winoG = [6][3]float64{
@@ -34,41 +39,52 @@ var winoG = [6][3]float64{
 }
 
 // WinoPackedLen is the number of floats WinoPackWeights writes for cout×cin filters in groups.
-func WinoPackedLen(cout, cin, groups int) int {
-	return groups * WinoPoints * PackedALen(cout/groups, cin/groups)
+func WinoPackedLen(m, cout, cin, groups int) int {
+	return groups * WinoPointsOf(m) * PackedALen(cout/groups, cin/groups)
 }
 
-// WinoPackWeights transforms w (cout × cin/groups × 3 × 3, ONNX order) into U_ξ = (G g Gᵀ)_ξ and packs
-// each group's 36 matrices (cout/groups × cin/groups) for the current micro-kernel into dst
-// (WinoPackedLen floats). The transform runs in float64; each U element is rounded once.
-func WinoPackWeights(dst, w []float32, cout, cin, groups int) []PackedA {
+// WinoPackWeights transforms w (cout × cin/groups × 3 × 3, ONNX order) into U_ξ = (G g Gᵀ)_ξ of
+// F(m×m, 3×3) and packs each group's (m+2)² matrices (cout/groups × cin/groups) for the current
+// micro-kernel into dst (WinoPackedLen floats), index group*(m+2)²+ξ. The transform runs in float64;
+// each U element is rounded once.
+func WinoPackWeights(dst, w []float32, m, cout, cin, groups int) []PackedA {
+	t := m + 2
+	np := t * t
+	G := make([][3]float64, t)
+	if m == 4 {
+		copy(G, winoG[:])
+	} else if m == 2 {
+		copy(G, winoG2[:])
+	} else {
+		panic("f32: Winograd tile must be 2 or 4")
+	}
 	mg, cg := cout/groups, cin/groups
 	plen := PackedALen(mg, cg)
-	dst = dst[:groups*WinoPoints*plen]
+	dst = dst[:groups*np*plen]
 	clear(dst)
-	pas := make([]PackedA, groups*WinoPoints)
+	pas := make([]PackedA, groups*np)
 	for i := range pas {
 		pas[i] = PackedA{M: mg, K: cg, MR: MR, Data: dst[i*plen : (i+1)*plen]}
 	}
 	mp := RoundUp(mg, MR)
+	var tg [6][3]float64
 	for co := 0; co < cout; co++ {
 		gi, r := co/mg, co%mg
 		for c := 0; c < cg; c++ {
 			f := w[(co*cg+c)*9 : (co*cg+c)*9+9]
-			// t = G·f (6×3), u = t·Gᵀ (6×6).
-			var t [6][3]float64
-			for i := 0; i < 6; i++ {
+			// tg = G·f (t×3), u = tg·Gᵀ (t×t).
+			for i := 0; i < t; i++ {
 				for j := 0; j < 3; j++ {
-					t[i][j] = winoG[i][0]*float64(f[j]) + winoG[i][1]*float64(f[3+j]) + winoG[i][2]*float64(f[6+j])
+					tg[i][j] = G[i][0]*float64(f[j]) + G[i][1]*float64(f[3+j]) + G[i][2]*float64(f[6+j])
 				}
 			}
 			pc := c / KC * KC
 			kcl := min(KC, cg-pc)
 			at := pc*mp + r/MR*MR*kcl + (c-pc)*MR + r%MR
-			for i := 0; i < 6; i++ {
-				for j := 0; j < 6; j++ {
-					u := t[i][0]*winoG[j][0] + t[i][1]*winoG[j][1] + t[i][2]*winoG[j][2]
-					pas[gi*WinoPoints+i*6+j].Data[at] = float32(u)
+			for i := 0; i < t; i++ {
+				for j := 0; j < t; j++ {
+					u := tg[i][0]*G[j][0] + tg[i][1]*G[j][1] + tg[i][2]*G[j][2]
+					pas[gi*np+i*t+j].Data[at] = float32(u)
 				}
 			}
 		}
@@ -76,46 +92,84 @@ func WinoPackWeights(dst, w []float32, cout, cin, groups int) []PackedA {
 	return pas
 }
 
-// WinoInput writes Bᵀ d B for input channels [c0, c1) of the channel block [p0, p0+kc) of group
-// channels at x[(img*cin + cbase + c)*H*W] (g: C, H, W, PT, PL of the convolution) and each tile into v:
-// point ξ's block starts at v[ξ*ldv] and is the PackB layout of a kc × len(tiles) matrix (row c-p0,
-// column = tile), NR-wide panels; the columns past len(tiles) up to the panel edge are zeroed.
-func WinoInput(v []float32, ldv int, x []float32, g *ConvGeom, cin, cbase int, tiles []WinoTile, p0, kc, c0, c1 int) {
+// WinoPad copies rows [r0, r0+rows) of the zero-padded input plane into dst (rows × wp floats): padded
+// element (pr, pc) is plane[(pr-PT)*W + pc-PL], or 0 outside the H×W plane (g: H, W, PT, PL).
+func WinoPad(dst, plane []float32, g *ConvGeom, r0, rows, wp int) {
+	dst = dst[:rows*wp]
+	plane = plane[:g.H*g.W]
+	for r := 0; r < rows; r++ {
+		row := dst[r*wp : (r+1)*wp]
+		iy := r0 + r - g.PT
+		if iy < 0 || iy >= g.H {
+			clear(row)
+			continue
+		}
+		lo := min(g.PL, wp)
+		n := min(g.W, wp-lo)
+		clear(row[:lo])
+		copy(row[lo:lo+n], plane[iy*g.W:iy*g.W+n])
+		clear(row[lo+n:])
+	}
+}
+
+// WinoInput writes V = Bᵀ d B of F(m×m, 3×3) for one input channel, row p of a kc-row block, for each
+// tile j whose (m+2)×(m+2) patch d starts at pad[offs[j]] (row stride wp; see WinoPad), into v: point
+// ξ's block starts at
+// v[ξ*ldv] and is the PackB layout of a kc × len(offs) matrix (column j = tile), NR-wide panels; the
+// columns past len(offs) up to the panel edge are zeroed.
+func WinoInput(v []float32, ldv int, pad []float32, wp int, offs []int32, m, kc, p int) {
+	t := m + 2
+	np := t * t
 	nr := NR
-	nt := len(tiles)
+	nt := len(offs)
 	ntp := RoundUp(nt, nr)
-	hw := g.H * g.W
 	var d [36]float32
-	for c := c0; c < c1; c++ {
-		p := c - p0
-		for j, tl := range tiles {
-			plane := x[(int(tl.Img)*cin+cbase+c)*hw : (int(tl.Img)*cin+cbase+c+1)*hw]
-			iy0, ix0 := int(tl.OY)-g.PT, int(tl.OX)-g.PL
-			if iy0 >= 0 && ix0 >= 0 && iy0+6 <= g.H && ix0+6 <= g.W {
-				for r := 0; r < 6; r++ {
-					copy(d[r*6:r*6+6], plane[(iy0+r)*g.W+ix0:])
-				}
-			} else {
-				for r := 0; r < 6; r++ {
-					iy := iy0 + r
-					for q := 0; q < 6; q++ {
-						ix := ix0 + q
-						if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
-							d[r*6+q] = plane[iy*g.W+ix]
-						} else {
-							d[r*6+q] = 0
-						}
-					}
-				}
+	j := 0
+	if winoAsm() {
+		var tmp [WinoPoints * 16]float32
+		for ; j+16 <= nt; j += 16 {
+			if j%nr+16 > nr {
+				break // a 16-lane group must not straddle panels (NR is 16 or 32 on these kernels)
 			}
+			winoInVec(m, v, ldv, pad, wp, offs[j:j+16], (j/nr)*nr*kc+p*nr+j%nr, &tmp)
+		}
+	}
+	for ; j < nt; j++ {
+		o := int(offs[j])
+		src := pad[o : o+(t-1)*wp+t]
+		for r := 0; r < t; r++ {
+			copy(d[r*t:r*t+t], src[r*wp:])
+		}
+		if m == 4 {
 			winoIn(&d, v, (j/nr)*nr*kc+p*nr+j%nr, ldv)
+		} else {
+			winoIn2((*[16]float32)(d[:16]), v, (j/nr)*nr*kc+p*nr+j%nr, ldv)
 		}
-		for j := nt; j < ntp; j++ {
-			off := (j/nr)*nr*kc + p*nr + j%nr
-			for xi := 0; xi < WinoPoints; xi++ {
-				v[off+xi*ldv] = 0
-			}
+	}
+	for j := nt; j < ntp; j++ {
+		off := (j/nr)*nr*kc + p*nr + j%nr
+		for xi := 0; xi < np; xi++ {
+			v[off+xi*ldv] = 0
 		}
+	}
+}
+
+// winoIn2 stores V = Bᵀ d B of F(2×2) (4×4, row-major index ξ) at v[off+ξ*ldv].
+func winoIn2(d *[16]float32, v []float32, off, ldv int) {
+	var t [16]float32
+	// Bᵀ rows: (1,0,-1,0) (0,1,1,0) (0,-1,1,0) (0,1,0,-1)
+	for q := 0; q < 4; q++ {
+		d0, d1, d2, d3 := d[q], d[4+q], d[8+q], d[12+q]
+		t[q], t[4+q], t[8+q], t[12+q] = d0-d2, d1+d2, d2-d1, d1-d3
+	}
+	_ = v[off+15*ldv]
+	for r := 0; r < 4; r++ {
+		d0, d1, d2, d3 := t[r*4], t[r*4+1], t[r*4+2], t[r*4+3]
+		o := off + r*4*ldv
+		v[o] = d0 - d2
+		v[o+ldv] = d1 + d2
+		v[o+2*ldv] = d2 - d1
+		v[o+3*ldv] = d1 - d3
 	}
 }
 
@@ -150,12 +204,13 @@ func winoIn(d *[36]float32, v []float32, off, ldv int) {
 	}
 }
 
-// WinoOutput computes, for output channels [co0, co1) (of cout per image) and each tile, Aᵀ m A from
-// m (point ξ's matrix at m[ξ*ldm], row co, column = tile index, row stride ldr), adds bias[co] (nil:
-// none), clamps to [lo, hi] when clamp is set, and stores the part of the 4×4 tile inside the OH×OW
-// output plane y[(img*cout+co)*OH*OW].
-func WinoOutput(y, m []float32, ldm, ldr int, g *ConvGeom, cout int, tiles []WinoTile, co0, co1 int,
+// WinoOutput computes, for output channels [co0, co1) (of cout per image) and each tile, Aᵀ m A of
+// F(tm×tm, 3×3) from m (point ξ's matrix at m[ξ*ldm], row co, column = tile index, row stride ldr),
+// adds bias[co] (nil: none), clamps to [lo, hi] when clamp is set, and stores the part of the tm×tm
+// tile inside the OH×OW output plane y[(img*cout+co)*OH*OW].
+func WinoOutput(y, m []float32, ldm, ldr int, g *ConvGeom, tm, cout int, tiles []WinoTile, co0, co1 int,
 	bias []float32, clamp bool, lo, hi float32) {
+	np := WinoPointsOf(tm)
 	ohw := g.OH * g.OW
 	var mv [36]float32
 	var o [16]float32
@@ -164,25 +219,77 @@ func WinoOutput(y, m []float32, ldm, ldr int, g *ConvGeom, cout int, tiles []Win
 		if bias != nil {
 			bv = bias[co]
 		}
-		for j, tl := range tiles {
+		j := 0
+		if winoAsm() {
+			var tmp [WinoPoints * 16]float32
+			var ov [16 * 16]float32 // output (r, c) of lane t at ov[(r*4+c)*16+t]
+			for ; j+16 <= len(tiles); j += 16 {
+				winoOutVec(tm, &ov, m, co*ldr+j, ldm, bv, clamp, lo, hi, &tmp)
+				for t, tl := range tiles[j : j+16] {
+					plane := y[(int(tl.Img)*cout+co)*ohw : (int(tl.Img)*cout+co+1)*ohw]
+					oy, ox := int(tl.OY), int(tl.OX)
+					rows, cols := min(tm, g.OH-oy), min(tm, g.OW-ox)
+					if tm == 2 && rows == 2 && cols == 2 {
+						d := (*[2]float32)(plane[oy*g.OW+ox:])
+						d[0], d[1] = ov[t], ov[16+t]
+						d = (*[2]float32)(plane[(oy+1)*g.OW+ox:])
+						d[0], d[1] = ov[32+t], ov[48+t]
+						continue
+					}
+					if rows == 4 && cols == 4 {
+						for r := 0; r < 4; r++ {
+							d := (*[4]float32)(plane[(oy+r)*g.OW+ox:])
+							d[0], d[1], d[2], d[3] = ov[(r*4)*16+t], ov[(r*4+1)*16+t], ov[(r*4+2)*16+t], ov[(r*4+3)*16+t]
+						}
+						continue
+					}
+					for r := 0; r < rows; r++ {
+						for c := 0; c < cols; c++ {
+							plane[(oy+r)*g.OW+ox+c] = ov[(r*tm+c)*16+t]
+						}
+					}
+				}
+			}
+		}
+		for ; j < len(tiles); j++ {
+			tl := tiles[j]
 			base := co*ldr + j
-			_ = m[base+35*ldm]
-			for xi := range mv {
+			_ = m[base+(np-1)*ldm]
+			for xi := 0; xi < np; xi++ {
 				mv[xi] = m[base+xi*ldm]
 			}
-			winoOut(&mv, &o, bv)
+			if tm == 4 {
+				winoOut(&mv, &o, bv)
+			} else {
+				winoOut2((*[16]float32)(mv[:16]), (*[4]float32)(o[:4]), bv)
+			}
 			if clamp {
-				for i, t := range o {
+				for i, t := range o[:tm*tm] {
 					o[i] = min(max(t, lo), hi)
 				}
 			}
 			plane := y[(int(tl.Img)*cout+co)*ohw : (int(tl.Img)*cout+co+1)*ohw]
 			oy, ox := int(tl.OY), int(tl.OX)
-			rows, cols := min(4, g.OH-oy), min(4, g.OW-ox)
+			rows, cols := min(tm, g.OH-oy), min(tm, g.OW-ox)
 			for r := 0; r < rows; r++ {
-				copy(plane[(oy+r)*g.OW+ox:(oy+r)*g.OW+ox+cols], o[r*4:r*4+cols])
+				copy(plane[(oy+r)*g.OW+ox:(oy+r)*g.OW+ox+cols], o[r*tm:r*tm+cols])
 			}
 		}
+	}
+}
+
+// winoOut2 sets o = Aᵀ m A + bias of F(2×2) (2×2 from 4×4).
+func winoOut2(m *[16]float32, o *[4]float32, bias float32) {
+	var t [8]float32
+	// Aᵀ rows: (1,1,1,0) (0,1,-1,-1)
+	for q := 0; q < 4; q++ {
+		m0, m1, m2, m3 := m[q], m[4+q], m[8+q], m[12+q]
+		t[q], t[4+q] = m0+m1+m2, m1-m2-m3
+	}
+	for r := 0; r < 2; r++ {
+		m0, m1, m2, m3 := t[r*4], t[r*4+1], t[r*4+2], t[r*4+3]
+		o[r*2] = m0 + m1 + m2 + bias
+		o[r*2+1] = m1 - m2 - m3 + bias
 	}
 }
 
@@ -209,3 +316,7 @@ func winoOut(m *[36]float32, o *[16]float32, bias float32) {
 		oo[3] = d12 + 8*d34 + m5 + bias
 	}
 }
+
+// WinoVector reports whether the Winograd transforms run as vector kernels under the selected
+// micro-kernel (the AVX-512 rungs); elsewhere they are scalar Go loops.
+func WinoVector() bool { return winoAsm() }
