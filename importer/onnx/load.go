@@ -20,17 +20,18 @@ import (
 	"sync"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/mmap"
 )
 
 // Load imports the model at path. The file (and any external data files next to it) is mapped
 // read-only; constants view the mapping, which g.Close releases.
 func Load(path string) (*graph.Graph, error) {
-	data, unmap, err := mapFile(path)
+	data, err := mmap.Map(path)
 	if err != nil {
 		return nil, err
 	}
 	bk := &backing{}
-	bk.add(data, unmap)
+	bk.add(data)
 	ext := &externalFiles{model: path, dir: filepath.Dir(path), backing: bk, files: map[string][]byte{}}
 	g, err := decode(data, path, ext.resolve)
 	if err != nil {
@@ -51,18 +52,16 @@ func Decode(data []byte) (*graph.Graph, error) {
 	return decode(data, "", nil)
 }
 
-// backing owns the mapped regions constants view.
+// backing owns the mapped regions (mmap.Map) constants view.
 type backing struct {
 	mu      sync.Mutex
 	regions [][]byte
-	unmaps  []func() error
 }
 
-func (b *backing) add(data []byte, unmap func() error) {
+func (b *backing) add(data []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.regions = append(b.regions, data)
-	b.unmaps = append(b.unmaps, unmap)
 }
 
 // Close unmaps every region; calling it twice is harmless.
@@ -70,12 +69,12 @@ func (b *backing) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var errs []error
-	for _, u := range b.unmaps {
-		if err := u(); err != nil {
+	for _, r := range b.regions {
+		if err := mmap.Unmap(r); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	b.unmaps, b.regions = nil, nil
+	b.regions = nil
 	return errors.Join(errs...)
 }
 
@@ -103,11 +102,11 @@ func (e *externalFiles) resolve(location string, offset, length int64) ([]byte, 
 		if err := insideDir(e.dir, p); err != nil {
 			return nil, fmt.Errorf("external data location %q: %w", location, err)
 		}
-		d, unmap, err := mapFile(p)
+		d, err := mmap.Map(p)
 		if err != nil {
 			return nil, fmt.Errorf("external data: %w", err)
 		}
-		e.backing.add(d, unmap)
+		e.backing.add(d)
 		e.files[clean] = d
 		data = d
 	}

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"unsafe"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/internal/mmap"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -21,10 +23,14 @@ import (
 // unmaps it. The pages the import touched (tables, and weights it copied into NCHW order) are released
 // before Load returns; constants still viewing the file fault their pages back in when read.
 func Load(path string) (*graph.Graph, error) {
-	m, err := mapFile(path)
+	data, err := mmap.Map(path)
+	if err == nil && len(data) == 0 {
+		err = fmt.Errorf("%s: cannot map a file of 0 bytes", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
 	}
+	m := &mapped{data: data}
 	g, err := Decode(m.data)
 	if err != nil {
 		m.Close()
@@ -35,6 +41,22 @@ func Load(path string) (*graph.Graph, error) {
 	g.Meta["source"] = path
 	return g, nil
 }
+
+// mapped is the model file mapped read-only (mmap.Map): Graph.Backing of a loaded model. The
+// flatbuffer walk touches only the tables; weights are copied out where the layout changes
+// (OHWI -> OIHW) and viewed elsewhere, so the file's pages need not all be resident, let alone twice.
+type mapped struct{ data []byte }
+
+// Close unmaps the file; constants viewing it must not be used afterwards.
+func (m *mapped) Close() error {
+	err := mmap.Unmap(m.data)
+	m.data = nil
+	return err
+}
+
+// ReleaseRange implements graph.RangeReleaser: the pages of p (a view of the mapping) leave the process;
+// the data stays valid and is read back from the page cache if touched again.
+func (m *mapped) ReleaseRange(p []byte) { mmap.Release(m.data, p, 0) }
 
 // Decode imports a model from bytes. Constants may view data, which must stay unmodified.
 // Malformed input yields an error, never a panic: flatbuffers accessors do no bounds checking, so a
@@ -369,7 +391,7 @@ func (b *builder) node(op string, in []*graph.Value, out ...*graph.Value) *graph
 // stay aligned.
 func (b *builder) constant(name string, dt tensor.DType, shape tensor.Shape, data []byte) *graph.Value {
 	data = data[:shape.NumElements()*dt.Size()]
-	if sz := dt.Size(); sz > 1 && len(data) > 0 && uintptrOf(data)%uintptr(sz) != 0 {
+	if sz := dt.Size(); sz > 1 && len(data) > 0 && uintptr(unsafe.Pointer(unsafe.SliceData(data)))%uintptr(sz) != 0 {
 		data = append([]byte(nil), data...)
 	}
 	return &graph.Value{Name: b.name(name), DType: dt, Shape: shape.Clone(),
