@@ -32,6 +32,12 @@ func PruneHead(g *graph.Graph, keep []int) error {
 	if len(keep) == 0 {
 		return fmt.Errorf("passes: prune_head: no classes to keep")
 	}
+	// A scattered subset of a mapped head is copied row by row; the backing drops the file pages the copy
+	// has passed (see pruneAxis).
+	release := func([]byte) {}
+	if r, ok := g.Backing.(graph.RangeReleaser); ok {
+		release = r.ReleaseRange
+	}
 	prod, cons := g.Producers(), g.Consumers()
 	v := g.Outputs[0]
 	var chain []*graph.Value // values whose class axis shrinks, from the graph output back to the head
@@ -63,7 +69,7 @@ func PruneHead(g *graph.Graph, keep []int) error {
 			}
 			continue
 		}
-		if err := pruneLayer(n, keep); err != nil {
+		if err := pruneLayer(n, keep, release); err != nil {
 			return err
 		}
 		break
@@ -76,7 +82,7 @@ func PruneHead(g *graph.Graph, keep []int) error {
 	if bias != nil {
 		for i, in := range bias.Inputs {
 			if in.IsConst() {
-				nb, err := pruneLastAxis(in, keep, n)
+				nb, err := pruneLastAxis(in, keep, n, release)
 				if err != nil {
 					return fmt.Errorf("passes: prune_head: bias of node %q: %w", bias.Name, err)
 				}
@@ -119,7 +125,7 @@ func PruneHead(g *graph.Graph, keep []int) error {
 }
 
 // pruneLayer cuts the classifier node's weights, bias and per-class quantization down to keep.
-func pruneLayer(n *graph.Node, keep []int) error {
+func pruneLayer(n *graph.Node, keep []int, release func([]byte)) error {
 	errf := func(format string, a ...any) error {
 		return fmt.Errorf("passes: prune_head: node %q (%s): %s", n.Name, n.Op, fmt.Sprintf(format, a...))
 	}
@@ -134,7 +140,7 @@ func pruneLayer(n *graph.Node, keep []int) error {
 			return
 		}
 		var nw *graph.Value
-		if nw, err = pruneAxis(w, axis, keep); err == nil {
+		if nw, err = pruneAxis(w, axis, keep, release); err == nil {
 			n.Inputs[i] = nw
 		} else {
 			err = errf("%v", err)
@@ -165,7 +171,7 @@ func pruneLayer(n *graph.Node, keep []int) error {
 			if !c.IsConst() {
 				return errf("bias C is not a constant")
 			}
-			nc, e := pruneLastAxis(c, keep, classes)
+			nc, e := pruneLastAxis(c, keep, classes, release)
 			if e != nil {
 				return errf("bias: %v", e)
 			}
@@ -245,7 +251,7 @@ func checkKeep(keep []int, classes int) error {
 
 // pruneLastAxis prunes a bias-like constant along its last axis when that axis is the class axis;
 // a scalar or broadcast (size-1) bias stays as it is.
-func pruneLastAxis(v *graph.Value, keep []int, classes int) (*graph.Value, error) {
+func pruneLastAxis(v *graph.Value, keep []int, classes int, release func([]byte)) (*graph.Value, error) {
 	s := v.Const.Shape
 	if len(s) == 0 || s[len(s)-1] == 1 {
 		return v, nil
@@ -253,12 +259,13 @@ func pruneLastAxis(v *graph.Value, keep []int, classes int) (*graph.Value, error
 	if s[len(s)-1] != classes {
 		return nil, fmt.Errorf("shape %s does not end in the %d classes", s, classes)
 	}
-	return pruneAxis(v, len(s)-1, keep)
+	return pruneAxis(v, len(s)-1, keep, release)
 }
 
 // pruneAxis returns a constant holding the slices keep of v along axis. Only the kept slices are read;
-// one contiguous run along the leading axis is a view of v's bytes.
-func pruneAxis(v *graph.Value, axis int, keep []int) (*graph.Value, error) {
+// one contiguous run along the leading axis is a view of v's bytes. release drops the resident pages of
+// source bytes already copied (the graph's backing; a no-op for memory it does not own).
+func pruneAxis(v *graph.Value, axis int, keep []int, release func([]byte)) (*graph.Value, error) {
 	t := v.Const
 	s := t.Shape
 	if axis < 0 || axis >= len(s) {
@@ -277,8 +284,10 @@ func pruneAxis(v *graph.Value, axis int, keep []int) (*graph.Value, error) {
 	} else {
 		nt.Data = make([]byte, outer*len(keep)*inner)
 		dst := nt.Data
-		// Source pages are released every few MiB as the copy passes them (see releaseFilePages), so a
-		// scattered subset of a mapped head never has more than a window of the head resident.
+		// Source pages are released every few MiB as the copy passes them, so a scattered subset of a
+		// mapped head never has more than a window of the head resident: the kernel maps up to 64 KiB
+		// around every faulting page, so without this a 54k-class head would stay mostly resident even
+		// though only a few rows are kept.
 		const window = 4 << 20
 		done := 0
 		for o := 0; o < outer; o++ {
@@ -286,12 +295,12 @@ func pruneAxis(v *graph.Value, axis int, keep []int) (*graph.Value, error) {
 			for _, k := range keep {
 				dst = dst[copy(dst, t.Data[base+k*inner:base+(k+1)*inner]):]
 				if end := base + (k+1)*inner; end-done >= window {
-					releaseFilePages(t.Data[done:end])
+					release(t.Data[done:end])
 					done = end
 				}
 			}
 		}
-		releaseFilePages(t.Data[done:])
+		release(t.Data[done:])
 	}
 	return &graph.Value{Name: v.Name + "/pruned", DType: v.DType, Shape: ns.Clone(), Const: nt}, nil
 }
