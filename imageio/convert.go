@@ -69,17 +69,13 @@ func (s *sink) commit(y int) {
 // toRGB converts a decoded image the way Pillow's convert("RGB") treats the same file: alpha is
 // dropped from the straight colour, palettes are looked up, CMYK uses Pillow's cmyk2rgb, and
 // JPEG/WebP chroma is upsampled and converted as libjpeg-turbo/libwebp (which Pillow uses) do.
-func toRGB(img image.Image, f Format, orient int) *RGB {
+func toRGB(img image.Image, orient int) *RGB {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	s := newSink(w, h, orient)
 	switch m := img.(type) {
 	case *image.YCbCr:
-		if f == WebP {
-			webpYCbCr(s, m)
-		} else {
-			jpegYCbCr(s, m)
-		}
+		webpYCbCr(s, m) // only lossy WebP decodes to YCbCr here: JPEG goes through jpegscale
 	case *image.NYCbCrA:
 		webpYCbCr(s, &m.YCbCr)
 	case *image.Gray:
@@ -192,128 +188,6 @@ func cmykToRGB(c, m, y, k uint8) (uint8, uint8, uint8) {
 		return uint8(nk - ((t>>8)+t)>>8)
 	}
 	return f(c), f(m), f(y)
-}
-
-// jpegYCbCr converts as libjpeg-turbo's default decompression does: "fancy" triangle upsampling
-// of 4:2:0, 4:2:2 and 4:4:0 chroma (jdsample.c; plain replication for other ratios and for
-// chroma rows of 2 samples or fewer), then jdcolor.c's fixed-point YCbCr->RGB.
-func jpegYCbCr(s *sink, m *image.YCbCr) {
-	w, h := s.w, s.h
-	var sx, sy int // chroma subsampling shifts
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio422:
-		sx = 1
-	case image.YCbCrSubsampleRatio420:
-		sx, sy = 1, 1
-	case image.YCbCrSubsampleRatio440:
-		sy = 1
-	case image.YCbCrSubsampleRatio411:
-		sx = 2
-	case image.YCbCrSubsampleRatio410:
-		sx, sy = 2, 1
-	}
-	cw := (w + (1 << sx) - 1) >> sx
-	ch := (h + (1 << sy) - 1) >> sy
-	fancyH := sx == 1 && cw > 2
-	fancyV := sy == 1 && (sx == 0 || fancyH) // h2v2 and h1v2 fancy; h2v2 falls back wholesale
-	if sx == 2 {
-		fancyV = false
-	}
-	cb := make([]uint8, cw<<sx+2)
-	cr := make([]uint8, cw<<sx+2)
-	tmpB := make([]int32, cw)
-	tmpR := make([]int32, cw)
-	for y := 0; y < h; y++ {
-		cy := y >> sy
-		for _, pl := range [2]struct {
-			src []uint8
-			out []uint8
-			tmp []int32
-		}{{m.Cb, cb, tmpB}, {m.Cr, cr, tmpR}} {
-			near := pl.src[cy*m.CStride : cy*m.CStride+cw]
-			switch {
-			case fancyV:
-				// Vertical triangle: 3*near + far, far being the chroma row on the output row's
-				// side (edges replicate, as libjpeg's context rows do).
-				fy := cy - 1
-				if y&1 == 1 {
-					fy = cy + 1
-				}
-				fy = min(max(fy, 0), ch-1)
-				far := pl.src[fy*m.CStride : fy*m.CStride+cw]
-				for i := range cw {
-					pl.tmp[i] = 3*int32(near[i]) + int32(far[i])
-				}
-				if sx == 0 { // h1v2_fancy_upsample: bias 1 above, 2 below
-					bias := int32(1)
-					if y&1 == 1 {
-						bias = 2
-					}
-					for i := range cw {
-						pl.out[i] = uint8((pl.tmp[i] + bias) >> 2)
-					}
-				} else { // h2v2_fancy_upsample
-					t, o := pl.tmp, pl.out
-					o[0] = uint8((t[0]*4 + 8) >> 4)
-					o[1] = uint8((t[0]*3 + t[1] + 7) >> 4)
-					for i := 1; i < cw-1; i++ {
-						o[2*i] = uint8((t[i]*3 + t[i-1] + 8) >> 4)
-						o[2*i+1] = uint8((t[i]*3 + t[i+1] + 7) >> 4)
-					}
-					l := cw - 1
-					o[2*l] = uint8((t[l]*3 + t[l-1] + 8) >> 4)
-					o[2*l+1] = uint8((t[l]*4 + 7) >> 4)
-				}
-			case fancyH: // h2v1_fancy_upsample
-				o := pl.out
-				o[0] = near[0]
-				o[1] = uint8((int32(near[0])*3 + int32(near[1]) + 2) >> 2)
-				for i := 1; i < cw-1; i++ {
-					v := int32(near[i]) * 3
-					o[2*i] = uint8((v + int32(near[i-1]) + 1) >> 2)
-					o[2*i+1] = uint8((v + int32(near[i+1]) + 2) >> 2)
-				}
-				l := cw - 1
-				o[2*l] = uint8((int32(near[l])*3 + int32(near[l-1]) + 1) >> 2)
-				o[2*l+1] = near[l]
-			default: // replication
-				for x := 0; x < w; x++ {
-					pl.out[x] = near[x>>sx]
-				}
-			}
-		}
-		row, yrow := s.row(y), m.Y[y*m.YStride:]
-		for x := 0; x < w; x++ {
-			row[3*x], row[3*x+1], row[3*x+2] = yccToRGB(yrow[x], cb[x], cr[x])
-		}
-		s.commit(y)
-	}
-}
-
-// Fixed-point constants of libjpeg's jdcolor.c (SCALEBITS 16).
-const (
-	fix140200 = 91881  // FIX(1.40200)
-	fix177200 = 116130 // FIX(1.77200)
-	fix071414 = 46802  // FIX(0.71414)
-	fix034414 = 22554  // FIX(0.34414)
-)
-
-func yccToRGB(y, cb, cr uint8) (uint8, uint8, uint8) {
-	yy, b, r := int32(y), int32(cb)-128, int32(cr)-128
-	R := yy + (fix140200*r+1<<15)>>16
-	G := yy + (-fix034414*b-fix071414*r+1<<15)>>16
-	B := yy + (fix177200*b+1<<15)>>16
-	return clamp8(R), clamp8(G), clamp8(B)
-}
-
-func clamp8(v int32) uint8 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
 }
 
 // webpYCbCr converts lossy WebP (4:2:0, BT.601 studio range) as libwebp's default decoder does:

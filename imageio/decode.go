@@ -167,7 +167,7 @@ func DecodeBytes(data []byte, opts DecodeOptions) (*RGB, error) {
 		return nil, fmt.Errorf("imageio: %s: %w: decoded %dx%d, header said %dx%d",
 			f, ErrInvalid, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 	}
-	return toRGB(img, f, orient), nil
+	return toRGB(img, orient), nil
 }
 
 // decodeJPEG decodes at the largest DCT-domain reduction opts.MinWidth/MinHeight allow (full size when
