@@ -106,10 +106,7 @@ func TestPyTorchFullModels(t *testing.T) {
 	}
 	for _, name := range []string{"mobilenet_v2", "resnet50", "resnest101_54k"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(testutil.RepoRoot(t), "models", name)
-			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-				t.Skipf("%s not exported (make models)", dir)
-			}
+			dir := testutil.ExportedModel(t, name)
 			check := func(set string, i int, got, want *tensor.Tensor) error {
 				diff, scale, err := maxAbsDiff(got, want)
 				if err != nil {

@@ -1,7 +1,6 @@
 package runtime_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,10 +20,7 @@ func TestFullModelPlans(t *testing.T) {
 	}
 	for _, name := range []string{"mobilenet_v2", "resnet50"} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(testutil.RepoRoot(t), "models", name, "model.onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s not exported (make models)", path)
-			}
+			path := filepath.Join(testutil.ExportedModel(t, name), "model.onnx")
 			g, err := onnx.Load(path)
 			if err != nil {
 				t.Fatal(err)

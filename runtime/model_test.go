@@ -201,10 +201,7 @@ func BenchmarkRunTinyResNet50(b *testing.B) {
 // and reports allocs/op, the arena and the weight bytes of its plan.
 func BenchmarkRunFullModel(b *testing.B) {
 	name := cmp.Or(os.Getenv("WANWU_BENCH_MODEL"), "resnet50")
-	dir := filepath.Join(testutil.RepoRoot(b), "models", name)
-	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-		b.Skipf("%s not exported (make models)", dir)
-	}
+	dir := testutil.ExportedModel(b, name)
 	g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		b.Fatal(err)

@@ -147,10 +147,7 @@ func TestFP16FullModels(t *testing.T) {
 	}
 	for _, name := range []string{"mobilenet_v2", "resnet50", "resnest101_54k"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(testutil.RepoRoot(t), "models", name)
-			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-				t.Skipf("%s not exported (make models)", dir)
-			}
+			dir := testutil.ExportedModel(t, name)
 			if name == "resnest101_54k" && os.Getenv("WANWU_BIG") == "" {
 				t.Skip("set WANWU_BIG=1 for the 600 MB model")
 			}

@@ -89,3 +89,15 @@ func ONNXNodeTests(t testing.TB) string {
 	}
 	return d
 }
+
+// ExportedModel returns the folder models/<name> of a full-size reference model written by
+// `make models` (model.onnx and test_data_set_*), skipping the test where it has not been exported:
+// the models are large and git-ignored, so their tests are opt-in.
+func ExportedModel(t testing.TB, name string) string {
+	t.Helper()
+	dir := filepath.Join(RepoRoot(t), "models", name)
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		t.Skipf("%s not exported (make models)", dir)
+	}
+	return dir
+}
