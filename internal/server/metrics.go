@@ -39,7 +39,7 @@ func newMetrics(budget *Budget, arenaBytes func() float64) *metrics {
 		Name: "wanwu_decode_bytes_total", Help: "Encoded image bytes decoded.",
 	})
 	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "wanwu_rejections_total", Help: "Requests refused, by reason (budget, body_limit, unsupported_type, bad_image, bad_query, timeout, shutting_down).",
+		Name: "wanwu_rejections_total", Help: "Requests refused, by reason (budget, overload, too_large, body_limit, unsupported_type, bad_image, bad_query, bad_request, timeout, client_gone, shutting_down).",
 	}, []string{"reason"})
 	m.images = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wanwu_images_total", Help: "Images by outcome (ok, error).",
