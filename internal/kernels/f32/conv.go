@@ -232,3 +232,47 @@ func depthwise3x3Interior(out, in, w []float32, ldin, sw int, bias float32) {
 		out[x] = bias + w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
 	}
 }
+
+// DepthwisePadLen is the number of floats DepthwisePadded needs for its zero-padded copy of the
+// input plane: every tap of every output lies inside it.
+func DepthwisePadLen(g *ConvGeom) int {
+	hp, wp := depthwisePadDims(g)
+	return hp * wp
+}
+
+func depthwisePadDims(g *ConvGeom) (hp, wp int) {
+	return (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1, (g.OW-1)*g.SW + (g.KW-1)*g.DW + 1
+}
+
+// DepthwisePadded computes the same plane as DepthwiseClamp, first copying in into pad (at least
+// DepthwisePadLen floats) with the zero padding made explicit, so that every output row — borders
+// included — runs the row kernel, with no per-column bounds tests: out[oy*OW+ox] = clamp(bias +
+// sum_{ky,kx} w[ky*KW+kx] * P[oy*SH+ky*DH][ox*SW+kx*DW]) where P is in shifted by (PT, PL).
+func DepthwisePadded(out, in, w []float32, bias float32, g *ConvGeom, clamp bool, lo, hi float32, pad []float32) {
+	hp, wp := depthwisePadDims(g)
+	pad = pad[:hp*wp]
+	out = out[:g.OH*g.OW]
+	w = w[:g.KH*g.KW]
+	WinoPad(pad, in, g, 0, hp, wp)
+	square := g.KH == g.KW && g.DH == 1 && g.DW == 1
+	for oy := 0; oy < g.OH; oy++ {
+		orow := out[oy*g.OW : (oy+1)*g.OW]
+		src := pad[oy*g.SH*wp:]
+		switch {
+		case square && depthwiseRowAsm(orow, src, w, g.KH, g.SW, wp, bias, clamp, lo, hi):
+			continue
+		case square && g.KH == 3:
+			depthwise3x3Interior(orow, src, w, wp, g.SW, bias)
+		default:
+			for x := range orow {
+				orow[x] = bias
+			}
+			for ky := 0; ky < g.KH; ky++ {
+				for kx := 0; kx < g.KW; kx++ {
+					tap(orow, src[ky*g.DH*wp:], w[ky*g.KW+kx], kx*g.DW, g.SW, 0, g.OW)
+				}
+			}
+		}
+		clampRow(orow, clamp, lo, hi)
+	}
+}

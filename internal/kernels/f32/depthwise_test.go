@@ -34,15 +34,28 @@ func testDepthwiseClamp(t *testing.T) {
 						bias := r.Float32() - 0.5
 						want, _ := ref.Conv(x, [4]int{1, 1, g.H, g.W}, w, [4]int{1, 1, k, k}, []float32{bias},
 							ref.Conv2D{Strides: [2]int{s, s}, Dilations: [2]int{1, 1}, Pads: [4]int{pad, pad, pad, pad}})
-						out := guarded(r, g.OH*g.OW)
-						DepthwiseClamp(out, x, w, bias, &g, cl.on, cl.lo, cl.hi)
-						checkGuard(t, name+" out", out)
-						for i, v := range want {
-							if cl.on {
-								v = min(max(v, cl.lo), cl.hi)
+						// DepthwiseClamp, then DepthwisePadded through a guarded, NaN-filled pad buffer
+						// (the padding must be written, never assumed zero).
+						for _, padded := range []bool{false, true} {
+							out := guarded(r, g.OH*g.OW)
+							if padded {
+								pb := guarded(r, DepthwisePadLen(&g))
+								for i := range pb {
+									pb[i] = float32(math.NaN())
+								}
+								DepthwisePadded(out, x, w, bias, &g, cl.on, cl.lo, cl.hi, pb)
+								checkGuard(t, name+" pad", pb)
+							} else {
+								DepthwiseClamp(out, x, w, bias, &g, cl.on, cl.lo, cl.hi)
 							}
-							if d := out[i] - v; d > 1e-5 || d < -1e-5 {
-								t.Fatalf("%s: element %d (%d,%d) = %v, want %v", name, i, i/g.OW, i%g.OW, out[i], v)
+							checkGuard(t, name+" out", out)
+							for i, v := range want {
+								if cl.on {
+									v = min(max(v, cl.lo), cl.hi)
+								}
+								if d := out[i] - v; !(d <= 1e-5 && d >= -1e-5) {
+									t.Fatalf("%s padded=%v: element %d (%d,%d) = %v, want %v", name, padded, i, i/g.OW, i%g.OW, out[i], v)
+								}
 							}
 						}
 					}
