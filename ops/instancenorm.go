@@ -27,21 +27,11 @@ func (k *instanceNormKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 }
 
 func (k *instanceNormKernel) Do(lo, hi int) {
-	n := float64(k.size)
 	for p := lo; p < hi; p++ {
 		x, y := k.x[p*k.size:(p+1)*k.size], k.y[p*k.size:(p+1)*k.size]
-		var sum float64
-		for _, v := range x {
-			sum += float64(v)
-		}
-		mean := sum / n
-		var sq float64
-		for _, v := range x {
-			d := float64(v) - mean
-			sq += d * d
-		}
+		mean, variance := meanVariance(x)
 		c := p % k.c
-		scale := float64(k.s[c]) / math.Sqrt(sq/n+k.eps)
+		scale := float64(k.s[c]) / math.Sqrt(variance+k.eps)
 		shift := float64(k.b[c]) - mean*scale
 		for i, v := range x {
 			y[i] = float32(float64(v)*scale + shift)

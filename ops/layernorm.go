@@ -38,23 +38,12 @@ func (k *layerNormKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	return nil
 }
 
-// Do normalises rows [lo, hi). Two passes (mean, then centred squares) keep the variance exact
-// where E[x²]-E[x]² would cancel.
+// Do normalises rows [lo, hi).
 func (k *layerNormKernel) Do(lo, hi int) {
-	n := float64(k.cols)
 	for r := lo; r < hi; r++ {
 		x, y := k.x[r*k.cols:(r+1)*k.cols], k.y[r*k.cols:(r+1)*k.cols]
-		var sum float64
-		for _, v := range x {
-			sum += float64(v)
-		}
-		mean := sum / n
-		var sq float64
-		for _, v := range x {
-			d := float64(v) - mean
-			sq += d * d
-		}
-		inv := 1 / math.Sqrt(sq/n+k.eps)
+		mean, variance := meanVariance(x)
+		inv := 1 / math.Sqrt(variance+k.eps)
 		for i, v := range x {
 			s := k.s[0]
 			if k.scaleN > 1 {
@@ -158,4 +147,20 @@ func compileLayerNorm(n *graph.Node) (Kernel, error) {
 
 func init() {
 	Register("LayerNormalization", &Def{Infer: inferLayerNorm, Compile: compileLayerNorm})
+}
+
+// meanVariance returns the mean and the (population) variance of x in float64. Two passes (mean, then
+// centred squares) keep the variance exact where E[x²]-E[x]² would cancel.
+func meanVariance(x []float32) (mean, variance float64) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	mean = sum / float64(len(x))
+	var sq float64
+	for _, v := range x {
+		d := float64(v) - mean
+		sq += d * d
+	}
+	return mean, sq / float64(len(x))
 }
