@@ -239,6 +239,8 @@ func (k *blockKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 	return nil
 }
 
+// blockDims splits s around axis ax: outer is the product of the dims before it, inner that of the dims
+// after it times esize (the element size in bytes, or 1 to count elements).
 func blockDims(s tensor.Shape, ax int, esize int) (outer, inner int) {
 	outer, inner = 1, esize
 	for _, d := range s[:ax] {

@@ -297,16 +297,11 @@ func compileArgMax(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &argMaxKernel{outer: 1, inner: 1, axis: x.Shape[ax], last: n.Int("select_last_index", 0) != 0, min: n.Op == "ArgMin"}
+	k := &argMaxKernel{axis: x.Shape[ax], last: n.Int("select_last_index", 0) != 0, min: n.Op == "ArgMin"}
 	if k.axis == 0 {
 		return nil, errf(n, "%s over an empty axis", n.Op)
 	}
-	for _, d := range x.Shape[:ax] {
-		k.outer *= d
-	}
-	for _, d := range x.Shape[ax+1:] {
-		k.inner *= d
-	}
+	k.outer, k.inner = blockDims(x.Shape, ax, 1)
 	return k, nil
 }
 

@@ -67,13 +67,8 @@ func compileSoftmax(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &softmaxKernel{outer: 1, inner: 1, axis: x.Shape[ax], log: n.Op == "LogSoftmax"}
-	for _, d := range x.Shape[:ax] {
-		k.outer *= d
-	}
-	for _, d := range x.Shape[ax+1:] {
-		k.inner *= d
-	}
+	k := &softmaxKernel{axis: x.Shape[ax], log: n.Op == "LogSoftmax"}
+	k.outer, k.inner = blockDims(x.Shape, ax, 1)
 	return k, nil
 }
 
