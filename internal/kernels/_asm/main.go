@@ -39,6 +39,9 @@ func main() {
 			depthwise(&b, k, s)
 		}
 	}
+	for _, s := range []int{1, 2} {
+		depthwiseAVX2(&b, s)
+	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -16,10 +16,20 @@ func dwK5S1AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags in
 //go:noescape
 func dwK5S2AVX512(out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32)
 
+//go:noescape
+func dwK3S1AVX2(out, in, w *float32, nv, ldin int, bias float32, flags int, lo, hi float32)
+
+//go:noescape
+func dwK3S2AVX2(out, in, w *float32, nv, ldin int, bias float32, flags int, lo, hi float32)
+
 // depthwiseRowAsm computes out[x] = clamp(bias + sum_{ky,kx<k} w[ky*k+kx] * in[ky*ldin+s*x+kx]) for
-// x < len(out) with the AVX-512 row kernels (k in {3, 5}, s in {1, 2}); it reports false, doing
-// nothing, where there is no such kernel or the selected GEMM kernel is not AVX-512 (the ISA ladder).
+// x < len(out) with the AVX-512 row kernels (k in {3, 5}, s in {1, 2}) or, on the AVX2 rung, the
+// AVX2 3×3 kernels; it reports false, doing nothing, where the selected GEMM kernel's ISA has no such
+// kernel (the ISA ladder).
 func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp bool, lo, hi float32) bool {
+	if cur.id == idAVX2 && k == 3 && (s == 1 || s == 2) {
+		return depthwiseRowAVX2(out, in, w, s, ldin, bias, clamp, lo, hi)
+	}
 	if cur.id != idAVX512 || (k != 3 && k != 5) || (s != 1 && s != 2) {
 		return false
 	}
@@ -56,6 +66,39 @@ func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp b
 	if rem > 16 {
 		x := 16*nv + 16
 		f(&out[x], &in[s*x], unsafe.SliceData(w), 0, rem-16, ldin, bias, flags, lo, hi)
+	}
+	return true
+}
+
+// depthwiseRowAVX2 is depthwiseRowAsm's 3×3 AVX2 form: full 8-wide vectors in assembly, the last
+// len(out)%8 columns (and a stride-2 vector that would read past in) in Go.
+func depthwiseRowAVX2(out, in, w []float32, s, ldin int, bias float32, clamp bool, lo, hi float32) bool {
+	n := len(out)
+	if n == 0 {
+		return true
+	}
+	if len(w) < 9 || len(in) <= 2*ldin+s*(n-1)+2 {
+		panic("f32: depthwise row operand too short")
+	}
+	nv := n / 8
+	// Stride 2 vectors read one float past their last even tap.
+	if s == 2 && nv > 0 && 2*ldin+16*nv+1 >= len(in) {
+		nv--
+	}
+	flags := 0
+	if clamp {
+		flags = flagClamp
+	}
+	if nv > 0 {
+		f := dwK3S1AVX2
+		if s == 2 {
+			f = dwK3S2AVX2
+		}
+		f(unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(w), nv, ldin, bias, flags, lo, hi)
+	}
+	if x := 8 * nv; x < n {
+		depthwise3x3Interior(out[x:], in[s*x:], w, ldin, s, bias)
+		clampRow(out[x:], clamp, lo, hi)
 	}
 	return true
 }

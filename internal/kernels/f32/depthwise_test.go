@@ -82,3 +82,21 @@ func TestDepthwiseAsmTaken(t *testing.T) {
 	}
 	t.Skip("no AVX-512 implementation on this CPU/build")
 }
+
+// The AVX2 rung must take the AVX2 3×3 kernels.
+func TestDepthwiseAVX2Taken(t *testing.T) {
+	for _, im := range Impls() {
+		if im.Name != "AVX2" || !im.Available {
+			continue
+		}
+		defer Use(im)()
+		in, out, w := make([]float32, 3*60), make([]float32, 17), make([]float32, 9)
+		for _, s := range []int{1, 2} {
+			if !depthwiseRowAsm(out, in, w, 3, s, 60, 0, false, 0, 0) {
+				t.Fatalf("s%d: AVX2 kernel not used", s)
+			}
+		}
+		return
+	}
+	t.Skip("no AVX2 implementation on this CPU/build")
+}

@@ -2459,3 +2459,139 @@ dwK5S2AVX512_done:
 	VZEROUPPER
 	RET
 
+// func dwK3S1AVX2(out, in, w *float32, nv, ldin int, bias float32, flags int, lo, hi float32)
+// Requires: AVX, AVX2, FMA
+TEXT ·dwK3S1AVX2(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ nv+24(FP), CX
+	MOVQ ldin+32(FP), R10
+	SHLQ $2, R10 // one input row in bytes
+	LEAQ (R10)(R10*1), R11 // 2 rows
+	MOVQ flags+48(FP), BX
+	VBROADCASTSS 0(R8), Y0 // w[0][0]
+	VBROADCASTSS 4(R8), Y1 // w[0][1]
+	VBROADCASTSS 8(R8), Y2 // w[0][2]
+	VBROADCASTSS 12(R8), Y3 // w[1][0]
+	VBROADCASTSS 16(R8), Y4 // w[1][1]
+	VBROADCASTSS 20(R8), Y5 // w[1][2]
+	VBROADCASTSS 24(R8), Y6 // w[2][0]
+	VBROADCASTSS 28(R8), Y7 // w[2][1]
+	VBROADCASTSS 32(R8), Y8 // w[2][2]
+	VBROADCASTSS bias+40(FP), Y9
+	VBROADCASTSS lo+56(FP), Y13
+	VBROADCASTSS hi+60(FP), Y14
+	TESTQ CX, CX
+	JZ dwK3S1AVX2_done
+dwK3S1AVX2_loop:
+	VMOVAPS Y9, Y10 // acc = bias
+	VFMADD231PS 0(SI), Y0, Y10 // acc += w[0][0] * in[0][x+0]
+	VFMADD231PS 4(SI), Y1, Y10 // acc += w[0][1] * in[0][x+1]
+	VFMADD231PS 8(SI), Y2, Y10 // acc += w[0][2] * in[0][x+2]
+	VFMADD231PS 0(SI)(R10*1), Y3, Y10 // acc += w[1][0] * in[1][x+0]
+	VFMADD231PS 4(SI)(R10*1), Y4, Y10 // acc += w[1][1] * in[1][x+1]
+	VFMADD231PS 8(SI)(R10*1), Y5, Y10 // acc += w[1][2] * in[1][x+2]
+	VFMADD231PS 0(SI)(R11*1), Y6, Y10 // acc += w[2][0] * in[2][x+0]
+	VFMADD231PS 4(SI)(R11*1), Y7, Y10 // acc += w[2][1] * in[2][x+1]
+	VFMADD231PS 8(SI)(R11*1), Y8, Y10 // acc += w[2][2] * in[2][x+2]
+	TESTQ $4, BX
+	JZ dwK3S1AVX2_store
+	VMAXPS Y13, Y10, Y10
+	VMINPS Y14, Y10, Y10
+dwK3S1AVX2_store:
+	VMOVUPS Y10, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ dwK3S1AVX2_loop
+dwK3S1AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dwK3S2AVX2(out, in, w *float32, nv, ldin int, bias float32, flags int, lo, hi float32)
+// Requires: AVX, AVX2, FMA
+TEXT ·dwK3S2AVX2(SB), NOSPLIT, $0-64
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ nv+24(FP), CX
+	MOVQ ldin+32(FP), R10
+	SHLQ $2, R10 // one input row in bytes
+	LEAQ (R10)(R10*1), R11 // 2 rows
+	MOVQ flags+48(FP), BX
+	VBROADCASTSS 0(R8), Y0 // w[0][0]
+	VBROADCASTSS 4(R8), Y1 // w[0][1]
+	VBROADCASTSS 8(R8), Y2 // w[0][2]
+	VBROADCASTSS 12(R8), Y3 // w[1][0]
+	VBROADCASTSS 16(R8), Y4 // w[1][1]
+	VBROADCASTSS 20(R8), Y5 // w[1][2]
+	VBROADCASTSS 24(R8), Y6 // w[2][0]
+	VBROADCASTSS 28(R8), Y7 // w[2][1]
+	VBROADCASTSS 32(R8), Y8 // w[2][2]
+	VBROADCASTSS bias+40(FP), Y9
+	VBROADCASTSS lo+56(FP), Y13
+	VBROADCASTSS hi+60(FP), Y14
+	TESTQ CX, CX
+	JZ dwK3S2AVX2_done
+dwK3S2AVX2_loop:
+	VMOVAPS Y9, Y10 // acc = bias
+	VMOVUPS 0(SI), Y11
+	VMOVUPS 32(SI), Y12
+	VSHUFPS $0x88, Y12, Y11, Y11 // in[0][2x+0] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y0, Y10 // acc += w[0][0] * in[0][2x+0]
+	VMOVUPS 0(SI), Y11
+	VMOVUPS 32(SI), Y12
+	VSHUFPS $0xDD, Y12, Y11, Y11 // in[0][2x+1] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y1, Y10 // acc += w[0][1] * in[0][2x+1]
+	VMOVUPS 8(SI), Y11
+	VMOVUPS 40(SI), Y12
+	VSHUFPS $0x88, Y12, Y11, Y11 // in[0][2x+2] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y2, Y10 // acc += w[0][2] * in[0][2x+2]
+	VMOVUPS 0(SI)(R10*1), Y11
+	VMOVUPS 32(SI)(R10*1), Y12
+	VSHUFPS $0x88, Y12, Y11, Y11 // in[1][2x+0] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y3, Y10 // acc += w[1][0] * in[1][2x+0]
+	VMOVUPS 0(SI)(R10*1), Y11
+	VMOVUPS 32(SI)(R10*1), Y12
+	VSHUFPS $0xDD, Y12, Y11, Y11 // in[1][2x+1] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y4, Y10 // acc += w[1][1] * in[1][2x+1]
+	VMOVUPS 8(SI)(R10*1), Y11
+	VMOVUPS 40(SI)(R10*1), Y12
+	VSHUFPS $0x88, Y12, Y11, Y11 // in[1][2x+2] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y5, Y10 // acc += w[1][2] * in[1][2x+2]
+	VMOVUPS 0(SI)(R11*1), Y11
+	VMOVUPS 32(SI)(R11*1), Y12
+	VSHUFPS $0x88, Y12, Y11, Y11 // in[2][2x+0] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y6, Y10 // acc += w[2][0] * in[2][2x+0]
+	VMOVUPS 0(SI)(R11*1), Y11
+	VMOVUPS 32(SI)(R11*1), Y12
+	VSHUFPS $0xDD, Y12, Y11, Y11 // in[2][2x+1] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y7, Y10 // acc += w[2][1] * in[2][2x+1]
+	VMOVUPS 8(SI)(R11*1), Y11
+	VMOVUPS 40(SI)(R11*1), Y12
+	VSHUFPS $0x88, Y12, Y11, Y11 // in[2][2x+2] lanes, qwords 0 2 1 3
+	VPERMPD $0xD8, Y11, Y11 // in order
+	VFMADD231PS Y11, Y8, Y10 // acc += w[2][2] * in[2][2x+2]
+	TESTQ $4, BX
+	JZ dwK3S2AVX2_store
+	VMAXPS Y13, Y10, Y10
+	VMINPS Y14, Y10, Y10
+dwK3S2AVX2_store:
+	VMOVUPS Y10, (DI)
+	ADDQ $32, DI
+	ADDQ $64, SI
+	DECQ CX
+	JNZ dwK3S2AVX2_loop
+dwK3S2AVX2_done:
+	VZEROUPPER
+	RET
+
