@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -41,6 +42,7 @@ func (m *Main) inspectCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "inspect MODEL",
 		Short: "Show a model's inputs, outputs, ops, parameters, MACs and planned arena",
+		Long:  "MODEL is an .onnx or .tflite file or a catalog model name (see `wanwu models`).",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
@@ -52,7 +54,11 @@ func (m *Main) inspectCommand() *cobra.Command {
 			if err := checkSize(size); err != nil {
 				return err
 			}
-			g, kind, err := wanwu.ImportGraph(args[0])
+			path, _, err := (&catalog.Fetcher{Progress: progressWriter(m.Stderr)}).Resolve(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			g, kind, err := wanwu.ImportGraph(path)
 			if err != nil {
 				return err
 			}

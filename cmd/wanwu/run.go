@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
@@ -39,7 +40,11 @@ Each --input gives a graph input by name (NAME=FILE) or in order (FILE). FILE is
 			if err := checkThreads(threads); err != nil {
 				return err
 			}
-			g, _, err := wanwu.ImportGraph(model)
+			path, _, err := (&catalog.Fetcher{Progress: progressWriter(m.Stderr)}).Resolve(c.Context(), model)
+			if err != nil {
+				return err
+			}
+			g, _, err := wanwu.ImportGraph(path)
 			if err != nil {
 				return err
 			}
@@ -100,7 +105,7 @@ Each --input gives a graph input by name (NAME=FILE) or in order (FILE). FILE is
 			return nil
 		},
 	}
-	c.Flags().StringVar(&model, "model", "", "model file (.onnx or .tflite)")
+	c.Flags().StringVar(&model, "model", "", "model file (.onnx, .tflite) or catalog name (required)")
 	c.Flags().StringArrayVar(&inputs, "input", nil, "NAME=FILE (or FILE for inputs in order); repeatable")
 	c.Flags().StringVar(&outDir, "output-dir", "", "directory for the outputs")
 	c.Flags().IntVar(&threads, "threads", 0, "threads (0 = all cores)")
