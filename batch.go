@@ -52,9 +52,11 @@ func (m *Model) BatchStats(n int) (runtime.Stats, error) {
 	return runtime.Estimate(m.g, m.batchOptions(n))
 }
 
-// batchOptions are the options the model's program was compiled with, for a batch of n.
+// batchOptions are the options the model's program was compiled with (threads, precision), for a batch
+// of n.
 func (m *Model) batchOptions(n int) runtime.Options {
-	opts := runtime.Options{Threads: m.ropts.Threads, InputShapes: map[string]tensor.Shape{}}
+	opts := m.ropts
+	opts.InputShapes = map[string]tensor.Shape{}
 	for k, v := range m.ropts.InputShapes {
 		opts.InputShapes[k] = v
 	}

@@ -88,3 +88,34 @@ func TestBatchStatsGrowWithBatch(t *testing.T) {
 	}
 	m.Close()
 }
+
+// Batch programs run in the precision the model chose, like its batch-1 program.
+func TestBatchFollowsPrecision(t *testing.T) {
+	for _, prec := range []string{"int8", "fp16"} {
+		m, err := Load(context.Background(), filepath.Join("testdata", "models", "resnet50_tiny", "model.onnx"), WithPrecision(prec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := func(n int) map[string]int {
+			st, err := m.BatchStats(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := map[string]int{}
+			for _, s := range st.Steps {
+				c[s.Op]++
+			}
+			return c
+		}
+		one, two := ops(1), ops(2)
+		if len(one) != len(two) {
+			t.Errorf("%s: batch-1 program ops %v, batch-2 %v", prec, one, two)
+		}
+		for op, k := range one {
+			if two[op] != k {
+				t.Errorf("%s: %d %s in the batch-1 program, %d in the batch-2 one", prec, k, op, two[op])
+			}
+		}
+		m.Close()
+	}
+}
