@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -153,10 +152,7 @@ func (f classifyFlags) validate() error {
 	if err := f.only.validate(); err != nil {
 		return err
 	}
-	if p := f.precision; p != "auto" && !slices.Contains(wanwu.Precisions(), p) {
-		return usagef("--precision must be one of %s or auto, got %q", strings.Join(wanwu.Precisions(), ", "), p)
-	}
-	return nil
+	return checkPrecision(f.precision)
 }
 
 // collectImages expands folders; a path that cannot be read is kept so its error is reported in order.

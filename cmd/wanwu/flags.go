@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -47,6 +48,14 @@ func orList(s []string) string {
 		return strings.Join(s, "")
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// checkPrecision accepts the precisions the engine offers (wanwu.Precisions) and auto.
+func checkPrecision(p string) error {
+	if p != "auto" && !slices.Contains(wanwu.Precisions(), p) {
+		return usagef("--precision must be %s or auto, got %q", strings.Join(wanwu.Precisions(), ", "), p)
+	}
+	return nil
 }
 
 // parseSizeFlag reads a positive byte count given to --name (memory.ParseSize units).

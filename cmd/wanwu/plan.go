@@ -61,6 +61,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 	if err := checkThreads(f.threads); err != nil {
 		return err
 	}
+	if err := checkPrecision(f.precision); err != nil {
+		return err
+	}
 	budget := memory.Budget{Source: "--budget"}
 	if f.budget != "" {
 		b, err := parseSizeFlag("budget", f.budget)

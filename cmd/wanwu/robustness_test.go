@@ -461,6 +461,8 @@ func TestBadFlagValues(t *testing.T) {
 		{"size", []string{"bench", "--model", model, "--size", "7"}},
 		{"size", []string{"inspect", "--size", "7", model}},
 		{"only-mode", []string{"plan", "--model", model, "--only-mode", "fuzzy"}},
+		{"precision", []string{"plan", "--model", model, "--precision", "int3"}},
+		{"precision", []string{"serve", "--model", model, "--precision", "int3"}},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		if code != exitUsage {

@@ -66,7 +66,7 @@ See docs/api.md.`,
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-request deadline (504 after it)")
 	fl.DurationVar(&f.admissionWait, "admission-wait", time.Second, "how long a request waits for memory before 503")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
-	fl.StringVar(&f.precision, "precision", "auto", "weight precision: fp32, fp16, int8 or auto (the most accurate that fits)")
+	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits)")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
@@ -104,6 +104,9 @@ func (f serveFlags) validate() (budget, maxBody int64, err error) {
 		return 0, 0, err
 	}
 	if err := checkSize(f.size); err != nil {
+		return 0, 0, err
+	}
+	if err := checkPrecision(f.precision); err != nil {
 		return 0, 0, err
 	}
 	switch {
