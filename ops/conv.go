@@ -265,10 +265,6 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		if w.DType == tensor.F16 {
 			return nil, fmt.Errorf("ops: node %q (Conv): f16 weights of a depthwise convolution are not supported", n.Name)
 		}
-		// Each slot pads one input plane at a time (f32.DepthwisePadded): the borders then run the row
-		// kernels too instead of a scalar loop per border pixel.
-		k.slots = runtime.GOMAXPROCS(0)
-		k.slotLen = f32.DepthwisePadLen(g)
 		return k, nil
 	}
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
@@ -358,7 +354,7 @@ func (k *convKernel) PackedInputs() []int {
 
 func (k *convKernel) ScratchBytes() int {
 	if k.depthwise {
-		return 4 * k.slots * k.slotLen
+		return 0 // f32.DepthwisePadded pads strips in a stack buffer
 	}
 	if k.wino != nil {
 		return 4 * k.wino.scratchLen
@@ -378,10 +374,7 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	g := &k.geom
 	scratch := bytesAsF32(ctx.Scratch)
 	if k.depthwise {
-		k.work = scratch[:k.slots*k.slotLen]
-		k.items = k.batch * k.cout
-		k.usedSlots = min(k.slots, k.items, max(ctx.Pool.Threads(), 1))
-		ctx.Pool.For(k.usedSlots, 1, k)
+		ctx.Pool.For(k.batch*k.cout, 1, k)
 		return nil
 	}
 	if k.wino != nil {
@@ -423,14 +416,8 @@ func (k *convKernel) Do(lo, hi int) {
 	}
 }
 
-// doDepthwise runs slots [lo, hi), each a contiguous run of output planes through its padding buffer.
 func (k *convKernel) doDepthwise(lo, hi int) {
-	for s := lo; s < hi; s++ {
-		k.depthwisePlanes(s*k.items/k.usedSlots, (s+1)*k.items/k.usedSlots, k.work[s*k.slotLen:(s+1)*k.slotLen])
-	}
-}
-
-func (k *convKernel) depthwisePlanes(lo, hi int, pad []float32) {
+	var pad [f32.DepthwiseStripLen]float32 // zeroed once per run of planes, not per plane
 	g := &k.geom
 	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	for p := lo; p < hi; p++ {
@@ -442,7 +429,7 @@ func (k *convKernel) depthwisePlanes(lo, hi int, pad []float32) {
 		}
 		dst := k.y[p*ohw : (p+1)*ohw]
 		clamp, lo, hi := k.act.clampBounds()
-		f32.DepthwisePadded(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g, clamp, lo, hi, pad)
+		f32.DepthwisePadded(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g, clamp, lo, hi, pad[:])
 		if !clamp {
 			k.act.Apply(dst)
 		}

@@ -233,46 +233,53 @@ func depthwise3x3Interior(out, in, w []float32, ldin, sw int, bias float32) {
 	}
 }
 
-// DepthwisePadLen is the number of floats DepthwisePadded needs for its zero-padded copy of the
-// input plane: every tap of every output lies inside it.
-func DepthwisePadLen(g *ConvGeom) int {
-	hp, wp := depthwisePadDims(g)
-	return hp * wp
-}
+// DepthwiseStripLen is the buffer size DepthwisePadded is meant for (16 KiB: strips of padded rows
+// stay in L1; callers keep one on their stack for a run of planes, so it needs no planned scratch).
+const DepthwiseStripLen = 4096
 
-func depthwisePadDims(g *ConvGeom) (hp, wp int) {
-	return (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1, (g.OW-1)*g.SW + (g.KW-1)*g.DW + 1
-}
-
-// DepthwisePadded computes the same plane as DepthwiseClamp, first copying in into pad (at least
-// DepthwisePadLen floats) with the zero padding made explicit, so that every output row — borders
-// included — runs the row kernel, with no per-column bounds tests: out[oy*OW+ox] = clamp(bias +
-// sum_{ky,kx} w[ky*KW+kx] * P[oy*SH+ky*DH][ox*SW+kx*DW]) where P is in shifted by (PT, PL).
-func DepthwisePadded(out, in, w []float32, bias float32, g *ConvGeom, clamp bool, lo, hi float32, pad []float32) {
-	hp, wp := depthwisePadDims(g)
-	pad = pad[:hp*wp]
+// DepthwisePadded computes the same plane as DepthwiseClamp, but copies strips of input rows into the
+// zero-padded buffer buf first (any length; DepthwiseStripLen suits), so that every output row —
+// borders included — runs the row kernel with no per-column bounds tests: out[oy*OW+ox] = clamp(bias +
+// sum_{ky,kx} w[ky*KW+kx] * P[oy*SH+ky*DH][ox*SW+kx*DW]) where P is in shifted by (PT, PL) and zero
+// outside. Rows too wide for buf fall back to DepthwiseClamp.
+func DepthwisePadded(out, in, w []float32, bias float32, g *ConvGeom, clamp bool, lo, hi float32, buf []float32) {
+	wp := (g.OW-1)*g.SW + (g.KW-1)*g.DW + 1
+	span := (g.KH-1)*g.DH + 1 // padded rows one output row reads
+	rowsPer := 0              // output rows per strip
+	if n := len(buf) / wp; n >= span {
+		rowsPer = (n-span)/g.SH + 1
+	}
+	if rowsPer < 2 {
+		DepthwiseClamp(out, in, w, bias, g, clamp, lo, hi)
+		return
+	}
 	out = out[:g.OH*g.OW]
 	w = w[:g.KH*g.KW]
-	WinoPad(pad, in, g, 0, hp, wp)
 	square := g.KH == g.KW && g.DH == 1 && g.DW == 1
-	for oy := 0; oy < g.OH; oy++ {
-		orow := out[oy*g.OW : (oy+1)*g.OW]
-		src := pad[oy*g.SH*wp:]
-		switch {
-		case square && depthwiseRowAsm(orow, src, w, g.KH, g.SW, wp, bias, clamp, lo, hi):
-			continue
-		case square && g.KH == 3:
-			depthwise3x3Interior(orow, src, w, wp, g.SW, bias)
-		default:
-			for x := range orow {
-				orow[x] = bias
-			}
-			for ky := 0; ky < g.KH; ky++ {
-				for kx := 0; kx < g.KW; kx++ {
-					tap(orow, src[ky*g.DH*wp:], w[ky*g.KW+kx], kx*g.DW, g.SW, 0, g.OW)
+	for oy0 := 0; oy0 < g.OH; oy0 += rowsPer {
+		oy1 := min(oy0+rowsPer, g.OH)
+		rows := (oy1-1-oy0)*g.SH + span
+		pad := buf[:rows*wp]
+		WinoPad(pad, in, g, oy0*g.SH, rows, wp)
+		for oy := oy0; oy < oy1; oy++ {
+			orow := out[oy*g.OW : (oy+1)*g.OW]
+			src := pad[(oy-oy0)*g.SH*wp:]
+			switch {
+			case square && depthwiseRowAsm(orow, src, w, g.KH, g.SW, wp, bias, clamp, lo, hi):
+				continue
+			case square && g.KH == 3:
+				depthwise3x3Interior(orow, src, w, wp, g.SW, bias)
+			default:
+				for x := range orow {
+					orow[x] = bias
+				}
+				for ky := 0; ky < g.KH; ky++ {
+					for kx := 0; kx < g.KW; kx++ {
+						tap(orow, src[ky*g.DH*wp:], w[ky*g.KW+kx], kx*g.DW, g.SW, 0, g.OW)
+					}
 				}
 			}
+			clampRow(orow, clamp, lo, hi)
 		}
-		clampRow(orow, clamp, lo, hi)
 	}
 }

@@ -52,20 +52,13 @@ func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp b
 	if clamp {
 		flags = flagClamp
 	}
-	f := dwK3S1AVX512
-	switch {
-	case k == 3 && s == 2:
-		f = dwK3S2AVX512
-	case k == 5 && s == 1:
-		f = dwK5S1AVX512
-	case k == 5 && s == 2:
-		f = dwK5S2AVX512
-	}
-	o, i := unsafe.SliceData(out), unsafe.SliceData(in)
-	f(o, i, unsafe.SliceData(w), nv, min(rem, 16), ldin, bias, flags, lo, hi)
+	o, i, wp := unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(w)
+	// Direct calls (not through a func value), so escape analysis sees //go:noescape and callers'
+	// stack buffers stay on the stack.
+	dwRow(k, s, o, i, wp, nv, min(rem, 16), ldin, bias, flags, lo, hi)
 	if rem > 16 {
 		x := 16*nv + 16
-		f(&out[x], &in[s*x], unsafe.SliceData(w), 0, rem-16, ldin, bias, flags, lo, hi)
+		dwRow(k, s, &out[x], &in[s*x], wp, 0, rem-16, ldin, bias, flags, lo, hi)
 	}
 	return true
 }
@@ -90,15 +83,29 @@ func depthwiseRowAVX2(out, in, w []float32, s, ldin int, bias float32, clamp boo
 		flags = flagClamp
 	}
 	if nv > 0 {
-		f := dwK3S1AVX2
 		if s == 2 {
-			f = dwK3S2AVX2
+			dwK3S2AVX2(unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(w), nv, ldin, bias, flags, lo, hi)
+		} else {
+			dwK3S1AVX2(unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(w), nv, ldin, bias, flags, lo, hi)
 		}
-		f(unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(w), nv, ldin, bias, flags, lo, hi)
 	}
 	if x := 8 * nv; x < n {
 		depthwise3x3Interior(out[x:], in[s*x:], w, ldin, s, bias)
 		clampRow(out[x:], clamp, lo, hi)
 	}
 	return true
+}
+
+// dwRow calls the AVX-512 row kernel for k and s.
+func dwRow(k, s int, out, in, w *float32, nv, rem, ldin int, bias float32, flags int, lo, hi float32) {
+	switch {
+	case k == 3 && s == 1:
+		dwK3S1AVX512(out, in, w, nv, rem, ldin, bias, flags, lo, hi)
+	case k == 3 && s == 2:
+		dwK3S2AVX512(out, in, w, nv, rem, ldin, bias, flags, lo, hi)
+	case k == 5 && s == 1:
+		dwK5S1AVX512(out, in, w, nv, rem, ldin, bias, flags, lo, hi)
+	default:
+		dwK5S2AVX512(out, in, w, nv, rem, ldin, bias, flags, lo, hi)
+	}
 }
