@@ -298,8 +298,12 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && w.IsConst() {
-		k.wino = newWinoState(k, w.Const.F32(), tm)
+	} else if tm := useWinograd(k); tm > 0 {
+		var wd []float32
+		if w.IsConst() {
+			wd = w.Const.F32()
+		}
+		k.wino = newWinoState(k, wd, tm)
 		return k, nil
 	} else if w.IsConst() {
 		wd := w.Const.F32()
@@ -346,7 +350,7 @@ func (k *convKernel) PackedBytes() int {
 
 // PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
 func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil || k.wino != nil || (k.packed16 != nil && !k.prepacked) {
+	if k.packed != nil || (k.wino != nil && k.wino.data != nil) || (k.packed16 != nil && !k.prepacked) {
 		return []int{1}
 	}
 	return nil

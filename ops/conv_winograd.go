@@ -4,7 +4,9 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
+	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // Winograd F(4×4, 3×3) for Conv (f32.WinoPackWeights / WinoInput / WinoOutput): stride-1, undilated
@@ -25,7 +27,8 @@ const winoBlockBytes = 1 << 21
 
 type winoState struct {
 	tm, np     int       // output tile edge (2 or 4) and points per tile, (tm+2)²
-	data       []float32 // the packed U matrices
+	data       []float32 // the packed U matrices (nil when W is not constant: packed into scratch per Run)
+	uLen       int       // floats of U
 	u          []f32.PackedA
 	tiles      []f32.WinoTile // every output tile of the batch, in order
 	nt, ntp    int            // tiles per block (ntp: padded to NR)
@@ -101,8 +104,12 @@ func winogradPays(cin, mg, tiles int) bool {
 func newWinoState(k *convKernel, w []float32, tm int) *winoState {
 	g := &k.geom
 	s := &winoState{tm: tm, np: f32.WinoPointsOf(tm)}
-	s.data = make([]float32, f32.WinoPackedLen(tm, k.cout, k.cin, k.groups))
-	s.u = f32.WinoPackWeights(s.data, w, tm, k.cout, k.cin, k.groups)
+	s.u = make([]f32.PackedA, k.groups*s.np)
+	s.uLen = f32.WinoPackedLen(tm, k.cout, k.cin, k.groups)
+	if w != nil {
+		s.data = make([]float32, s.uLen)
+		f32.WinoPackWeights(s.u, s.data, w, tm, k.cout, k.cin, k.groups)
+	}
 	th, tw := (g.OH+tm-1)/tm, (g.OW+tm-1)/tm
 	for b := 0; b < k.batch; b++ {
 		for ty := 0; ty < th; ty++ {
@@ -140,6 +147,9 @@ func newWinoState(k *convKernel, w []float32, tm int) *winoState {
 	}
 	s.slots = runtime.GOMAXPROCS(0)
 	s.scratchLen = s.np*(k.groups*s.ldv+s.ldm) + s.slots*s.padLen
+	if w == nil {
+		s.scratchLen += s.uLen
+	}
 	return s
 }
 
@@ -149,6 +159,11 @@ func (k *convKernel) runWinograd(ctx *Ctx, scratch []float32) {
 	s.v = scratch[:s.np*k.groups*s.ldv]
 	s.m = scratch[len(s.v) : len(s.v)+s.np*s.ldm]
 	s.pads = scratch[len(s.v)+len(s.m):][:s.slots*s.padLen]
+	if s.data == nil {
+		// W computed at run time: transform it into scratch (serially; such graphs are rare).
+		ud := scratch[len(s.v)+len(s.m)+len(s.pads):][:s.uLen]
+		f32.WinoPackWeights(s.u, ud, k.w, s.tm, k.cout, k.cin, k.groups)
+	}
 	for s.bi, s.t0 = 0, 0; s.t0 < len(s.tiles); s.bi, s.t0 = s.bi+1, s.t0+s.nt {
 		s.blk = s.tiles[s.t0:min(s.t0+s.nt, len(s.tiles))]
 		s.blkp = f32.RoundUp(len(s.blk), f32.NR)
@@ -206,4 +221,33 @@ func (k *convKernel) doWinograd(lo, hi int) {
 			co = co1
 		}
 	}
+}
+
+// ConvPackedBytes is the size of the packed weight copy the Conv kernel makes at Compile for node n
+// with a constant f32 W: the Winograd U matrices where that path is taken, else one PackA panel set
+// per group; 0 for depthwise convolutions (W read as is) and nodes that do not compile. It decides
+// from shapes and attributes only (W is neither read nor packed), so a memory estimate can use it.
+func ConvPackedBytes(n *graph.Node) int {
+	w := n.Input(1)
+	if w == nil || w.DType != tensor.F32 {
+		return 0
+	}
+	lite := *n
+	lite.Inputs = append([]*graph.Value(nil), n.Inputs...)
+	wv := *w
+	wv.Const = nil
+	lite.Inputs[1] = &wv
+	lite.Outputs = []*graph.Value{{Name: "y"}}
+	k, err := compileConv(&lite)
+	if err != nil {
+		return 0
+	}
+	ck := k.(*convKernel)
+	switch {
+	case ck.depthwise:
+		return 0
+	case ck.wino != nil:
+		return 4 * ck.wino.uLen
+	}
+	return 4 * ck.groups * ck.packLen
 }

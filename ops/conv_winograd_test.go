@@ -73,7 +73,8 @@ func testConvWinogradMatchesReference(t *testing.T) {
 				p = nil
 			}
 			t.Run(cc.String(), func(t *testing.T) {
-				got := runOp(t, n, []*tensor.Tensor{x, w, b}, []bool{false, true, true}, p)
+				// Every third case computes W at run time (transformed into scratch per Run).
+				got := runOp(t, n, []*tensor.Tensor{x, w, b}, []bool{false, i%3 != 0, true}, p)
 				if !got[0].Shape.Equal(tensor.Shape{ws[0], ws[1], ws[2], ws[3]}) {
 					t.Fatalf("shape %s, want %v", got[0].Shape, ws)
 				}
@@ -112,6 +113,31 @@ func winoClose(t *testing.T, got, want []float32) {
 		t.Fatalf("max|diff| %.3g, max|ref| %.3g: relative %.3g > %g", maxDiff, maxRef, maxDiff/maxRef, winoTol)
 	}
 	t.Logf("max|diff|/max|ref| = %.2g", maxDiff/max(maxRef, 1))
+}
+
+// TestConvPackedBytes checks that ConvPackedBytes, which sees shapes only, predicts the packed bytes
+// the compiled kernel reports for constant weights on each path (Winograd, GEMM, depthwise).
+func TestConvPackedBytes(t *testing.T) {
+	for _, cc := range []convCase{
+		{n: 1, c: 64, h: 28, w: 28, m: 64, kh: 3, kw: 3, group: 1, pads: [4]int{1, 1, 1, 1}},  // Winograd
+		{n: 1, c: 64, h: 28, w: 28, m: 64, kh: 3, kw: 3, group: 2, pads: [4]int{1, 1, 1, 1}},  // grouped
+		{n: 1, c: 512, h: 7, w: 7, m: 512, kh: 3, kw: 3, group: 1, pads: [4]int{1, 1, 1, 1}},  // GEMM: few tiles
+		{n: 1, c: 64, h: 28, w: 28, m: 128, kh: 1, kw: 1, group: 1},                           // pointwise
+		{n: 1, c: 32, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 32, pads: [4]int{1, 1, 1, 1}}, // depthwise
+	} {
+		w := tensor.New(tensor.F32, tensor.Shape{cc.m, cc.c / cc.group, cc.kh, cc.kw})
+		n := &graph.Node{Name: "conv", Op: "Conv", Outputs: []*graph.Value{{Name: "y"}},
+			Inputs: []*graph.Value{{Name: "x", DType: tensor.F32, Shape: tensor.Shape{cc.n, cc.c, cc.h, cc.w}}, {Name: "w", DType: tensor.F32, Shape: w.Shape, Const: w}}}
+		n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
+		n.SetInt("group", int64(cc.group))
+		k, err := compileConv(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ConvPackedBytes(n), k.(*convKernel).PackedBytes(); got != want {
+			t.Errorf("%v: ConvPackedBytes %d, kernel packs %d", cc, got, want)
+		}
+	}
 }
 
 // winoOf compiles n again and returns its Winograd state (nil when it took another path).

@@ -45,24 +45,26 @@ func WinoPackedLen(m, cout, cin, groups int) int {
 
 // WinoPackWeights transforms w (cout × cin/groups × 3 × 3, ONNX order) into U_ξ = (G g Gᵀ)_ξ of
 // F(m×m, 3×3) and packs each group's (m+2)² matrices (cout/groups × cin/groups) for the current
-// micro-kernel into dst (WinoPackedLen floats), index group*(m+2)²+ξ. The transform runs in float64;
-// each U element is rounded once.
-func WinoPackWeights(dst, w []float32, m, cout, cin, groups int) []PackedA {
+// micro-kernel into dst (WinoPackedLen floats), index group*(m+2)²+ξ, describing them in pas
+// (groups*(m+2)² entries; returned). The transform runs in float64; each U element is rounded once.
+// It allocates nothing, so a Conv whose W is computed at run time can pack into scratch.
+func WinoPackWeights(pas []PackedA, dst, w []float32, m, cout, cin, groups int) []PackedA {
 	t := m + 2
 	np := t * t
-	G := make([][3]float64, t)
-	if m == 4 {
-		copy(G, winoG[:])
-	} else if m == 2 {
-		copy(G, winoG2[:])
-	} else {
+	var G []([3]float64)
+	switch m {
+	case 4:
+		G = winoG[:]
+	case 2:
+		G = winoG2[:]
+	default:
 		panic("f32: Winograd tile must be 2 or 4")
 	}
 	mg, cg := cout/groups, cin/groups
 	plen := PackedALen(mg, cg)
 	dst = dst[:groups*np*plen]
 	clear(dst)
-	pas := make([]PackedA, groups*np)
+	pas = pas[:groups*np]
 	for i := range pas {
 		pas[i] = PackedA{M: mg, K: cg, MR: MR, Data: dst[i*plen : (i+1)*plen]}
 	}
