@@ -22,8 +22,8 @@ import (
 // it for whole-model measurements.
 var winogradMode = map[string]int{"off": -1, "f2": 2, "f4": 4}[os.Getenv("WANWU_WINOGRAD")]
 
-// winoBlockBytes bounds one block's workspace (V + M) so it stays in L2 between the phases (1 MiB measured
-// as fast as 2 MiB and keeps the arena of ResNeSt-101 within 0.3 MB of the im2col plan).
+// winoBlockBytes bounds one block's workspace (V + M) so it stays in L2 between the phases
+// (1 MiB measured as fast as 2 MiB and keeps ResNeSt-101's arena within 0.3 MB of the im2col plan).
 const winoBlockBytes = 1 << 20
 
 type winoState struct {
