@@ -168,8 +168,10 @@ func (b *batcher) run(batch []*job) {
 	finish := func(j *job, r jobResult) {
 		b.queued.Add(-int64(len(j.imgs)))
 		j.imgs = nil
-		j.done <- r
+		// The decoded images are dropped: their memory goes back to the budget before the handler answers,
+		// so a client that has its response sees the budget free again.
 		j.release()
+		j.done <- r
 	}
 	pending := batch
 	for len(pending) > 0 {
