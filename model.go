@@ -25,6 +25,7 @@ import (
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/importer/tflite"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
@@ -160,6 +161,7 @@ type Model struct {
 	idle         *time.Timer
 	lastUse      time.Time
 	releases     int
+	logf         func(format string, a ...any) // nil: quiet
 }
 
 type quant struct {
@@ -477,6 +479,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	}
 	m.outQuant, m.outProbs = outputSemantics(m.g)
 	m.releaseAfter = cfg.releaseAfter
+	m.logf = cfg.logf
 
 	out := prog.Graph().Outputs[0].Shape.NumElements()
 	want := out
@@ -822,10 +825,18 @@ func (m *Model) releaseLocked() {
 	if m.prog == nil {
 		return
 	}
+	rssBefore, _ := procstat.RSS()
 	m.prog.Close()
 	m.prog = nil
 	m.closeBatchesLocked()
 	m.releases++
+	defer func() {
+		if m.logf != nil {
+			rss, _ := procstat.RSS()
+			m.logf("%s: idle for %s, released the program: RSS %s -> %s", m.Name, m.releaseAfter,
+				memory.FormatSize(rssBefore), memory.FormatSize(rss))
+		}
+	}()
 	debug.FreeOSMemory()
 	// The mapped weights the program read at run time (an fp32 classifier head) leave the process too.
 	if rel, ok := m.g.Backing.(graph.RangeReleaser); ok {

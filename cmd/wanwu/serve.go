@@ -31,6 +31,7 @@ type serveFlags struct {
 	threads, size        int
 	maxPixels            int64
 	logFormat            string
+	releaseAfter         time.Duration
 }
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -71,6 +72,7 @@ See docs/api.md.`,
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
+	fl.DurationVar(&f.releaseAfter, "release-after", 0, "release the model's memory after this long without requests; the next request recompiles (0 = never)")
 	return c
 }
 
@@ -157,6 +159,11 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.releaseAfter > 0 {
+		opts = append(opts, wanwu.WithReleaseAfter(f.releaseAfter), wanwu.WithLogf(func(format string, a ...any) {
+			log.Info(fmt.Sprintf(format, a...))
+		}))
 	}
 	model, err := wanwu.Load(ctx, f.model, opts...)
 	if err != nil {
