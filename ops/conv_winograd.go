@@ -46,21 +46,31 @@ type winoState struct {
 	offs             []int32
 	padLen, slots    int
 
+	wsLen int // floats of one slot's workspace: V, M and the padded rows
+
 	// Run state.
-	v, m    []float32
-	blk     []f32.WinoTile
-	blkp    int // len(blk) padded to NR: the columns the GEMMs compute
-	bi, t0  int // block index, its first tile
-	pads    []float32
-	used    int // slots in use for the input phase
-	phase   int
-	pc, kcl int
+	ws     []float32 // slots × wsLen
+	blocks int
+	shared winoBlock // the block all threads work on (phase mode)
+	used   int       // slots in use
+	phase  int
+}
+
+// winoBlock is one tile block in flight: its tiles, the K block being transformed, and the workspace
+// it runs in.
+type winoBlock struct {
+	v, m, pad []float32
+	blk       []f32.WinoTile
+	blkp      int // len(blk) padded to NR: the columns the GEMMs compute
+	bi, t0    int // block index, its first tile
+	pc, kcl   int
 }
 
 const (
 	winoPhaseIn = iota
 	winoPhaseGemm
 	winoPhaseOut
+	winoPhaseSlots // each slot runs whole blocks in its own workspace
 )
 
 // useWinograd returns the Winograd output tile edge k (a grouped or plain, non-depthwise Conv with
@@ -147,32 +157,57 @@ func newWinoState(k *convKernel, w []float32, tm int) *winoState {
 		s.padLen = max(s.padLen, int(last.Img-first.Img+1)*rows*s.wp)
 	}
 	s.slots = runtime.GOMAXPROCS(0)
-	s.scratchLen = s.np*(k.groups*s.ldv+s.ldm) + s.slots*s.padLen
+	s.blocks = (len(s.tiles) + s.nt - 1) / s.nt
+	s.wsLen = s.np*(k.groups*s.ldv+s.ldm) + s.padLen
+	s.scratchLen = s.slots * s.wsLen
 	if w == nil {
 		s.scratchLen += s.uLen
 	}
 	return s
 }
 
+// slotBlock is slot's workspace as a winoBlock.
+func (s *winoState) slotBlock(slot, groups int) winoBlock {
+	ws := s.ws[slot*s.wsLen : (slot+1)*s.wsLen]
+	nv, nm := s.np*groups*s.ldv, s.np*s.ldm
+	return winoBlock{v: ws[:nv], m: ws[nv : nv+nm], pad: ws[nv+nm:]}
+}
+
+func (s *winoState) setBlock(b *winoBlock, bi int) {
+	b.bi, b.t0 = bi, bi*s.nt
+	b.blk = s.tiles[b.t0:min(b.t0+s.nt, len(s.tiles))]
+	b.blkp = f32.RoundUp(len(b.blk), f32.NR)
+}
+
 func (k *convKernel) runWinograd(ctx *Ctx, scratch []float32) {
 	s := k.wino
 	g := &k.geom
-	s.v = scratch[:s.np*k.groups*s.ldv]
-	s.m = scratch[len(s.v) : len(s.v)+s.np*s.ldm]
-	s.pads = scratch[len(s.v)+len(s.m):][:s.slots*s.padLen]
+	s.ws = scratch[:s.slots*s.wsLen]
 	if s.data == nil {
 		// W computed at run time: transform it into scratch (serially; such graphs are rare).
-		ud := scratch[len(s.v)+len(s.m)+len(s.pads):][:s.uLen]
+		ud := scratch[len(s.ws):][:s.uLen]
 		f32.WinoPackWeights(s.u, ud, k.w, s.tm, k.cout, k.cin, k.groups)
 	}
-	for s.bi, s.t0 = 0, 0; s.t0 < len(s.tiles); s.bi, s.t0 = s.bi+1, s.t0+s.nt {
-		s.blk = s.tiles[s.t0:min(s.t0+s.nt, len(s.tiles))]
-		s.blkp = f32.RoundUp(len(s.blk), f32.NR)
-		for s.pc = 0; s.pc < g.C; s.pc += f32.KC {
-			s.kcl = min(f32.KC, g.C-s.pc)
+	threads := min(s.slots, max(ctx.Pool.Threads(), 1))
+	if threads > 1 && s.blocks >= threads {
+		// Enough blocks for every thread: each runs whole blocks in its own workspace, with no
+		// barrier between the phases.
+		s.used = threads
+		s.phase = winoPhaseSlots
+		ctx.Pool.For(s.used, 1, k)
+		return
+	}
+	// Few blocks (small planes) or one thread: all threads share each block, phase by phase.
+	b := &s.shared
+	*b = s.slotBlock(0, k.groups)
+	for bi := 0; bi < s.blocks; bi++ {
+		s.setBlock(b, bi)
+		for b.pc = 0; b.pc < g.C; b.pc += f32.KC {
+			b.kcl = min(f32.KC, g.C-b.pc)
 			s.phase = winoPhaseIn
-			// Items are slots (each owns a padded-rows buffer), each a run of (group, channel) pairs.
-			s.used = min(s.slots, max(ctx.Pool.Threads(), 1), k.groups*s.kcl)
+			// Items are slots (each pads input rows in its own workspace), each a run of (group,
+			// channel) pairs.
+			s.used = min(threads, k.groups*b.kcl)
 			ctx.Pool.For(s.used, 1, k)
 			s.phase = winoPhaseGemm
 			ctx.Pool.For(k.groups*s.np, 1, k)
@@ -184,43 +219,75 @@ func (k *convKernel) runWinograd(ctx *Ctx, scratch []float32) {
 
 func (k *convKernel) doWinograd(lo, hi int) {
 	s := k.wino
-	g := &k.geom
+	b := &s.shared
 	switch s.phase {
 	case winoPhaseIn:
-		n := k.groups * s.kcl
-		hw := g.H * g.W
-		rows := s.rows[s.bi]
-		offs := s.offs[s.t0 : s.t0+len(s.blk)]
+		n := k.groups * b.kcl
 		for slot := lo; slot < hi; slot++ {
-			pad := s.pads[slot*s.padLen : (slot+1)*s.padLen]
-			for i := slot * n / s.used; i < (slot+1)*n/s.used; i++ {
-				gi, c := i/s.kcl, s.pc+i%s.kcl
-				for img := s.i0[s.bi]; img <= s.i1[s.bi]; img++ {
-					ch := img*k.cin + gi*g.C + c
-					f32.WinoPad(pad[(img-s.i0[s.bi])*rows*s.wp:], k.x[ch*hw:(ch+1)*hw], g, s.r0[s.bi], rows, s.wp)
-				}
-				f32.WinoInput(s.v[gi*s.np*s.ldv:], s.ldv, pad, s.wp, offs, s.tm, s.kcl, c-s.pc)
-			}
+			k.winoIn(b, s.slotBlock(slot, k.groups).pad, slot*n/s.used, (slot+1)*n/s.used)
 		}
 	case winoPhaseGemm:
-		ep := f32.Epilogue{Acc: s.pc > 0}
-		for i := lo; i < hi; i++ {
-			gi, xi := i/s.np, i%s.np
-			// All MR-padded rows and NR-padded columns: full tiles only (the pads are zero in U and V
-			// and never read back).
-			f32.MulPacked(&s.u[i], 0, s.mgp, s.pc, s.kcl, s.v[i*s.ldv:(i+1)*s.ldv], s.blkp,
-				s.m[xi*s.ldm+gi*s.mgp*s.blkp:], s.blkp, ep)
-		}
+		k.winoGemm(b, lo, hi)
 	case winoPhaseOut:
-		clamp, clo, chi := k.act.clampBounds()
-		for co := lo; co < hi; {
-			gi := co / k.mg
-			co1 := min(hi, (gi+1)*k.mg)
-			// Row co of M is gi*mgp + co%mg: shift the view so WinoOutput's co*blkp lands there.
-			m := s.m[gi*(s.mgp-k.mg)*s.blkp:]
-			f32.WinoOutput(k.y, m, s.ldm, s.blkp, g, s.tm, k.cout, s.blk, co, co1, k.bias, clamp, clo, chi)
-			co = co1
+		k.winoOut(b, lo, hi)
+	case winoPhaseSlots:
+		g := &k.geom
+		for slot := lo; slot < hi; slot++ {
+			sb := s.slotBlock(slot, k.groups)
+			for bi := slot * s.blocks / s.used; bi < (slot+1)*s.blocks/s.used; bi++ {
+				s.setBlock(&sb, bi)
+				for sb.pc = 0; sb.pc < g.C; sb.pc += f32.KC {
+					sb.kcl = min(f32.KC, g.C-sb.pc)
+					k.winoIn(&sb, sb.pad, 0, k.groups*sb.kcl)
+					k.winoGemm(&sb, 0, k.groups*s.np)
+				}
+				k.winoOut(&sb, 0, k.cout)
+			}
 		}
+	}
+}
+
+// winoIn transforms the (group, channel) pairs [i0, i1) of block b's K block, padding input rows in pad.
+func (k *convKernel) winoIn(b *winoBlock, pad []float32, i0, i1 int) {
+	s := k.wino
+	g := &k.geom
+	hw := g.H * g.W
+	rows := s.rows[b.bi]
+	offs := s.offs[b.t0 : b.t0+len(b.blk)]
+	for i := i0; i < i1; i++ {
+		gi, c := i/b.kcl, b.pc+i%b.kcl
+		for img := s.i0[b.bi]; img <= s.i1[b.bi]; img++ {
+			ch := img*k.cin + gi*g.C + c
+			f32.WinoPad(pad[(img-s.i0[b.bi])*rows*s.wp:], k.x[ch*hw:(ch+1)*hw], g, s.r0[b.bi], rows, s.wp)
+		}
+		f32.WinoInput(b.v[gi*s.np*s.ldv:], s.ldv, pad, s.wp, offs, s.tm, b.kcl, c-b.pc)
+	}
+}
+
+// winoGemm runs the (group, point) products [i0, i1) of block b's K block.
+func (k *convKernel) winoGemm(b *winoBlock, i0, i1 int) {
+	s := k.wino
+	ep := f32.Epilogue{Acc: b.pc > 0}
+	for i := i0; i < i1; i++ {
+		gi, xi := i/s.np, i%s.np
+		// All MR-padded rows and NR-padded columns: full tiles only (the pads are zero in U and V
+		// and never read back).
+		f32.MulPacked(&s.u[i], 0, s.mgp, b.pc, b.kcl, b.v[i*s.ldv:(i+1)*s.ldv], b.blkp,
+			b.m[xi*s.ldm+gi*s.mgp*b.blkp:], b.blkp, ep)
+	}
+}
+
+// winoOut writes output channels [co0, co1) of block b.
+func (k *convKernel) winoOut(b *winoBlock, co0, co1 int) {
+	s := k.wino
+	clamp, clo, chi := k.act.clampBounds()
+	for co := co0; co < co1; {
+		gi := co / k.mg
+		ce := min(co1, (gi+1)*k.mg)
+		// Row co of M is gi*mgp + co%mg: shift the view so WinoOutput's co*blkp lands there.
+		m := b.m[gi*(s.mgp-k.mg)*b.blkp:]
+		f32.WinoOutput(k.y, m, s.ldm, b.blkp, &k.geom, s.tm, k.cout, b.blk, co, ce, k.bias, clamp, clo, chi)
+		co = ce
 	}
 }
 
