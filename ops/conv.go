@@ -10,8 +10,10 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Conv: ONNX Conv (1-D and 2-D spatial) in three strategies chosen at Compile:
-//   - depthwise (each group reads one input channel): a direct loop per output plane;
+// Conv: ONNX Conv (1-D and 2-D spatial) in four strategies chosen at Compile:
+//   - depthwise (each group reads one input channel): row kernels per output plane over zero-padded
+//     strips of input rows (f32.DepthwisePadded);
+//   - stride-1 3×3 convolutions large enough to pay: Winograd F(2×2, 3×3) (conv_winograd.go);
 //   - otherwise GEMM per group, W packed once (in Compile when W is constant, else into scratch at Run)
 //     times an im2col matrix that is never materialised whole: each output tile of at most
 //     convTileCols pixels is packed straight from the input, KC rows at a time, into a per-thread slot

@@ -9,13 +9,16 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Winograd F(4×4, 3×3) for Conv (f32.WinoPackWeights / WinoInput / WinoOutput): stride-1, undilated
-// 3×3 convolutions with constant f32 W. W is transformed and packed once at Compile (36 packed
-// matrices per group, replacing W: 4× its bytes). Run walks the output tiles of all images in blocks;
-// each block is three parallel phases over the pool — input transform (items: channels), 36·groups
-// GEMMs on the packed micro-kernel (items: (group, point)), output transform with bias and the
-// fused clamp (items: output channels) — through a workspace of one block's V and M, sized at
-// Compile so it stays bounded whatever the image size.
+// Winograd for Conv (f32.WinoPackWeights / WinoInput / WinoOutput): stride-1, undilated 3×3
+// convolutions, F(2×2, 3×3) by default (F(4×4, 3×3) only when forced: see winogradPays). W is
+// transformed and packed once at Compile ((m+2)² packed matrices per group, replacing W: 16/9 of its
+// bytes for F(2×2)); a W computed at run time is transformed into scratch each Run. Run walks the
+// output tiles of all images in blocks. A block is input transform (items: channels), (m+2)²·groups
+// GEMMs on the packed micro-kernel (items: (group, point)) and output transform with bias and the
+// fused clamp (items: output channels), through one block's V, M and padded input rows; with at least
+// as many blocks as threads each thread runs whole blocks in its own workspace, otherwise all threads
+// share each block phase by phase. Workspaces are sized at Compile (≤ winoBlockBytes of V + M each),
+// so they stay bounded whatever the image size.
 
 // winogradMode overrides useWinograd's rule: 0 = the measured rule, -1 = never (im2col), 2 or 4 =
 // F(2×2) or F(4×4) for every eligible convolution (tests, benchmarks). WANWU_WINOGRAD=off|f2|f4 sets
