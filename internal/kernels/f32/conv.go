@@ -86,11 +86,7 @@ func PackIm2col(dst, in []float32, g *ConvGeom, p0, kc, j0, nc int) {
 					} else if g.SW == 1 {
 						copy(d[t0:t1], row[o+t0+offX:])
 					} else {
-						src := row[(o+t0)*g.SW+offX:]
-						dd := d[t0:t1]
-						for t := range dd {
-							dd[t] = src[t*g.SW]
-						}
+						gatherStride(d[t0:t1], row[(o+t0)*g.SW+offX:], g.SW)
 					}
 				}
 				x += n
@@ -281,5 +277,26 @@ func DepthwisePadded(out, in, w []float32, bias float32, g *ConvGeom, clamp bool
 			}
 			clampRow(orow, clamp, lo, hi)
 		}
+	}
+}
+
+// gatherStride sets dst[i] = src[i*s] (s >= 2): im2col of strided convolutions. The bounds are
+// checked once per 8 elements instead of per element.
+func gatherStride(dst, src []float32, s int) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	src = src[:(n-1)*s+1]
+	i := 0
+	if s == 2 {
+		for ; i+8 <= n; i += 8 {
+			v := (*[15]float32)(src[2*i : 2*i+15])
+			d := (*[8]float32)(dst[i : i+8])
+			d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = v[0], v[2], v[4], v[6], v[8], v[10], v[12], v[14]
+		}
+	}
+	for ; i < n; i++ {
+		dst[i] = src[i*s]
 	}
 }
