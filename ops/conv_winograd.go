@@ -25,8 +25,8 @@ import (
 // it for whole-model measurements.
 var winogradMode = map[string]int{"off": -1, "f2": 2, "f4": 4}[os.Getenv("WANWU_WINOGRAD")]
 
-// winoBlockBytes bounds one block's workspace (V + M) so it stays in L2 between the phases
-// (1 MiB measured as fast as 2 MiB and keeps ResNeSt-101's arena within 0.3 MB of the im2col plan).
+// winoBlockBytes bounds the V + M workspaces of all threads together (each thread's block stays in
+// its L2 between the phases; 1 MiB measured as fast as 2 MiB).
 const winoBlockBytes = 1 << 20
 
 type winoState struct {
@@ -136,7 +136,10 @@ func newWinoState(k *convKernel, w []float32, tm int) *winoState {
 	s.mgp = f32.RoundUp(k.mg, f32.MR)
 	perTile := s.np * (k.groups*s.kcMax + k.groups*s.mgp) * 4
 	// Blocks of whole NR-wide panels (only the last block pads), balanced in panels.
-	maxPanels := max(1, winoBlockBytes/perTile/f32.NR)
+	// Each thread gets its own workspace, so the blocks shrink with the thread count and the total
+	// stays about winoBlockBytes.
+	s.slots = runtime.GOMAXPROCS(0)
+	maxPanels := max(1, winoBlockBytes/s.slots/perTile/f32.NR)
 	panels := (len(s.tiles) + f32.NR - 1) / f32.NR
 	blocks := (panels + maxPanels - 1) / maxPanels
 	s.ntp = (panels + blocks - 1) / blocks * f32.NR
@@ -159,7 +162,6 @@ func newWinoState(k *convKernel, w []float32, tm int) *winoState {
 		}
 		s.padLen = max(s.padLen, int(last.Img-first.Img+1)*rows*s.wp)
 	}
-	s.slots = runtime.GOMAXPROCS(0)
 	s.blocks = (len(s.tiles) + s.nt - 1) / s.nt
 	s.wsLen = s.np*(k.groups*s.ldv+s.ldm) + s.padLen
 	s.scratchLen = s.slots * s.wsLen
