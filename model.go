@@ -53,6 +53,7 @@ type config struct {
 	photo        *imageio.Header // the largest photo to expect; nil = memory.DefaultPhotoPixels
 	releaseAfter time.Duration
 	logf         func(format string, a ...any)
+	winograd     bool
 	memLimit     bool
 }
 
@@ -124,6 +125,11 @@ func WithMemoryLimit() Option { return func(c *config) { c.memLimit = true } }
 // WithLogf receives verbose messages (the chosen configuration and its predicted memory).
 func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }
 
+// WithWinograd lets stride-1 3×3 convolutions run as Winograd F(2×2,3×3): 13-17% faster on
+// ResNet-50/ResNeSt for 16/9 the memory of those layers' packed weights (ResNet-50: +25 MiB). The
+// default is the leaner im2col path; the memory prediction follows the choice.
+func WithWinograd() Option { return func(c *config) { c.winograd = true } }
+
 // Model is a loaded, compiled classifier.
 type Model struct {
 	// Name is the catalog name, or the file name without extension.
@@ -162,6 +168,7 @@ type Model struct {
 	lastUse      time.Time
 	releases     int
 	logf         func(format string, a ...any) // nil: quiet
+	winograd     bool                          // Options.Winograd of every program compiled
 }
 
 type quant struct {
@@ -403,6 +410,7 @@ func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis int) image
 // prepare decides the input, the base preprocessing, the labels and the class subset, and prunes the
 // classifier to the subset.
 func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
+	m.winograd = cfg.winograd
 	ii, err := m.inputInfo(cfg)
 	if err != nil {
 		return ii, err
@@ -452,7 +460,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	shape := ii.shapeFor(c.Size, 1)
 	m.pre = preprocessFor(m.basePre, shape, ii.hAxis)
 	m.ropts = runtime.Options{Threads: cfg.threads, InputShapes: map[string]tensor.Shape{ii.name: shape},
-		Precision: runtimePrecision(c.Precision)}
+		Precision: runtimePrecision(c.Precision), Winograd: m.winograd}
 	if cfg.memLimit {
 		if c.PredictedPeakBytes == 0 { // no budget: nothing was estimated yet (Estimate reads no weights)
 			if c, err = m.predict(ii, c.Precision, c.Size, 1, c.Threads, cfg.photo); err != nil {
@@ -630,7 +638,7 @@ func (m *Model) chooseConfig(cfg config, ii inputInfo) ([]memory.Config, error) 
 // predict estimates one configuration's peak RSS without compiling weights or allocating the arena.
 func (m *Model) predict(ii inputInfo, precision string, size, batch, threads int, photo *imageio.Header) (memory.Config, error) {
 	opts := runtime.Options{Threads: threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(size, batch)},
-		Precision: runtimePrecision(precision)}
+		Precision: runtimePrecision(precision), Winograd: m.winograd}
 	st, err := runtime.Estimate(m.g, opts)
 	if err != nil {
 		return memory.Config{}, fmt.Errorf("%s: %s at %d: %w", m.Path, precision, size, err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	wrt "github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -140,7 +141,7 @@ func TestONNXNode(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			st, err := runModelDir(filepath.Join(root, name), 1, check)
+			st, err := runModelDir(filepath.Join(root, name), wrt.Options{Threads: 1, Winograd: true}, check)
 			if st.frozen > 0 && err == nil {
 				summary.frozen++
 			}

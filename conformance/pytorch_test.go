@@ -8,6 +8,7 @@ import (
 
 	onnximport "github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	wrt "github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -31,7 +32,9 @@ func TestPyTorchFixtures(t *testing.T) {
 		n++
 		name, dir := e.Name(), filepath.Join(root, e.Name())
 		t.Run(name, func(t *testing.T) {
+			// Two threads also take the Winograd path for the 3×3 convolutions that qualify.
 			for _, threads := range []int{1, 2} {
+				opts := wrt.Options{Threads: threads, Winograd: threads == 2}
 				check := func(set string, i int, got, want *tensor.Tensor) error {
 					diff, scale, err := maxAbsDiff(got, want)
 					if err != nil {
@@ -43,7 +46,7 @@ func TestPyTorchFixtures(t *testing.T) {
 					}
 					return argmaxAgree(got, want)
 				}
-				if _, err := runModelDir(dir, threads, check); err != nil {
+				if _, err := runModelDir(dir, opts, check); err != nil {
 					t.Fatalf("threads=%d: %v", threads, err)
 				}
 			}
@@ -118,7 +121,7 @@ func TestPyTorchFullModels(t *testing.T) {
 				}
 				return argmaxAgree(got, want)
 			}
-			if _, err := runModelDir(dir, 0, check); err != nil {
+			if _, err := runModelDir(dir, wrt.Options{}, check); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -143,7 +143,7 @@ type runStats struct {
 // shapes, runs it and calls check on every output. Graph inputs in shape slots (shapeInputs) are
 // bound to the data set's values as constants before compiling. Missing ops give an
 // *unsupportedError; panics in the engine become errors so one broken op does not stop the suite.
-func runModelDir(dir string, threads int, check checkFunc) (st runStats, err error) {
+func runModelDir(dir string, opts wrt.Options, check checkFunc) (st runStats, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v\n%s", r, trimStack(debug.Stack()))
@@ -173,7 +173,7 @@ func runModelDir(dir string, threads int, check checkFunc) (st runStats, err err
 		if err != nil {
 			return st, err
 		}
-		err = runSet(g, s, threads, check, true, &st)
+		err = runSet(g, s, opts, check, true, &st)
 		g.Close()
 		if err != nil {
 			return st, fmt.Errorf("%s: %w", s.name, err)
@@ -190,7 +190,7 @@ func runModelDir(dir string, threads int, check checkFunc) (st runStats, err err
 			return st, err
 		}
 		var ignored runStats
-		err = runSet(g, s, threads, check, false, &ignored)
+		err = runSet(g, s, opts, check, false, &ignored)
 		g.Close()
 		var wrong *wrongResultError
 		if errors.As(err, &wrong) {
@@ -208,7 +208,7 @@ func (e *wrongResultError) Unwrap() error { return e.err }
 
 // runSet compiles g for one data set and checks its outputs. With freeze, inputs in shape slots
 // become constants holding the set's values; without, every input is fed at run time.
-func runSet(g *graph.Graph, s dataSet, threads int, check checkFunc, freeze bool, st *runStats) error {
+func runSet(g *graph.Graph, s dataSet, opts wrt.Options, check checkFunc, freeze bool, st *runStats) error {
 	if len(s.inputs) != len(g.Inputs) {
 		return fmt.Errorf("%d inputs, the graph has %d", len(s.inputs), len(g.Inputs))
 	}
@@ -230,7 +230,8 @@ func runSet(g *graph.Graph, s dataSet, threads int, check checkFunc, freeze bool
 		shapes[v.Name] = s.inputs[i].Shape
 	}
 	g.Inputs = kept
-	p, err := wrt.Compile(g, wrt.Options{Threads: threads, InputShapes: shapes})
+	opts.InputShapes = shapes
+	p, err := wrt.Compile(g, opts)
 	if err != nil {
 		return fmt.Errorf("compile: %w", err)
 	}

@@ -300,7 +300,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 {
+	} else if tm := useWinograd(k); tm > 0 && n.Str("conv_algorithm", "") != "im2col" {
 		var wd []float32
 		if w.IsConst() {
 			wd = w.Const.F32()

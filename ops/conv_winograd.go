@@ -20,6 +20,10 @@ import (
 // share each block phase by phase. Workspaces are sized at Compile (≤ winoBlockBytes of V + M each),
 // so they stay bounded whatever the image size.
 
+// Winograd's transformed weights take 16/9 the memory of the 3×3 weights they replace (ResNet-50: packed
+// weights 91 -> 116 MiB), so a Conv whose "conv_algorithm" attribute is "im2col" never uses it; the
+// runtime sets that on every Conv unless Options.Winograd asks for speed over memory.
+//
 // winogradMode overrides useWinograd's rule: 0 = the measured rule, -1 = never (im2col), 2 or 4 =
 // F(2×2) or F(4×4) for every eligible convolution (tests, benchmarks). WANWU_WINOGRAD=off|f2|f4 sets
 // it for whole-model measurements.

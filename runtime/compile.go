@@ -20,6 +20,10 @@ type Options struct {
 	Threads int
 	// InputShapes fixes graph input shapes by name (dynamic dims such as the batch, or the image size).
 	InputShapes map[string]tensor.Shape
+	// Winograd lets stride-1 3×3 convolutions run as Winograd F(2×2,3×3) where it measures faster:
+	// 13-17% less time on ResNet-50/ResNeSt, for 16/9 the memory of those layers' packed weights.
+	// Off, every Conv stays on the leaner im2col GEMM.
+	Winograd bool
 	// Precision selects how float layers with constant weights run: "" or "fp32" as they are, "int8"
 	// with per-channel int8 weights and dynamically quantized activations (passes.QuantizeWeights).
 	// Converting releases the source graph's file pages as it goes when its Backing allows it.
@@ -230,6 +234,13 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 	g := src.Clone()
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
+	}
+	if !opts.Winograd {
+		for _, n := range g.Nodes {
+			if n.Op == "Conv" {
+				n.SetStr("conv_algorithm", "im2col")
+			}
+		}
 	}
 	var frees []func() // virtual f16 weights of an Estimate
 	defer func() {

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -27,9 +26,7 @@ func convPackedBytes(n *graph.Node) int {
 	if cpg == 1 && groups > 1 {
 		return 0 // depthwise
 	}
-	mg := w.Shape[0] / groups
-	k := tensor.Shape(w.Shape[1:]).NumElements()
-	return 4 * groups * f32.PackedALen(mg, k)
+	return ops.ConvPackedBytes(n) // Winograd U or PackA panels, decided from shapes as Compile does
 }
 
 // packedBytes is the weight copy kernel k keeps for node n.

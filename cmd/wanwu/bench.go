@@ -30,6 +30,7 @@ type benchFlags struct {
 	minTime, maxTime     time.Duration
 	format               string
 	noHeader             bool
+	winograd             bool
 }
 
 // benchResult is the JSON contract of `wanwu bench --format json` (the peer harness in bench/ reads it).
@@ -73,6 +74,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl.StringVar(&f.model, "model", "", "model: .onnx/.tflite path or catalog name (required)")
 	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.batch, "batch", 1, "batch size for a dynamic batch dim")
 	fl.IntVar(&f.iters, "iters", 20, "timed runs (at least)")
 	fl.IntVar(&f.warmup, "warmup", 5, "untimed runs before timing")
@@ -145,7 +147,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		feed[i] = tensor.New(in.DType, s)
 		fillRandom(feed[i], rng)
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes})
+	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes, Winograd: f.winograd})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -32,6 +32,7 @@ type serveFlags struct {
 	maxPixels            int64
 	logFormat            string
 	releaseAfter         time.Duration
+	winograd             bool
 }
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -69,6 +70,7 @@ See docs/api.md.`,
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits)")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
+	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
@@ -159,6 +161,9 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.winograd {
+		opts = append(opts, wanwu.WithWinograd())
 	}
 	if f.releaseAfter > 0 {
 		opts = append(opts, wanwu.WithReleaseAfter(f.releaseAfter), wanwu.WithLogf(func(format string, a ...any) {
