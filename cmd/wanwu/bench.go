@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,7 @@ type benchFlags struct {
 	format               string
 	noHeader             bool
 	winograd             bool
+	precision, budget    string
 }
 
 // benchResult is the JSON contract of `wanwu bench --format json` (the peer harness in bench/ reads it).
@@ -75,6 +77,8 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
+	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
+	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")
 	fl.IntVar(&f.batch, "batch", 1, "batch size for a dynamic batch dim")
 	fl.IntVar(&f.iters, "iters", 20, "timed runs (at least)")
 	fl.IntVar(&f.warmup, "warmup", 5, "untimed runs before timing")
@@ -104,6 +108,14 @@ func (f benchFlags) validate() error {
 	if err := checkSize(f.size); err != nil {
 		return err
 	}
+	if f.precision != "" {
+		if err := checkPrecision(f.precision); err != nil {
+			return err
+		}
+		if f.precision == "auto" && f.budget == "" {
+			return usagef("--precision auto needs --budget")
+		}
+	}
 	return checkThreads(f.threads)
 }
 
@@ -128,9 +140,38 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	}
 	defer g.Close()
 
-	size := f.size
+	size, precision := f.size, f.precision
+	if f.budget != "" {
+		// Under a budget, bench what classify would run: the planner's choice of precision and size.
+		budget, err := parseSizeFlag("budget", f.budget)
+		if err != nil {
+			return err
+		}
+		opts := []wanwu.Option{wanwu.WithThreads(threads), wanwu.WithInputSize(f.size)}
+		if precision != "" {
+			opts = append(opts, wanwu.WithPrecision(precision))
+		}
+		if f.winograd {
+			opts = append(opts, wanwu.WithWinograd())
+		}
+		plan, err := wanwu.PlanConfigs(ctx, path, budget, opts...)
+		if err != nil {
+			return err
+		}
+		if plan.Chosen == nil {
+			return fmt.Errorf("%s: nothing fits in %s (see wanwu plan --model %s --budget %s)", f.model, f.budget, f.model, f.budget)
+		}
+		precision = plan.Chosen.Precision
+		if f.size == 0 && plan.Chosen.Size > 0 {
+			size = plan.Chosen.Size
+		}
+	}
 	if size == 0 {
 		size = 224
+	}
+	runPrecision := precision
+	if runPrecision == "fp32" || runPrecision == "auto" || runPrecision == wanwu.GraphPrecision(g) {
+		runPrecision = "" // as stored
 	}
 	shapes := map[string]tensor.Shape{}
 	feed := make([]*tensor.Tensor, len(g.Inputs))
@@ -147,7 +188,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		feed[i] = tensor.New(in.DType, s)
 		fillRandom(feed[i], rng)
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes, Winograd: f.winograd})
+	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes, Winograd: f.winograd, Precision: runPrecision})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -172,7 +213,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	}
 
 	st := prog.Stats()
-	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: wanwu.GraphPrecision(g),
+	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: cmp.Or(runPrecision, wanwu.GraphPrecision(g)),
 		ArenaBytes: int64(st.ArenaBytes), WeightBytes: int64(st.WeightBytes)}
 	r.MinMS, r.MedianMS, r.P90MS, r.MaxMS = latencyStats(times)
 	if r.MedianMS > 0 {

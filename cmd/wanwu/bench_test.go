@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	goruntime "runtime"
@@ -253,5 +254,36 @@ func TestBenchMaxTimeStopsEarly(t *testing.T) {
 	var r benchResult
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.MedianMS <= 0 {
 		t.Fatalf("%q: %v", out, err)
+	}
+}
+
+// --budget benches what classify would run under it: the planner's precision and size; --precision
+// converts a float model's weights.
+func TestBenchBudgetAndPrecision(t *testing.T) {
+	model := filepath.Join(testutil.RepoRoot(t), "testdata", "models", "resnet50_tiny", "model.onnx")
+	out, stderr, code := runCLI(t, "bench", "--model", model, "--precision", "int8", "--iters", "1", "--warmup", "0", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"precision":"int8"`) {
+		t.Fatalf("--precision int8: exit %d, %s %s", code, out, stderr)
+	}
+	plan, err := wanwu.PlanConfigs(context.Background(), model, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A budget just below every fp32 and fp16 candidate leaves int8.
+	var budget int64
+	for _, c := range plan.Candidates {
+		if c.Precision == "int8" && c.Size == 224 {
+			budget = c.PredictedPeakBytes
+		}
+	}
+	out, stderr, code = runCLI(t, "bench", "--model", model, "--budget", fmt.Sprint(budget), "--iters", "1", "--warmup", "0", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"precision":"int8"`) {
+		t.Fatalf("--budget %d: exit %d, %s %s", budget, code, out, stderr)
+	}
+	if _, _, code = runCLI(t, "bench", "--model", model, "--budget", "1KiB", "--iters", "1"); code != exitFailure {
+		t.Fatalf("a budget nothing fits: exit %d, want 1", code)
+	}
+	if _, _, code = runCLI(t, "bench", "--model", model, "--precision", "auto"); code != exitUsage {
+		t.Fatalf("--precision auto without --budget: exit %d, want 2", code)
 	}
 }
