@@ -269,12 +269,19 @@ func TestBenchBudgetAndPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A budget just below every fp32 and fp16 candidate leaves int8.
-	var budget int64
+	// A budget just below every fp32 and fp16 candidate leaves only int8 ones.
+	budget := int64(math.MaxInt64)
 	for _, c := range plan.Candidates {
-		if c.Precision == "int8" && c.Size == 224 {
-			budget = c.PredictedPeakBytes
+		if c.Precision != "int8" {
+			budget = min(budget, c.PredictedPeakBytes-1)
 		}
+	}
+	fits := false
+	for _, c := range plan.Candidates {
+		fits = fits || c.Precision == "int8" && c.PredictedPeakBytes <= budget
+	}
+	if !fits {
+		t.Fatalf("no int8 candidate is smaller than every fp32/fp16 one: %+v", plan.Candidates)
 	}
 	out, stderr, code = runCLI(t, "bench", "--model", model, "--budget", fmt.Sprint(budget), "--iters", "1", "--warmup", "0", "--format", "json")
 	if code != 0 || !strings.Contains(out, `"precision":"int8"`) {
