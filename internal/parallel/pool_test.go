@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -47,5 +48,36 @@ func TestNilPoolRunsSerially(t *testing.T) {
 	p.For(10, 1, c)
 	if c.hits[9].Load() != 1 || p.Threads() != 1 {
 		t.Fatal("nil pool did not run the task")
+	}
+}
+
+// Workers and the caller spin between jobs; with fewer Ps than threads the spinners must still
+// yield, or a worker sharing the caller's P would never run its range and For would never return.
+func TestForWithFewerProcsThanThreads(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p := NewPool(4)
+	defer p.Close()
+	for r := 0; r < 200; r++ {
+		c := &countTask{hits: make([]atomic.Int32, 64)}
+		p.For(64, 1, c)
+		for i := range c.hits {
+			if got := c.hits[i].Load(); got != 1 {
+				t.Fatalf("round %d: index %d ran %d times", r, i, got)
+			}
+		}
+	}
+}
+
+type nopTask struct{}
+
+func (nopTask) Do(lo, hi int) {}
+
+// BenchmarkForSmall is the per-call overhead a model pays ~100 times a run.
+func BenchmarkForSmall(b *testing.B) {
+	p := NewPool(runtime.GOMAXPROCS(0))
+	defer p.Close()
+	var t nopTask
+	for b.Loop() {
+		p.For(8, 1, t)
 	}
 }
