@@ -61,12 +61,19 @@ func dqOutputQ(t *testing.T, g *graph.Graph) (float32, float32) {
 
 // dqRun compiles g and returns the probabilities for each input (u8 outputs dequantized with s, z).
 func dqRun(t *testing.T, g *graph.Graph, precision string, ins []*tensor.Tensor, s, z float32) [][]float32 {
+	res, _ := dqRunStats(t, g, precision, ins, s, z)
+	return res
+}
+
+// dqRunStats is dqRun also returning the program's weight bytes.
+func dqRunStats(t *testing.T, g *graph.Graph, precision string, ins []*tensor.Tensor, s, z float32) ([][]float32, int) {
 	t.Helper()
 	p, err := runtime.Compile(g, runtime.Options{Threads: 2, Precision: precision})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	wb := p.Stats().WeightBytes
 	var res [][]float32
 	for _, x := range ins {
 		out, err := p.Run(context.Background(), []*tensor.Tensor{x})
@@ -87,7 +94,7 @@ func dqRun(t *testing.T, g *graph.Graph, precision string, ins []*tensor.Tensor,
 		}
 		res = append(res, f)
 	}
-	return res
+	return res, wb
 }
 
 func argmax(p []float32) int {
@@ -178,20 +185,23 @@ func TestDequantizedPrecisionRealPhotos(t *testing.T) {
 	s, z := dqOutputQ(t, q)
 	ins := dqInputs(t, q)
 	u8 := dqRun(t, q, "", ins, s, z)
-	fp32 := dqRun(t, f, "", ins, s, z)
+	fp32, wb32 := dqRunStats(t, f, "", ins, s, z)
 	// Bounds from the measurement (docs/precision.md) with headroom: fp16 weights move probabilities by
 	// 0.0024 at most (measured), int8 (dynamic per-tensor activations) by 0.0215.
 	bounds := map[string]float64{"fp32": 0, "fp16": 0.008, "int8": 0.06}
 	t.Logf("| mode | top-1 = fp32 | max |Δp| vs fp32 | top-1 = uint8 | max |Δp| vs uint8 |")
 	for _, mode := range []string{"fp32", "fp16", "int8"} {
-		p := fp32
+		p, wb := fp32, wb32
 		if mode != "fp32" {
-			p = dqRun(t, f, mode, ins, s, z)
+			p, wb = dqRunStats(t, f, mode, ins, s, z)
+			if wb >= wb32 { // the mode must have converted the weights, or this compares fp32 with itself
+				t.Errorf("%s: weight bytes %d, fp32 %d", mode, wb, wb32)
+			}
 		}
 		dF, mF := dqCompare(fp32, p)
 		dU, mU := dqCompare(u8, p)
-		t.Logf("| %s | %d/%d | %.4f | %d/%d | %.4f |  differ vs fp32 %v, vs uint8 %v", mode,
-			len(ins)-len(dF), len(ins), mF, len(ins)-len(dU), len(ins), mU, dF, dU)
+		t.Logf("| %s | %d/%d | %.4f | %d/%d | %.4f |  weights %.1f MiB; top-1 differs vs fp32 on %v, vs uint8 on %v", mode,
+			len(ins)-len(dF), len(ins), mF, len(ins)-len(dU), len(ins), mU, float64(wb)/(1<<20), dF, dU)
 		if mF > bounds[mode] {
 			t.Errorf("%s: max |Δp| vs fp32 %.4f > %g", mode, mF, bounds[mode])
 		}
