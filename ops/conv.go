@@ -30,6 +30,12 @@ func init() {
 // workspace to KC*convTileCols floats (256 KiB).
 const convTileCols = 256
 
+// convMSplitRows: from this many output channels per group up, a layer with too few column tiles
+// splits rows across threads rather than columns. Duplicate packing of B is then a small part of
+// the work and row panels divide evenly where NR-wide column panels may not (MobileNetV2's final
+// 1×1 conv, 1280 rows at 7×7: 283 µs row-split against 311 µs column-split at two threads).
+const convMSplitRows = 1024
+
 // convWindow is a sliding window (Conv, pools) resolved over nd spatial axes.
 type convWindow struct {
 	kernel, strides, dils, padB, padE, out []int
@@ -325,6 +331,17 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 	// process's GOMAXPROCS (the runtime's pools never exceed it).
 	k.slots = runtime.GOMAXPROCS(0)
 	k.msplit = 1
+	if k.groups*k.tiles < k.slots && k.mg < convMSplitRows {
+		// Too few tiles for the threads (MobileNetV2's and ResNet's 14×14 and 7×7 stages): narrow
+		// the tiles to about one share of NR panels per thread. Splitting rows instead makes every
+		// thread pack (im2col) the whole of B, which for these K-heavy, M-light layers costs as much
+		// as a thread's share of the multiply — and at one thread it packs B twice. Each output
+		// element still sums the same k blocks in the same order, so results do not change.
+		if panels := (ohw + f32.NR - 1) / f32.NR; panels >= k.slots {
+			k.tileCols = (panels + k.slots - 1) / k.slots * f32.NR
+			k.tiles = (ohw + k.tileCols - 1) / k.tileCols
+		}
+	}
 	if per := k.groups * k.tiles; per < k.slots {
 		// Too few tiles to keep every thread busy (late ResNet stages: 7×7 outputs): split rows too.
 		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
