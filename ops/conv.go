@@ -210,7 +210,8 @@ type convKernel struct {
 	wideLen   int             // floats per slot for widening f16 blocks (f32.Widen16Len)
 	prepacked bool            // packed16 views W as given (F16Conv): not a copy
 	packLen   int             // floats of packed W per group (when packed at Run)
-	tileCols  int
+	tileCols  int             // widest tile; tile t spans panels [t*panels/tiles, (t+1)*panels/tiles)
+	panels    int             // NR-wide column panels of the output
 	tiles     int
 	msplit    int
 	slots     int
@@ -331,17 +332,19 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 	// process's GOMAXPROCS (the runtime's pools never exceed it).
 	k.slots = runtime.GOMAXPROCS(0)
 	k.msplit = 1
-	if k.groups*k.tiles < k.slots && k.mg < convMSplitRows {
-		// Too few tiles for the threads (MobileNetV2's and ResNet's 14×14 and 7×7 stages): narrow
-		// the tiles to about one share of NR panels per thread. Splitting rows instead makes every
-		// thread pack (im2col) the whole of B, which for these K-heavy, M-light layers costs as much
-		// as a thread's share of the multiply — and at one thread it packs B twice. Each output
-		// element still sums the same k blocks in the same order, so results do not change.
-		if panels := (ohw + f32.NR - 1) / f32.NR; panels >= k.slots {
-			k.tileCols = (panels + k.slots - 1) / k.slots * f32.NR
-			k.tiles = (ohw + k.tileCols - 1) / k.tileCols
-		}
+	// Slots take contiguous runs of tiles, so a tile count that is not a multiple of the threads
+	// leaves one thread a whole tile more (MobileNetV2's 28×28 layers: 512 against 272 columns).
+	// Round the count up and spread the NR panels evenly over the tiles (widths differ by at most
+	// one panel). With fewer tiles than threads (the 14×14 and 7×7 stages) this narrows the tiles to
+	// one share per thread rather than splitting rows: a row split makes every thread pack (im2col)
+	// all of B, which for these K-heavy, M-light layers costs as much as a thread's share of the
+	// multiply, and at one thread packs B twice. Each output element still sums the same k blocks in
+	// the same order, so results do not change.
+	k.panels = (ohw + f32.NR - 1) / f32.NR
+	if t := f32.RoundUp(k.tiles, k.slots); t <= k.panels && (k.tiles >= k.slots || k.mg < convMSplitRows) {
+		k.tiles = t
 	}
+	k.tileCols = (k.panels + k.tiles - 1) / k.tiles * f32.NR
 	if per := k.groups * k.tiles; per < k.slots {
 		// Too few tiles to keep every thread busy (late ResNet stages: 7×7 outputs): split rows too.
 		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
@@ -476,8 +479,8 @@ func (k *convKernel) doItem(it int, work []float32) {
 		return
 	}
 	ohw, hw := g.OH*g.OW, g.H*g.W
-	j0 := t * k.tileCols
-	ncl := min(k.tileCols, ohw-j0)
+	j0 := t * k.panels / k.tiles * f32.NR
+	ncl := min((t+1)*k.panels/k.tiles*f32.NR, ohw) - j0
 	oc0 := gi*k.mg + m0
 	c := k.y[(b*k.cout+oc0)*ohw+j0:]
 	var bias []float32
