@@ -30,11 +30,8 @@ func init() {
 // workspace to KC*convTileCols floats (256 KiB).
 const convTileCols = 256
 
-// convMSplitRows: from this many output channels per group up, a layer with too few column tiles
-// splits rows across threads rather than columns. Duplicate packing of B is then a small part of
-// the work and row panels divide evenly where NR-wide column panels may not (MobileNetV2's final
-// 1×1 conv, 1280 rows at 7×7: 283 µs row-split against 311 µs column-split at two threads).
-const convMSplitRows = 1024
+// convPackMACs is the cost of packing one element of B in multiply-adds (see colSplitWins).
+const convPackMACs = 40
 
 // convWindow is a sliding window (Conv, pools) resolved over nd spatial axes.
 type convWindow struct {
@@ -341,7 +338,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 	// multiply, and at one thread packs B twice. Each output element still sums the same k blocks in
 	// the same order, so results do not change.
 	k.panels = (ohw + f32.NR - 1) / f32.NR
-	if t := f32.RoundUp(k.tiles, k.slots); t <= k.panels && (k.tiles >= k.slots || k.mg < convMSplitRows) {
+	if t := f32.RoundUp(k.tiles, k.slots); t <= k.panels && (k.tiles >= k.slots || colSplitWins(ohw, k.panels, t, k.mg, k.slots)) {
 		k.tiles = t
 	}
 	k.tileCols = (k.panels + k.tiles - 1) / k.tiles * f32.NR
@@ -351,6 +348,22 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 	}
 	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols) + k.wideLen
 	return k, nil
+}
+
+// colSplitWins compares a thread's share of a layer with too few column tiles when the columns are
+// split into tiles (tiles over slots threads: no duplicate packing, but the widest tile sets the
+// pace, and 49 columns split 32+17) against splitting the mg rows (even shares, but every thread
+// packs all ohw columns of B). Per output column a thread packs K elements and multiplies K by its
+// rows; packing an element costs about convPackMACs multiply-adds (fitted on MobileNetV2's 14×14 and
+// 7×7 1×1 convs: 96 rows at 14×14 split columns in 150 µs against rows in 174 µs, 960 rows at
+// 7×7 split rows in 112 µs against columns in 140 µs, at two threads).
+func colSplitWins(ohw, panels, tiles, mg, slots int) bool {
+	widest := 0
+	for t := range tiles {
+		widest = max(widest, min((t+1)*panels/tiles*f32.NR, ohw)-t*panels/tiles*f32.NR)
+	}
+	perSlot := (tiles + slots - 1) / slots
+	return widest*perSlot*(convPackMACs+mg) < ohw*(convPackMACs+(mg+slots-1)/slots)
 }
 
 // PackedBytes is the size of W packed at Compile (runtime.PackedWeights).
