@@ -65,10 +65,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprintf(m.Stderr, "wanwu: %v\n", err)
 		return exitFailure
 	}
+	// Flag and argument errors arrive as usageError (SetFlagErrorFunc, minArgs/exactArgs); only cobra's
+	// unknown-command error is a plain one.
 	var ue usageError
-	msg := err.Error()
-	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
-		strings.HasPrefix(msg, "unknown shorthand") || strings.Contains(msg, "arg(s)") {
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintf(m.Stderr, "wanwu: %v\nRun 'wanwu help' for usage.\n", err)
 		return exitUsage
 	}
