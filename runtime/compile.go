@@ -226,11 +226,6 @@ func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bu
 
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
 func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
-	// Estimate converts to int8 with virtual weights (quantizeForEstimate): same plan, nothing read.
-	virtualQuant := ""
-	if estimate && opts.Precision == passes.PrecisionInt8 {
-		virtualQuant, opts.Precision = opts.Precision, ""
-	}
 	g := src.Clone()
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
@@ -242,38 +237,33 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 			}
 		}
 	}
-	var frees []func() // virtual f16 weights of an Estimate
+	// An Estimate converts over virtual (reserved, never-written) weight bytes: the same rewrite and
+	// sizes, nothing read or copied, so `wanwu plan` costs no weight memory.
+	var frees []func()
 	defer func() {
 		for _, f := range frees {
 			f()
 		}
 	}()
-	if opts.Precision != "" {
-		rel, _ := src.Backing.(graph.RangeReleaser)
-		convert := passes.QuantizeWeightsReleasing
-		if opts.Precision == passes.PrecisionFP16 {
-			convert = func(g *graph.Graph, _ string, rel graph.RangeReleaser) error {
-				if estimate {
-					// The same rewrite over virtual (never-written) f16 bytes: nothing read or copied.
-					return passes.ConvertFP16Virtual(g, func(n int) []byte {
-						b, free := virtualBytes(n)
-						frees = append(frees, free)
-						return b
-					})
-				}
-				return passes.ConvertFP16Releasing(g, rel)
-			}
-		}
-		if err := convert(g, opts.Precision, rel); err != nil {
-			return nil, fmt.Errorf("runtime: %w", err)
-		}
+	virtual := func(n int) []byte {
+		b, free := virtualBytes(n)
+		frees = append(frees, free)
+		return b
 	}
-	if virtualQuant != "" {
-		free, err := quantizeForEstimate(g, virtualQuant)
-		if err != nil {
-			return nil, fmt.Errorf("runtime: %w", err)
-		}
-		defer free()
+	rel, _ := src.Backing.(graph.RangeReleaser)
+	var err error
+	switch {
+	case opts.Precision == passes.PrecisionFP16 && estimate:
+		err = passes.ConvertFP16Virtual(g, virtual)
+	case opts.Precision == passes.PrecisionFP16:
+		err = passes.ConvertFP16Releasing(g, rel)
+	case opts.Precision == passes.PrecisionInt8 && estimate:
+		err = passes.QuantizeWeightsVirtual(g, virtual)
+	case opts.Precision != "":
+		err = passes.QuantizeWeightsReleasing(g, opts.Precision, rel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	for _, v := range g.Inputs {
 		if !known(v.Shape) {

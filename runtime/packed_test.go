@@ -56,14 +56,14 @@ func TestEstimateMatchesCompile(t *testing.T) {
 	}
 }
 
-// At int8, Estimate rewrites with virtual weights (quantizeForEstimate) instead of running the
-// quantization pass: its plan must still equal Compile's exactly (fp16 rows check the real pass).
-func TestEstimateMatchesCompileInt8(t *testing.T) {
+// At int8 and fp16, Estimate rewrites with virtual weights (passes.QuantizeWeightsVirtual,
+// ConvertFP16Virtual) instead of converting them: its plan must still equal Compile's exactly.
+func TestEstimateMatchesCompileConverted(t *testing.T) {
 	for _, name := range []string{"mobilenet_v2_tiny", "resnet50_tiny", "resnest_tiny", "resnest_tiny_bn"} {
 		for _, c := range []struct {
 			size      int
 			precision string
-		}{{64, "int8"}, {96, "int8"}, {64, "fp16"}, {96, "fp16"}} { // fp16 runs the real pass
+		}{{64, "int8"}, {96, "int8"}, {64, "fp16"}, {96, "fp16"}} {
 			size := c.size
 			t.Run(name+"/"+c.precision, func(t *testing.T) {
 				g, err := onnx.Load(filepath.Join(testutil.RepoRoot(t), "testdata", "models", name, "model.onnx"))

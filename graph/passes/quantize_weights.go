@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -49,12 +50,47 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 	if rel != nil {
 		release = rel.ReleaseRange
 	}
+	return quantizeWeights(g, int8Weights{
+		conv: func(w *graph.Value, cout, k, group int) ([]byte, []float32) {
+			q, s := ops.QuantizeConvWeights(w.Const.F32(), cout, k, group, release)
+			return int8Bytes(q), s
+		},
+		gemm: func(w *graph.Value, n, k int, transB bool) ([]byte, []float32) {
+			q, s := ops.QuantizeGemmWeights(w.Const.F32(), n, k, transB, release)
+			return int8Bytes(q), s
+		},
+	})
+}
+
+// QuantizeWeightsVirtual is QuantizeWeightsReleasing(g, "int8", ...) for memory estimates
+// (runtime.Estimate): the same rewrite, but no weight is read or quantized: each packed int8 tensor's
+// bytes come from virtual(n), e.g. a view of a reserved, never-written mapping, so the estimate sees the
+// real sizes at no memory cost (the DynQ kernels' Compile only views the packing).
+func QuantizeWeightsVirtual(g *graph.Graph, virtual func(n int) []byte) error {
+	return quantizeWeights(g, int8Weights{
+		conv: func(w *graph.Value, cout, k, group int) ([]byte, []float32) {
+			return virtual(group * q8.PackedALen(cout/group, k)), make([]float32, cout)
+		},
+		gemm: func(w *graph.Value, n, k int, transB bool) ([]byte, []float32) {
+			return virtual(q8.PackedGemvLen(n, k)), make([]float32, n)
+		},
+	})
+}
+
+// int8Weights makes the packed int8 weights (in the DynQ kernels' layout) and per-output-channel scales
+// of a layer the pass converts.
+type int8Weights struct {
+	conv func(w *graph.Value, cout, k, group int) (packed []byte, scales []float32)
+	gemm func(w *graph.Value, n, k int, transB bool) (packed []byte, scales []float32)
+}
+
+func quantizeWeights(g *graph.Graph, wts int8Weights) error {
 	for _, n := range g.Nodes {
 		switch n.Op {
 		case "Conv":
-			quantizeConv(n, release)
+			quantizeConv(n, wts)
 		case "Gemm", "MatMul":
-			quantizeGemm(n, release)
+			quantizeGemm(n, wts)
 		}
 	}
 	return g.Validate()
@@ -64,7 +100,7 @@ func isF32Const(v *graph.Value) bool {
 	return v != nil && v.Const != nil && v.DType == tensor.F32 && v.Const.DType == tensor.F32
 }
 
-func quantizeConv(n *graph.Node, release func([]byte)) {
+func quantizeConv(n *graph.Node, wts int8Weights) {
 	x, w := n.Input(0), n.Input(1)
 	if x == nil || x.DType != tensor.F32 || len(x.Shape) != 4 || !isF32Const(w) || len(w.Shape) != 4 {
 		return
@@ -78,7 +114,7 @@ func quantizeConv(n *graph.Node, release func([]byte)) {
 		return // depthwise (or malformed: Compile reports it) stays f32
 	}
 	k := cg * w.Shape[2] * w.Shape[3]
-	packed, scales := ops.QuantizeConvWeights(w.Const.F32(), cout, k, group, release)
+	packed, scales := wts.conv(w, cout, k, group)
 	ws := []int64{int64(cout), int64(cg), int64(w.Shape[2]), int64(w.Shape[3])}
 	n.Op = "DynQConv"
 	n.SetInts("weight_shape", ws)
@@ -89,7 +125,7 @@ func quantizeConv(n *graph.Node, release func([]byte)) {
 	}
 }
 
-func quantizeGemm(n *graph.Node, release func([]byte)) {
+func quantizeGemm(n *graph.Node, wts int8Weights) {
 	a, w := n.Input(0), n.Input(1)
 	if a == nil || a.DType != tensor.F32 || len(a.Shape) < 1 || !isF32Const(w) || len(w.Shape) != 2 {
 		return
@@ -118,7 +154,7 @@ func quantizeGemm(n *graph.Node, release func([]byte)) {
 	if a.Shape[len(a.Shape)-1] != kk {
 		return
 	}
-	packed, scales := ops.QuantizeGemmWeights(w.Const.F32(), nn, kk, transB, release)
+	packed, scales := wts.gemm(w, nn, kk, transB)
 	act := n.Attrs
 	n.Op = "DynQGemm"
 	n.Attrs = map[string]graph.Attr{}
@@ -135,9 +171,9 @@ func quantizeGemm(n *graph.Node, release func([]byte)) {
 	}
 }
 
-func i8Value(name string, q []int8) *graph.Value {
-	t := &tensor.Tensor{DType: tensor.I8, Shape: tensor.Shape{len(q)}, Data: int8Bytes(q)}
-	return &graph.Value{Name: name, DType: tensor.I8, Shape: tensor.Shape{len(q)}, Const: t}
+func i8Value(name string, data []byte) *graph.Value {
+	t := &tensor.Tensor{DType: tensor.I8, Shape: tensor.Shape{len(data)}, Data: data}
+	return &graph.Value{Name: name, DType: tensor.I8, Shape: tensor.Shape{len(data)}, Const: t}
 }
 
 func f32Value(name string, v []float32) *graph.Value {
