@@ -12,7 +12,7 @@ export WANWU_MIRROR ?= $(abspath $(SHARED)/models),$(abspath $(SHARED)/images)
 endif
 export WANWU_HOME ?= $(abspath .cache)
 
-.PHONY: all build demo test test-purego vet generate check-generated clean
+.PHONY: all build demo test test-purego vet lint generate check-generated clean
 all: build
 
 build:
@@ -25,11 +25,18 @@ demo: build
 vet:
 	$(GO) vet ./...
 
+# Source hygiene: go vet, gofmt and a go.mod/go.sum that `go mod tidy` would leave unchanged
+# (direct dependencies not marked indirect).
+lint: vet
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	$(GO) mod tidy -diff
+
 # `test` runs everything twice over the kernels: with the assembly kernels for this CPU and with
 # -tags purego (the portable Go fallbacks every optimized kernel must match). The conformance target
 # repeats the ONNX node tests verbosely so their summary line
 # ("conformance: N passed, N failed, N skipped") shows in the log; it takes about a second.
-test: vet
+test: lint
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-purego
 	$(MAKE) --no-print-directory conformance
