@@ -171,6 +171,7 @@ func (b *builder) build(wg *wireGraph) error {
 	if len(b.unsup) > 0 {
 		return &UnsupportedError{File: b.file, Ops: b.unsup}
 	}
+	b.widenF16()
 	if err := b.g.TopoSort(); err != nil {
 		return b.errorf("%w", err)
 	}
