@@ -38,7 +38,7 @@ func (o LeakyRelu) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers
 // StridedSlice is STRIDED_SLICE's options (begin, end, strides are inputs 1-3).
 type StridedSlice struct {
 	BeginMask, EndMask, EllipsisMask, NewAxisMask, ShrinkAxisMask int32
-	Offset                                                         bool
+	Offset                                                        bool
 }
 
 func (o StridedSlice) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
