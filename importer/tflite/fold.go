@@ -131,6 +131,15 @@ func (b *builder) densify(ti int32) (*foldedTensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sparse tensor %q: %w", ft.Name(), err)
 	}
+	// The dense tensor is not bounded by the file as stored weights are: refuse one more than 64
+	// times the file (real pruned weights are a few times denser than their encoding).
+	total := dt.Size()
+	for _, s := range shape {
+		if total > (64*len(b.data))/s+1 {
+			return nil, fmt.Errorf("sparse tensor %q: dense shape %v is far larger than the %d-byte file", ft.Name(), shape, len(b.data))
+		}
+		total *= s
+	}
 	d, err := newDensifier(sp, shape, dt.Size(), src)
 	if err != nil {
 		return nil, fmt.Errorf("sparse tensor %q: %w", ft.Name(), err)
