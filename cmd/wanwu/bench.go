@@ -177,13 +177,13 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	feed := make([]*tensor.Tensor, len(g.Inputs))
 	rng := rand.New(rand.NewPCG(1, 2)) // seeded: every run of a configuration sees the same input
 	for i, in := range g.Inputs {
-		s, err := benchShape(in, f.size, size, f.batch)
+		s, err := benchShape(in, f.size, size, f.batch, g.Meta["format"] == "tflite")
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		shapes[in.Name] = s
 		if i == 0 && len(s) == 4 {
-			size = s[imageHeightAxis(s)] // a fixed-size model reports its own size
+			size = s[imageHeightAxis(s, g.Meta["format"] == "tflite")] // a fixed-size model reports its own size
 		}
 		feed[i] = tensor.New(in.DType, s)
 		fillRandom(feed[i], rng)
@@ -256,7 +256,8 @@ func resolveBenchModel(ctx context.Context, model string, progress io.Writer) (p
 
 // benchShape fixes an input's dynamic dims: dim 0 is the batch, any other dynamic dim takes the size.
 // A fixed dim that contradicts an explicit --size or --batch is an error (the model cannot run so).
-func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, error) {
+// nhwc says the model's image inputs are NHWC whatever their channel count (TFLite's).
+func benchShape(in *graph.Value, explicitSize, size, batch int, nhwc bool) (tensor.Shape, error) {
 	if in.Shape == nil {
 		return nil, fmt.Errorf("input %q has no known rank", in.Name)
 	}
@@ -275,7 +276,7 @@ func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, e
 	}
 	// An image input whose height/width are fixed runs only at that size.
 	if explicitSize != 0 && len(s) == 4 {
-		h := imageHeightAxis(s)
+		h := imageHeightAxis(s, nhwc)
 		if s[h] != explicitSize || s[h+1] != explicitSize {
 			return nil, fmt.Errorf("input %q is fixed at %s; --size %d is not possible", in.Name, in.Shape, explicitSize)
 		}
@@ -283,9 +284,12 @@ func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, e
 	return s, nil
 }
 
-// imageHeightAxis is 2 for NCHW and 1 for NHWC (TFLite) image batches.
-func imageHeightAxis(s tensor.Shape) int {
-	if s[1] != 3 && s[3] == 3 {
+// imageHeightAxis is 2 for NCHW and 1 for NHWC image batches: NHWC where the model format says so
+// (TFLite), else where the last dim looks like the channels (1 to 4: gray, gray+alpha, RGB, RGBA)
+// and dim 1 does not.
+func imageHeightAxis(s tensor.Shape, nhwc bool) int {
+	channels := func(d int) bool { return d >= 1 && d <= 4 }
+	if nhwc || channels(s[3]) && !channels(s[1]) {
 		return 1
 	}
 	return 2

@@ -11,12 +11,11 @@ import (
 	"github.com/wanwu-ai/wanwu/tensorio"
 )
 
-// Supported default-domain opsets. Below 7 (LegacyOpset) only the ops of legacy.go import, whose old
-// forms (legacy broadcasting, consumed_inputs, attribute spellings) map onto the latest semantics.
+// Supported default-domain opsets. Operator versions older than the latest are rewritten onto it:
+// those before opset 10 by legacy.go, later changes by normalize.go.
 const (
-	MinOpset    = 1
-	LegacyOpset = 7
-	MaxOpset    = 21
+	MinOpset = 1
+	MaxOpset = 21
 )
 
 // supported reports whether wanwu can run op; the registry is the single source of truth
@@ -172,6 +171,7 @@ func (b *builder) build(wg *wireGraph) error {
 	if len(b.unsup) > 0 {
 		return &UnsupportedError{File: b.file, Ops: b.unsup}
 	}
+	b.widenF16()
 	if err := b.g.TopoSort(); err != nil {
 		return b.errorf("%w", err)
 	}
@@ -277,7 +277,7 @@ func (b *builder) node(idx int, wn *wireNode) error {
 		return nil
 	}
 	nodes := []*graph.Node{n}
-	if domain == "" && b.opset < LegacyOpset {
+	if domain == "" && b.opset < legacyFormsBelow {
 		var err error
 		if nodes, err = legacy(b, n); err != nil {
 			return b.errorf("node %q (%s, opset %d): %w", name, wn.op, opset, err)
