@@ -126,7 +126,8 @@ func checkWritable(t *tensor.Tensor) error {
 // writeAtomic writes data to a temporary file beside path and renames it into place, so a reader never
 // sees half a file and a symbolic link at path is replaced rather than followed.
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	// A short temporary name: path's own may already be as long as a file name can be.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tensorio-*.tmp")
 	if err != nil {
 		return err
 	}
