@@ -359,7 +359,7 @@ func TestReadFileBounded(t *testing.T) {
 	}
 	link := filepath.Join(dir, "out.npy")
 	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
+		t.Skipf("no symbolic links here: %v", err)
 	}
 	if err := WriteNPY(link, tt); err != nil {
 		t.Fatal(err)
