@@ -35,6 +35,9 @@ func ReadFile(path string) (*tensor.Tensor, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if len(b) == 0 {
+		return nil, "", fmt.Errorf("%s: empty file, not a tensor", path)
+	}
 	var t *tensor.Tensor
 	var name string
 	if npy || bytes.HasPrefix(b, npyMagic) {
