@@ -45,13 +45,13 @@ func checkModel(t *testing.T, c hostile.Case, env []string, budget, photo, input
 			t.Errorf("classify with %s: exit %d, want 1: %s", c.Name, r.code, r.stdout)
 		case args[0] == "plan":
 			var p memory.Plan
+			outcome = "nothing fits"
 			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
 				t.Errorf("plan %s: %v in %q", c.Name, err, r.stdout)
 			} else if p.Chosen != nil {
-				t.Errorf("plan %s chose %s (predicted %s) for a model whose input alone is %.3g bytes",
-					c.Name, *p.Chosen, memory.FormatSize(p.Chosen.PredictedPeakBytes), c.InputBytes)
+				outcome = fmt.Sprintf("chose %s, predicted %s", *p.Chosen, memory.FormatSize(p.Chosen.PredictedPeakBytes))
+				t.Errorf("plan %s %s, for a model whose input alone is %.3g bytes", c.Name, outcome, c.InputBytes)
 			}
-			outcome = "nothing fits"
 		case args[0] == "inspect":
 			var rep inspectReport
 			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {

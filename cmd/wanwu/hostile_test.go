@@ -47,7 +47,7 @@ type procResult struct {
 
 func (r procResult) summary() string {
 	if r.timedOut {
-		return fmt.Sprintf("HUNG (killed after %s)", r.wall.Round(time.Second))
+		return fmt.Sprintf("KILLED after %s wall (hung or too slow)", r.wall.Round(time.Second))
 	}
 	return fmt.Sprintf("exit %d", r.code)
 }
@@ -92,7 +92,7 @@ func runFreshWithin(t *testing.T, timeout time.Duration, env []string, args ...s
 func checkBounds(t *testing.T, r procResult) {
 	t.Helper()
 	if r.timedOut {
-		t.Errorf("%v: hung: killed after %s", r.args, r.wall)
+		t.Errorf("%v: killed after %s of wall time (hung, or far over the CPU bound): %.2f s CPU", r.args, r.wall, r.cpu.Seconds())
 		return
 	}
 	if r.code != exitOK && r.code != exitFailure {
@@ -226,7 +226,7 @@ func checkPhoto(t *testing.T, c hostile.Case, r procResult) string {
 	t.Helper()
 	checkBounds(t, r)
 	if r.timedOut {
-		return "hung"
+		return "no result"
 	}
 	var rec record
 	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &rec); err != nil || rec.File != c.Path {
