@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -70,6 +70,9 @@ func parseSizeFlag(name, s string) (int64, error) {
 	return n, nil
 }
 
+// maxOnlyFileBytes bounds --only-file: a list of class names or categories (54,000 names are about 1 MiB).
+const maxOnlyFileBytes = 8 << 20
+
 // onlyFlags choose a class subset: --only, --only-file, --only-mode.
 type onlyFlags struct {
 	only, file, mode string
@@ -110,7 +113,7 @@ func (o onlyFlags) queries() ([]string, error) {
 		}
 	}
 	if o.file != "" {
-		b, err := os.ReadFile(o.file)
+		b, err := userfile.ReadFile(o.file, maxOnlyFileBytes, "an --only-file", userfile.CheckText)
 		if err != nil {
 			return nil, err
 		}

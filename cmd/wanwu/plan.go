@@ -9,6 +9,7 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
@@ -84,6 +85,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
 	if f.photo != "" {
+		if _, err := userfile.CheckRegular(f.photo); err != nil { // a named pipe would block the read
+			return err
+		}
 		h, err := imageio.ReadHeader(f.photo)
 		if err != nil {
 			return err
