@@ -21,6 +21,9 @@ import (
 type RGB struct {
 	Pix  []uint8
 	W, H int
+	// resized is set by DecodeResized: the pixels are already those Preprocess.Into would
+	// resample to for this geometry, so Into only normalises them.
+	resized geometry
 }
 
 // NewRGB allocates a black w×h image.
