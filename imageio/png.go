@@ -1,7 +1,6 @@
 package imageio
 
 import (
-	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -127,8 +126,7 @@ func parsePNGHeader(data []byte) (pngInfo, error) {
 	}
 }
 
-// idatReader presents consecutive IDAT chunks as one stream (an io.ByteReader, so that flate
-// reads exactly what it needs and allocates no bufio.Reader of its own).
+// idatReader presents consecutive IDAT chunks as one byte stream.
 type idatReader struct {
 	c   *pngChunks
 	cur []byte
@@ -302,11 +300,10 @@ func decodePNG(ctx context.Context, data []byte, s rowSink) error {
 
 // decodePixels inflates the IDAT stream and delivers its rows.
 func (p *pngInfo) decodePixels(ctx context.Context, r *idatReader, s rowSink) error {
-	z, err := zlib.NewReader(r)
-	if err != nil {
+	z := newInflater(r)
+	if err := z.header(); err != nil {
 		return err
 	}
-	defer z.Close()
 	cr := make([]uint8, p.rowBytes(p.w))
 	pr := make([]uint8, len(cr))
 	if !p.interlaced {
@@ -363,13 +360,7 @@ func (p *pngInfo) decodePixels(ctx context.Context, r *idatReader, s rowSink) er
 	}
 	// The stream must end here (which also verifies the zlib checksum), as image/png requires.
 	var one [1]byte
-	n := 0
-	for i := 0; n == 0 && err == nil; i++ {
-		if i == 100 {
-			return io.ErrNoProgress
-		}
-		n, err = z.Read(one[:])
-	}
+	n, err := z.Read(one[:])
 	if err != nil && err != io.EOF {
 		return pngFormatError(err.Error())
 	}

@@ -38,15 +38,10 @@ type axis struct {
 // With antialias false the filter keeps support 1 however much it downscales: a plain bilinear
 // interpolation between the two nearest pixels (half-pixel centres), as Coral's pipelines resize.
 func (a *axis) prepare(in, out, first, n int, antialias bool) {
-	scale := float64(in) / float64(out)
-	filterscale := max(scale, 1)
-	if !antialias {
-		filterscale = 1
-	}
-	support := filterscale // bilinear support is 1
+	scale, support := filterScale(in, out, antialias)
 	ksize := int(math.Ceil(support))*2 + 1
 	a.ksize = ksize
-	a.ss = 1 / filterscale
+	a.ss = 1 / support
 	a.start = grow(a.start, n)
 	a.count = grow(a.count, n)
 	a.center = grow(a.center, n)
@@ -58,10 +53,8 @@ func (a *axis) prepare(in, out, first, n int, antialias bool) {
 		a.k = grow(a.k, n*ksize)
 	}
 	for i := range n {
-		center := (float64(first+i) + 0.5) * scale
-		xmin := int(center - support + 0.5) // C's (int) truncates toward zero
-		xmin = max(xmin, 0)
-		xmax := min(int(center+support+0.5), in) - xmin
+		center, xmin, end := window(in, scale, support, first+i)
+		xmax := end - xmin
 		ww := 0.0
 		for x := range xmax {
 			ww += a.weight(x, xmin, center)
@@ -78,6 +71,33 @@ func (a *axis) prepare(in, out, first, n int, antialias bool) {
 			}
 		}
 	}
+}
+
+// window is Pillow's input range [xmin, end) of output i, whose centre is center.
+func window(in int, scale, support float64, i int) (center float64, xmin, end int) {
+	center = (float64(i) + 0.5) * scale
+	xmin = max(int(center-support+0.5), 0) // C's (int) truncates toward zero
+	end = min(int(center+support+0.5), in)
+	return center, xmin, end
+}
+
+// filterScale is Pillow's support for an in→out resize (bilinear support is 1, widened by the
+// downscale factor when antialiasing).
+func filterScale(in, out int, antialias bool) (scale, support float64) {
+	scale = float64(in) / float64(out)
+	support = max(scale, 1)
+	if !antialias {
+		support = 1
+	}
+	return scale, support
+}
+
+// axisSpan is the range of inputs outputs [first, first+n) read, without preparing them.
+func axisSpan(in, out, first, n int, antialias bool) (lo, hi int) {
+	scale, support := filterScale(in, out, antialias)
+	_, lo, _ = window(in, scale, support, first)
+	_, _, hi = window(in, scale, support, first+n-1)
+	return lo, hi
 }
 
 // weight is Pillow's bilinear filter at input xmin+x for an output centred at center.
@@ -129,14 +149,11 @@ func (a *axis) readers(y int) (lo, hi int) {
 
 // axisBytes is what prepare allocates for n outputs of an in→out resize (see prepare).
 func axisBytes(in, out, n int, antialias bool) int64 {
-	filterscale := max(float64(in)/float64(out), 1)
-	if !antialias {
-		filterscale = 1
-	}
-	ksize := int64(math.Ceil(filterscale))*2 + 1
-	b := int64(n) * (4 + 4 + 8 + 8)
+	_, support := filterScale(in, out, antialias)
+	ksize := int64(math.Ceil(support))*2 + 1
+	b := 2*heapBytes(int64(n)*4) + 2*heapBytes(int64(n)*8)
 	if int64(n)*ksize <= maxTableTaps {
-		b += int64(n) * ksize * 4
+		b += heapBytes(int64(n) * ksize * 4)
 	}
 	return b
 }

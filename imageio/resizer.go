@@ -34,7 +34,7 @@ func (r *resizer) init(srcW, srcH, rw, rh, left, top, w, ht int, antialias bool)
 // resizerBytes is what init allocates (see init and axisBytes).
 func resizerBytes(srcW, srcH, rw, rh, w, ht int, antialias bool) int64 {
 	return axisBytes(srcW, rw, w, antialias) + axisBytes(srcH, rh, ht, antialias) +
-		int64(ht)*int64(w)*3*4 + int64(w)*3
+		heapBytes(int64(ht)*int64(w)*3*4) + heapBytes(int64(w)*3)
 }
 
 // needs reports whether any output reads source row y.
@@ -185,7 +185,7 @@ func newBoxSink(rz *resizer, w, h, orient int) *boxSink {
 // boxSinkBytes is what newBoxSink allocates for a w×h stored image.
 func boxSinkBytes(w, h, orient, x0, x1, y0, y1 int) int64 {
 	sx0, sx1, sy0, sy1 := boxSpan(w, h, orient, x0, x1, y0, y1)
-	return int64(sx1-sx0)*int64(sy1-sy0)*3 + int64(w)*3 + int64(x1-x0)*3
+	return heapBytes(int64(sx1-sx0)*int64(sy1-sy0)*3) + heapBytes(int64(w)*3) + heapBytes(int64(x1-x0)*3)
 }
 
 func (s *boxSink) rows() (lo, hi int) { return s.sy0, s.sy1 }
@@ -227,4 +227,21 @@ func (s *boxSink) finish() {
 		}
 		rz.push(Y, s.orow)
 	}
+}
+
+// resizePlan is what a resize reads and allocates, computed without preparing it.
+type resizePlan struct {
+	x0, x1, y0, y1 int // source columns and rows the outputs read
+	bytes          int64
+}
+
+// plan is the resize of a w×h (oriented) source under p (normalized).
+func (p Preprocess) plan(w, h int) resizePlan {
+	rw, rh, left, top := p.Geometry(w, h)
+	aa := p.Filter == "antialias"
+	var g resizePlan
+	g.x0, g.x1 = axisSpan(w, rw, left, p.Width, aa)
+	g.y0, g.y1 = axisSpan(h, rh, top, p.Height, aa)
+	g.bytes = resizerBytes(w, h, rw, rh, p.Width, p.Height, aa)
+	return g
 }

@@ -63,13 +63,24 @@ func (c Config) Cost(scale int) int64 {
 	for i := range c.Components {
 		gc := g.comp[i]
 		ss := int64(gc.ss)
-		n += 3 * int64(c.Sampling[i][1]) * ss * int64(gc.blocksWide) * ss // strip ring
-		n += int64(gc.upRow)
+		n += heapBytes(3 * int64(c.Sampling[i][1]) * ss * int64(gc.blocksWide) * ss) // strip ring
+		if gc.upRow > 0 {
+			n += heapBytes(int64(gc.upRow))
+		}
 		if buffered {
 			n += coefStoreBytes(gc.ss, gc.blocksWide*gc.blocksHigh, c.Progressive)
 		}
 	}
 	return n
+}
+
+// heapBytes is what the Go heap takes for an n-byte allocation: small sizes round up to a size
+// class (at most 1/8 more), large ones to whole 8 KiB pages.
+func heapBytes(n int64) int64 {
+	if n <= 32<<10 {
+		return n + n/8 + 16
+	}
+	return (n + 8191) &^ 8191
 }
 
 // decoderBytes bounds the decoder's fixed allocations: the decoder struct with its Huffman and

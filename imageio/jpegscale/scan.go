@@ -41,9 +41,9 @@ func newCoefStore(ss, blocks int, progressive bool) coefStore {
 // coefStoreBytes is what newCoefStore allocates.
 func coefStoreBytes(ss, blocks int, progressive bool) int64 {
 	_, k := keepSlots(ss)
-	n := int64(blocks) * int64(k) * 2
+	n := heapBytes(int64(blocks) * int64(k) * 2)
 	if progressive {
-		n += int64(blocks) * 8
+		n += heapBytes(int64(blocks) * 8)
 	}
 	return n
 }
