@@ -26,7 +26,12 @@ type Header struct {
 	jpeg           jpegscale.Config
 	frameW, frameH int  // GIF: the first frame, which is what image/gif decodes
 	lossless       bool // WebP: VP8L
-	pngBits        int  // PNG: bits per pixel
+	vp8l           vp8lStats
+	vp8lParsed     bool
+	// partial: the header was parsed from the start of a longer file (ReadHeader), so an EXIF
+	// orientation stored further on (PNG and WebP allow it after the pixels) may have been missed.
+	partial bool
+	pngBits        int // PNG: bits per pixel
 }
 
 // headerPeek is how much of a file ReadHeader reads: JPEG frame headers and EXIF blocks sit in the first
@@ -54,6 +59,7 @@ func ReadHeader(path string) (Header, error) {
 		return Header{}, fmt.Errorf("%s: %w", path, err)
 	}
 	h.FileBytes = st.Size()
+	h.partial = int64(n) < st.Size()
 	return h, nil
 }
 
@@ -105,6 +111,9 @@ func ParseHeader(data []byte) (Header, error) {
 			return Header{}, decodeErr(f, "header", err)
 		}
 		h.Width, h.Height, h.lossless = w.w, w.h, w.lossless
+		if w.lossless && w.chunk != nil {
+			h.vp8l, h.vp8lParsed = preparseVP8L(w.chunk)
+		}
 	}
 	return h, nil
 }
@@ -126,6 +135,9 @@ const overheadBytes = 16 << 10
 // given MinWidth/MinHeight, plus the encoded file (read whole): the RGB result, the decoder's
 // working memory (see decoderBytes) and a row of scratch for a rotated result.
 func (h Header) DecodeCost(minW, minH int) int64 {
+	if h.partial && h.Orientation == 1 {
+		return h.worstOrientation(func(h Header) int64 { return h.DecodeCost(minW, minH) })
+	}
 	opts := DecodeOptions{MinWidth: minW, MinHeight: minH}
 	w, ht := h.decodedSize(opts)
 	n := h.FileBytes + heapBytes(int64(w)*int64(ht)*3) + overheadBytes
@@ -149,6 +161,9 @@ func (h Header) Cost(p Preprocess, opts DecodeOptions) int64 {
 	if h.Format == "" {
 		return h.DecodeCost(opts.MinWidth, opts.MinHeight) - h.FileBytes
 	}
+	if h.partial && h.Orientation == 1 {
+		return h.worstOrientation(func(h Header) int64 { return h.Cost(p, opts) })
+	}
 	w, ht := h.decodedSize(opts)
 	if w <= 0 || ht <= 0 {
 		return overheadBytes
@@ -171,6 +186,18 @@ func (h Header) Cost(p Preprocess, opts DecodeOptions) int64 {
 		}
 	}
 	return n + h.decoderBytes(opts, lo, hi)
+}
+
+// worstOrientation is the largest cost over the EXIF orientations, for a header whose
+// orientation may lie past what was read.
+func (h Header) worstOrientation(cost func(Header) int64) int64 {
+	h.partial = false
+	var worst int64
+	for o := 1; o <= 8; o++ {
+		h.Orientation = o
+		worst = max(worst, cost(h))
+	}
+	return worst
 }
 
 // decoderBytes bounds what a format's decoder allocates besides the sink, when the sink keeps the
@@ -205,26 +232,36 @@ func (h *Header) decoderBytes(opts DecodeOptions, lo, hi int) int64 {
 			mbw, mbh := (W+15)/16, (H+15)/16
 			return mbw*mbh*256*3/2 + mbw*mbh*4 + mbw*32 + h.FileBytes + 4<<10
 		}
-		return vp8lBytes(W, H)
+		if h.vp8lParsed {
+			return vp8lBytes(W, H, h.FileBytes, &h.vp8l)
+		}
+		return vp8lBytes(W, H, h.FileBytes, nil)
 	}
 	// Unknown: as much as the most expensive whole-image decoder, 8 bytes a pixel.
 	return W * H * 8
 }
 
-// vp8lBytes bounds what golang.org/x/image/vp8l allocates for a w×h lossless WebP: the ARGB
-// pixels (twice when a colour-indexing transform unpacks them), the transforms' and entropy
-// sub-images (each at most a quarter of the pixels' bytes), colour caches, and Huffman groups:
-// at most min(2600, tiles) of them (its cap, libwebp's), of at most vp8lGroupBytes each.
-func vp8lBytes(w, h int64) int64 {
+// vp8lBytes bounds what decodeVP8L allocates for a w×h lossless WebP of fileBytes: the ring of
+// entropy-decoded pixels LZ77 can reach, the transforms' images and rows, colour caches and the
+// Huffman groups. With a pre-parse (st) these are known; without, the sub-images are at most a
+// quarter-resolution image each, there are at most min(2600, tiles) groups (a tile is 4×4
+// pixels or more), each a fixed part plus its codes' symbols, and all groups' symbols together
+// at most 16 per byte of the file (a complete code takes half a bit a symbol at the least).
+func vp8lBytes(w, h, fileBytes int64, st *vp8lStats) int64 {
+	const fixed = 4<<10 + 4*64 // the decoder, closures
+	if st != nil {
+		cw := int64(st.width)
+		ring := min(cw*h, max(vp8lMaxDistance, 7*cw+8)+cw+4096+1)
+		return heapBytes(ring*4) + heapBytes(cw*4) + vp8lTransformBytes(w) + st.subBytes +
+			heapBytes(int64(st.groups)*vp8lGroupSize) + st.symbolBytes + heapBytes(int64(st.cache)*4) + fixed
+	}
+	ring := min(w*h, max(vp8lMaxDistance, 7*w+8)+w+4096+1)
 	tiles := ((w + 3) / 4) * ((h + 3) / 4)
-	groups := min(tiles, 2600)
-	return 8*w*h + 3*tiles*4 + 5*(8<<10) + groups*vp8lGroupBytes + 64<<10
+	groups := min(tiles, vp8lMaxGroups)
+	symbols := min(groups*vp8lMaxSymbolBytes, 32*fileBytes+vp8lMaxSymbolBytes*4)
+	return heapBytes(ring*4) + heapBytes(w*4) + vp8lTransformBytes(w) + 3*heapBytes(tiles*4) +
+		4*(8<<10) + heapBytes(groups*vp8lGroupSize) + 4*heapBytes(65536*4) + symbols + fixed
 }
-
-// vp8lGroupBytes bounds one Huffman group of golang.org/x/image/vp8l: five trees of at most
-// 2*alphabet-1 8-byte nodes (the green alphabet with the largest colour cache has 2328 symbols)
-// plus the code-length and code slices each tree's construction allocates.
-const vp8lGroupBytes = (2*2328 + 3*2*256 + 2*40) * 8 * 2
 
 // MinSize is the smallest decoded size p's resize needs, for DecodeOptions.MinWidth/MinHeight: the
 // input size when stretching, the shorter side before the crop otherwise (0, 0 if p is invalid).

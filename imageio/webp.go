@@ -68,6 +68,13 @@ func parseWebP(data []byte) (webpInfo, error) {
 			if seenVP8X {
 				info.w, info.h = vw, vh
 			}
+			if id == "VP8L" && !seenAlpha {
+				// The start of a lossless bitstream is enough to pre-parse it (ParseHeader).
+				info.chunk, info.lossless = data[pos+8:], true
+				if c, err := vp8l.DecodeConfig(bytes.NewReader(info.chunk)); err == nil {
+					info.w, info.h = c.Width, c.Height
+				}
+			}
 			return info, io.ErrUnexpectedEOF
 		}
 		body := data[pos+8 : pos+8+int(n)]
@@ -154,11 +161,12 @@ func decodeWebP(ctx context.Context, data []byte, s rowSink) error {
 	if err != nil {
 		return err
 	}
+	if info.lossless {
+		return decodeVP8L(ctx, info.chunk, s)
+	}
 	var img image.Image
 	r := &ctxReader{r: bytes.NewReader(info.chunk), ctx: ctx}
-	if info.lossless {
-		img, err = vp8l.Decode(r)
-	} else {
+	{
 		d := vp8.NewDecoder()
 		d.Init(r, len(info.chunk))
 		if _, err = d.DecodeFrameHeader(); err == nil {
