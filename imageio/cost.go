@@ -31,7 +31,7 @@ type Header struct {
 	// partial: the header was parsed from the start of a longer file (ReadHeader), so an EXIF
 	// orientation stored further on (PNG and WebP allow it after the pixels) may have been missed.
 	partial bool
-	pngBits        int // PNG: bits per pixel
+	pngBits int // PNG: bits per pixel
 }
 
 // headerPeek is how much of a file ReadHeader reads: JPEG frame headers and EXIF blocks sit in the first

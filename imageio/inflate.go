@@ -103,19 +103,22 @@ func (h *huffTable) build(lens []uint8) bool {
 	return true
 }
 
-// inflater decompresses a zlib stream read byte by byte from src.
+// inflater decompresses a zlib stream whose bytes come in slices from next (io.EOF at the end).
+// Output is decoded into the 32 KiB history window and handed out from there in bulk.
 type inflater struct {
-	src   io.ByteReader
+	next  func() ([]byte, error)
+	in    []byte
 	bits  uint64
 	nbits uint
 	err   error
 
 	hist  [inflateWindow]byte
-	hpos  int  // next write position in hist
+	wr    int  // next write position in hist
+	rd    int  // hist[rd:wr] is decoded but not yet read
 	hfull bool // hist has wrapped: every distance up to the window is valid
 
 	final     bool // the current block is the last
-	state     int  // what the next read continues
+	state     int  // what decoding continues with
 	stored    int  // bytes left in a stored block
 	copyLen   int  // bytes left of a match
 	copyDist  int
@@ -123,7 +126,6 @@ type inflater struct {
 	cl        huffTable // the code-length code of a dynamic block
 	lens      [maxLitLenCodes + maxDistCodes]uint8
 	adler     hash.Hash32
-	done      bool
 }
 
 const (
@@ -136,15 +138,44 @@ const (
 // inflaterBytes is what newInflater allocates.
 const inflaterBytes = 40 << 10
 
-func newInflater(src io.ByteReader) *inflater {
-	return &inflater{src: src, adler: adler32.New()}
+func newInflater(next func() ([]byte, error)) *inflater {
+	return &inflater{next: next, adler: adler32.New()}
+}
+
+// readerSource adapts an io.Reader to an inflater's input.
+func readerSource(r io.Reader) func() ([]byte, error) {
+	buf := make([]byte, 4096)
+	return func() ([]byte, error) {
+		n, err := r.Read(buf)
+		if n > 0 {
+			return buf[:n], nil
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return nil, err
+	}
+}
+
+// byteIn returns the next input byte.
+func (f *inflater) byteIn() (byte, error) {
+	for len(f.in) == 0 {
+		b, err := f.next()
+		if err != nil {
+			return 0, err
+		}
+		f.in = b
+	}
+	c := f.in[0]
+	f.in = f.in[1:]
+	return c, nil
 }
 
 // header reads and checks the two zlib header bytes.
 func (f *inflater) header() error {
 	var b [2]byte
 	for i := range b {
-		c, err := f.src.ReadByte()
+		c, err := f.byteIn()
 		if err != nil {
 			return noEOF(err)
 		}
@@ -170,7 +201,13 @@ func noEOF(err error) error {
 // need makes at least n (<= 32) bits available.
 func (f *inflater) need(n uint) error {
 	for f.nbits < n {
-		c, err := f.src.ReadByte()
+		if len(f.in) > 0 && f.nbits <= 56 {
+			f.bits |= uint64(f.in[0]) << f.nbits
+			f.in = f.in[1:]
+			f.nbits += 8
+			continue
+		}
+		c, err := f.byteIn()
 		if err != nil {
 			return noEOF(err)
 		}
@@ -195,13 +232,12 @@ func (f *inflater) sym(h *huffTable) (int, error) {
 	if h.empty {
 		return 0, errInflateCorrupt
 	}
-	// Fill up to huffFastBits bits if the stream has them; near its end fewer may remain.
-	for f.nbits < huffFastBits {
-		c, err := f.src.ReadByte()
-		if err != nil {
-			break
-		}
-		f.bits |= uint64(c) << f.nbits
+	// Top up from the current input slice (never past it: the stream may end within it, and
+	// what follows belongs to the container); a code the bits at hand do not settle is then
+	// decoded bit by bit, which reads on exactly as far as it needs.
+	for f.nbits <= 56 && len(f.in) > 0 {
+		f.bits |= uint64(f.in[0]) << f.nbits
+		f.in = f.in[1:]
 		f.nbits += 8
 	}
 	if e := h.fast[f.bits&(1<<huffFastBits-1)]; e != 0 && uint(e&15) <= f.nbits {
@@ -359,14 +395,6 @@ func (f *inflater) dynamic() error {
 	return nil
 }
 
-// put appends b to the history.
-func (f *inflater) put(b byte) {
-	f.hist[f.hpos] = b
-	if f.hpos++; f.hpos == inflateWindow {
-		f.hpos, f.hfull = 0, true
-	}
-}
-
 // afterBlock is the state once a block ends.
 func (f *inflater) afterBlock() int {
 	if f.final {
@@ -398,7 +426,7 @@ func (f *inflater) match(s int) error {
 		return err
 	}
 	dist := int(dstBase[d]) + extra
-	if avail := f.hpos; !f.hfull && dist > avail {
+	if !f.hfull && dist > f.wr {
 		return errInflateCorrupt // distance too far back
 	}
 	f.copyLen, f.copyDist = length, dist
@@ -408,67 +436,136 @@ func (f *inflater) match(s int) error {
 // Read decompresses into p; at the end of the stream it checks the Adler-32 checksum and then
 // returns io.EOF.
 func (f *inflater) Read(p []byte) (int, error) {
-	n, summed := 0, 0
-	for n < len(p) && f.err == nil {
+	for {
+		if f.rd < f.wr {
+			n := copy(p, f.hist[f.rd:f.wr])
+			f.rd += n
+			return n, nil
+		}
+		if f.err != nil {
+			return 0, f.err
+		}
+		if f.wr == len(f.hist) {
+			f.wr, f.rd, f.hfull = 0, 0, true
+		}
+		start := f.wr
+		err := f.decode()
+		f.adler.Write(f.hist[start:f.wr])
+		if err == errEndOfStream {
+			err = f.trailer()
+		}
+		f.err = err
+	}
+}
+
+// readFull fills p (io.ReadFull without its interface calls: PNG rows may be a few bytes).
+func (f *inflater) readFull(p []byte) error {
+	if len(p) <= f.wr-f.rd && len(p) <= 16 {
+		// A short row: a plain loop beats memmove's call.
+		h := f.hist[f.rd : f.rd+len(p)]
+		for i := range p {
+			p[i] = h[i]
+		}
+		f.rd += len(p)
+		return nil
+	}
+	for len(p) > 0 {
+		if f.rd < f.wr {
+			n := copy(p, f.hist[f.rd:f.wr])
+			f.rd += n
+			p = p[n:]
+			continue
+		}
+		if _, err := f.Read(p[:1]); err != nil {
+			return err
+		}
+		p = p[1:]
+	}
+	return nil
+}
+
+var errEndOfStream = errors.New("end of deflate stream")
+
+// decode decodes into hist[wr:] until it is full or the last block ends (errEndOfStream).
+func (f *inflater) decode() error {
+	for f.wr < len(f.hist) {
 		if f.copyLen > 0 {
-			src := f.hpos - f.copyDist
-			if src < 0 {
-				src += inflateWindow
-			}
-			for f.copyLen > 0 && n < len(p) {
-				b := f.hist[src]
-				if src++; src == inflateWindow {
-					src = 0
-				}
-				f.put(b)
-				p[n] = b
-				n++
-				f.copyLen--
-			}
+			f.copyOut()
 			continue
 		}
 		switch f.state {
 		case stateBlockStart:
-			f.err = f.startBlock()
+			if err := f.startBlock(); err != nil {
+				return err
+			}
 		case stateStored:
 			if f.stored == 0 {
 				f.state = f.afterBlock()
 				continue
 			}
-			c, err := f.src.ReadByte()
-			if err != nil {
-				f.err = noEOF(err)
-				break
+			// Bytes buffered as bits first (whole bytes after the block header's alignment).
+			for f.stored > 0 && f.nbits >= 8 && f.wr < len(f.hist) {
+				f.hist[f.wr] = byte(f.bits)
+				f.bits >>= 8
+				f.nbits -= 8
+				f.wr++
+				f.stored--
 			}
-			f.put(c)
-			p[n] = c
-			n++
-			f.stored--
+			for f.stored > 0 && f.wr < len(f.hist) {
+				if len(f.in) == 0 {
+					b, err := f.next()
+					if err != nil {
+						return noEOF(err)
+					}
+					f.in = b
+				}
+				n := copy(f.hist[f.wr:min(len(f.hist), f.wr+f.stored)], f.in)
+				f.in = f.in[n:]
+				f.wr += n
+				f.stored -= n
+			}
 		case stateHuffman:
-			s, err := f.sym(&f.lit)
-			switch {
-			case err != nil:
-				f.err = err
-			case s < 256:
-				f.put(byte(s))
-				p[n] = byte(s)
-				n++
-			case s == 256:
-				f.state = f.afterBlock()
-			default:
-				f.err = f.match(s)
+			for f.wr < len(f.hist) && f.copyLen == 0 {
+				s, err := f.sym(&f.lit)
+				if err != nil {
+					return err
+				}
+				if s < 256 {
+					f.hist[f.wr] = byte(s)
+					f.wr++
+					continue
+				}
+				if s == 256 {
+					f.state = f.afterBlock()
+					break
+				}
+				if err := f.match(s); err != nil {
+					return err
+				}
 			}
 		case stateEnd:
-			f.adler.Write(p[summed:n])
-			summed = n
-			f.err = f.trailer()
+			return errEndOfStream
 		}
 	}
-	f.adler.Write(p[summed:n])
-	if n > 0 && f.err == io.EOF {
-		return n, nil
+	return nil
+}
+
+// copyOut copies as much of the pending match as fits before the end of hist.
+func (f *inflater) copyOut() {
+	end := min(f.wr+f.copyLen, len(f.hist))
+	dst := f.wr
+	src := dst - f.copyDist
+	if src < 0 { // the source starts in the part of the window written before it wrapped
+		src += len(f.hist)
+		dst += copy(f.hist[dst:end], f.hist[src:])
+		src = 0
 	}
-	return n, f.err
+	for dst < end {
+		// Overlapping copies (distance < length) repeat the pattern, doubling each time.
+		dst += copy(f.hist[dst:end], f.hist[src:dst])
+	}
+	f.copyLen -= end - f.wr
+	f.wr = end
 }
 
 // trailer checks the Adler-32 checksum after the last block and ends the stream.

@@ -12,7 +12,7 @@ import (
 
 // inflateAll decompresses a zlib stream with the inflater, reading in uneven pieces.
 func inflateAll(data []byte) ([]byte, error) {
-	f := newInflater(bytes.NewReader(data))
+	f := newInflater(readerSource(bytes.NewReader(data)))
 	if err := f.header(); err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func TestInflateAllocatesOnce(t *testing.T) {
 	}
 	buf := make([]byte, 4096)
 	ours := measure(func() {
-		f := newInflater(bytes.NewReader(data))
+		f := newInflater(readerSource(bytes.NewReader(data)))
 		f.header()
 		for {
 			if _, err := f.Read(buf); err != nil {
@@ -144,7 +144,7 @@ func TestInflateAllocatesOnce(t *testing.T) {
 			}
 		}
 	})
-	if ours > inflaterBytes {
+	if ours > inflaterBytes+4096 { // + readerSource's buffer
 		t.Errorf("inflating %d bytes allocated %d, more than inflaterBytes %d", len(data), ours, inflaterBytes)
 	}
 	t.Logf("allocated: inflater %d bytes, compress/zlib %d bytes", ours, theirs)

@@ -126,62 +126,27 @@ func parsePNGHeader(data []byte) (pngInfo, error) {
 	}
 }
 
-// idatReader presents consecutive IDAT chunks as one byte stream.
-type idatReader struct {
-	c   *pngChunks
-	cur []byte
-	ctx context.Context
-	n   int // bytes since the last context check
-}
-
-func (r *idatReader) refill() error {
-	for len(r.cur) == 0 {
-		if err := r.ctx.Err(); err != nil {
-			return err
-		}
-		save := r.c.pos
-		typ, body, err := r.c.next()
-		if err != nil {
-			return err
-		}
-		if typ != "IDAT" {
-			r.c.pos = save
-			return pngFormatError("not enough pixel data")
-		}
-		r.cur = body
-	}
-	return nil
-}
-
-func (r *idatReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if len(r.cur) == 0 {
-		if err := r.refill(); err != nil {
-			return 0, err
+// idatSource hands an inflater the bodies of consecutive IDAT chunks.
+func idatSource(c *pngChunks, ctx context.Context) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			save := c.pos
+			typ, body, err := c.next()
+			if err != nil {
+				return nil, err
+			}
+			if typ != "IDAT" {
+				c.pos = save
+				return nil, pngFormatError("not enough pixel data")
+			}
+			if len(body) > 0 {
+				return body, nil
+			}
 		}
 	}
-	n := copy(p, r.cur)
-	r.cur = r.cur[n:]
-	return n, nil
-}
-
-func (r *idatReader) ReadByte() (byte, error) {
-	if len(r.cur) == 0 {
-		if err := r.refill(); err != nil {
-			return 0, err
-		}
-	}
-	if r.n++; r.n >= 1<<16 {
-		r.n = 0
-		if err := r.ctx.Err(); err != nil {
-			return 0, err
-		}
-	}
-	b := r.cur[0]
-	r.cur = r.cur[1:]
-	return b, nil
 }
 
 // adam7 are the interlace passes: x/y step and offset.
@@ -280,8 +245,17 @@ func decodePNG(ctx context.Context, data []byte, s rowSink) error {
 				break // trailing IDAT chunks are ignored, as image/png does
 			}
 			stage = seenIDAT
-			r := &idatReader{c: &c, cur: body, ctx: ctx}
-			if err := p.decodePixels(ctx, r, s); err != nil {
+			first := true
+			next := idatSource(&c, ctx)
+			src := func() ([]byte, error) {
+				if first && len(body) > 0 {
+					first = false
+					return body, nil
+				}
+				first = false
+				return next()
+			}
+			if err := p.decodePixels(ctx, src, s); err != nil {
 				return err
 			}
 			_ = nPal
@@ -299,8 +273,8 @@ func decodePNG(ctx context.Context, data []byte, s rowSink) error {
 }
 
 // decodePixels inflates the IDAT stream and delivers its rows.
-func (p *pngInfo) decodePixels(ctx context.Context, r *idatReader, s rowSink) error {
-	z := newInflater(r)
+func (p *pngInfo) decodePixels(ctx context.Context, src func() ([]byte, error), s rowSink) error {
+	z := newInflater(src)
 	if err := z.header(); err != nil {
 		return err
 	}
@@ -364,15 +338,15 @@ func (p *pngInfo) decodePixels(ctx context.Context, r *idatReader, s rowSink) er
 	if err != nil && err != io.EOF {
 		return pngFormatError(err.Error())
 	}
-	if n != 0 || len(r.cur) != 0 {
+	if n != 0 || len(z.in) != 0 || z.nbits >= 8 {
 		return pngFormatError("too much pixel data")
 	}
 	return nil
 }
 
 // readRow reads and unfilters one row into cr (filter byte first), pr being the previous row.
-func (p *pngInfo) readRow(z io.Reader, cr, pr []uint8) error {
-	if _, err := io.ReadFull(z, cr); err != nil {
+func (p *pngInfo) readRow(z *inflater, cr, pr []uint8) error {
+	if err := z.readFull(cr); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return pngFormatError("not enough pixel data")
 		}

@@ -1,9 +1,6 @@
 package imageio
 
-import (
-	"math"
-	"sort"
-)
+import "math"
 
 // This file reproduces Pillow's Image.resize(size, Image.BILINEAR) for 8-bit images
 // (libImaging/Resample.c, Pillow 9): a separable triangle filter whose support grows with the
@@ -26,10 +23,12 @@ const maxTableTaps = 1 << 16
 type axis struct {
 	start, count []int32
 	ksize        int
-	k            []int32 // n*ksize quantised weights, or nil when lazy
-	// Lazy evaluation (k == nil) recomputes Pillow's weights from these, in the same float order.
+	k            []int32 // n*ksize quantised weights, unless lazy
+	lazy         bool
+	// Lazy evaluation recomputes Pillow's weights from these, in the same float order.
 	center, ww []float64
 	ss         float64
+	hint       int // readers' last answer
 }
 
 // prepare computes Pillow's precompute_coeffs + normalize_coeffs_8bpc for the outputs in the
@@ -42,14 +41,14 @@ func (a *axis) prepare(in, out, first, n int, antialias bool) {
 	ksize := int(math.Ceil(support))*2 + 1
 	a.ksize = ksize
 	a.ss = 1 / support
+	a.hint = 0
 	a.start = grow(a.start, n)
 	a.count = grow(a.count, n)
 	a.center = grow(a.center, n)
 	a.ww = grow(a.ww, n)
 	lazy := int64(n)*int64(ksize) > maxTableTaps
-	if lazy {
-		a.k = a.k[:0:0] // drop a table kept from an earlier, smaller resize
-	} else {
+	a.lazy = lazy
+	if !lazy {
 		a.k = grow(a.k, n*ksize)
 	}
 	for i := range n {
@@ -123,7 +122,7 @@ func (a *axis) quantise(i, x int) int32 {
 
 // coef is tap j of output i.
 func (a *axis) coef(i, j int) int32 {
-	if a.k != nil {
+	if !a.lazy {
 		return a.k[i*a.ksize+j]
 	}
 	return a.quantise(i, j)
@@ -136,10 +135,20 @@ func (a *axis) span() (lo, hi int) {
 }
 
 // readers returns the outputs [lo, hi) that read input y (empty when none does). Starts and
-// ends both grow with the output index, so they are a contiguous run.
+// ends both grow with the output index, so they are a contiguous run; its first output is
+// found from the previous call's, in amortised constant time when rows come in order (or in
+// reverse order, as in bottom-up BMPs).
 func (a *axis) readers(y int) (lo, hi int) {
 	n := len(a.start)
-	lo = sort.Search(n, func(i int) bool { return int(a.start[i]+a.count[i]) > y })
+	lo = min(a.hint, n)
+	end := func(i int) int { return int(a.start[i] + a.count[i]) }
+	for lo > 0 && end(lo-1) > y {
+		lo--
+	}
+	for lo < n && end(lo) <= y {
+		lo++
+	}
+	a.hint = lo
 	hi = lo
 	for hi < n && int(a.start[hi]) <= y {
 		hi++
@@ -183,7 +192,7 @@ func resampleRow(src []uint8, x0 int, h *axis, dst []uint8) {
 		n := int(h.count[x])
 		s := src[(int(h.start[x])-x0)*3:]
 		r, g, b := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-		if h.k != nil {
+		if !h.lazy {
 			k := h.k[x*h.ksize : x*h.ksize+n]
 			for j, c := range k {
 				p := s[3*j : 3*j+3]

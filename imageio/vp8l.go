@@ -115,11 +115,15 @@ func (c *vp8lCode) build(lens []uint8) bool {
 	return true
 }
 
-// sym decodes one symbol of c.
+// sym decodes one symbol of c (small enough to inline the common cases).
 func (b *vp8lBits) sym(c *vp8lCode) (int, error) {
 	if c.single >= 0 {
 		return int(c.single), nil
 	}
+	return b.symSlow(c)
+}
+
+func (b *vp8lBits) symSlow(c *vp8lCode) (int, error) {
 	if b.n < 15 {
 		b.fill()
 	}
@@ -444,8 +448,12 @@ func (d *vp8lDecoder) decodeImage(w, h int, level0 bool, row func(y int, px []ui
 	}
 	g := &groups[0]
 	x, y, pos, done := 0, 0, 0, 0
+	wp := 0 // pos % ringLen
 	put := func(argb uint32) {
-		pix[pos%ringLen] = argb
+		pix[wp] = argb
+		if wp++; wp == ringLen {
+			wp = 0
+		}
 		if cache != nil {
 			cache[(argb*0x1e35a7bd)>>cacheShift] = argb
 		}
@@ -465,10 +473,16 @@ func (d *vp8lDecoder) decodeImage(w, h int, level0 bool, row func(y int, px []ui
 		}
 		switch {
 		case s < 256:
-			r, err1 := d.b.sym(&g[1])
-			b, err2 := d.b.sym(&g[2])
-			a, err3 := d.b.sym(&g[3])
-			if err := errors.Join(err1, err2, err3); err != nil {
+			r, err := d.b.sym(&g[1])
+			if err != nil {
+				return nil, err
+			}
+			b, err := d.b.sym(&g[2])
+			if err != nil {
+				return nil, err
+			}
+			a, err := d.b.sym(&g[3])
+			if err != nil {
 				return nil, err
 			}
 			put(uint32(a)<<24 | uint32(r)<<16 | uint32(s)<<8 | uint32(b))
@@ -494,8 +508,12 @@ func (d *vp8lDecoder) decodeImage(w, h int, level0 bool, row func(y int, px []ui
 			if dist > pos || pos+length > total {
 				return nil, errors.New("vp8l: invalid LZ77 parameters")
 			}
+			src := (pos - dist) % ringLen
 			for range length {
-				put(pix[(pos-dist)%ringLen])
+				put(pix[src])
+				if src++; src == ringLen {
+					src = 0
+				}
 			}
 		default:
 			i := s - 280
@@ -505,9 +523,9 @@ func (d *vp8lDecoder) decodeImage(w, h int, level0 bool, row func(y int, px []ui
 			put(cache[i])
 		}
 		for row != nil && done < y {
-			for i := range rowBuf {
-				rowBuf[i] = pix[(done*w+i)%ringLen]
-			}
+			start := (done * w) % ringLen
+			n := copy(rowBuf, pix[start:])
+			copy(rowBuf[n:], pix)
 			row(done, rowBuf)
 			if done++; done&63 == 0 {
 				if err := d.ctx.Err(); err != nil {

@@ -8,6 +8,7 @@
 package imagegen
 
 import (
+	"bufio"
 	"bytes"
 	"compress/lzw"
 	"compress/zlib"
@@ -55,6 +56,8 @@ type PNGOptions struct {
 	TRNS        bool  // write a tRNS chunk
 	Orientation int   // write an eXIf chunk with this orientation (0: none)
 	Level       int   // zlib level (0 means the default)
+	// Filter, if set, is the filter type + 1 for every row (otherwise rows cycle through all five).
+	Filter int
 	// IDATSize splits the zlib stream into IDAT chunks of this many bytes (0: one chunk).
 	IDATSize int
 }
@@ -63,14 +66,21 @@ func channels(colorType int) int {
 	return map[int]int{Gray: 1, RGB: 3, Paletted: 1, GrayAlpha: 2, RGBA: 4}[colorType]
 }
 
-// PNG encodes o, cycling the five filter types row by row.
+// PNG encodes o, cycling the five filter types row by row (rows are compressed as they are
+// made, so a 1×100,000,000 flat image costs its compressed size).
 func PNG(o PNGOptions) []byte {
 	if o.Pixel == nil {
 		o.Pixel = Gradient
 	}
+	level := o.Level
+	if level == 0 {
+		level = zlib.DefaultCompression
+	}
+	var z bytes.Buffer
+	zl, _ := zlib.NewWriterLevel(&z, level)
+	zw := bufio.NewWriterSize(zl, 64<<10)
 	ch := channels(o.ColorType)
 	bpp := ch * o.Depth
-	var raw bytes.Buffer
 	passes := [][4]int{{1, 1, 0, 0}}
 	if o.Interlaced {
 		passes = [][4]int{{8, 8, 0, 0}, {8, 8, 4, 0}, {4, 8, 0, 4}, {4, 4, 2, 0}, {2, 4, 0, 2}, {2, 2, 1, 0}, {1, 2, 0, 1}}
@@ -85,6 +95,7 @@ func PNG(o PNGOptions) []byte {
 		n := (bpp*pw + 7) / 8
 		prev := make([]byte, n)
 		cur := make([]byte, n)
+		out := make([]byte, n+1)
 		for py := range ph {
 			clear(cur)
 			y := py*p[1] + p[3]
@@ -111,20 +122,18 @@ func PNG(o PNGOptions) []byte {
 				}
 			}
 			ft := byte(row % 5)
+			if o.Filter > 0 {
+				ft = byte(o.Filter - 1)
+			}
 			row++
-			raw.WriteByte(ft)
-			raw.Write(filter(ft, cur, prev, (bpp+7)/8))
+			out[0] = ft
+			filter(ft, cur, prev, (bpp+7)/8, out[1:])
+			zw.Write(out)
 			prev, cur = cur, prev
 		}
 	}
-	var z bytes.Buffer
-	level := o.Level
-	if level == 0 {
-		level = zlib.DefaultCompression
-	}
-	zw, _ := zlib.NewWriterLevel(&z, level)
-	zw.Write(raw.Bytes())
-	zw.Close()
+	zw.Flush()
+	zl.Close()
 
 	var out bytes.Buffer
 	out.WriteString("\x89PNG\r\n\x1a\n")
@@ -175,8 +184,7 @@ func PNG(o PNGOptions) []byte {
 }
 
 // filter applies PNG filter ft to cur given the previous row.
-func filter(ft byte, cur, prev []byte, bpp int) []byte {
-	out := make([]byte, len(cur))
+func filter(ft byte, cur, prev []byte, bpp int, out []byte) {
 	for i := range cur {
 		var a, b, c int
 		if i >= bpp {
@@ -205,7 +213,6 @@ func filter(ft byte, cur, prev []byte, bpp int) []byte {
 		}
 		out[i] = cur[i] - byte(pred)
 	}
-	return out
 }
 
 func abs(v int) int {
