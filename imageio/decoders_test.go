@@ -74,6 +74,9 @@ func pngVariants() map[string][]byte {
 			}
 		}
 	}
+	for _, h := range []int{1, 2, 65, 1000} {
+		out[fmt.Sprintf("tall%d", h)] = imagegen.TallPNG(h, [3]byte{10, 200, 30})
+	}
 	out["exif6"] = imagegen.PNG(imagegen.PNGOptions{W: 9, H: 5, ColorType: imagegen.RGB, Depth: 8, Orientation: 6})
 	return out
 }

@@ -29,9 +29,8 @@ func extremeImages(short bool) map[string][]byte {
 		tallPNG = 2_000_000
 	}
 	return map[string][]byte{
-		"png 1x100M": imagegen.PNG(imagegen.PNGOptions{W: 1, H: tallPNG, ColorType: imagegen.RGB, Depth: 8,
-			Pixel: imagegen.Flat, Filter: 3, Level: 9}),
-		"png 1Mx1": imagegen.PNG(imagegen.PNGOptions{W: 1_000_000, H: 1, ColorType: imagegen.RGB, Depth: 8, Pixel: imagegen.Flat}),
+		"png 1x100M": imagegen.TallPNG(tallPNG, [3]byte{200, 100, 50}),
+		"png 1Mx1":   imagegen.PNG(imagegen.PNGOptions{W: 1_000_000, H: 1, ColorType: imagegen.RGB, Depth: 8, Pixel: imagegen.Flat}),
 		"png 16-bit RGBA Adam7 10MP": imagegen.PNG(imagegen.PNGOptions{W: 3163, H: 3162, ColorType: imagegen.RGBA, Depth: 16,
 			Interlaced: true, Pixel: imagegen.Flat, Filter: 3, Level: 9}),
 		"bmp 1x4M":             imagegen.BMP(imagegen.BMPOptions{W: 1, H: 4_000_000, BPP: 8, Pixel: imagegen.Flat}),
@@ -140,7 +139,7 @@ func TestHeaderOnlyBombs(t *testing.T) {
 // after it passes, with the context's error.
 func TestCancelEveryFormat(t *testing.T) {
 	imgs := map[string][]byte{
-		"png":  imagegen.PNG(imagegen.PNGOptions{W: 1, H: 20_000_000, ColorType: imagegen.RGB, Depth: 8, Pixel: imagegen.Flat, Filter: 3, Level: 9}),
+		"png":  imagegen.TallPNG(20_000_000, [3]byte{1, 2, 3}),
 		"bmp":  imagegen.BMP(imagegen.BMPOptions{W: 1, H: 8_000_000, BPP: 8, Pixel: imagegen.Flat}),
 		"gif":  imagegen.GIF(imagegen.GIFOptions{W: 65535, H: 1525, Transparent: -1, Pixel: imagegen.Flat}),
 		"jpeg": imagegen.JPEG(imagegen.JPEGOptions{W: 10000, H: 10000, Comps: 3, Progressive: true}),

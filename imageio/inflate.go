@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/adler32"
 	"io"
+	"unsafe"
 )
 
 // A zlib (RFC 1950) / DEFLATE (RFC 1951) decompressor whose memory is fixed: 32 KiB of history
@@ -135,8 +136,9 @@ const (
 	stateEnd
 )
 
-// inflaterBytes is what newInflater allocates.
-const inflaterBytes = 40 << 10
+// inflaterBytes is what newInflater allocates: the inflater (a large object, whole pages) and
+// its Adler-32 digest.
+const inflaterBytes = (int64(unsafe.Sizeof(inflater{}))+8191)&^8191 + 64
 
 func newInflater(next func() ([]byte, error)) *inflater {
 	return &inflater{next: next, adler: adler32.New()}

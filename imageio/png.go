@@ -346,6 +346,18 @@ func (p *pngInfo) decodePixels(ctx context.Context, src func() ([]byte, error), 
 
 // readRow reads and unfilters one row into cr (filter byte first), pr being the previous row.
 func (p *pngInfo) readRow(z *inflater, cr, pr []uint8) error {
+	if n := len(cr); z.wr-z.rd >= n && z.hist[z.rd] == 2 {
+		// Up (the usual filter of tall images), the row whole in the inflater's window:
+		// unfilter straight from it.
+		h := z.hist[z.rd+1 : z.rd+n]
+		z.rd += n
+		cr[0] = 2
+		cdat, pdat := cr[1:n], pr[1:n]
+		for i := range cdat {
+			cdat[i] = h[i] + pdat[i]
+		}
+		return nil
+	}
 	if err := z.readFull(cr); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return pngFormatError("not enough pixel data")

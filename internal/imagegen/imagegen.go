@@ -13,6 +13,7 @@ import (
 	"compress/lzw"
 	"compress/zlib"
 	"encoding/binary"
+	"hash/adler32"
 	"hash/crc32"
 )
 
@@ -374,4 +375,69 @@ func GIF(o GIFOptions) []byte {
 		data = data[n:]
 	}
 	return append(b, 0, 0x3B)
+}
+
+// TallPNG is a 1×h RGB PNG of one colour, written without a compressor: every row is filter
+// Up then zeros, which a fixed-Huffman deflate block codes as 258-byte matches at distance 4
+// (13 bits each), so a 1×100,000,000 image is 2.5 MB and takes milliseconds to write.
+func TallPNG(h int, rgb [3]byte) []byte {
+	var w lsbWriter
+	w.put(0x78, 8) // zlib header: deflate, 32 KiB window, no dictionary, check bits
+	w.put(0x01, 8)
+	w.put(1, 1) // final block
+	w.put(1, 2) // fixed Huffman codes
+	lit := func(b byte) { // fixed literal codes, most significant bit first
+		code, n := uint32(b)+0x30, 8
+		if b >= 144 {
+			code, n = uint32(b)-144+0x190, 9
+		}
+		for i := n - 1; i >= 0; i-- {
+			w.put(code>>uint(i)&1, 1)
+		}
+	}
+	raw := []byte{2, rgb[0], rgb[1], rgb[2]}
+	for _, b := range raw {
+		lit(b)
+	}
+	left := 4 * (h - 1) // the rows after the first: 2, 0, 0, 0, ...
+	if left > 0 {
+		for _, b := range []byte{2, 0, 0, 0} {
+			lit(b)
+		}
+		left -= 4
+	}
+	for left >= 258 {
+		// Length 258 is symbol 285, fixed code 11000101 (8 bits); distance 4 is code 3, 00011.
+		for _, bit := range []uint32{1, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 1} {
+			w.put(bit, 1)
+		}
+		left -= 258
+	}
+	// The rest literally, continuing the pattern's phase.
+	done := 4*(h-1) - left
+	for i := range left {
+		lit([]byte{2, 0, 0, 0}[(done+i)%4])
+	}
+	for range 7 { // end of block: symbol 256, seven zero bits
+		w.put(0, 1)
+	}
+	z := w.bytes()
+	// Adler-32 of the whole stream, periodic after the first row.
+	a := adler32.New()
+	a.Write(raw)
+	period := bytes.Repeat([]byte{2, 0, 0, 0}, 16384)
+	for n := 4 * (h - 1); n > 0; n -= len(period) {
+		a.Write(period[:min(n, len(period))])
+	}
+	z = binary.BigEndian.AppendUint32(z, a.Sum32())
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr, 1)
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 8, RGB
+	out.Write(Chunk("IHDR", ihdr))
+	out.Write(Chunk("IDAT", z))
+	out.Write(Chunk("IEND", nil))
+	return out.Bytes()
 }
