@@ -384,8 +384,8 @@ func TallPNG(h int, rgb [3]byte) []byte {
 	var w lsbWriter
 	w.put(0x78, 8) // zlib header: deflate, 32 KiB window, no dictionary, check bits
 	w.put(0x01, 8)
-	w.put(1, 1) // final block
-	w.put(1, 2) // fixed Huffman codes
+	w.put(1, 1)           // final block
+	w.put(1, 2)           // fixed Huffman codes
 	lit := func(b byte) { // fixed literal codes, most significant bit first
 		code, n := uint32(b)+0x30, 8
 		if b >= 144 {
