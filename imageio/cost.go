@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -59,7 +60,14 @@ func ReadHeader(path string) (Header, error) {
 		return Header{}, fmt.Errorf("%s: %w", path, err)
 	}
 	h.FileBytes = st.Size()
-	h.partial = int64(n) < st.Size()
+	if int64(n) < st.Size() && h.Orientation == 1 && (h.Format == PNG || h.Format == WebP) {
+		// PNG and WebP may store EXIF after the pixels: walk the chunk headers for it.
+		if o, found := trailingOrientation(f, h.Format, st.Size()); found {
+			h.Orientation = o
+		} else {
+			h.partial = o < 0 // the walk could not finish: assume the costliest
+		}
+	}
 	return h, nil
 }
 
@@ -125,6 +133,51 @@ func heapBytes(n int64) int64 {
 		return n + n/8 + 16
 	}
 	return (n + 8191) &^ 8191
+}
+
+// trailingOrientation walks the chunk headers of a PNG or WebP file of size bytes (reading 8
+// bytes a chunk, skipping the data) for an eXIf/EXIF chunk and returns its orientation. found is
+// false when there is none (o is then 1), or when the walk failed (o is then -1).
+func trailingOrientation(f io.ReaderAt, format Format, size int64) (o int, found bool) {
+	var hdr [8]byte
+	pos, id := int64(8), "eXIf"
+	if format == WebP {
+		pos, id = 12, "EXIF"
+	}
+	for chunks := 0; pos+8 <= size; chunks++ {
+		if chunks == 1<<16 {
+			return -1, false
+		}
+		if _, err := f.ReadAt(hdr[:], pos); err != nil {
+			return -1, false
+		}
+		var n int64
+		var typ string
+		if format == PNG {
+			n, typ = int64(binary.BigEndian.Uint32(hdr[:])), string(hdr[4:])
+		} else {
+			n, typ = int64(binary.LittleEndian.Uint32(hdr[4:])), string(hdr[:4])
+		}
+		if typ == id {
+			if n > 1<<20 || pos+8+n > size {
+				return -1, false
+			}
+			b := make([]byte, n)
+			if _, err := f.ReadAt(b, pos+8); err != nil {
+				return -1, false
+			}
+			return tiffOrientation(bytes.TrimPrefix(b, []byte("Exif\x00\x00"))), true
+		}
+		if format == PNG {
+			if typ == "IEND" {
+				return 1, false
+			}
+			pos += 12 + n
+		} else {
+			pos += 8 + n + n&1
+		}
+	}
+	return 1, false
 }
 
 // overheadBytes covers the small allocations of a decode besides its buffers: decoder and sink

@@ -151,3 +151,35 @@ func TestCostBoundsAllocation(t *testing.T) {
 		check(t, name+" DecodeContext", got, h.DecodeCost(0, 0)-h.FileBytes, loose)
 	}
 }
+
+// TestReadHeaderFindsTrailingEXIF: ReadHeader reads 256 KiB, but finds the orientation of a PNG
+// or WebP whose EXIF comes after the pixels by walking the chunk headers, so the cost does not
+// have to assume the worst orientation.
+func TestReadHeaderFindsTrailingEXIF(t *testing.T) {
+	dir := t.TempDir()
+	png := imagegen.PNG(imagegen.PNGOptions{W: 700, H: 500, ColorType: imagegen.RGB, Depth: 8, Pixel: imagegen.Noise(1)})
+	iend := len(png) - 12
+	png = append(append(append([]byte{}, png[:iend]...), imagegen.Chunk("eXIf", imagegen.EXIF(6))...), png[iend:]...)
+	web := imagegen.WebP(imagegen.WebPOptions{W: 400, H: 300, Pixel: imagegen.Noise(2), Orientation: 8})
+	for _, c := range []struct {
+		name string
+		data []byte
+		want int
+	}{{"late.png", png, 6}, {"late.webp", web, 8}} {
+		if len(c.data) <= headerPeek {
+			t.Fatalf("%s: %d bytes, not past the header peek", c.name, len(c.data))
+		}
+		path := filepath.Join(dir, c.name)
+		os.WriteFile(path, c.data, 0o644)
+		h, err := ReadHeader(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Orientation != c.want || h.partial {
+			t.Errorf("%s: orientation %d (unsure %v), want %d", c.name, h.Orientation, h.partial, c.want)
+		}
+		if full, _ := ParseHeader(c.data); full.Orientation != c.want {
+			t.Errorf("%s: ParseHeader orientation %d", c.name, full.Orientation)
+		}
+	}
+}
