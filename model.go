@@ -947,36 +947,6 @@ func inputBytes(ii inputInfo, size, batch int) int64 {
 	return int64(ii.shapeFor(size, batch).NumElements()) * int64(ii.dtype.Size())
 }
 
-// decodeCost predicts what decoding photo (the default photo when nil) holds at its peak for pre.
-func (m *Model) decodeCost(photo *imageio.Header, pre imageio.Preprocess) int64 {
-	if photo == nil {
-		return memory.DecodeBytes(memory.DefaultPhotoPixels, 1, 0)
-	}
-	return photo.DecodeCost(pre.MinSize())
-}
-
-// DecodeOptions are the decoding bounds for this model's photos: JPEGs decode at the smallest DCT scale
-// that still covers the model's resize, so a 24 MP photo costs about as much as a small one.
-func (m *Model) DecodeOptions() imageio.DecodeOptions {
-	w, h := m.pre.MinSize()
-	return imageio.DecodeOptions{MinWidth: w, MinHeight: h}
-}
-
-// ClassifyFile decodes a photo and classifies it; errors name the file.
-func (m *Model) ClassifyFile(ctx context.Context, path string, topK int) (Result, error) {
-	start := time.Now()
-	img, err := imageio.DecodeFile(path, m.DecodeOptions())
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := m.Classify(ctx, img, topK)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", path, err)
-	}
-	res.Elapsed = time.Since(start)
-	return res, nil
-}
-
 // ErrClosed is returned by Classify after Close.
 var ErrClosed = errors.New("wanwu: model is closed")
 
