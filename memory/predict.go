@@ -25,6 +25,18 @@ const (
 	DecodeBytesPerPixel = 7
 	// DefaultPhotoPixels is the photo `wanwu plan` assumes when it is not told one: 1920×1080.
 	DefaultPhotoPixels = 1920 * 1080
+	// BaseThreads is the thread count RuntimeBaseBytes was calibrated at (its worker stack included).
+	BaseThreads = 2
+	// WorkerBytes is what each further thread of the worker pool holds: a goroutine (g struct, job
+	// channel) and its stack. An idle worker measured about 3 KiB (a million of them: 2.86 GB); one
+	// that has run a depthwise convolution has grown its stack to 32 KiB (the kernel's 16 KiB strip
+	// buffer lives there). This is the grown figure, so the prediction holds on any machine.
+	WorkerBytes = 36 << 10
+	// ProgramBytesPerStep is what each program beyond the first holds, per kernel step: its optimized
+	// graph, kernels and tensor headers (its weights are the first program's, shared). Measured, Go
+	// heap after GC per extra program of one Shared: ResNet-50 fp32 204 KiB / 72 steps, ResNeSt-101
+	// fp16 1084 KiB / 382 steps (2.8 KiB a step), MobileNetV2 int8 356 KiB / 64 steps (5.6 KiB).
+	ProgramBytesPerStep = 4 << 10
 )
 
 // Breakdown is a predicted peak, by part. All parts are resident at the same time at the peak (the
@@ -57,17 +69,33 @@ func DecodeBytes(w, h int, fileBytes int64) int64 {
 	return int64(w)*int64(h)*DecodeBytesPerPixel + fileBytes
 }
 
-// Predict turns a program's planned memory (runtime.Estimate or Program.Stats, for the configuration's
-// precision, size, batch and pruned head) into a predicted peak RSS, for decodeBytes of photo.
-func Predict(st runtime.Stats, decodeBytes int64) Breakdown {
+// Predict is the one model of a wanwu process's peak RSS, used by plan, classify, bench, serve and
+// /v1/models: the programs' planned memory (runtime.Union of runtime.Estimate or Program.Stats, for the
+// configuration's precision, size, batches and pruned head: weights and packed copies once, the
+// largest arena once) plus decodeBytes of photo, plus the process itself (RuntimeBytes) and the heap's
+// slack over everything held.
+func Predict(fp runtime.Footprint, decodeBytes int64) Breakdown {
 	b := Breakdown{
-		Weights: int64(st.WeightBytes - st.PackedBytes),
-		Packed:  int64(st.PackedBytes),
-		Arena:   int64(st.ArenaBytes),
+		Weights: fp.ConstBytes,
+		Packed:  fp.PackedBytes,
+		Arena:   fp.ArenaBytes,
 		Decode:  decodeBytes,
 	}
-	b.Runtime = RuntimeBaseBytes + (b.Weights+b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
+	b.Runtime = RuntimeBytes(fp) + (b.Weights+b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
 	return b
+}
+
+// RuntimeBytes is the process besides weights, arena and photo: the calibrated base, the worker
+// goroutines beyond BaseThreads, and the programs beyond the first (a model's batch programs).
+func RuntimeBytes(fp runtime.Footprint) int64 {
+	r := int64(RuntimeBaseBytes)
+	if fp.Threads > BaseThreads {
+		r += int64(fp.Threads-BaseThreads) * WorkerBytes
+	}
+	if fp.Programs > 1 {
+		r += int64(fp.Steps-fp.Steps/fp.Programs) * ProgramBytesPerStep
+	}
+	return r
 }
 
 // HeapLimit is a Go memory limit (debug.SetMemoryLimit) for a process running the configuration b

@@ -75,7 +75,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl := c.Flags()
 	fl.StringVar(&f.model, "model", "", "model: .onnx/.tflite path or catalog name (required)")
 	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
-	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")

@@ -416,10 +416,17 @@ func valueType(vi *onnxpb.ValueInfoProto) (tensor.DType, tensor.Shape, error) {
 	shape := make(tensor.Shape, len(tt.Shape.Dim))
 	for i, d := range tt.Shape.Dim {
 		if x, ok := d.Value.(*onnxpb.TensorShapeProto_Dimension_DimValue); ok && x.DimValue >= 0 {
+			if x.DimValue > tensor.MaxBytes {
+				return dt, nil, fmt.Errorf("dimension %d is %d, more than any tensor can hold", i, x.DimValue)
+			}
 			shape[i] = int(x.DimValue)
 		} else {
 			shape[i] = -1
 		}
+	}
+	// Overflow-checked: a 2^31×2^31 input would otherwise wrap every size computed from it.
+	if _, err := shape.Bytes(dt); err != nil {
+		return dt, nil, err
 	}
 	return dt, shape, nil
 }
