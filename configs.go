@@ -137,7 +137,7 @@ func (m *Model) chooseConfig(cfg config, ii inputInfo) (memory.Config, error) {
 		}
 	}
 	if len(all) == 0 {
-		return memory.Config{}, fmt.Errorf("%s: no configuration compiles: %w", m.Path, firstErr)
+		return memory.Config{}, firstErr // the most accurate candidate's reason
 	}
 	plan := memory.Choose(m.Name, all, budget.Bytes)
 	return memory.Config{}, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
