@@ -176,13 +176,18 @@ func (m *Model) ClassifyBatch(ctx context.Context, imgs []*imageio.RGB, topK int
 	if err := m.readyLocked(); err != nil { // compiles the batch-1 program again after a Release
 		return nil, err
 	}
+	// The caller holds every photo until the call returns: each chunk is planned with all of them.
+	var photos int64
+	for _, img := range imgs {
+		photos += int64(len(img.Pix))
+	}
 	results := make([]Result, len(imgs))
 	for done := 0; done < len(imgs); {
 		start := time.Now()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := m.chunkLocked(imgs[done:])
+		n, err := m.chunkLocked(len(imgs)-done, photos)
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +208,11 @@ func (m *Model) ClassifyBatch(ctx context.Context, imgs []*imageio.RGB, topK int
 	return results, nil
 }
 
-// chunkLocked is how many of imgs the next run takes: all of them when a program for that many is
-// compiled or fits the budget with the programs already compiled; else the largest count that does
-// (predicted totals grow with the batch, so a binary search finds it); 1 for a fixed-batch model.
-func (m *Model) chunkLocked(imgs []*imageio.RGB) (int, error) {
-	n := len(imgs)
+// chunkLocked is how many of the n photos left the next run takes: all of them when a program for
+// that many is compiled or fits the budget with the programs already compiled and the photos held
+// (photos bytes); else the largest count that does (predicted totals grow with the batch, so a
+// binary search finds it); 1 for a fixed-batch model.
+func (m *Model) chunkLocked(n int, photos int64) (int, error) {
 	if n == 1 || !m.BatchDynamic() {
 		return 1, nil
 	}
@@ -216,10 +221,6 @@ func (m *Model) chunkLocked(imgs []*imageio.RGB) (int, error) {
 	}
 	if m.budget.Bytes <= 0 {
 		return n, nil
-	}
-	var photos int64
-	for _, img := range imgs {
-		photos += int64(len(img.Pix))
 	}
 	compiled := make([]int, 0, len(m.batches)+1)
 	for k := range m.batches {
