@@ -106,9 +106,9 @@ func TestClassifyBatchWithinBudget(t *testing.T) {
 		budget   int64
 		compiled []int // batch programs compiled afterwards
 	}{
-		{need[5] + 1<<20, []int{5}},      // the whole batch fits
+		{need[5] + 1<<20, []int{5}},         // the whole batch fits
 		{(need[2] + need[3]) / 2, []int{2}}, // runs 2+2+1: the batch-2 program fits, the batch-3 one does not
-		{need[2] - 1, nil},                   // only the batch-1 program: one by one
+		{need[2] - 1, nil},                  // only the batch-1 program: one by one
 	} {
 		m, err := Load(ctx, path, append([]Option{WithBudget(tc.budget, "test")}, opts...)...)
 		if err != nil {
