@@ -103,7 +103,7 @@ func TestPredictSumsParts(t *testing.T) {
 		t.Fatalf("breakdown %+v", b)
 	}
 	held := b.Weights + b.Packed + b.Arena + b.Decode
-	if b.Runtime != RuntimeBaseBytes+held*HeapSlackPercent/100 || b.Total() != held+b.Runtime {
+	if b.Runtime != RuntimeBaseBytes+50*StepBytes+held*HeapSlackPercent/100 || b.Total() != held+b.Runtime {
 		t.Fatalf("breakdown %+v", b)
 	}
 }
@@ -115,11 +115,11 @@ func TestRuntimeBytes(t *testing.T) {
 		fp   runtime.Footprint
 		want int64
 	}{
-		{runtime.Footprint{Programs: 1, Steps: 100, Threads: 1}, RuntimeBaseBytes},
-		{runtime.Footprint{Programs: 1, Steps: 100, Threads: BaseThreads}, RuntimeBaseBytes},
-		{runtime.Footprint{Programs: 1, Steps: 100, Threads: 8}, RuntimeBaseBytes + 6*WorkerBytes},
-		{runtime.Footprint{Programs: 4, Steps: 400, Threads: 2}, RuntimeBaseBytes + 300*ProgramBytesPerStep},
-		{runtime.Footprint{Programs: 8, Steps: 800, Threads: 16}, RuntimeBaseBytes + 14*WorkerBytes + 700*ProgramBytesPerStep},
+		{runtime.Footprint{Programs: 1, Steps: 100, Threads: 1}, RuntimeBaseBytes + 100*StepBytes},
+		{runtime.Footprint{Programs: 1, Steps: 100, Threads: BaseThreads}, RuntimeBaseBytes + 100*StepBytes},
+		{runtime.Footprint{Programs: 1, Steps: 100, Threads: 8}, RuntimeBaseBytes + 100*StepBytes + 6*WorkerBytes},
+		{runtime.Footprint{Programs: 4, Steps: 400, Threads: 2}, RuntimeBaseBytes + 100*StepBytes + 300*ProgramBytesPerStep},
+		{runtime.Footprint{Programs: 8, Steps: 800, Threads: 16}, RuntimeBaseBytes + 100*StepBytes + 14*WorkerBytes + 700*ProgramBytesPerStep},
 	} {
 		if got := RuntimeBytes(tc.fp); got != tc.want {
 			t.Errorf("RuntimeBytes(%+v) = %d, want %d", tc.fp, got, tc.want)

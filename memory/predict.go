@@ -10,12 +10,18 @@ import (
 // The calibrated constants of the peak-RSS model (see docs/memory.md for the measurements they come
 // from, and bench/memory for the script that re-measures them).
 const (
-	// RuntimeBaseBytes is what a classify process holds besides weights, arena, photo and input: the
-	// binary's pages (about 11.5 MiB resident before any model: text, rodata, libc when built with cgo),
-	// then the code pages import, passes and kernels touch, the Go runtime's metadata (span and GC
-	// structures), the source and optimized graphs, the label tables and the worker pool's stacks.
-	// Calibrated on the measured residual over 12 configurations (16.9-19.4 MiB; docs/memory.md).
-	RuntimeBaseBytes = 35 << 19 // 17.5 MiB
+	// RuntimeBaseBytes is what a classify process holds besides weights, arena, photo and the program's
+	// own structures (StepBytes): the binary's pages (about 10 MiB resident before any model with the
+	// default CGO_ENABLED=0 build: text, rodata, data), the code pages import, passes and kernels
+	// touch, the Go runtime's metadata, the label tables, the main goroutines' stacks and one worker's.
+	// Calibrated with StepBytes on the measured residual over 24 configurations (docs/memory.md).
+	RuntimeBaseBytes = 14 << 20
+	// StepBytes is what the first program costs per kernel step beside its weights and arena: the
+	// imported source graph (its nodes, values and tensor headers: about three source nodes per
+	// step), the optimized copy, the kernels' own state and the heap around them. Fitted with
+	// RuntimeBaseBytes: MobileNetV2 (64 steps) and ResNet-50 (72) leave 14.0-15.2 MiB, ResNeSt-101
+	// (382 steps) 18.6-19.0 MiB at int8, where its weights are on the heap too.
+	StepBytes = 14 << 10
 	// HeapSlackPercent is the growth over everything the program holds (weights, packed, arena,
 	// decode) that the base leaves out: heap fragmentation of size classes and GC metadata that scale
 	// with the heap, fault-around pages of the mapped weights.
@@ -85,15 +91,17 @@ func Predict(fp runtime.Footprint, decodeBytes int64) Breakdown {
 	return b
 }
 
-// RuntimeBytes is the process besides weights, arena and photo: the calibrated base, the worker
-// goroutines beyond BaseThreads, and the programs beyond the first (a model's batch programs).
+// RuntimeBytes is the process besides weights, arena and photo: the calibrated base, the first
+// program's structures (StepBytes per step), the programs beyond the first (a model's batch programs,
+// whose weights are the first's) and the worker goroutines beyond BaseThreads.
 func RuntimeBytes(fp runtime.Footprint) int64 {
 	r := int64(RuntimeBaseBytes)
+	if fp.Programs > 0 {
+		first := fp.Steps / fp.Programs
+		r += int64(first)*StepBytes + int64(fp.Steps-first)*ProgramBytesPerStep
+	}
 	if fp.Threads > BaseThreads {
 		r += int64(fp.Threads-BaseThreads) * WorkerBytes
-	}
-	if fp.Programs > 1 {
-		r += int64(fp.Steps-fp.Steps/fp.Programs) * ProgramBytesPerStep
 	}
 	return r
 }
