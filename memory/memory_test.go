@@ -97,9 +97,9 @@ func TestDetectBudget(t *testing.T) {
 }
 
 func TestPredictSumsParts(t *testing.T) {
-	fp := runtime.Footprint{ConstBytes: 60 << 20, PackedBytes: 40 << 20, ArenaBytes: 10 << 20, Programs: 1, Steps: 50, Threads: 2}
+	fp := runtime.Footprint{ConstBytes: 60 << 20, MappedBytes: 50 << 20, PackedBytes: 40 << 20, ArenaBytes: 10 << 20, Programs: 1, Steps: 50, Threads: 2}
 	b := Predict(fp, DecodeBytes(1000, 1000, 300_000))
-	if b.Weights != 60<<20 || b.Packed != 40<<20 || b.Arena != 10<<20 || b.Decode != 7_300_000 {
+	if b.Weights != 60<<20 || b.Packed != 40<<20 || b.Arena != 10<<20 || b.Decode != 7_300_000 || b.Mapped != 50<<20 || b.OffHeap() != 60<<20+BinaryBytes {
 		t.Fatalf("breakdown %+v", b)
 	}
 	held := b.Weights + b.Packed + b.Arena + b.Decode
@@ -167,15 +167,15 @@ func TestChoose(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// HeapLimit leaves the prediction's headroom above everything the program holds, so the collector is
-// never asked to keep the heap under its live size.
+// HeapLimit leaves the prediction's headroom above everything the program holds on the Go heap, so the
+// collector is never asked to keep the heap under its live size.
 func TestHeapLimit(t *testing.T) {
 	for _, b := range []Breakdown{
 		{Weights: 150 << 20, Arena: 10 << 20, Decode: 1 << 20, Runtime: RuntimeBaseBytes}, // int8: weights on the heap
 		{Weights: 8 << 20, Packed: 91 << 20, Arena: 7 << 20, Decode: 1 << 20},
 		{},
 	} {
-		held := b.Weights + b.Packed + b.Arena + b.Decode
+		held := b.Weights + b.Packed + b.Decode // the arena is mapped apart from the Go heap
 		lim := HeapLimit(b)
 		if lim < held+held/10+HeapMarginBytes || lim > held+held/4+HeapMarginBytes {
 			t.Errorf("HeapLimit(%s) = %s; holds %s", b, FormatSize(lim), FormatSize(held))

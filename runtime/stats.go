@@ -71,7 +71,7 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int, wc
 				seen[in.Const] = true
 				s.WeightBytes += len(in.Const.Data)
 				if len(in.Const.Data) > 0 {
-					s.weights = append(s.weights, weightUse{id: wc.id(in.Const), bytes: len(in.Const.Data)})
+					s.weights = append(s.weights, wc.use(in.Const))
 				}
 			}
 		}
@@ -102,7 +102,7 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int, wc
 			seen[v.Const] = true
 			s.WeightBytes += len(v.Const.Data)
 			if len(v.Const.Data) > 0 {
-				s.weights = append(s.weights, weightUse{id: wc.id(v.Const), bytes: len(v.Const.Data)})
+				s.weights = append(s.weights, wc.use(v.Const))
 			}
 		}
 	}

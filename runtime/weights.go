@@ -71,6 +71,7 @@ type weightUse struct {
 	id     weightID
 	bytes  int
 	packed bool // a kernel's repacked copy (Breakdown.Packed) rather than a constant the program reads
+	mapped bool // pages of the memory-mapped model file, outside the Go heap
 }
 
 // product is what a derivation made from one weight: its byte slices and their ids.
@@ -164,6 +165,7 @@ type weightCtx struct {
 	store    *weightStore
 	estimate bool
 	src      map[*tensor.Tensor]bool // the source graph's constants
+	mapped   bool                    // the source graph's constants view a mapped file (graph.RangeReleaser)
 	ids      map[*tensor.Tensor]weightID
 	nonce    weightID // names what only this program holds
 	// node is the node whose kernel is being compiled; packs records what its kernel took from the store.
@@ -179,6 +181,7 @@ var nonces struct {
 func newWeightCtx(store *weightStore, src *graph.Graph, estimate bool) *weightCtx {
 	c := &weightCtx{store: store, estimate: estimate, src: map[*tensor.Tensor]bool{}, ids: map[*tensor.Tensor]weightID{},
 		packs: map[int][]weightUse{}}
+	_, c.mapped = src.Backing.(graph.RangeReleaser)
 	nonces.Lock()
 	nonces.n++
 	c.nonce = deriveID(weightID{}, "program", int(nonces.n))
@@ -219,6 +222,11 @@ func (c *weightCtx) id(t *tensor.Tensor) weightID {
 	}
 	c.ids[t] = id
 	return id
+}
+
+// use is constant t as Stats lists it.
+func (c *weightCtx) use(t *tensor.Tensor) weightUse {
+	return weightUse{id: c.id(t), bytes: len(t.Data), mapped: c.mapped && c.src[t]}
 }
 
 // canonicalize makes the constants of g that passes derived (not the source graph's) read the copy an
@@ -286,6 +294,9 @@ func (c *weightCtx) Packed(w *tensor.Tensor, layout string, n int, fill func(dst
 type Footprint struct {
 	// ConstBytes is the constants the programs read: mapped file pages, heap copies, converted weights.
 	ConstBytes int64
+	// MappedBytes is the part of ConstBytes that is pages of the memory-mapped model file: resident,
+	// but outside the Go heap (and so outside a Go memory limit), like the arena.
+	MappedBytes int64
 	// PackedBytes is the kernels' repacked copies of weights.
 	PackedBytes int64
 	// ArenaBytes is the largest program's arena (the Shared's one arena is that large).
@@ -316,6 +327,9 @@ func Union(stats ...Stats) Footprint {
 				f.PackedBytes += int64(u.bytes)
 			} else {
 				f.ConstBytes += int64(u.bytes)
+			}
+			if u.mapped {
+				f.MappedBytes += int64(u.bytes)
 			}
 		}
 	}

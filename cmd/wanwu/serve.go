@@ -176,9 +176,14 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	}
 	defer model.Close()
 
-	info, maxBatch, err := modelInfo(model, f.maxBatch, budget)
+	info, maxBatch, pred, err := modelInfo(model, f.maxBatch, budget)
 	if err != nil {
 		return err
+	}
+	// The arena and the mapped weight pages are resident but outside the Go heap: the heap's limit is
+	// the budget less them, so garbage cannot take the process past the budget.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(max(budget-pred.OffHeap(), budget/4))
 	}
 	if !model.BatchDynamic() && f.maxBatch > 1 {
 		log.Info("the model's batch is fixed at 1: images run one by one (max-batch 1)")
@@ -232,7 +237,7 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 // modelInfo describes the model and predicts its memory with every batch size up to maxBatch compiled
 // (wanwu.Model.PredictBatches: weights once, one arena as large as the largest batch's), lowering
 // maxBatch until model and a minimal request fit the budget.
-func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int, error) {
+func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int, memory.Breakdown, error) {
 	h, w := model.InputSize()
 	info := server.Info{Name: model.Name, Format: model.Format, InputSize: []int{h, w}, Precision: model.Precision(),
 		SizeDynamic: model.SizeDynamic(), BatchDynamic: model.BatchDynamic()}
@@ -250,14 +255,14 @@ func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int
 		}
 		var err error
 		if b, err = model.PredictBatches(sizes); err != nil {
-			return info, 0, err
+			return info, 0, b, err
 		}
 		if maxBatch == 1 || b.Total()+minRequestBytes <= budget {
 			break
 		}
 	}
 	info.PlanBytes, info.WeightBytes, info.PeakBytes = b.Arena, b.Weights+b.Packed, b.Total()
-	return info, maxBatch, nil
+	return info, maxBatch, b, nil
 }
 
 // minRequestBytes is the least a request needs beside the model (server.New refuses a budget without it).

@@ -39,11 +39,11 @@ func TestModelInfoReservesBatchPrograms(t *testing.T) {
 		{predict(3) + minRequestBytes, 3},
 		{predict(2) - 1, 1}, // nothing but the batch-1 program (server.New then refuses a budget too small)
 	} {
-		info, max, err := modelInfo(m, 8, tc.budget)
+		info, max, b, err := modelInfo(m, 8, tc.budget)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if max != tc.want || info.PeakBytes != predict(max) {
+		if max != tc.want || info.PeakBytes != predict(max) || b.Total() != info.PeakBytes || b.Mapped > b.Weights {
 			t.Errorf("budget %d: max-batch %d reserving %d; want %d reserving %d", tc.budget, max, info.PeakBytes, tc.want, predict(tc.want))
 		}
 	}
@@ -53,7 +53,7 @@ func TestModelInfoReservesBatchPrograms(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fixed.Close()
-	info, max, err := modelInfo(fixed, 8, 1<<40)
+	info, max, _, err := modelInfo(fixed, 8, 1<<40)
 	if b, _ := fixed.PredictBatches(nil); err != nil || max != 1 || info.PeakBytes != b.Total() {
 		t.Errorf("fixed batch: max-batch %d, reserving %d (%v); want 1 and %d", max, info.PeakBytes, err, b.Total())
 	}
