@@ -2,14 +2,10 @@ package wanwu
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/runtime"
 )
@@ -168,50 +164,6 @@ func TestWithThreadsCapped(t *testing.T) {
 	}
 }
 
-// hugeInputModel writes a one-Conv classifier whose input has the given dims (an int64 is fixed, a
-// string a dim_param), built with the generated ONNX types.
-func hugeInputModel(t *testing.T, dims ...any) string {
-	t.Helper()
-	f32 := int32(onnxpb.TensorProto_FLOAT)
-	shape := &onnxpb.TensorShapeProto{}
-	for _, d := range dims {
-		dim := &onnxpb.TensorShapeProto_Dimension{}
-		switch d := d.(type) {
-		case int64:
-			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}
-		case string:
-			dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: d}
-		}
-		shape.Dim = append(shape.Dim, dim)
-	}
-	vi := func(name string, s *onnxpb.TensorShapeProto) *onnxpb.ValueInfoProto {
-		return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-			TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(f32), Shape: s}}}}
-	}
-	w := make([]byte, 4*3*4)
-	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}},
-		Graph: &onnxpb.GraphProto{Name: proto.String("huge"),
-			Node: []*onnxpb.NodeProto{
-				{OpType: proto.String("Conv"), Name: proto.String("conv"), Input: []string{"x", "w"}, Output: []string{"c"}},
-				{OpType: proto.String("GlobalAveragePool"), Name: proto.String("gap"), Input: []string{"c"}, Output: []string{"p"}},
-				{OpType: proto.String("Flatten"), Name: proto.String("flat"), Input: []string{"p"}, Output: []string{"y"}},
-			},
-			Initializer: []*onnxpb.TensorProto{{Name: proto.String("w"), DataType: proto.Int32(f32), Dims: []int64{4, 3, 1, 1}, RawData: w}},
-			Input:       []*onnxpb.ValueInfoProto{vi("x", shape)},
-			Output:      []*onnxpb.ValueInfoProto{vi("y", nil)},
-		}}
-	b, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "huge.onnx")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // A model whose input size overflows (2^31×2^31 and beyond) gets an error naming the input and its
 // shape from Load and PlanConfigs, not a wrong figure; a size asked for that overflows likewise.
 func TestHugeInputRefused(t *testing.T) {
@@ -226,7 +178,7 @@ func TestHugeInputRefused(t *testing.T) {
 		{[]any{int64(1), int64(3), int64(1 << 62), int64(4)}, nil, `input "x": shape [1,3,4611686018427387904,4]: dimension 2 is 4611686018427387904`},
 		{[]any{"N", int64(3), "H", "W"}, []Option{WithInputSize(1 << 31)}, `input "x": shape [1,3,2147483648,2147483648] of f32`},
 	} {
-		path := hugeInputModel(t, tc.dims...)
+		path := testutil.ImageModel(t, tc.dims...)
 		for _, budget := range []int64{0, 1 << 30} {
 			opts := tc.opts
 			if budget > 0 {
@@ -245,7 +197,7 @@ func TestHugeInputRefused(t *testing.T) {
 		}
 	}
 	// A large but representable input is planned with its true size and refused by the budget.
-	path := hugeInputModel(t, int64(1), int64(3), int64(1<<20), int64(1<<20))
+	path := testutil.ImageModel(t, int64(1), int64(3), int64(1<<20), int64(1<<20))
 	p, err := PlanConfigs(ctx, path, 1<<30)
 	if err != nil {
 		t.Fatal(err)

@@ -507,41 +507,6 @@ func setMemoryLimit(limit int64) int64 {
 	return 0
 }
 
-// chooseLabels picks the label set for a model scoring classes classes (-1: not known before compiling).
-func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) error {
-	switch {
-	case cfg.labels != nil:
-		m.labels = cfg.labels
-	case cfg.labelsPath != "":
-		s, err := labels.Load(cfg.labelsPath)
-		if err != nil {
-			return err
-		}
-		m.labels = s
-		// A loaded table holds each name, its lower-cased form and their headers: about 4x the file
-		// (measured: 2.3 MiB for a 54k-line, 0.6 MB file). The built-in 1000 classes are in the base.
-		if st, err := os.Stat(cfg.labelsPath); err == nil {
-			m.labelBytes = 4 * st.Size()
-		}
-	case entry != nil && entry.Labels == "imagenet1001":
-		m.labels = labels.ImageNetWithBackground()
-	case m.g.Meta["labels"] != "":
-		s, err := labels.Parse(m.Path+" (embedded labels)", []byte(m.g.Meta["labels"]))
-		if err != nil {
-			return err
-		}
-		m.labels = withChinese(s)
-	case classes == 1001:
-		m.labels = labels.ImageNetWithBackground()
-	case classes == 1000:
-		m.labels = labels.ImageNet()
-	}
-	if m.labels != nil && classes > 0 && m.labels.Len() != classes {
-		return fmt.Errorf("%s: the model scores %d classes but the label set has %d", m.Path, classes, m.labels.Len())
-	}
-	return nil
-}
-
 // constTensors is the set of constant tensors g's nodes read.
 func constTensors(g *graph.Graph) map[*tensor.Tensor]bool {
 	s := map[*tensor.Tensor]bool{}

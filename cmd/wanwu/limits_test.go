@@ -2,15 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/runtime"
 )
@@ -43,45 +39,10 @@ func TestThreadsCap(t *testing.T) {
 	}
 }
 
-// writeHugeModel writes a one-Conv classifier whose input is [N,3,2^31,2^31].
-func writeHugeModel(t *testing.T) string {
-	t.Helper()
-	f32 := int32(onnxpb.TensorProto_FLOAT)
-	dim := func(v int64) *onnxpb.TensorShapeProto_Dimension {
-		return &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: v}}
-	}
-	batch := &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}
-	vi := func(name string, s *onnxpb.TensorShapeProto) *onnxpb.ValueInfoProto {
-		return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
-			TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(f32), Shape: s}}}}
-	}
-	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}},
-		Graph: &onnxpb.GraphProto{Name: proto.String("huge"),
-			Node: []*onnxpb.NodeProto{
-				{OpType: proto.String("Conv"), Name: proto.String("conv"), Input: []string{"x", "w"}, Output: []string{"c"}},
-				{OpType: proto.String("GlobalAveragePool"), Name: proto.String("gap"), Input: []string{"c"}, Output: []string{"p"}},
-				{OpType: proto.String("Flatten"), Name: proto.String("flat"), Input: []string{"p"}, Output: []string{"y"}},
-			},
-			Initializer: []*onnxpb.TensorProto{{Name: proto.String("w"), DataType: proto.Int32(f32), Dims: []int64{4, 3, 1, 1}, RawData: make([]byte, 48)}},
-			Input:       []*onnxpb.ValueInfoProto{vi("x", &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{batch, dim(3), dim(1 << 31), dim(1 << 31)}})},
-			Output:      []*onnxpb.ValueInfoProto{vi("y", nil)},
-		}}
-	b, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "huge.onnx")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // A model whose input is 2^31×2^31 gets the same clear error from every subcommand — naming the model,
 // the input and its shape — and exit status 1, not a wrong figure or a crash.
 func TestHugeInputModel(t *testing.T) {
-	model := writeHugeModel(t)
+	model := testutil.ImageModel(t, "N", 3, 1<<31, 1<<31)
 	photo := testutil.Shared(t, "images", "parrot.jpg")
 	want := `input "x": shape [?,3,2147483648,2147483648] of f32 needs more than 256 TiB`
 	for _, args := range [][]string{
