@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
@@ -195,5 +196,37 @@ func TestThreadsCapped(t *testing.T) {
 			t.Errorf("%d threads asked: Stats.Threads %d, want %d", n, got, want)
 		}
 		p.Close()
+	}
+}
+
+// Weights a program reads straight from the mapped model file are reported as mapped (outside the Go
+// heap), the same by Estimate and Compile; small constants Compile copies out of the mapping are not.
+// The full MobileNetV2 export (models/, made by `make models`) reads its 1280×1000 classifier so.
+func TestMappedBytes(t *testing.T) {
+	path := filepath.Join(testutil.RepoRoot(t), "models", "mobilenet_v2", "model.onnx")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("%s not exported (make models)", path)
+	}
+	g, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	opts := batchOpts(g, "", 1, 224, nil)
+	est, err := Estimate(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	u, ue := Union(p.Stats()), Union(est)
+	if u != ue {
+		t.Errorf("compiled %+v, estimated %+v", u, ue)
+	}
+	if u.MappedBytes < 1280*1000*4 || u.MappedBytes > u.ConstBytes {
+		t.Errorf("mapped %d of %d constant bytes; want the 4.9 MiB classifier at least", u.MappedBytes, u.ConstBytes)
 	}
 }

@@ -224,9 +224,10 @@ func (c *weightCtx) id(t *tensor.Tensor) weightID {
 	return id
 }
 
-// use is constant t as Stats lists it.
+// use is constant t as Stats lists it. A source constant of at most smallConst bytes counts as a heap
+// copy: Compile copies those out of the mapped file (weightReleaser), so an Estimate must too.
 func (c *weightCtx) use(t *tensor.Tensor) weightUse {
-	return weightUse{id: c.id(t), bytes: len(t.Data), mapped: c.mapped && c.src[t]}
+	return weightUse{id: c.id(t), bytes: len(t.Data), mapped: c.mapped && c.src[t] && len(t.Data) > smallConst}
 }
 
 // canonicalize makes the constants of g that passes derived (not the source graph's) read the copy an
