@@ -3,6 +3,7 @@ package wanwu
 import (
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/memory"
+	"github.com/wanwu-ai/wanwu/runtime"
 )
 
 // PhotoPeak predicts the process's peak memory while this model classifies the photo whose header is h:
@@ -10,5 +11,5 @@ import (
 // the photo Load sized it for. A caller under a budget refuses a photo whose PhotoPeak is over it, so one
 // outsized file fails alone instead of taking the process past the budget.
 func (m *Model) PhotoPeak(h imageio.Header) int64 {
-	return m.held(memory.Predict(m.stats, m.decodeCost(&h, m.pre)+int64(m.input.ByteSize())), m.chosen.Precision).Total()
+	return m.held(memory.Predict(runtime.Union(m.stats), m.decodeCost(&h, m.pre)), m.ropts.Precision).Total()
 }

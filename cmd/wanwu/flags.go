@@ -11,6 +11,7 @@ import (
 	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
+	"github.com/wanwu-ai/wanwu/runtime"
 )
 
 // Checks and parsers for the flags several subcommands share, so each is validated, and refused with
@@ -19,9 +20,11 @@ import (
 // minSize is the smallest --size accepted: an ImageNet CNN halves its input five times.
 const minSize = 32
 
+// checkThreads refuses a thread count the runtime would (runtime.CheckThreads: 0 = one per core, at
+// most 4 per CPU), before anything is loaded.
 func checkThreads(n int) error {
-	if n < 0 {
-		return usagef("--threads must be 0 (all cores) or more, got %d", n)
+	if err := runtime.CheckThreads(n); err != nil {
+		return usagef("--%v", err)
 	}
 	return nil
 }
