@@ -88,3 +88,53 @@ func (b *Budget) Release(n int64) {
 	b.inUse.Add(-n)
 	b.sem.Release(n)
 }
+
+// reservation is what one request holds from the budget. It has holders (the handler, and the batcher once
+// the request's images are queued), and its bytes go back to the budget when the last holder lets go: a
+// handler may answer 504 while the model still holds the images, and memory still in use must never be
+// counted free.
+type reservation struct {
+	budget  *Budget
+	bytes   atomic.Int64
+	holders atomic.Int32
+}
+
+// newReservation starts an empty reservation held by its caller.
+func (b *Budget) newReservation() *reservation {
+	r := &reservation{budget: b}
+	r.holders.Store(1)
+	return r
+}
+
+// acquire reserves n more bytes, waiting as Budget.Acquire does.
+func (r *reservation) acquire(ctx context.Context, n int64, wait time.Duration) error {
+	if err := r.budget.Acquire(ctx, n, wait); err != nil {
+		return err
+	}
+	r.bytes.Add(max(n, 0))
+	return nil
+}
+
+// shrink returns n of the reserved bytes early: memory the request no longer holds (a body's chunks once
+// copied out, the scratch of a finished step).
+func (r *reservation) shrink(n int64) {
+	n = min(n, r.bytes.Load())
+	if n <= 0 {
+		return
+	}
+	r.bytes.Add(-n)
+	r.budget.Release(n)
+}
+
+// held is the number of bytes reserved now.
+func (r *reservation) held() int64 { return r.bytes.Load() }
+
+// hold adds a holder.
+func (r *reservation) hold() { r.holders.Add(1) }
+
+// done lets go of the caller's hold; the last holder returns every byte.
+func (r *reservation) done() {
+	if r.holders.Add(-1) == 0 {
+		r.budget.Release(r.bytes.Swap(0))
+	}
+}

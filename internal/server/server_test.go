@@ -381,7 +381,7 @@ func TestAdmissionRejectsWhenBudgetFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := int64(len(photo)) + 64<<10 + decodeReservation(h, m.DecodeOptions())
+	need := int64(len(photo)) + decodeReservation(h, m.DecodeOptions())
 	// The budget holds the model and one such request, not two.
 	info := infoOf(m)
 	budget := info.PeakBytes + need + need/2
