@@ -168,6 +168,13 @@ func (b *batcher) run(batch []*job) {
 				finish(j, jobResult{err: err})
 				continue
 			}
+			// A job that the run (at the measured time per image, with half of it again for the estimate's
+			// error) would finish after its deadline is dropped unstarted (503), instead of costing the
+			// model a run whose answer comes too late (504).
+			if dl, ok := j.ctx.Deadline(); ok && time.Until(dl) < time.Duration(n+len(j.imgs))*b.load.perImage(time.Now())*3/2 {
+				finish(j, jobResult{err: context.DeadlineExceeded})
+				continue
+			}
 			chunk = append(chunk, j)
 			n += len(j.imgs)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -21,13 +22,16 @@ const (
 	maxChunk   = 1 << 20
 )
 
-// Multipart parsing allowance: what net/textproto allocates for part headers, reserved per byte of the
-// multipart body parsed (measured in TestMultipartParseAllocations: many tiny header lines cost about 3x
-// their bytes in strings and map entries) plus a fixed part for the reader's buffers.
-const (
-	multipartParsePerByte = 4
-	multipartParseFixed   = 64 << 10
-)
+// maxPartHead bounds each multipart part's head (its header lines), checked before parsing: net/textproto
+// holds several times a head's bytes while parsing it (a long line is copied as it grows, each line
+// becomes strings and a map entry), so the head, not the body, sizes the parse.
+const maxPartHead = 8 << 10
+
+// multipartParseBytes is what mime/multipart and net/textproto hold while parsing a part's head (parts are
+// parsed one after another): the reader's buffers, six times the head's bytes (a long line's growing
+// copies and its string), and per header line (at least 3 bytes) a map entry and slices, which textproto
+// itself counts as 200 bytes (TestMultipartParseAllocations measures under half of this allowance).
+const multipartParseBytes = 64<<10 + 6*maxPartHead + maxPartHead/3*200
 
 // maxOtherParts bounds the multipart fields that are not images (skipped, but each one parsed).
 const maxOtherParts = 16
@@ -199,7 +203,10 @@ func (s *Server) readBody(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return []upload{{name: name, data: data}}, nil
 	}
 	// The parts are copied out of the body, then the body's chunks are returned to the budget.
-	parse := multipartParseFixed + multipartParsePerByte*c.size
+	if err := checkPartHeads(c.reader(), multipartBoundary); err != nil {
+		return nil, err
+	}
+	parse := int64(multipartParseBytes)
 	if err := res.acquire(ctx, parse, s.cfg.AdmissionWait); err != nil {
 		return nil, admitError(err, 413)
 	}
@@ -278,5 +285,44 @@ func (s *Server) readMultipart(ctx context.Context, body io.Reader, boundary str
 			return nil, admitError(err, 413)
 		}
 		ups = append(ups, upload{name: p.FileName(), data: data})
+	}
+}
+
+// checkPartHeads refuses a multipart body with a part head over maxPartHead bytes, reading the body line
+// by line as mime/multipart will (a delimiter line "--boundary" starts a head, a blank line ends it).
+func checkPartHeads(body io.Reader, boundary string) *apiError {
+	if boundary == "" {
+		return fail(400, "bad_request", "multipart/form-data without a boundary")
+	}
+	delim := []byte("--" + boundary)
+	br := bufio.NewReaderSize(body, 4096)
+	inHead, lineStart := false, true
+	head := 0
+	for {
+		piece, err := br.ReadSlice('\n')
+		if len(piece) > 0 {
+			complete := piece[len(piece)-1] == '\n'
+			switch {
+			case inHead:
+				head += len(piece)
+				if head > maxPartHead {
+					return fail(400, "bad_request", "a multipart part's head is over %d bytes", maxPartHead)
+				}
+				if lineStart && complete && len(bytes.TrimRight(piece, "\r\n")) == 0 {
+					inHead = false
+				}
+			case lineStart && bytes.HasPrefix(piece, delim):
+				// "--boundary--" closes the body; anything else after "--boundary" is a part's start.
+				inHead = !bytes.HasPrefix(piece[len(delim):], []byte("--"))
+				head = 0
+			}
+			lineStart = complete
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return nil // io.EOF: the rest is for mime/multipart to judge
+		}
 	}
 }

@@ -26,6 +26,8 @@ type Budget struct {
 	total int64
 	sem   *semaphore.Weighted
 	inUse atomic.Int64
+	// granted sums every reservation ever made: tests compare it with the bytes a request allocated.
+	granted atomic.Int64
 }
 
 // NewBudget returns a budget of total bytes.
@@ -53,6 +55,7 @@ func (b *Budget) Acquire(ctx context.Context, n int64, wait time.Duration) error
 	}
 	if b.sem.TryAcquire(n) {
 		b.inUse.Add(n)
+		b.granted.Add(n)
 		return nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
@@ -65,6 +68,7 @@ func (b *Budget) Acquire(ctx context.Context, n int64, wait time.Duration) error
 			memory.FormatSize(b.inUse.Load()), memory.FormatSize(b.total))
 	}
 	b.inUse.Add(n)
+	b.granted.Add(n)
 	return nil
 }
 
@@ -77,6 +81,7 @@ func (b *Budget) TryAcquire(n int64) bool {
 		return false
 	}
 	b.inUse.Add(n)
+	b.granted.Add(n)
 	return true
 }
 

@@ -25,6 +25,10 @@ type upload struct {
 // predictionBytes is one wanwu.Prediction (its label strings point into the model's label set).
 const predictionBytes = int64(unsafe.Sizeof(wanwu.Prediction{}))
 
+// requestBaseBytes is what every classify request reserves first: its context, query, records and the
+// small allocations of parsing (measured in TestRequestAllocationsAreReserved).
+const requestBaseBytes = 32 << 10
+
 // recordJSONBytes bounds a record's JSON without its predictions (file name aside, which is counted
 // with the body it came in).
 const recordJSONBytes = 512
@@ -40,6 +44,10 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 	// (after the response is written), the batcher's when the model is done with the images.
 	res := s.budget.newReservation()
 	defer res.done()
+	if err := res.acquire(ctx, requestBaseBytes, s.cfg.AdmissionWait); err != nil {
+		s.writeError(w, admitError(err, 413))
+		return
+	}
 	q, aerr := s.parseQuery(ctx, r, res)
 	if aerr != nil {
 		s.writeError(w, aerr)
@@ -192,10 +200,11 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 		return nil, fail(504, "timeout", "no result within %v", s.cfg.Timeout)
 	}
 	if out.err != nil {
-		if ctx.Err() != nil && !j.started.Load() {
-			return nil, fail(503, "overload", "overloaded: not started within %v; retry later", s.cfg.Timeout)
-		}
-		if ctx.Err() != nil {
+		switch {
+		case !j.started.Load():
+			// Dropped before its run: the deadline passed in the queue, or would pass during the run.
+			return nil, fail(503, "overload", "overloaded: could not be classified within %v; retry later", s.cfg.Timeout)
+		case ctx.Err() != nil:
 			return nil, fail(504, "timeout", "no result within %v", s.cfg.Timeout)
 		}
 		return nil, fail(500, "internal", "classifying: %v", out.err)
@@ -220,10 +229,15 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 	return recs, nil
 }
 
+// decodeBytes is the server's decoder. imageio.DecodeBytes cannot be interrupted: a decode that outlives
+// the request's deadline (a progressive JPEG with thousands of scans) runs to its end, holding its slot.
+// imageio.DecodeContext, once imageio has it, belongs here.
+func decodeBytes(ctx context.Context, data []byte, opts imageio.DecodeOptions) (*imageio.RGB, error) {
+	return imageio.DecodeBytes(data, opts)
+}
+
 // decode decodes one image while holding one of the decoder slots (decoding is CPU-bound: more decodes
-// than cores only slow each other and the model down).
-// TODO(imageio): decode with imageio.DecodeContext once it exists, so a decode outliving the deadline
-// (a scan bomb) stops then; DecodeBytes can only be checked before and after.
+// than cores only slow each other and the model down), within the request's deadline.
 func (s *Server) decode(ctx context.Context, data []byte, opts imageio.DecodeOptions) (*imageio.RGB, error) {
 	if err := s.decodeSlots.Acquire(ctx, 1); err != nil {
 		return nil, err
@@ -234,7 +248,7 @@ func (s *Server) decode(ctx context.Context, data []byte, opts imageio.DecodeOpt
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	img, err := imageio.DecodeBytes(data, opts)
+	img, err := s.decodeImage(ctx, data, opts)
 	if cerr := ctx.Err(); cerr != nil {
 		return nil, cerr
 	}
@@ -244,17 +258,16 @@ func (s *Server) decode(ctx context.Context, data []byte, opts imageio.DecodeOpt
 // resultBytes is what the results of images images at top-K k hold, from the model's scores to the
 // response: scoring an image holds a probability and a sort index per class for a moment, and a batch is
 // scored at its largest top-K, so a large k is reserved for a whole batch; each image keeps its k
-// predictions (twice for a subset, which copies the kept ones); the response is encoded one record at a
+// predictions, and a subset its own copy of the top-K it keeps; the response is encoded one record at a
 // time into a buffer that grows by doubling (at most three times the record).
 func (s *Server) resultBytes(images, k int, q query) int64 {
 	classes := int64(max(s.info.Labels, 1024))
 	scoring := classes*16 + int64(s.cfg.MaxBatch)*int64(k)*predictionBytes
-	held := int64(images) * int64(k) * predictionBytes
 	outK := int64(q.topK)
 	if q.only != nil {
-		held *= 2
 		outK = min(outK, int64(len(q.only)))
 	}
+	held := int64(images) * (int64(k) + outK) * predictionBytes
 	response := 3 * (recordJSONBytes + outK*s.predJSONBytes)
 	return scoring + held + response
 }
@@ -299,14 +312,17 @@ func (s *Server) writeResults(w http.ResponseWriter, recs []wanwu.Record) {
 	w.Write([]byte("]}\n"))
 }
 
-// subset keeps the predictions whose class is in only (ascending), rescaled to sum to 1 over the subset:
-// the softmax over the subset's logits, since p_i/Σ_subset p_j = e^{z_i}/Σ_subset e^{z_j}.
+// subset keeps the topK best predictions whose class is in only (ascending), rescaled to sum to 1 over
+// the whole subset: the softmax over the subset's logits, since p_i/Σ_subset p_j = e^{z_i}/Σ_subset e^{z_j}.
+// all is sorted best first, so the first matches are the best.
 func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
-	var out []wanwu.Prediction
+	out := make([]wanwu.Prediction, 0, min(topK, len(only)))
 	sum := 0.0
 	for _, p := range all {
 		if _, in := slices.BinarySearch(only, p.Index); in {
-			out = append(out, p)
+			if len(out) < cap(out) {
+				out = append(out, p)
+			}
 			sum += p.Score
 		}
 	}
@@ -315,5 +331,5 @@ func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
 			out[i].Score /= sum
 		}
 	}
-	return out[:min(topK, len(out))]
+	return out
 }

@@ -82,9 +82,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) EndDrainDelay() { s.hurryOnce.Do(func() { close(s.hurry) }) }
 
 // limitListener admits connections only as far as their memory fits: each takes a slot (at most
-// MaxConns, and no more than a quarter of what the model leaves of the budget holds) and reserves
-// connBytes from the budget before it is accepted. A connection waiting for either stays in the kernel's
-// accept queue (not refused) until an open one closes or the budget frees.
+// MaxConns, and no more than a quarter of what the model leaves of the budget holds) before it is
+// accepted, so one over the bound waits in the kernel's accept queue (not refused) until an open one
+// closes; once accepted it reserves connBytes from the budget before net/http reads from it.
 func (s *Server) limitListener(ln net.Listener) net.Listener {
 	byBudget := int((s.budget.Total() - s.info.PeakBytes) / 4 / connBytes)
 	n := max(min(s.cfg.MaxConns, byBudget), 8)
@@ -106,21 +106,21 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	case <-l.ctx.Done():
 		return nil, net.ErrClosed
 	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
 	for {
 		err := l.s.budget.Acquire(l.ctx, connBytes, time.Second)
 		if err == nil {
 			break
 		}
 		if l.ctx.Err() != nil {
+			c.Close()
 			<-l.slots
 			return nil, net.ErrClosed
 		}
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		l.s.budget.Release(connBytes)
-		<-l.slots
-		return nil, err
 	}
 	l.s.metrics.conns.Inc()
 	return &limitedConn{Conn: c, l: l}, nil

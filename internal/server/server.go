@@ -99,6 +99,7 @@ type Server struct {
 
 	load        *loadEstimator
 	decodeSlots *semaphore.Weighted
+	decodeImage func(context.Context, []byte, imageio.DecodeOptions) (*imageio.RGB, error)
 	// predJSONBytes bounds one prediction's JSON: the longest labels, escaped, and the numbers.
 	predJSONBytes int64
 	// hurry ends the drain delay early (a second SIGTERM).
@@ -176,7 +177,8 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 			memory.FormatSize(cfg.Budget), memory.FormatSize(info.PeakBytes), memory.FormatSize(info.WeightBytes), memory.FormatSize(info.PlanBytes), memory.FormatSize(minRequest))
 	}
 	s := &Server{cfg: cfg, model: model, info: info, budget: NewBudget(cfg.Budget), log: cfg.Logger,
-		load: &loadEstimator{}, decodeSlots: semaphore.NewWeighted(int64(cfg.MaxDecodes)), hurry: make(chan struct{})}
+		load: &loadEstimator{}, decodeSlots: semaphore.NewWeighted(int64(cfg.MaxDecodes)), decodeImage: decodeBytes,
+		hurry: make(chan struct{})}
 	if !s.budget.TryAcquire(info.PeakBytes) {
 		panic("server: fresh budget refused the model's reservation")
 	}
