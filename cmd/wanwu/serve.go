@@ -18,6 +18,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/internal/server"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -216,6 +217,14 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 			return err
 		}
 	}
+	// Resident memory the Go runtime does not manage (the binary's pages, mapped weights) counts against
+	// the budget as well: the collector's limit is what it leaves.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if outside := residentOutsideGo(); outside > 0 && outside < budget/2 {
+			debug.SetMemoryLimit(budget - outside)
+			log.Info("Go memory limit", "bytes", budget-outside, "resident_outside_go", outside)
+		}
+	}
 	srv, err := server.New(model, info, server.Config{Budget: budget, MaxBatch: maxBatch, MaxWait: f.maxWait,
 		MaxBody: maxBody, Timeout: f.timeout, AdmissionWait: f.admissionWait, MaxPixels: f.maxPixels,
 		BodyTimeout: f.bodyTimeout, BodyStall: f.bodyStall, MaxDecodes: f.maxDecodes, MaxConns: f.maxConns,
@@ -287,4 +296,15 @@ func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int
 	}
 	info.PlanBytes, info.PeakBytes = plan, peak
 	return info, maxBatch, nil
+}
+
+// residentOutsideGo is the process's resident memory that the Go runtime does not allocate: pages of
+// files (the binary, mapped model weights) and shared memory (0 where /proc is missing). The runtime maps
+// no files, so RssFile and RssShmem are outside its memory limit's view.
+func residentOutsideGo() int64 {
+	st, err := procstat.Status()
+	if err != nil {
+		return 0
+	}
+	return st["RssFile"] + st["RssShmem"]
 }
