@@ -76,6 +76,11 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 	if !isMultipart && !strings.HasPrefix(mt, "image/") {
 		return nil, fail(415, "unsupported_type", "Content-Type %q: send an image (image/jpeg, image/png, ...) or multipart/form-data with field \"image\"", mt)
 	}
+	// A request that could not be served even with a single image is refused before its body is read.
+	dl, _ := ctx.Deadline()
+	if wait, ok := s.load.wouldAdmit(1, time.Until(dl), time.Now()); !ok {
+		return nil, overloaded(wait, s.cfg.Timeout)
+	}
 	ups, aerr := s.readBody(ctx, w, r, params["boundary"], isMultipart, res)
 	if aerr != nil {
 		return nil, aerr
@@ -116,10 +121,8 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 	// Shed before decoding: if the images admitted ahead of these (at the model's measured time per
 	// image) would not be done well within the deadline, the request gets 503 now, having cost only its
 	// body and headers.
-	dl, _ := ctx.Deadline()
 	if wait, ok := s.load.admit(readable, time.Until(dl), time.Now()); !ok {
-		return nil, fail(503, "overload", "overloaded: about %v of work is queued ahead, more than the %v deadline allows; retry later",
-			wait.Round(time.Millisecond), s.cfg.Timeout)
+		return nil, overloaded(wait, s.cfg.Timeout)
 	}
 	counted := readable // images counted ahead of later requests, until the batcher takes them over
 	defer func() { s.load.finished(counted) }()
@@ -270,6 +273,11 @@ func (s *Server) resultBytes(images, k int, q query) int64 {
 	held := int64(images) * (int64(k) + outK) * predictionBytes
 	response := 3 * (recordJSONBytes + outK*s.predJSONBytes)
 	return scoring + held + response
+}
+
+func overloaded(wait, timeout time.Duration) *apiError {
+	return fail(503, "overload", "overloaded: about %v of work is queued ahead, more than the %v deadline allows; retry later",
+		wait.Round(time.Millisecond), timeout)
 }
 
 // admitError maps a failed reservation to its answer. tooBig is the status when the request alone needs

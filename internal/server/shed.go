@@ -68,13 +68,17 @@ func (e *loadEstimator) observe(images int, d time.Duration, now time.Time) {
 // request with nothing ahead of it is always admitted: shedding it would not make it faster, and the
 // runs it causes keep the estimate current.
 func (e *loadEstimator) admit(n int, remaining time.Duration, now time.Time) (wait time.Duration, ok bool) {
+	if wait, ok = e.wouldAdmit(n, remaining, now); ok {
+		e.ahead.Add(int64(n))
+	}
+	return wait, ok
+}
+
+// wouldAdmit is admit without counting: whether n more images would be admitted now.
+func (e *loadEstimator) wouldAdmit(n int, remaining time.Duration, now time.Time) (wait time.Duration, ok bool) {
 	ahead := e.ahead.Load()
 	wait = time.Duration(ahead+int64(n)) * e.perImage(now)
-	if ahead > 0 && float64(wait) > shedFraction*float64(remaining) {
-		return wait, false
-	}
-	e.ahead.Add(int64(n))
-	return wait, true
+	return wait, ahead == 0 || float64(wait) <= shedFraction*float64(remaining)
 }
 
 // finished removes n admitted images from the count ahead (classified, dropped, or failed to decode).
