@@ -33,7 +33,8 @@ type capCase struct {
 // in PNG, BMP and JPEG, 1x1,000,000 and 1,000,000x1 PNGs, a progressive-JPEG scan bomb, slow uploads,
 // bodies shorter than their Content-Length), then good photos alone. It asserts no OOM kill in the
 // cgroup, the server's VmHWM within its budget, no 5xx other than admission 503s, and at least 90% of the
-// good requests started 2 s or more after the hostile traffic stopped answered 200.
+// good requests started 2 s or more after the hostile traffic stopped answered 200. Good clients wait as a
+// 503's Retry-After asks, as well-behaved clients do; hostile ones do not.
 //
 // It runs the default catalog model, and a dynamic-batch ResNet-50: models/resnet50/model.onnx where `make
 // models` exported it, else the committed fixture testdata/models/resnet50_tiny. By default each runs
@@ -76,7 +77,7 @@ func TestServeUnderMemoryCap(t *testing.T) {
 	t.Logf("ResNet-50: %s", resnet)
 	cases := []capCase{
 		{name: "default-model", model: "mobilenet_v2_1.0_224_quant", budget: "128MiB", cap: 160 << 20},
-		{name: "resnet50-dynamic-batch", model: resnet, budget: resnetBudget, cap: resnetCap, args: []string{"--max-batch", "8"}},
+		{name: "resnet50-dynamic-batch", model: resnet, budget: resnetBudget, cap: resnetCap, args: []string{"--max-batch", "4"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -234,19 +235,28 @@ func tail(path string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// refusals counts the server's "refused" log lines by status and reason.
-func refusals(logPath string) map[string]int {
+// refusals counts the server's "refused" log lines by status and reason, with the first message of each.
+func refusals(logPath string) map[string]string {
 	b, _ := os.ReadFile(logPath)
 	n := map[string]int{}
+	first := map[string]string{}
 	for _, line := range strings.Split(string(b), "\n") {
 		var l struct {
 			Msg    string
 			Status int
 			Reason string
+			Error  string
 		}
 		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "refused" {
-			n[fmt.Sprintf("%d %s", l.Status, l.Reason)]++
+			k := fmt.Sprintf("%d %s", l.Status, l.Reason)
+			if n[k]++; n[k] == 1 {
+				first[k] = l.Error
+			}
 		}
 	}
-	return n
+	out := map[string]string{}
+	for k, msg := range first {
+		out[k] = fmt.Sprintf("x%d, e.g. %q", n[k], msg)
+	}
+	return out
 }

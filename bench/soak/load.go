@@ -92,13 +92,14 @@ func runLoad(cfg loadConfig) []sample {
 				p := ps[r.IntN(len(ps))]
 				var code int
 				var err error
+				var retryAfter time.Duration
 				switch kind {
 				case kindSlow:
 					code, err = slowUpload(host, p, 200_000, 1000, 300*time.Millisecond)
 				case kindShort:
 					code, err = slowUpload(host, p, 100_000, 1000, time.Hour)
 				default:
-					code, err = send(client, cfg.url+"/v1/classify", p)
+					code, retryAfter, err = send(client, cfg.url+"/v1/classify", p)
 				}
 				s := sample{kind: kind, code: code, start: now.Sub(start), lat: time.Since(now)}
 				if err != nil {
@@ -107,8 +108,12 @@ func runLoad(cfg loadConfig) []sample {
 				mu.Lock()
 				samples = append(samples, s)
 				mu.Unlock()
-				if code == 0 {
+				switch {
+				case code == 0:
 					time.Sleep(50 * time.Millisecond) // no answer (a server gone): do not spin
+				case code == 503 && kind == kindGood && retryAfter > 0:
+					// A well-behaved client waits as told before its next request; hostile ones do not.
+					time.Sleep(retryAfter)
 				}
 			}
 		}(w)
@@ -117,14 +122,16 @@ func runLoad(cfg loadConfig) []sample {
 	return samples
 }
 
-func send(c *http.Client, url string, p payload) (int, error) {
+// send posts p and returns the status and the Retry-After the server asked for (0 if none).
+func send(c *http.Client, url string, p payload) (int, time.Duration, error) {
 	resp, err := c.Post(url, p.ctype, bytes.NewReader(p.body))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, time.Duration(secs) * time.Second, nil
 }
 
 // slowUpload announces a body of announced bytes and sends p's bytes piece bytes at a time, one piece

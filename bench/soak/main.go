@@ -7,9 +7,10 @@
 // short or with its bytes scrambled), oversized (a body over -max-body), bomb_png, bomb_bmp, bomb_jpeg
 // (headers declaring huge images), tall_png and wide_png (valid 1x1,000,000 and 1,000,000x1 PNGs),
 // scan_bomb (a progressive JPEG with 1000 scans), slow (a body trickled in) and short (a body shorter
-// than its Content-Length). With -after D, good requests alone follow the mix for D, and the report says
-// how soon after the mix they were served again. Exit status 1 when the run breaks its rules: any 5xx
-// other than 503 (admission), or RSS growth after warm-up above -max-growth.
+// than its Content-Length). Good clients wait as a 503's Retry-After asks; hostile ones do not. With
+// -after D, good requests alone follow the mix for D, and the report says how soon after the mix they
+// were served again. Exit status 1 when the run breaks its rules: any 5xx other than 503 (admission), or
+// RSS growth after warm-up above -max-growth.
 package main
 
 import (

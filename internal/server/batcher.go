@@ -192,6 +192,7 @@ func (b *batcher) run(batch []*job) {
 			part := imgs[start:min(start+b.maxBatch, len(imgs))]
 			b.m.batchSize.Observe(float64(len(part)))
 			t0 := time.Now()
+			b.load.runStarted(t0)
 			var r []wanwu.Result
 			// The run is not tied to one request's context: it serves several. Each is short (bounded by
 			// max-batch), and a handler whose deadline passes answers 504 without waiting for it.

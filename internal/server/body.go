@@ -326,3 +326,22 @@ func checkPartHeads(body io.Reader, boundary string) *apiError {
 		}
 	}
 }
+
+// discardLimit bounds the body read and dropped before a 503 that the client is meant to retry elsewhere
+// (draining, shedding at the head): a client still sending its body when the server answers and closes
+// sees a reset instead of the 503. Larger bodies are not read; the answer then closes the connection.
+const discardLimit = 4 << 20
+
+// discardBody reads up to discardLimit of the body into nothing, under the body deadlines.
+func (s *Server) discardBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > discardLimit {
+		w.Header().Set("Connection", "close")
+		return
+	}
+	start := time.Now()
+	dr := &deadlineReader{r: r.Body, rc: http.NewResponseController(w), deadline: start.Add(s.cfg.BodyTimeout),
+		stall: s.cfg.BodyStall, limit: discardLimit}
+	if _, err := io.Copy(io.Discard, dr); err != nil {
+		w.Header().Set("Connection", "close")
+	}
+}

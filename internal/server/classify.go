@@ -35,6 +35,7 @@ const recordJSONBytes = 512
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
+		s.discardBody(w, r)
 		s.writeError(w, fail(503, "shutting_down", "server is shutting down"))
 		return
 	}
@@ -79,6 +80,7 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 	// A request that could not be served even with a single image is refused before its body is read.
 	dl, _ := ctx.Deadline()
 	if wait, ok := s.load.wouldAdmit(1, time.Until(dl), time.Now()); !ok {
+		s.discardBody(w, r)
 		return nil, overloaded(wait, s.cfg.Timeout)
 	}
 	ups, aerr := s.readBody(ctx, w, r, params["boundary"], isMultipart, res)

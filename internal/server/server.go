@@ -179,7 +179,7 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, model: model, info: info, budget: NewBudget(cfg.Budget), log: cfg.Logger,
 		load: &loadEstimator{}, decodeSlots: semaphore.NewWeighted(int64(cfg.MaxDecodes)), decodeImage: decodeBytes,
 		hurry: make(chan struct{})}
-	if !s.budget.TryAcquire(info.PeakBytes) {
+	if !s.budget.reserveForLife(info.PeakBytes) {
 		panic("server: fresh budget refused the model's reservation")
 	}
 	s.predJSONBytes = predictionJSONBytes(model.Labels())

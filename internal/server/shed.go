@@ -8,8 +8,9 @@ import (
 )
 
 // estimateHalfLife is how fast the per-image cost estimate falls back to the model's uncontended figure
-// when no run refreshes it: a slow period (runs sharing the cores with many decodes) is forgotten within
-// a few seconds of its end, so it cannot keep shedding requests after the load is gone.
+// while the model is idle: a slow period (runs sharing the cores with many decodes) is forgotten within
+// a few seconds of its end, so it cannot keep shedding requests after the load is gone. While runs go on
+// back to back, each refreshes the estimate and nothing decays.
 const estimateHalfLife = 500 * time.Millisecond
 
 // shedFraction is the share of a request's remaining deadline the work ahead of it may take before the
@@ -23,10 +24,11 @@ type loadEstimator struct {
 	// ahead counts images admitted (past shedding) and not yet finished: being decoded, queued or running.
 	ahead atomic.Int64
 
-	mu     sync.Mutex
-	recent float64   // per-image run time, nanoseconds: an EWMA of the recent runs (0: none measured)
-	floor  float64   // the fastest per-image time measured: the model's cost when it has the cores alone
-	at     time.Time // when recent was last updated
+	mu      sync.Mutex
+	recent  float64   // per-image run time, nanoseconds: an EWMA of the recent runs (0: none measured)
+	floor   float64   // the fastest per-image time measured: the model's cost when it has the cores alone
+	at      time.Time // when recent was last updated (the end of the last run)
+	running bool      // a run is in progress: the model is not idle, so the estimate does not decay
 }
 
 // perImage is the current per-image estimate: the recent figure, decayed toward the floor with the time
@@ -42,21 +44,36 @@ func (e *loadEstimator) decayedLocked(now time.Time) float64 {
 		return 0
 	}
 	age := max(now.Sub(e.at), 0)
+	if e.running {
+		age = 0
+	}
 	return e.floor + (e.recent-e.floor)*math.Exp2(-float64(age)/float64(estimateHalfLife))
 }
 
-// observe records a model run of images images that took d.
+// runStarted marks a model run in progress (observe ends it).
+func (e *loadEstimator) runStarted(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.recent != 0 {
+		// Freeze the estimate as it has decayed so far: the idle time before this run counts, the run not.
+		e.recent, e.at = e.decayedLocked(now), now
+	}
+	e.running = true
+}
+
+// observe records a model run of images images that took d, and ends the run.
 func (e *loadEstimator) observe(images int, d time.Duration, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := e.decayedLocked(now) // not decayed over the run itself
+	e.running = false
 	if images <= 0 || d <= 0 {
 		return
 	}
 	v := float64(d) / float64(images)
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.recent == 0 {
 		e.recent, e.floor = v, v
 	} else {
-		cur := e.decayedLocked(now)
 		e.recent = cur + (v-cur)/4 // EWMA, weight 1/4: follows a change of load within a few runs
 		e.floor = min(e.floor, v)
 	}

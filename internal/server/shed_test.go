@@ -33,6 +33,19 @@ func TestLoadEstimatorDecays(t *testing.T) {
 			t.Errorf("%v later: %v, want %v", after, got, time.Duration(wantF))
 		}
 	}
+	// A run in progress stops the decay: the idle time before it counts, the run itself not.
+	e.runStarted(t0.Add(estimateHalfLife))
+	frozen := e.perImage(t0.Add(estimateHalfLife))
+	if got := e.perImage(t0.Add(10 * time.Second)); got != frozen {
+		t.Errorf("during a run the estimate moved from %v to %v", frozen, got)
+	}
+	e.observe(1, frozen, t0.Add(10*time.Second)) // the run took what was estimated
+	if got := e.perImage(t0.Add(10 * time.Second)); got != frozen {
+		t.Errorf("after a run as long as estimated: %v, want %v", got, frozen)
+	}
+	e = loadEstimator{}
+	e.observe(2, 20*time.Millisecond, t0)
+	e.observe(1, 810*time.Millisecond, t0)
 	// Shedding: work ahead over 80% of the remaining time is refused, unless nothing is ahead.
 	e.ahead.Store(0)
 	if _, ok := e.admit(3, time.Millisecond, t0); !ok {
