@@ -173,7 +173,7 @@ func TestHugeInputRefused(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{[]any{int64(1), int64(3), int64(1 << 31), int64(1 << 31)}, nil, `input "x": shape [1,3,2147483648,2147483648] of f32 needs more than 256 TiB`},
+		{[]any{int64(1), int64(3), int64(1 << 31), int64(1 << 31)}, nil, `input "x": shape [1,3,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB`},
 		{[]any{"N", int64(3), int64(1 << 31), int64(1 << 31)}, nil, `input "x": shape [?,3,2147483648,2147483648] of f32`},
 		{[]any{int64(1), int64(3), int64(1 << 62), int64(4)}, nil, `input "x": shape [1,3,4611686018427387904,4]: dimension 2 is 4611686018427387904`},
 		{[]any{"N", int64(3), "H", "W"}, []Option{WithInputSize(1 << 31)}, `input "x": shape [1,3,2147483648,2147483648] of f32`},

@@ -44,7 +44,7 @@ func TestThreadsCap(t *testing.T) {
 func TestHugeInputModel(t *testing.T) {
 	model := testutil.ImageModel(t, "N", 3, 1<<31, 1<<31)
 	photo := testutil.Shared(t, "images", "parrot.jpg")
-	want := `input "x": shape [?,3,2147483648,2147483648] of f32 needs more than 256 TiB`
+	want := `input "x": shape [?,3,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB`
 	for _, args := range [][]string{
 		{"inspect", model},
 		{"plan", "--model", model, "--budget", "1GiB"},

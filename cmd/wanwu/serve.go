@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
+	"os/signal"
 	goruntime "runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/internal/server"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -28,6 +30,10 @@ type serveFlags struct {
 	maxBatch             int
 	maxWait, timeout     time.Duration
 	admissionWait, drain time.Duration
+	drainDelay           time.Duration
+	bodyTimeout          time.Duration
+	bodyStall            time.Duration
+	maxDecodes, maxConns int
 	threads, size        int
 	maxPixels            int64
 	logFormat            string
@@ -47,7 +53,10 @@ WANWU_ADDR, WANWU_MAX_BATCH, ...); a flag on the command line wins over the vari
 Sizes take units: 512MiB, 1GiB, 300M (powers of 1024) or 300MB (powers of 1000).
 Without --budget the budget is the cgroup memory limit or MemAvailable, less a safety margin. The model
 chooses its configuration within three quarters of it; the rest admits requests (see docs/api.md).
-SIGTERM or SIGINT: new requests get 503 and /readyz fails, requests in flight finish (up to --drain).
+A request's body must arrive within --body-timeout, with no pause longer than --body-stall (else 408);
+memory is reserved as its bytes arrive. Load is shed from the image headers, before decoding (503).
+SIGTERM or SIGINT: /readyz and new requests answer 503 for --drain-delay while connections are still
+accepted (a second signal ends the delay), then requests in flight finish (up to --drain).
 See docs/api.md.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -65,9 +74,14 @@ See docs/api.md.`,
 	fl.IntVar(&f.maxBatch, "max-batch", 8, "most images per model run (1 = no batching)")
 	fl.DurationVar(&f.maxWait, "max-wait", 5*time.Millisecond, "how long a batch waits for more images")
 	fl.StringVar(&f.maxBody, "max-body", "20MiB", "request body limit")
-	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-request deadline (504 after it)")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "per-request deadline (504 when the model run is late, 503 when the request could not start)")
+	fl.DurationVar(&f.bodyTimeout, "body-timeout", 0, "deadline for receiving a request's body, 408 after it (0 = half of --timeout; at most --timeout)")
+	fl.DurationVar(&f.bodyStall, "body-stall", 2*time.Second, "longest wait for more bytes of a body, 408 after it (at most --body-timeout)")
 	fl.DurationVar(&f.admissionWait, "admission-wait", time.Second, "how long a request waits for memory before 503")
-	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
+	fl.IntVar(&f.maxDecodes, "max-decodes", 0, "images decoded at once (0 = the number of cores)")
+	fl.IntVar(&f.maxConns, "max-conns", 1024, "most open connections (also bounded by a quarter of the budget left by the model, 64 KiB each); more wait to be accepted")
+	fl.DurationVar(&f.drainDelay, "drain-delay", 5*time.Second, "on SIGTERM, how long /readyz and new requests answer 503 before the listener closes")
+	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown then waits for requests in flight")
 	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits)")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
@@ -122,6 +136,16 @@ func (f serveFlags) validate() (budget, maxBody int64, err error) {
 		return 0, 0, usagef("--timeout must be positive")
 	case f.admissionWait <= 0:
 		return 0, 0, usagef("--admission-wait must be positive")
+	case f.bodyTimeout < 0 || f.bodyTimeout > f.timeout:
+		return 0, 0, usagef("--body-timeout must be from 0 (half of --timeout) to --timeout (%v), got %v", f.timeout, f.bodyTimeout)
+	case f.bodyStall <= 0:
+		return 0, 0, usagef("--body-stall must be positive")
+	case f.maxDecodes < 0:
+		return 0, 0, usagef("--max-decodes must not be negative")
+	case f.maxConns < 1:
+		return 0, 0, usagef("--max-conns must be positive")
+	case f.drainDelay < 0 || f.drain <= 0:
+		return 0, 0, usagef("--drain-delay must not be negative and --drain must be positive")
 	case f.maxPixels < 1:
 		return 0, 0, usagef("--max-pixels must be positive")
 	case f.logFormat != "json" && f.logFormat != "text":
@@ -199,8 +223,20 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 			return err
 		}
 	}
+	// Resident memory the Go runtime does not manage counts against the budget as well: the arena (mapped
+	// apart from the heap) and the file pages now resident (the binary, mapped weights), measured once the
+	// programs are compiled. The collector's limit is what the larger of that and the prediction leaves.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		outside := max(pred.OffHeap(), pred.Arena+residentOutsideGo())
+		if limit := max(budget-outside, budget/4); limit != budget-pred.OffHeap() {
+			debug.SetMemoryLimit(limit)
+			log.Info("Go memory limit", "bytes", limit, "resident_outside_go", outside)
+		}
+	}
 	srv, err := server.New(model, info, server.Config{Budget: budget, MaxBatch: maxBatch, MaxWait: f.maxWait,
-		MaxBody: maxBody, Timeout: f.timeout, AdmissionWait: f.admissionWait, MaxPixels: f.maxPixels, Logger: log})
+		MaxBody: maxBody, Timeout: f.timeout, AdmissionWait: f.admissionWait, MaxPixels: f.maxPixels,
+		BodyTimeout: f.bodyTimeout, BodyStall: f.bodyStall, MaxDecodes: f.maxDecodes, MaxConns: f.maxConns,
+		DrainDelay: f.drainDelay, Drain: f.drain, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -208,27 +244,30 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: f.timeout + 5*time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
 	log.Info("serving", "addr", ln.Addr().String(), "model", info.Name, "input_size", info.InputSize,
 		"precision", info.Precision, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
 		"max_batch", maxBatch, "batch_dynamic", model.BatchDynamic(), "max_wait", f.maxWait.String(),
 		"max_body", maxBody, "timeout", f.timeout.String(), "gomaxprocs", goruntime.GOMAXPROCS(0))
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
+	// A second SIGTERM or SIGINT during the drain delay ends it (the first one ended ctx).
+	served := make(chan struct{})
+	defer close(served)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-served:
+			return
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			srv.EndDrainDelay()
+		case <-served:
+		}
+	}()
+	if err := srv.Serve(ctx, ln); err != nil {
 		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: refusing new requests, finishing those in flight", "drain", f.drain.String())
-	srv.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
-	defer cancel()
-	err = hs.Shutdown(sctx)
-	srv.Close()
-	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped")
 	return nil
@@ -267,3 +306,14 @@ func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int
 
 // minRequestBytes is the least a request needs beside the model (server.New refuses a budget without it).
 const minRequestBytes = 4 << 20
+
+// residentOutsideGo is the process's resident memory that the Go runtime does not allocate: pages of
+// files (the binary, mapped model weights) and shared memory (0 where /proc is missing). The runtime maps
+// no files, so RssFile and RssShmem are outside its memory limit's view.
+func residentOutsideGo() int64 {
+	st, err := procstat.Status()
+	if err != nil {
+		return 0
+	}
+	return st["RssFile"] + st["RssShmem"]
+}

@@ -46,6 +46,11 @@ func TestServeUsageErrors(t *testing.T) {
 		{args: []string{"serve", "--max-body", "-1"}},
 		{args: []string{"serve", "--timeout", "0s"}},
 		{args: []string{"serve", "--log-format", "xml"}},
+		{args: []string{"serve", "--timeout", "5s", "--body-timeout", "6s"}},
+		{args: []string{"serve", "--body-stall", "0s"}},
+		{args: []string{"serve", "--drain-delay", "-1s"}},
+		{args: []string{"serve", "--max-conns", "0"}},
+		{args: []string{"serve", "--max-decodes", "-2"}},
 		{args: []string{"serve", "extra-arg"}},
 		{args: []string{"serve"}, env: map[string]string{"WANWU_MAX_BATCH": "lots"}},
 		{args: []string{"serve"}, env: map[string]string{"WANWU_MAX_WAIT": "-5ms"}},
@@ -64,7 +69,8 @@ func TestServeUsageErrors(t *testing.T) {
 }
 
 // serve runs end to end: settings from the environment, a real request, and on cancellation (what
-// SIGTERM does through main's signal context) the request in flight finishes, then the server stops.
+// SIGTERM does through main's signal context) /readyz answers 503 on new connections for the drain delay,
+// the request in flight finishes, then the server stops.
 func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 	t.Setenv("WANWU_HOME", t.TempDir())
 	t.Setenv("WANWU_MIRROR", filepath.Dir(testutil.Shared(t, "models", catalog.DefaultModel+".tflite")))
@@ -72,6 +78,7 @@ func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 	t.Setenv("WANWU_MODEL", "mobilenet_v1_0.25_128_quant")
 	t.Setenv("WANWU_MAX_BODY", "15MiB")
 	t.Setenv("WANWU_BUDGET", "256MiB")
+	t.Setenv("WANWU_DRAIN_DELAY", "1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr lockedBuffer
@@ -141,6 +148,25 @@ func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 		}
 	}
 	cancel()
+	began := time.Now()
+	// During the drain delay new connections are still accepted and told the server is not ready.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	sawDrain := false
+	for time.Since(began) < 800*time.Millisecond {
+		resp, err := fresh.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatalf("connection refused during the drain delay: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			sawDrain = true
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !sawDrain {
+		t.Error("readyz never answered 503 during the drain delay")
+	}
 	a := <-inflight
 	if a.err != nil || a.code != 200 || a.n != 12 {
 		t.Errorf("request in flight at shutdown: %+v, want 200 with 12 results", a)
@@ -149,6 +175,9 @@ func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 	case code := <-done:
 		if code != 0 {
 			t.Errorf("serve exit %d: %s", code, stderr.String())
+		}
+		if d := time.Since(began); d < time.Second {
+			t.Errorf("serve stopped %v after the signal, before the 1s drain delay", d)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")

@@ -13,7 +13,7 @@ func TestInferShapesOverflow(t *testing.T) {
 	b := newBuilder()
 	b.input("img", tensor.F32, tensor.Shape{-1, 3, -1, -1})
 	err := InferShapes(b.g, map[string]tensor.Shape{"img": {1, 3, 1 << 31, 1 << 31}})
-	if want := `input "img": shape [1,3,2147483648,2147483648] of f32 needs more than 256 TiB`; err == nil || !strings.Contains(err.Error(), want) {
+	if want := `input "img": shape [1,3,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("huge input shape: %v; want %q", err, want)
 	}
 
@@ -22,7 +22,7 @@ func TestInferShapesOverflow(t *testing.T) {
 		want   string // "" = infers
 	}{
 		{[]int64{1, 4, 1 << 10, 1 << 10}, ""},
-		{[]int64{1, 4, 1 << 31, 1 << 31}, `node "big" (Expand): output "e": shape [1,4,2147483648,2147483648] of f32 needs more than 256 TiB`},
+		{[]int64{1, 4, 1 << 31, 1 << 31}, `node "big" (Expand): output "e": shape [1,4,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB`},
 		{[]int64{1 << 40, 4, 1 << 40, 1}, `node "big" (Expand): output "e": shape [1099511627776,4,1099511627776,1] of f32`}, // 2^84 bytes: wraps int64
 	} {
 		b := newBuilder()

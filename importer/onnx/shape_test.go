@@ -19,7 +19,7 @@ func TestInputShapeOverflow(t *testing.T) {
 	}{
 		{[]any{"N", 3, 224, 224}, "", tensor.Shape{-1, 3, 224, 224}},
 		{[]any{1, 3, 1 << 20, 1 << 20}, "", tensor.Shape{1, 3, 1 << 20, 1 << 20}}, // 12 TiB: a budget refuses it later
-		{[]any{1, 3, 1 << 31, 1 << 31}, `input "x": shape [1,3,2147483648,2147483648] of f32 needs more than 256 TiB`, nil},
+		{[]any{1, 3, 1 << 31, 1 << 31}, `input "x": shape [1,3,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB`, nil},
 		{[]any{"N", 3, 1 << 31, 1 << 31}, `input "x": shape [?,3,2147483648,2147483648] of f32`, nil},
 		{[]any{1, 1 << 49}, `input "x": shape [1,562949953421312]: dimension 1 is 562949953421312, more than any tensor can hold`, nil},
 		{[]any{1 << 21, 1 << 21, 1 << 21, 1 << 21}, `input "x": shape [2097152,2097152,2097152,2097152] of f32`, nil}, // 2^86: wraps int64

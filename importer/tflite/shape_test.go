@@ -26,7 +26,7 @@ func TestTensorShapeOverflow(t *testing.T) {
 	}
 	huge := bytes.ReplaceAll(model, old, le(4, 1, 1<<30, 1<<30, 2))
 	_, err := Decode(huge)
-	if want := `shape [1,1073741824,1073741824,2] of f32 needs more than 256 TiB`; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `tensor "t`) {
+	if want := `shape [1,1073741824,1073741824,2] of f32 is too large: it needs more than 256 TiB`; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `tensor "t`) {
 		t.Errorf("Decode: %v; want an error naming the tensor and %q", err, want)
 	}
 	if _, err := Decode(bytes.ReplaceAll(model, old, le(4, 1, 1<<10, 1<<10, 2))); err != nil {

@@ -23,9 +23,9 @@ type job struct {
 	ctx  context.Context
 	// done receives the results (buffered: the handler may have given up on a timeout).
 	done chan jobResult
-	// release returns the request's memory reservation; the batcher calls it once it no longer holds the
-	// images, which may be after the handler has answered 504, so the budget never counts memory freed
-	// that is still in use.
+	// release is called once the batcher no longer holds the images (which may be after the handler has
+	// answered 504): it lets go of the batcher's hold on the request's reservation and of its count in the
+	// load estimate.
 	release func()
 	// started is set when the job's images enter a model run: a request whose deadline passes before
 	// that was shed (503), one whose deadline passes during the run timed out (504).
@@ -57,30 +57,13 @@ type batcher struct {
 	queued atomic.Int64 // images submitted and not yet finished
 	// coming counts requests admitted and being read or decoded, not yet submitted: a batch waits for
 	// more images only while some are on their way (waiting with none coming only adds latency).
-	coming  atomic.Int64
-	perImgN atomic.Int64 // EWMA of a model run's time per image, in nanoseconds (0: none measured yet)
+	coming atomic.Int64
+	// load measures each model run's own time (from the call to its return, not the time jobs queued).
+	load *loadEstimator
 }
 
-// expectedWait predicts how long n more images would take to be classified: everything queued ahead of
-// them plus themselves, at the measured time per image (batches share the cost; a full batch per run is
-// assumed, which is what a queue long enough to matter produces).
-func (b *batcher) expectedWait(n int) time.Duration {
-	per := b.perImgN.Load()
-	return time.Duration((b.queued.Load() + int64(n)) * per)
-}
-
-func (b *batcher) observe(imgs int, d time.Duration) {
-	v := int64(d) / int64(imgs)
-	old := b.perImgN.Load()
-	if old == 0 {
-		b.perImgN.Store(v)
-		return
-	}
-	b.perImgN.Store(old + (v-old)/4) // EWMA, weight 1/4: follows load changes within a few runs
-}
-
-func newBatcher(model Classifier, maxBatch int, maxWait time.Duration, queueLen int, m *metrics) *batcher {
-	b := &batcher{model: model, maxBatch: maxBatch, maxWait: maxWait, queue: make(chan *job, queueLen), m: m}
+func newBatcher(model Classifier, maxBatch int, maxWait time.Duration, queueLen int, m *metrics, load *loadEstimator) *batcher {
+	b := &batcher{model: model, maxBatch: maxBatch, maxWait: maxWait, queue: make(chan *job, queueLen), m: m, load: load}
 	b.wg.Add(1)
 	go b.loop()
 	return b
@@ -185,6 +168,13 @@ func (b *batcher) run(batch []*job) {
 				finish(j, jobResult{err: err})
 				continue
 			}
+			// A job that the run (at the measured time per image, with half of it again for the estimate's
+			// error) would finish after its deadline is dropped unstarted (503), instead of costing the
+			// model a run whose answer comes too late (504).
+			if dl, ok := j.ctx.Deadline(); ok && time.Until(dl) < time.Duration(n+len(j.imgs))*b.load.perImage(time.Now())*3/2 {
+				finish(j, jobResult{err: context.DeadlineExceeded})
+				continue
+			}
 			chunk = append(chunk, j)
 			n += len(j.imgs)
 		}
@@ -202,11 +192,12 @@ func (b *batcher) run(batch []*job) {
 			part := imgs[start:min(start+b.maxBatch, len(imgs))]
 			b.m.batchSize.Observe(float64(len(part)))
 			t0 := time.Now()
+			b.load.runStarted(t0)
 			var r []wanwu.Result
 			// The run is not tied to one request's context: it serves several. Each is short (bounded by
 			// max-batch), and a handler whose deadline passes answers 504 without waiting for it.
 			r, err = b.model.ClassifyBatch(context.Background(), part, topK)
-			b.observe(len(part), time.Since(t0))
+			b.load.observe(len(part), time.Since(t0), time.Now())
 			results = append(results, r...)
 		}
 		i := 0
@@ -215,9 +206,20 @@ func (b *batcher) run(batch []*job) {
 			if err != nil {
 				finish(j, jobResult{err: err})
 			} else {
-				finish(j, jobResult{results: results[i : i+k]})
+				finish(j, jobResult{results: ownTopK(results[i:i+k], j.topK)})
 			}
 			i += k
 		}
 	}
+}
+
+// ownTopK cuts results run at a batch's largest top-K down to one job's, copying the kept predictions:
+// the batch-wide slices would otherwise stay alive with the job, beyond what the job reserved for.
+func ownTopK(rs []wanwu.Result, k int) []wanwu.Result {
+	for i := range rs {
+		if p := rs[i].Predictions; len(p) > k {
+			rs[i].Predictions = append([]wanwu.Prediction(nil), p[:k]...)
+		}
+	}
+	return rs
 }

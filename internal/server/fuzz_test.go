@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,9 @@ func FuzzClassifyHandler(f *testing.F) {
 	f.Add("image/png", "", hugePNG(30000, 30000))
 	f.Add("multipart/form-data; boundary=B", "top_k=1",
 		[]byte("--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n"+string(pngOf(3, 3))+"\r\n--B--\r\n"))
+	f.Add("multipart/form-data; boundary=B", "",
+		[]byte("--B\r\nContent-Disposition: form-data; name=\"image\"\r\nX-Long: "+strings.Repeat("v", maxPartHead)+"\r\n\r\nx\r\n--B--\r\n"))
+	f.Add("multipart/form-data; boundary=B", "", []byte(strings.Repeat("--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nv\r\n", 20)+"--B--\r\n"))
 	allowed := map[int]bool{200: true, 400: true, 413: true, 415: true, 503: true}
 	f.Fuzz(func(t *testing.T, ctype, query string, body []byte) {
 		req := httptest.NewRequest("POST", "/v1/classify", bytes.NewReader(body))

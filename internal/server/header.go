@@ -4,17 +4,16 @@ import (
 	"github.com/wanwu-ai/wanwu/imageio"
 )
 
-// decodeReservation predicts the peak bytes decoding an image with opts holds, from its header alone:
-// imageio's own cost model (DCT-scaled JPEG decoding included) plus a fixed allowance for decoder tables
-// and the preprocess scratch. For PNG it assumes 16-bit RGBA (8 bytes per pixel), the widest the
-// decoder can produce, where imageio's model counts 4.
-func decodeReservation(h imageio.Header, opts imageio.DecodeOptions) int64 {
-	cost := h.DecodeCost(opts.MinWidth, opts.MinHeight)
-	if h.Format == imageio.PNG {
-		cost += int64(h.Width) * int64(h.Height) * 4
-	}
-	return cost + 1<<20
+// decodeReservation predicts the peak bytes decoding an image into m's input holds, from its header
+// alone: imageio's cost model for the streaming decode and resize (the model's DecodeCost, which
+// imageio's tests hold to what the allocator counts) plus a small allowance for the request's own
+// decoding bookkeeping (context, error values).
+func decodeReservation(m Model, h imageio.Header) int64 {
+	return m.DecodeCost(h) + decodeAllowance
 }
+
+// decodeAllowance is decodeReservation's margin beyond imageio's prediction.
+const decodeAllowance = 64 << 10
 
 // knownImageType reports whether a Content-Type names a format the server decodes: a body that says so
 // but is not one is a corrupt image (400); any other image/* type is unsupported (415).

@@ -18,9 +18,11 @@ type metrics struct {
 	decodeBytes prometheus.Counter
 	rejections  *prometheus.CounterVec // by reason
 	images      *prometheus.CounterVec // by outcome
+	decoding    prometheus.Gauge
+	conns       prometheus.Gauge
 }
 
-func newMetrics(budget *Budget, arenaBytes func() float64) *metrics {
+func newMetrics(budget *Budget, arenaBytes, perImage func() float64) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wanwu_http_requests_total", Help: "HTTP requests by handler and status code.",
@@ -39,11 +41,20 @@ func newMetrics(budget *Budget, arenaBytes func() float64) *metrics {
 		Name: "wanwu_decode_bytes_total", Help: "Encoded image bytes decoded.",
 	})
 	m.rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "wanwu_rejections_total", Help: "Requests refused, by reason (budget, overload, too_large, body_limit, unsupported_type, bad_image, bad_query, bad_request, timeout, client_gone, shutting_down).",
+		Name: "wanwu_rejections_total", Help: "Requests refused, by reason (budget, overload, too_large, body_limit, body_timeout, unsupported_type, bad_image, bad_query, bad_request, timeout, client_gone, shutting_down).",
 	}, []string{"reason"})
 	m.images = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wanwu_images_total", Help: "Images by outcome (ok, error).",
 	}, []string{"outcome"})
+	m.decoding = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "wanwu_decodes_in_flight", Help: "Images being decoded now (at most --max-decodes).",
+	})
+	m.conns = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "wanwu_connections", Help: "Open client connections (each holds a share of the budget).",
+	})
+	estimate := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wanwu_image_seconds_estimate", Help: "The model time per image the load shedder assumes (recent runs, decaying to the fastest measured).",
+	}, perImage)
 	rss := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "wanwu_rss_bytes", Help: "Resident set size of the process (VmRSS).",
 	}, func() float64 { return float64(readRSS()) })
@@ -57,7 +68,7 @@ func newMetrics(budget *Budget, arenaBytes func() float64) *metrics {
 		Name: "wanwu_budget_reserved_bytes", Help: "Bytes reserved from the memory budget now (model + requests).",
 	}, func() float64 { return float64(budget.InUse()) })
 	m.reg.MustRegister(m.requests, m.latency, m.queueDepth, m.batchSize, m.decodeBytes, m.rejections, m.images,
-		rss, arena, budgetTotal, budgetUsed,
+		m.decoding, m.conns, estimate, rss, arena, budgetTotal, budgetUsed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

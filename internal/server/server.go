@@ -6,21 +6,20 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net/http"
+	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 
-	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
@@ -38,7 +37,23 @@ type Config struct {
 	AdmissionWait time.Duration
 	// MaxFiles bounds the images of one multipart request; default 32.
 	MaxFiles int
-	Logger   *slog.Logger
+	// BodyTimeout bounds reading a request's body (and, on a connection, its head); default half of
+	// Timeout, at most Timeout. A body that does not arrive in time gets 408.
+	BodyTimeout time.Duration
+	// BodyStall bounds each wait for more body bytes, so a client that stalls is cut off before the body
+	// deadline; default 2s, at most BodyTimeout.
+	BodyStall time.Duration
+	// MaxDecodes bounds the images decoded at once; default GOMAXPROCS (decoding is CPU-bound).
+	MaxDecodes int
+	// MaxConns bounds the open connections (Serve only); default 1024, and fewer when a quarter of what
+	// the model leaves of the budget cannot hold that many (each reserves connBytes while open).
+	MaxConns int
+	// DrainDelay is how long Serve keeps accepting after its context ends, answering /readyz and new
+	// classify requests with 503 so load balancers see the drain; 0 means none.
+	DrainDelay time.Duration
+	// Drain bounds how long Serve then waits for requests in flight; default 30s.
+	Drain  time.Duration
+	Logger *slog.Logger
 }
 
 // Model is what the server needs from a loaded model: *wanwu.Model implements it.
@@ -49,6 +64,10 @@ type Model interface {
 	Labels() *labels.Set
 	// DecodeOptions are how photos are decoded for this model (the DCT scale its resize allows).
 	DecodeOptions() imageio.DecodeOptions
+	// DecodeResized decodes a photo straight into the model's input size, stopping when ctx is done.
+	DecodeResized(ctx context.Context, data []byte) (*imageio.RGB, error)
+	// DecodeCost predicts what DecodeResized allocates for a photo with header h.
+	DecodeCost(h imageio.Header) int64
 }
 
 // Info describes the served model for /v1/models and the reservation of its memory.
@@ -81,6 +100,15 @@ type Server struct {
 
 	ready    atomic.Bool
 	draining atomic.Bool
+
+	load        *loadEstimator
+	decodeSlots *semaphore.Weighted
+	decodeImage func(context.Context, []byte) (*imageio.RGB, error)
+	// predJSONBytes bounds one prediction's JSON: the longest labels, escaped, and the numbers.
+	predJSONBytes int64
+	// hurry ends the drain delay early (a second SIGTERM).
+	hurry     chan struct{}
+	hurryOnce sync.Once
 }
 
 //go:embed web/index.html
@@ -108,6 +136,26 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 	if cfg.MaxFiles <= 0 {
 		cfg.MaxFiles = 32
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = cfg.Timeout / 2
+	}
+	cfg.BodyTimeout = min(cfg.BodyTimeout, cfg.Timeout)
+	if cfg.BodyStall <= 0 {
+		cfg.BodyStall = 2 * time.Second
+	}
+	cfg.BodyStall = min(cfg.BodyStall, cfg.BodyTimeout)
+	if cfg.MaxDecodes <= 0 {
+		cfg.MaxDecodes = goruntime.GOMAXPROCS(0)
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
+	if cfg.DrainDelay < 0 {
+		cfg.DrainDelay = 0
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 30 * time.Second
+	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = imageio.DefaultMaxPixels
 	}
@@ -132,12 +180,16 @@ func New(model Model, info Info, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("budget %s is too small: the model needs %s (weights %s, arenas %s) plus at least %s per request",
 			memory.FormatSize(cfg.Budget), memory.FormatSize(info.PeakBytes), memory.FormatSize(info.WeightBytes), memory.FormatSize(info.PlanBytes), memory.FormatSize(minRequest))
 	}
-	s := &Server{cfg: cfg, model: model, info: info, budget: NewBudget(cfg.Budget), log: cfg.Logger}
-	if !s.budget.TryAcquire(info.PeakBytes) {
+	s := &Server{cfg: cfg, model: model, info: info, budget: NewBudget(cfg.Budget), log: cfg.Logger,
+		load: &loadEstimator{}, decodeSlots: semaphore.NewWeighted(int64(cfg.MaxDecodes)), decodeImage: model.DecodeResized,
+		hurry: make(chan struct{})}
+	if !s.budget.reserveForLife(info.PeakBytes) {
 		panic("server: fresh budget refused the model's reservation")
 	}
-	s.metrics = newMetrics(s.budget, func() float64 { return float64(s.info.PlanBytes) })
-	s.batcher = newBatcher(model, cfg.MaxBatch, cfg.MaxWait, 1024, s.metrics)
+	s.predJSONBytes = predictionJSONBytes(model.Labels())
+	s.metrics = newMetrics(s.budget, func() float64 { return float64(s.info.PlanBytes) },
+		func() float64 { return s.load.perImage(time.Now()).Seconds() })
+	s.batcher = newBatcher(model, cfg.MaxBatch, cfg.MaxWait, 1024, s.metrics, s.load)
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -195,6 +247,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (read deadlines on the body).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
@@ -205,6 +260,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) instrument(name string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if s.draining.Load() {
+			// Clients should open their next connection elsewhere (to another replica).
+			w.Header().Set("Connection", "close")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		if sw.code == 0 {
@@ -236,8 +295,12 @@ func fail(code int, reason string, format string, a ...any) *apiError {
 func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	s.metrics.rejections.WithLabelValues(e.reason).Inc()
 	s.log.Info("refused", "status", e.code, "reason", e.reason, "error", e.err.Error())
-	if e.code == http.StatusServiceUnavailable {
+	switch e.code {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
+	case http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, 499:
+		// The rest of the body is not read: the connection cannot carry another request.
+		w.Header().Set("Connection", "close")
 	}
 	writeJSON(w, e.code, map[string]any{"error": e.err.Error(), "status": e.code})
 }
@@ -261,7 +324,9 @@ type query struct {
 	only []int // classes kept (nil: all)
 }
 
-func (s *Server) parseQuery(r *http.Request) (query, *apiError) {
+// parseQuery validates the query. Matching only= against the label set reserves its scratch first (a
+// flag per class and the matched indices: large for a label set of 50,000 classes).
+func (s *Server) parseQuery(ctx context.Context, r *http.Request, res *reservation) (query, *apiError) {
 	q := query{topK: 5, lang: "zh"}
 	v := r.URL.Query()
 	if t := v.Get("top_k"); t != "" {
@@ -299,7 +364,12 @@ func (s *Server) parseQuery(r *http.Request) (query, *apiError) {
 		if len(qs) == 0 || len(qs) > 100 {
 			return q, fail(400, "bad_query", "only: give 1 to 100 comma-separated labels or categories")
 		}
+		scratch := int64(ls.Len()) * 17
+		if err := res.acquire(ctx, scratch, s.cfg.AdmissionWait); err != nil {
+			return q, admitError(err, 400)
+		}
 		idx, err := ls.Match(qs, mode)
+		res.shrink(scratch - int64(cap(idx))*8)
 		if err != nil {
 			return q, fail(400, "bad_query", "only: %v", err)
 		}
@@ -320,301 +390,21 @@ func (s *Server) parseQuery(r *http.Request) (query, *apiError) {
 	return q, nil
 }
 
-// upload is one image of a request: its name and encoded bytes.
-type upload struct {
-	name string
-	data []byte
-}
-
-func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
-		s.writeError(w, fail(503, "shutting_down", "server is shutting down"))
-		return
+// predictionJSONBytes bounds one prediction's JSON for the label set ls (nil: "#N" names): the index and
+// score, and the longest Chinese and English names as encoded (lang=en puts the English name in both).
+func predictionJSONBytes(ls *labels.Set) int64 {
+	const numbers = 96 // {"index":N,"label":,"label_en":,"score":S}
+	if ls == nil {
+		return numbers + 2*24
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
-	q, aerr := s.parseQuery(r)
-	if aerr != nil {
-		s.writeError(w, aerr)
-		return
-	}
-	recs, aerr := s.classifyRequest(ctx, r, q)
-	if aerr != nil {
-		s.writeError(w, aerr)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": recs})
-}
-
-// classifyRequest reads, admits, decodes and classifies the request's images. Memory is reserved before
-// each allocation it guards: the body before reading it, the decode before decoding.
-func (s *Server) classifyRequest(ctx context.Context, r *http.Request, q query) ([]wanwu.Record, *apiError) {
-	if r.ContentLength > s.cfg.MaxBody {
-		return nil, fail(413, "body_limit", "body of %d bytes exceeds the %d-byte limit", r.ContentLength, s.cfg.MaxBody)
-	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, fail(415, "unsupported_type", "Content-Type %q: send an image (image/jpeg, image/png, ...) or multipart/form-data with field \"image\"", r.Header.Get("Content-Type"))
-	}
-	isMultipart := mt == "multipart/form-data"
-	if !isMultipart && !strings.HasPrefix(mt, "image/") {
-		return nil, fail(415, "unsupported_type", "Content-Type %q: send an image (image/jpeg, image/png, ...) or multipart/form-data with field \"image\"", mt)
-	}
-
-	// Reserve the body: its declared length, or the limit when it is streamed without one.
-	bodyRes := s.cfg.MaxBody
-	if r.ContentLength >= 0 {
-		bodyRes = r.ContentLength + 64<<10 // + parsing buffers
-	}
-	var reserved atomic.Int64 // released by whoever finishes with the memory last (see job.release)
-	if err := s.admit(ctx, bodyRes, &reserved, 413); err != nil {
-		return nil, err
-	}
-	s.batcher.coming.Add(1)
-	coming := true
-	defer func() {
-		if coming {
-			s.batcher.coming.Add(-1)
-		}
-	}()
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			s.budget.Release(reserved.Swap(0))
-		}
-	}()
-
-	body := http.MaxBytesReader(nil, r.Body, s.cfg.MaxBody)
-	var ups []upload
-	if isMultipart {
-		ups, err = readMultipart(body, params["boundary"], s.cfg.MaxFiles)
-	} else {
-		var data []byte
-		data, err = io.ReadAll(body)
-		name := ""
-		if _, p, e := mime.ParseMediaType(r.Header.Get("Content-Disposition")); e == nil {
-			name = p["filename"]
-		}
-		ups = []upload{{name: name, data: data}}
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return nil, fail(413, "body_limit", "body exceeds the %d-byte limit", s.cfg.MaxBody)
-		case ctx.Err() != nil:
-			return nil, fail(504, "timeout", "reading the body: %v", ctx.Err())
-		default:
-			var ae *apiError
-			if errors.As(err, &ae) {
-				return nil, ae
-			}
-			return nil, fail(400, "bad_request", "reading the body: %v", err)
+	var longest int
+	for i := 0; i < ls.Len(); i++ {
+		for _, lang := range []string{"zh", "en"} {
+			b, _ := json.Marshal(ls.Name(i, lang))
+			longest = max(longest, len(b))
 		}
 	}
-	if len(ups) == 0 {
-		return nil, fail(400, "bad_request", "no image: send the image as the body or as multipart field \"image\"")
-	}
-	// Shrink the body reservation to what was read.
-	var total int64
-	for _, u := range ups {
-		total += int64(len(u.data))
-	}
-	if extra := reserved.Load() - total - 64<<10; extra > 0 {
-		reserved.Add(-extra)
-		s.budget.Release(extra)
-	}
-
-	// Headers first: reserve every image's decode memory before decoding any.
-	recs := make([]wanwu.Record, len(ups))
-	dopts := s.model.DecodeOptions()
-	dopts.MaxPixels = s.cfg.MaxPixels
-	ok := 0
-	var need int64
-	for i, u := range ups {
-		recs[i].File = u.name
-		h, err := imageio.ParseHeader(u.data)
-		if err == nil {
-			err = imageio.CheckSize(h.Width, h.Height, s.cfg.MaxPixels)
-		}
-		if err != nil {
-			if len(ups) == 1 {
-				if errors.Is(err, imageio.ErrUnknownFormat) && !knownImageType(mt) {
-					return nil, fail(415, "unsupported_type", "%s: %v", mt, err)
-				}
-				return nil, fail(400, "bad_image", "%v", err)
-			}
-			recs[i].Error = err.Error()
-			continue
-		}
-		need += decodeReservation(h, dopts)
-		ok++
-	}
-	if ok == 0 {
-		return nil, fail(400, "bad_image", "no image could be read: %s", recs[0].Error)
-	}
-	if err := s.admit(ctx, need, &reserved, 400); err != nil {
-		return nil, err
-	}
-	var imgs []*imageio.RGB
-	var at []int // recs index of each image
-	for i, u := range ups {
-		if recs[i].Error != "" {
-			continue
-		}
-		s.metrics.decodeBytes.Add(float64(len(u.data)))
-		img, err := imageio.DecodeBytes(u.data, dopts)
-		ups[i].data = nil
-		if err != nil {
-			s.metrics.images.WithLabelValues("error").Inc()
-			if len(ups) == 1 {
-				return nil, fail(400, "bad_image", "%v", err)
-			}
-			recs[i].Error = err.Error()
-			continue
-		}
-		imgs = append(imgs, img)
-		at = append(at, i)
-	}
-	if len(imgs) == 0 {
-		return nil, fail(400, "bad_image", "no image could be decoded: %s", recs[0].Error)
-	}
-
-	k := q.topK
-	if q.only != nil {
-		k = s.model.Labels().Len() // every score, to renormalise over the subset
-	}
-	// Shed load before queueing: if the images ahead of these (at the measured time per image) would
-	// not be done well within the deadline, the request gets 503 now instead of 504 later.
-	if dl, ok := ctx.Deadline(); ok {
-		if wait := s.batcher.expectedWait(len(imgs)); wait > time.Until(dl)*8/10 {
-			return nil, fail(503, "overload", "overloaded: about %v of work is queued ahead, more than the %v deadline allows; retry later",
-				wait.Round(time.Millisecond), s.cfg.Timeout)
-		}
-	}
-	j := &job{imgs: imgs, topK: k, ctx: ctx, done: make(chan jobResult, 1),
-		release: func() { s.budget.Release(reserved.Swap(0)) }}
-	s.batcher.coming.Add(-1) // before submitting: the batcher must not wait for this request itself
-	coming = false
-	err = s.batcher.submit(j)
-	if err != nil {
-		if errors.Is(err, ErrQueueClosed) {
-			return nil, fail(503, "shutting_down", "%v", err)
-		}
-		return nil, fail(503, "budget", "queue is full")
-	}
-	handedOff = true
-	var res jobResult
-	select {
-	case res = <-j.done:
-	case <-ctx.Done():
-		if r.Context().Err() != nil {
-			return nil, fail(499, "client_gone", "client closed the request")
-		}
-		if !j.started.Load() {
-			// Still queued: the request was not admitted to the model in time (shed, not timed out).
-			return nil, fail(503, "overload", "overloaded: not started within %v; retry later", s.cfg.Timeout)
-		}
-		return nil, fail(504, "timeout", "no result within %v", s.cfg.Timeout)
-	}
-	if res.err != nil {
-		if ctx.Err() != nil && !j.started.Load() {
-			return nil, fail(503, "overload", "overloaded: not started within %v; retry later", s.cfg.Timeout)
-		}
-		if ctx.Err() != nil {
-			return nil, fail(504, "timeout", "no result within %v", s.cfg.Timeout)
-		}
-		return nil, fail(500, "internal", "classifying: %v", res.err)
-	}
-	h, wd := s.model.InputSize()
-	for n, i := range at {
-		rr := res.results[n]
-		preds := rr.Predictions
-		if q.only != nil {
-			preds = subset(preds, q.only, q.topK)
-		}
-		if q.lang == "en" {
-			for p := range preds {
-				preds[p].Label = preds[p].LabelEn
-			}
-		}
-		ms := float64(rr.Elapsed.Microseconds()) / 1000
-		recs[i].Model, recs[i].InputSize, recs[i].Precision = s.info.Name, []int{h, wd}, s.model.Precision()
-		recs[i].Predictions, recs[i].ElapsedMS = preds, &ms
-		s.metrics.images.WithLabelValues("ok").Inc()
-	}
-	return recs, nil
-}
-
-// admit reserves n more bytes for the request, adding them to *reserved. tooBig is the status when n alone
-// exceeds the whole budget: 413 for a body, 400 for an image too large to decode here.
-func (s *Server) admit(ctx context.Context, n int64, reserved *atomic.Int64, tooBig int) *apiError {
-	if err := s.budget.Acquire(ctx, n, s.cfg.AdmissionWait); err != nil {
-		switch {
-		case errors.Is(err, ErrExceedsBudget):
-			return fail(tooBig, "too_large", "%v", err)
-		case errors.Is(err, ErrBudgetFull):
-			return fail(503, "budget", "%v; retry later", err)
-		default:
-			return fail(504, "timeout", "waiting for memory: %v", err)
-		}
-	}
-	reserved.Add(n)
-	return nil
-}
-
-// subset keeps the predictions whose class is in only (ascending), rescaled to sum to 1 over the subset:
-// the softmax over the subset's logits, since p_i/Σ_subset p_j = e^{z_i}/Σ_subset e^{z_j}.
-func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
-	keep := make(map[int]bool, len(only))
-	for _, i := range only {
-		keep[i] = true
-	}
-	var out []wanwu.Prediction
-	sum := 0.0
-	for _, p := range all {
-		if keep[p.Index] {
-			out = append(out, p)
-			sum += p.Score
-		}
-	}
-	if sum > 0 {
-		for i := range out {
-			out[i].Score /= sum
-		}
-	}
-	return out[:min(topK, len(out))]
-}
-
-// readMultipart collects the parts named "image" (other fields are skipped); the body is already
-// bounded by MaxBytesReader.
-func readMultipart(body io.Reader, boundary string, maxFiles int) ([]upload, error) {
-	if boundary == "" {
-		return nil, fail(400, "bad_request", "multipart/form-data without a boundary")
-	}
-	mr := multipart.NewReader(body, boundary)
-	var ups []upload
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return ups, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if p.FormName() != "image" {
-			if _, err := io.Copy(io.Discard, p); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if len(ups) == maxFiles {
-			return nil, fail(400, "bad_request", "more than %d images in one request", maxFiles)
-		}
-		data, err := io.ReadAll(p)
-		if err != nil {
-			return nil, err
-		}
-		ups = append(ups, upload{name: p.FileName(), data: data})
-	}
+	// Build the label set's match index now, not inside the first request that asks for only=.
+	ls.Match([]string{"\x00"}, labels.MatchExact)
+	return numbers + 2*int64(longest)
 }

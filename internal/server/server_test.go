@@ -23,6 +23,7 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/imagegen"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 )
 
@@ -380,12 +381,13 @@ func (g *gate) ClassifyBatch(ctx context.Context, imgs []*imageio.RGB, topK int)
 func TestAdmissionRejectsWhenBudgetFull(t *testing.T) {
 	m := loadModel(t)
 	g := newGate(m)
-	photo := pngOf(1500, 1000) // decoding reserves about 16 MiB
+	// An Adam7 PNG holds its whole image while decoding (it cannot stream into the resize): about 9 MiB.
+	photo := imagegen.PNG(imagegen.PNGOptions{W: 1500, H: 1000, ColorType: imagegen.RGBA, Depth: 8, Interlaced: true, Pixel: imagegen.Noise(3)})
 	h, err := imageio.ParseHeader(photo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := int64(len(photo)) + 64<<10 + decodeReservation(h, m.DecodeOptions())
+	need := int64(len(photo)) + decodeReservation(m, h)
 	// The budget holds the model and one such request, not two.
 	info := infoOf(m)
 	budget := info.PeakBytes + need + need/2
@@ -423,14 +425,10 @@ func TestAdmissionRejectsWhenBudgetFull(t *testing.T) {
 	}
 }
 
-// hugePNGValid is a real 2000x2000 PNG (small when compressed): decoding it needs more than a 5 MiB budget.
+// hugePNGValid is a real 3000x3000 Adam7 PNG (small when compressed): interlaced, it cannot stream into
+// the resize, so decoding it holds the whole image, more than a 5 MiB budget.
 func hugePNGValid(t testing.TB) []byte {
-	img := image.NewGray(image.Rect(0, 0, 2000, 2000))
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return imagegen.PNG(imagegen.PNGOptions{W: 3000, H: 3000, ColorType: imagegen.RGB, Depth: 8, Interlaced: true, Pixel: imagegen.Flat})
 }
 
 // A request whose result does not come within the timeout gets 504; its memory stays reserved until the
