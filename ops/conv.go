@@ -508,9 +508,13 @@ func (k *convKernel) doItem(it int, work []float32) {
 		wide = work[len(work)-k.wideLen:]
 		work = work[:len(work)-k.wideLen]
 	}
+	direct := k.pointwise && k.packed16 == nil && f32.Direct()
 	for pc := 0; pc < K; pc += f32.KC {
 		kcl := min(f32.KC, K-pc)
-		if k.pointwise {
+		if direct {
+			// 1×1 stride 1: B is the input itself (rows of hw pixels); the micro-kernel reads it in
+			// place, so there is no copy at all.
+		} else if k.pointwise {
 			f32.PackB(work, false, kcl, ncl, xg[pc*hw+j0:], hw)
 		} else {
 			f32.PackIm2col(work, xg, g, pc, kcl, j0, ncl)
@@ -524,7 +528,9 @@ func (k *convKernel) doItem(it int, work []float32) {
 		if pc+kcl == K && clamp {
 			ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
 		}
-		if k.packed16 != nil {
+		if direct {
+			f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep)
+		} else if k.packed16 != nil {
 			f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep, wide)
 		} else {
 			f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)

@@ -30,7 +30,7 @@ func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp b
 	if cur.id == idAVX2 && k == 3 && (s == 1 || s == 2) {
 		return depthwiseRowAVX2(out, in, w, s, ldin, bias, clamp, lo, hi)
 	}
-	if cur.id != idAVX512 || (k != 3 && k != 5) || (s != 1 && s != 2) {
+	if (cur.id != idAVX512 && cur.id != idAVX512x8) || (k != 3 && k != 5) || (s != 1 && s != 2) {
 		return false
 	}
 	n := len(out)

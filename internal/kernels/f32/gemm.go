@@ -12,7 +12,7 @@ package f32
 // height of the packed A block.
 const (
 	KC = 256
-	NC = 512
+	NC = 2048
 )
 
 // The register tile of the selected micro-kernel. They change only in init and in tests (Use).
@@ -30,6 +30,7 @@ const (
 	flagAcc   = 1 // add the tile to C instead of overwriting it
 	flagBias  = 2 // add bias[r] to row r
 	flagClamp = 4 // clamp to [lo, hi]
+	flagAdd   = 8 // add Z (a matrix laid out like C)
 )
 
 // Impl is one GEMM micro-kernel. kern computes the MR×NR tile T = A·B from a packed MR×k panel a and a
@@ -39,14 +40,15 @@ type Impl struct {
 	Name      string // "AVX512", "AVX2", "Generic": the ISA-ladder subtest names
 	MR, NR    int
 	Available bool
-	id        int // selects the kernel in runKernel (a direct call, so tile buffers stay on the stack)
+	id        int  // selects the kernel in runKernel (a direct call, so tile buffers stay on the stack)
+	full      bool // honours the whole tileArgs contract: B rows in place, edge tiles, Z
 }
 
 const (
 	idGeneric = iota
 	idAVX512
 	idAVX2
-	idAVX512x16
+	idAVX512x8
 )
 
 var (
@@ -55,7 +57,7 @@ var (
 )
 
 func init() {
-	impls = append(archImpls(), &Impl{Name: "Generic", MR: 3, NR: 4, Available: true, id: idGeneric})
+	impls = append(archImpls(), &Impl{Name: "Generic", MR: 3, NR: 4, Available: true, id: idGeneric, full: true})
 	for _, im := range impls {
 		if im.Available {
 			setImpl(im)
@@ -285,12 +287,14 @@ func PackB(dst []float32, transB bool, kc, nc int, b []float32, ldb int) {
 	}
 }
 
-// Epilogue says what MulPacked does with each finished tile before storing it: add the previous C
-// (Acc; otherwise C is overwritten and never read), add Bias[i] to row i (Bias indexed like the rows of
-// the PackedA; nil for none), and clamp to [Lo, Hi] (Clamp; Relu is Lo = 0, Hi = +Inf).
+// Epilogue says what MulPacked does with each finished tile before storing it: add Bias[i] to row i
+// (Bias indexed like the rows of the PackedA; nil for none), add the previous C (Acc; otherwise C is
+// overwritten and never read), add Add (a matrix laid out like C, with C's ldc: a residual input; nil
+// for none), and clamp to [Lo, Hi] (Clamp; Relu is Lo = 0, Hi = +Inf), in that order.
 type Epilogue struct {
 	Acc    bool
 	Bias   []float32
+	Add    []float32
 	Clamp  bool
 	Lo, Hi float32
 }
@@ -301,30 +305,152 @@ type Epilogue struct {
 //	for i := i0; i < i1; i++ { for j := 0; j < n; j++ {
 //		t := sum_p A(i, pc+p) * Bp(p, j) + ep.Bias[i] (if Bias != nil)
 //		if ep.Acc { t += c[(i-i0)*ldc+j] }
+//		if ep.Add != nil { t += ep.Add[(i-i0)*ldc+j] }
 //		if ep.Clamp { t = min(max(t, ep.Lo), ep.Hi) }
 //		c[(i-i0)*ldc+j] = t } }
 func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32, ldc int, ep Epilogue) {
+	mulBlock(pa, i0, i1, pc, kc, bp, 0, n, c, ldc, ep)
+}
+
+// Direct reports whether the selected micro-kernel reads B in place (MulDirect).
+func Direct() bool { return cur.full }
+
+// MulDirect is MulPacked with B read in place instead of from a packed block: B(p, j) = b[p*ldb+j]
+// for p < kc, j < n (the rows of a 1×1 convolution's input, say). Only columns [0, n) of each row are
+// read. It needs a micro-kernel that reads B in place (Direct).
+func MulDirect(pa *PackedA, i0, i1, pc, kc int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
+	if !cur.full {
+		panic("f32: MulDirect with a micro-kernel that needs packed B")
+	}
+	if ldb < n {
+		panic("f32: MulDirect row stride shorter than the row")
+	}
+	mulBlock(pa, i0, i1, pc, kc, b, ldb, n, c, ldc, ep)
+}
+
+// mulBlock is MulPacked (ldb == 0: b is a packed block) or MulDirect (b read in place, rows ldb apart).
+func mulBlock(pa *PackedA, i0, i1, pc, kc int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue) {
 	im := cur
-	mr, nr := im.MR, im.NR
-	if pa.MR != mr {
+	if pa.MR != im.MR {
 		panic("f32: MulPacked on A packed for another micro-kernel")
 	}
-	if i0%mr != 0 {
+	if i0%im.MR != 0 {
 		panic("f32: MulPacked row start not a multiple of MR")
 	}
-	flags := epFlags(ep)
-	mp := RoundUp(pa.M, mr)
+	mp := RoundUp(pa.M, im.MR)
 	blk := pa.Data[pc*mp:]
-	var tmp [maxTile]float32
-	var tbias [maxMR]float32
+	t := newTiler(im, kc, b, ldb, n, c, ldc, ep, i0)
 	// BLIS loop order: blocks of MC rows (an MC×kc slice of A, ~128 KiB, stays in L2), then column
 	// panels (one kc×NR panel of B, 32 KiB at KC=256 and NR=32, stays in L1), then row panels, whose
 	// smaller MR×kc slices of A stream from L2.
 	for ic := i0; ic < i1; ic += MC {
-		for jp := 0; jp < n; jp += nr {
-			mulPanelsAt(im, blk, 0, ic, min(ic+MC, i1), i0, kc, bp, jp, n, c, ldc, ep, flags, &tmp, &tbias)
+		for jp := 0; jp < n; jp += im.NR {
+			t.panels(blk, 0, ic, min(ic+MC, i1), jp)
 		}
 	}
+}
+
+// tiler runs the micro-kernel over the tiles of one C block; it carries what every tile shares.
+type tiler struct {
+	im      *Impl
+	kc      int
+	b       []float32
+	ldb     int // 0: b is packed (panel jp at b[jp*kc:], rows NR apart)
+	n       int
+	c       []float32
+	ldc     int
+	i0      int
+	ep      Epilogue
+	flags   int
+	tmp     [maxTile]float32
+	tbias   [maxMR]float32
+	tcopies bool // the kernel needs full tiles and packed B: edge tiles and Add go through tmp
+}
+
+func newTiler(im *Impl, kc int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue, i0 int) *tiler {
+	t := &tiler{im: im, kc: kc, b: b, ldb: ldb, n: n, c: c, ldc: ldc, i0: i0, ep: ep, tcopies: !im.full}
+	t.flags = epFlags(ep)
+	return t
+}
+
+// panels runs the micro-kernel down rows [i1, i2) for column panel jp; blk holds A's packed panels
+// from row a0 on.
+func (t *tiler) panels(blk []float32, a0, i1, i2, jp int) {
+	im, kc, ep := t.im, t.kc, &t.ep
+	mr, nr := im.MR, im.NR
+	var bpan []float32
+	ldb := t.ldb
+	if ldb == 0 {
+		bpan, ldb = t.b[jp*kc:jp*kc+nr*kc], nr
+	} else {
+		bpan = t.b[jp:]
+	}
+	cols := min(nr, t.n-jp)
+	for ip := i1; ip < i2; ip += mr {
+		ap := blk[(ip-a0)*kc : (ip-a0)*kc+mr*kc]
+		rows := min(mr, i2-ip)
+		crow := t.c[(ip-t.i0)*t.ldc+jp:]
+		var z []float32
+		if ep.Add != nil {
+			z = ep.Add[(ip-t.i0)*t.ldc+jp:]
+		}
+		var bias []float32
+		if ep.Bias != nil {
+			if rows == mr {
+				bias = ep.Bias[ip : ip+mr]
+			} else {
+				// The kernel reads MR biases; pad the last panel's.
+				copy(t.tbias[:], ep.Bias[ip:ip+rows])
+				bias = t.tbias[:mr]
+			}
+		}
+		if !t.tcopies || (rows == mr && cols == nr && z == nil) {
+			runKernel(im, &tileArgs{k: kc, a: ap, b: bpan, ldb: ldb, c: crow, ldc: t.ldc, bias: bias, z: z,
+				flags: t.flags, rows: rows, cols: cols, lo: ep.Lo, hi: ep.Hi})
+			continue
+		}
+		// A kernel without edge masks: run the full register tile on a stack copy of the valid part
+		// of C (+ Z), letting the kernel apply +C and the clamp itself, and copy the valid part back.
+		tmp := t.tmp[:mr*nr]
+		flags := t.flags &^ flagAdd
+		if ep.Acc || z != nil {
+			clear(tmp)
+			for r := 0; r < rows; r++ {
+				d := tmp[r*nr : r*nr+cols]
+				if ep.Acc {
+					copy(d, crow[r*t.ldc:r*t.ldc+cols])
+				}
+				if z != nil {
+					for j, v := range z[r*t.ldc : r*t.ldc+cols] {
+						d[j] += v
+					}
+				}
+			}
+			flags |= flagAcc
+		}
+		runKernel(im, &tileArgs{k: kc, a: ap, b: bpan, ldb: nr, c: tmp, ldc: nr, bias: bias,
+			flags: flags, rows: mr, cols: nr, lo: ep.Lo, hi: ep.Hi})
+		for r := 0; r < rows; r++ {
+			copy(crow[r*t.ldc:r*t.ldc+cols], tmp[r*nr:r*nr+cols])
+		}
+	}
+}
+
+// tileArgs is one micro-kernel call: T = A·B over k steps, where a is a packed MR×k panel and b holds k
+// rows of B ldb floats apart (NR-wide, or read in place by a full kernel); then the epilogue flags
+// (bias, +C, +Z, clamp, in that order), and T's rows [0, rows) and columns [0, cols) are stored into c
+// (row stride ldc); z, when flagAdd is set, has c's layout. Kernels without the full contract (Impl.full)
+// are only called with rows == MR, cols == NR, ldb == NR and no flagAdd.
+type tileArgs struct {
+	k          int
+	a, b       []float32
+	ldb        int
+	c          []float32
+	ldc        int
+	bias, z    []float32
+	flags      int
+	rows, cols int
+	lo, hi     float32
 }
 
 // epFlags is the micro-kernel flag word for ep.
@@ -339,47 +465,20 @@ func epFlags(ep Epilogue) int {
 	if ep.Clamp {
 		flags |= flagClamp
 	}
+	if ep.Add != nil {
+		flags |= flagAdd
+	}
 	return flags
 }
 
-// mulPanelsAt runs the micro-kernel down rows [i1, i2) (i0 is C's first row) for column panel jp;
-// blk holds A's packed panels from row a0 on.
-func mulPanelsAt(im *Impl, blk []float32, a0, i1, i2, i0, kc int, bp []float32, jp, n int, c []float32, ldc int,
-	ep Epilogue, flags int, tmp *[maxTile]float32, tbias *[maxMR]float32) {
-	mr, nr := im.MR, im.NR
-	bpan := bp[jp*kc : jp*kc+nr*kc]
-	cols := min(nr, n-jp)
-	for ip := i1; ip < i2; ip += mr {
-		ap := blk[(ip-a0)*kc : (ip-a0)*kc+mr*kc]
-		rows := min(mr, i2-ip)
-		crow := c[(ip-i0)*ldc:]
-		var bias []float32
-		if ep.Bias != nil {
-			if rows == mr {
-				bias = ep.Bias[ip : ip+mr]
-			} else {
-				// The kernel reads MR biases; pad the last panel's.
-				copy(tbias[:], ep.Bias[ip:ip+rows])
-				bias = tbias[:mr]
-			}
-		}
-		if rows == mr && cols == nr {
-			runKernel(im.id, kc, ap, bpan, crow[jp:], ldc, bias, flags, ep.Lo, ep.Hi)
-			continue
-		}
-		// Edge tile: run the full register tile on a stack copy of the valid part of C (the kernel
-		// then applies +C and the clamp itself), and copy the valid part back: row copies instead of
-		// a scalar combine loop per element (MobileNet's 24/40/80-channel and 7×7/14×14 layers are
-		// mostly edge tiles).
-		if ep.Acc {
-			for r := 0; r < rows; r++ {
-				copy(tmp[r*nr:r*nr+cols], crow[r*ldc+jp:r*ldc+jp+cols])
-			}
-		}
-		runKernel(im.id, kc, ap, bpan, tmp[:], nr, bias, flags, ep.Lo, ep.Hi)
-		for r := 0; r < rows; r++ {
-			copy(crow[r*ldc+jp:r*ldc+jp+cols], tmp[r*nr:r*nr+cols])
-		}
+// tileChecks panics unless every element the tile call t can touch lies inside its slices, so the
+// assembly never runs past one.
+func tileChecks(mr, nr int, t *tileArgs) {
+	rows, cols := t.rows, t.cols
+	if rows < 1 || rows > mr || cols < 1 || cols > nr || t.ldc < cols || t.ldb < cols ||
+		len(t.a) < t.k*mr || (t.k > 0 && len(t.b) < (t.k-1)*t.ldb+cols) || len(t.c) < (rows-1)*t.ldc+cols ||
+		(t.flags&flagBias != 0 && len(t.bias) < mr) || (t.flags&flagAdd != 0 && len(t.z) < (rows-1)*t.ldc+cols) {
+		panic("f32: micro-kernel operand too short")
 	}
 }
 

@@ -4,9 +4,10 @@ package f32
 
 func archImpls() []*Impl { return nil }
 
-// runKernel calls micro-kernel id (see Impl); without assembly there is only the portable one.
-func runKernel(id, k int, a, b, c []float32, ldc int, bias []float32, flags int, lo, hi float32) {
-	microKernel(k, a, b, c, ldc, bias, flags, lo, hi)
+// runKernel calls micro-kernel im on t; without assembly there is only the portable one.
+func runKernel(im *Impl, t *tileArgs) {
+	tileChecks(im.MR, im.NR, t)
+	genericKernel(t)
 }
 
 func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp bool, lo, hi float32) bool {
@@ -31,3 +32,5 @@ func winoInVec(m int, v []float32, ldv int, pad []float32, wp int, offs []int32,
 func winoOutVec(tm int, o *[256]float32, m []float32, base, ldm int, bias float32, clamp bool, lo, hi float32, tmp *[WinoPoints * 16]float32) {
 	panic("f32: no vector Winograd kernels in this build")
 }
+
+func fmaPeak(n int) bool { return false }
