@@ -212,7 +212,8 @@ type convKernel struct {
 	tiles     int
 	msplit    int
 	slots     int
-	slotLen   int // floats of scratch per slot
+	slotLen   int          // floats of scratch per slot
+	im2col    []f32.Im2col // per slot: the packing table of its current tile
 
 	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
 
@@ -347,6 +348,13 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
 	}
 	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols) + k.wideLen
+	if !k.pointwise {
+		// Size every slot's table for the widest tile now, so Run never allocates.
+		k.im2col = make([]f32.Im2col, k.slots)
+		for s := range k.im2col {
+			k.im2col[s].Init(g, 0, min(k.tileCols, ohw))
+		}
+	}
 	return k, nil
 }
 
@@ -449,8 +457,12 @@ func (k *convKernel) Do(lo, hi int) {
 	}
 	for s := lo; s < hi; s++ {
 		work := k.work[s*k.slotLen : (s+1)*k.slotLen]
+		var tab *f32.Im2col
+		if k.im2col != nil {
+			tab = &k.im2col[s]
+		}
 		for it := s * k.items / k.usedSlots; it < (s+1)*k.items/k.usedSlots; it++ {
-			k.doItem(it, work)
+			k.doItem(it, work, tab)
 		}
 	}
 }
@@ -475,7 +487,7 @@ func (k *convKernel) doDepthwise(lo, hi int) {
 	}
 }
 
-func (k *convKernel) doItem(it int, work []float32) {
+func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 	g := &k.geom
 	mp := it % k.msplit
 	it /= k.msplit
@@ -509,6 +521,9 @@ func (k *convKernel) doItem(it int, work []float32) {
 		work = work[:len(work)-k.wideLen]
 	}
 	direct := k.pointwise && k.packed16 == nil && f32.Direct()
+	if !k.pointwise {
+		tab.Init(g, j0, ncl)
+	}
 	for pc := 0; pc < K; pc += f32.KC {
 		kcl := min(f32.KC, K-pc)
 		if direct {
@@ -517,7 +532,7 @@ func (k *convKernel) doItem(it int, work []float32) {
 		} else if k.pointwise {
 			f32.PackB(work, false, kcl, ncl, xg[pc*hw+j0:], hw)
 		} else {
-			f32.PackIm2col(work, xg, g, pc, kcl, j0, ncl)
+			tab.Pack(work, xg, pc, kcl)
 		}
 		// Bias joins on the first k block (which overwrites C), the clamp on the last: both happen in
 		// the micro-kernel's registers, so C is written once per block and never re-read for them.

@@ -37,6 +37,7 @@ func main() {
 	dot16(&b, "dot16AVX512", "Z", 16, "AVX512F")
 	dot16(&b, "dot16AVX2", "Y", 8, "AVX, F16C, FMA")
 	lanes(&b)
+	im2col(&b)
 	winograd(&b)
 	for _, k := range []int{3, 5} {
 		for _, s := range []int{1, 2} {

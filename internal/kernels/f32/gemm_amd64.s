@@ -1490,6 +1490,108 @@ DATA dwOddIdx<>+56(SB)/4, $29
 DATA dwOddIdx<>+60(SB)/4, $31
 GLOBL dwOddIdx<>(SB), RODATA|NOPTR, $64
 
+// func im2colPanelAVX512(panel, in *float32, hw int, ents *im2colEnt, nseg, used, taps, t0, kc, stride int)
+// Requires: AVX512F
+TEXT ·im2colPanelAVX512(SB), NOSPLIT, $0-80
+	MOVQ panel+0(FP), R8
+	MOVQ in+8(FP), SI
+	MOVQ hw+16(FP), DX
+	SHLQ $2, DX // plane stride in bytes
+	MOVQ ents+24(FP), BX
+	MOVQ taps+48(FP), R10
+	MOVQ t0+56(FP), AX
+	MOVQ kc+64(FP), CX
+	XORQ R11, R11
+im2colPanelAVX512_chan:
+	CMPQ AX, R10
+	JLT im2colPanelAVX512_chandone
+	SUBQ R10, AX
+	ADDQ DX, SI
+	JMP im2colPanelAVX512_chan
+im2colPanelAVX512_chandone:
+	MOVQ AX, R11 // tap
+	MOVQ nseg+32(FP), R13
+	SHLQ $4, R13 // bytes of one tap's entries
+	MOVQ R11, R12
+	IMULQ R13, R12
+	ADDQ BX, R12 // entries of the current tap
+	VMOVDQU32 dwEvenIdx<>(SB), Z31
+	TESTQ CX, CX
+	JZ im2colPanelAVX512_done
+	CMPQ stride+72(FP), $2
+	JEQ im2colPanelAVX512_row2
+im2colPanelAVX512_row1:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ used+40(FP), DI // entries left
+	MOVQ R12, R9 // this tap's entries
+im2colPanelAVX512_seg1:
+	MOVLQSX (R9), AX
+	LEAQ (SI)(AX*4), AX // &plane[off]
+	KMOVW 4(R9), K1
+	KMOVW 6(R9), K2
+	VMOVUPS (AX), K1, Z0
+	VMOVUPS 64(AX), K2, Z1
+	ADDQ $16, R9
+	DECQ DI
+	JNZ im2colPanelAVX512_seg1
+	ADDQ R13, R12 // next tap's entries
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z1, 64(R8)
+	ADDQ $128, R8
+	INCQ R11
+	CMPQ R11, R10
+	JLT im2colPanelAVX512_next1
+	XORQ R11, R11 // next channel, tap 0
+	ADDQ DX, SI
+	MOVQ BX, R12
+im2colPanelAVX512_next1:
+	DECQ CX
+	JNZ im2colPanelAVX512_row1
+	JMP im2colPanelAVX512_done
+im2colPanelAVX512_row2:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	MOVQ used+40(FP), DI // entries left
+	MOVQ R12, R9 // this tap's entries
+im2colPanelAVX512_seg2:
+	MOVLQSX (R9), AX
+	LEAQ (SI)(AX*4), AX // &plane[off]
+	KMOVW 4(R9), K1
+	KMOVW 6(R9), K2
+	KMOVW 8(R9), K3
+	KMOVW 10(R9), K4
+	VMOVUPS.Z 0(AX), K3, Z2
+	VMOVUPS.Z 64(AX), K4, Z3
+	VPERMT2PS Z3, Z31, Z2 // even elements of Z2:Z3
+	VMOVAPS Z2, K1, Z0
+	KMOVW 12(R9), K3
+	KMOVW 14(R9), K4
+	VMOVUPS.Z 128(AX), K3, Z2
+	VMOVUPS.Z 192(AX), K4, Z3
+	VPERMT2PS Z3, Z31, Z2 // even elements of Z2:Z3
+	VMOVAPS Z2, K2, Z1
+	ADDQ $16, R9
+	DECQ DI
+	JNZ im2colPanelAVX512_seg2
+	ADDQ R13, R12 // next tap's entries
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z1, 64(R8)
+	ADDQ $128, R8
+	INCQ R11
+	CMPQ R11, R10
+	JLT im2colPanelAVX512_next2
+	XORQ R11, R11 // next channel, tap 0
+	ADDQ DX, SI
+	MOVQ BX, R12
+im2colPanelAVX512_next2:
+	DECQ CX
+	JNZ im2colPanelAVX512_row2
+	JMP im2colPanelAVX512_done
+im2colPanelAVX512_done:
+	VZEROUPPER
+	RET
+
 // func winoInAVX512(v *float32, ldv int, pad *float32, wp int, offs *int32, tmp *float32)
 // Requires: AVX512F
 TEXT ·winoInAVX512(SB), NOSPLIT, $0-48

@@ -34,3 +34,9 @@ func winoOutVec(tm int, o *[256]float32, m []float32, base, ldm int, bias float3
 }
 
 func fmaPeak(n int) bool { return false }
+
+func im2colAsm() bool { return false }
+
+func im2colPanelAsm(panel, in []float32, hw int, ents []im2colEnt, nseg, used, taps, t0, kc, stride int) {
+	panic("f32: no vector im2col in this build")
+}
