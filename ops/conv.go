@@ -10,7 +10,9 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Conv: ONNX Conv (1-D and 2-D spatial) in four strategies chosen at Compile:
+// Conv: ONNX Conv (1-D and 2-D spatial), with an optional fourth input Z of Y's shape that is added
+// before the activation (Y = act(conv(X, W) + B + Z): a residual Add folded in by
+// passes.FuseConvAdd), in four strategies chosen at Compile:
 //   - depthwise (each group reads one input channel): row kernels per output plane over zero-padded
 //     strips of input rows (f32.DepthwisePadded);
 //   - stride-1 3×3 convolutions large enough to pay: Winograd F(2×2, 3×3) (conv_winograd.go);
@@ -177,6 +179,9 @@ func inferConv(n *graph.Node) error {
 	if len(x.Shape) < 3 || len(w.Shape) != len(x.Shape) {
 		return fmt.Errorf("ops: node %q (Conv): X %s and W %s ranks do not match", n.Name, x.Shape, w.Shape)
 	}
+	if len(n.Inputs) > 4 {
+		return fmt.Errorf("ops: node %q (Conv): %d inputs, want at most X, W, B and a residual Z", n.Name, len(n.Inputs))
+	}
 	k, err := convKernelShape(n, w.Shape)
 	if err != nil {
 		return err
@@ -190,6 +195,9 @@ func inferConv(n *graph.Node) error {
 		out = append(out, o)
 	}
 	n.Outputs[0].Shape = out
+	if z := n.Input(3); z != nil && z.Shape != nil && (z.DType != tensor.F32 || !z.Shape.Equal(out)) {
+		return fmt.Errorf("ops: node %q (Conv): residual input Z is %s%s, want f32%s (Y's shape)", n.Name, z.DType, z.Shape, out)
+	}
 	return nil
 }
 
@@ -217,8 +225,11 @@ type convKernel struct {
 
 	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
 
+	residual bool // input 3 (Z) is added before the activation
+
 	// Run state, read by Do.
 	x, w, bias, y []float32
+	z             []float32 // residual, or nil
 	work          []float32
 	pa            []f32.PackedA
 	items         int
@@ -265,6 +276,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		return nil, err
 	}
 	k.mg = k.cout / k.groups
+	k.residual = n.Input(3) != nil
 	k.geom = win.geom(k.cin/k.groups, x.Shape[2:])
 	g := &k.geom
 	k.depthwise = g.C == 1 && k.groups > 1
@@ -305,7 +317,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && n.Str("conv_algorithm", "") != "im2col" {
+	} else if tm := useWinograd(k); tm > 0 && !k.residual && n.Str("conv_algorithm", "") != "im2col" {
 		var wd []float32
 		if w.IsConst() {
 			wd = w.Const.F32()
@@ -414,9 +426,12 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	if k.packed16 == nil {
 		k.w = in[1].F32()
 	}
-	k.bias = nil
+	k.bias, k.z = nil, nil
 	if len(in) > 2 && in[2] != nil {
 		k.bias = in[2].F32()
+	}
+	if len(in) > 3 && in[3] != nil {
+		k.z = in[3].F32()
 	}
 	g := &k.geom
 	scratch := bytesAsF32(ctx.Scratch)
@@ -480,7 +495,15 @@ func (k *convKernel) doDepthwise(lo, hi int) {
 		}
 		dst := k.y[p*ohw : (p+1)*ohw]
 		clamp, lo, hi := k.act.clampBounds()
+		if k.z != nil {
+			clamp = false // the residual goes before the activation
+		}
 		f32.DepthwisePadded(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g, clamp, lo, hi, pad[:])
+		if k.z != nil {
+			for i, v := range k.z[p*ohw : (p+1)*ohw] {
+				dst[i] += v
+			}
+		}
 		if !clamp {
 			k.act.Apply(dst)
 		}
@@ -540,8 +563,13 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 		if pc == 0 {
 			ep.Bias = bias
 		}
-		if pc+kcl == K && clamp {
-			ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
+		if pc+kcl == K {
+			if k.z != nil {
+				ep.Add = k.z[(b*k.cout+oc0)*ohw+j0:]
+			}
+			if clamp {
+				ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
+			}
 		}
 		if direct {
 			f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep)

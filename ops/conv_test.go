@@ -234,6 +234,14 @@ func testConvMatchesReference(t *testing.T) {
 			act = Activation{Kind: actNames[cc.act], Min: -0.25, Max: 0.5, Alpha: 0.1}
 			SetActivation(n, act)
 		}
+		// The residual form (a fused Add, passes.FuseConvAdd) against the unfused reference:
+		// act(conv + b + z).
+		z := randTensor(r, ws[0], ws[1], max(ws[2], 1), max(ws[3], 1))
+		wantZ := append([]float32(nil), want...)
+		for j := range wantZ {
+			wantZ[j] += z.F32()[j]
+		}
+		act.Apply(wantZ)
 		act.Apply(want)
 		// Alternate constant / runtime weights, serial / parallel.
 		wConst := i%2 == 0
@@ -247,6 +255,10 @@ func testConvMatchesReference(t *testing.T) {
 				t.Fatalf("shape %s, want %v", got[0].Shape, ws)
 			}
 			closeSlices(t, "Conv", got[0].F32(), want, 1e-4)
+			nz := *n
+			nz.Outputs = nil
+			got = runOp(t, &nz, []*tensor.Tensor{x, w, b, z}, []bool{false, wConst, true, i%4 == 1}, p)
+			closeSlices(t, "Conv+Z", got[0].F32(), wantZ, 1e-4)
 		})
 	}
 }
