@@ -386,6 +386,19 @@ func (t *tiler) panels(blk []float32, a0, i1, i2, jp int) {
 		bpan = t.b[jp:]
 	}
 	cols := min(nr, t.n-jp)
+	if !t.tcopies {
+		// One call runs every row panel of the column panel (see tileArgs).
+		var z, bias []float32
+		if ep.Add != nil {
+			z = ep.Add[(i1-t.i0)*t.ldc+jp:]
+		}
+		if ep.Bias != nil {
+			bias = ep.Bias[i1:i2]
+		}
+		runKernel(im, &tileArgs{k: kc, a: blk[(i1-a0)*kc:], b: bpan, ldb: ldb, c: t.c[(i1-t.i0)*t.ldc+jp:], ldc: t.ldc,
+			bias: bias, z: z, flags: t.flags, rows: i2 - i1, cols: cols, lo: ep.Lo, hi: ep.Hi})
+		return
+	}
 	for ip := i1; ip < i2; ip += mr {
 		ap := blk[(ip-a0)*kc : (ip-a0)*kc+mr*kc]
 		rows := min(mr, i2-ip)
@@ -404,8 +417,8 @@ func (t *tiler) panels(blk []float32, a0, i1, i2, jp int) {
 				bias = t.tbias[:mr]
 			}
 		}
-		if !t.tcopies || (rows == mr && cols == nr && z == nil) {
-			runKernel(im, &tileArgs{k: kc, a: ap, b: bpan, ldb: ldb, c: crow, ldc: t.ldc, bias: bias, z: z,
+		if rows == mr && cols == nr && z == nil {
+			runKernel(im, &tileArgs{k: kc, a: ap, b: bpan, ldb: ldb, c: crow, ldc: t.ldc, bias: bias,
 				flags: t.flags, rows: rows, cols: cols, lo: ep.Lo, hi: ep.Hi})
 			continue
 		}
@@ -436,11 +449,13 @@ func (t *tiler) panels(blk []float32, a0, i1, i2, jp int) {
 	}
 }
 
-// tileArgs is one micro-kernel call: T = A·B over k steps, where a is a packed MR×k panel and b holds k
-// rows of B ldb floats apart (NR-wide, or read in place by a full kernel); then the epilogue flags
-// (bias, +C, +Z, clamp, in that order), and T's rows [0, rows) and columns [0, cols) are stored into c
-// (row stride ldc); z, when flagAdd is set, has c's layout. Kernels without the full contract (Impl.full)
-// are only called with rows == MR, cols == NR, ldb == NR and no flagAdd.
+// tileArgs is one micro-kernel call: for each MR-row panel of a (ceil(rows/MR) packed MR×k panels, one
+// after the other), T = A·B over k steps, where b holds k rows of B ldb floats apart (NR-wide, or read
+// in place by a full kernel); then the epilogue flags (bias, +C, +Z, clamp, in that order), and T's
+// rows (of the first rows) and columns [0, cols) are stored into c (row stride ldc), each panel MR rows
+// below the last; z, when flagAdd is set, has c's layout, and bias holds one value per row. Kernels
+// without the full contract (Impl.full) are only called for one full tile (rows == MR, cols == NR,
+// ldb == NR, bias of MR values) without flagAdd.
 type tileArgs struct {
 	k          int
 	a, b       []float32
@@ -471,13 +486,14 @@ func epFlags(ep Epilogue) int {
 	return flags
 }
 
-// tileChecks panics unless every element the tile call t can touch lies inside its slices, so the
+// tileChecks panics unless every element the kernel call t can touch lies inside its slices, so the
 // assembly never runs past one.
 func tileChecks(mr, nr int, t *tileArgs) {
 	rows, cols := t.rows, t.cols
-	if rows < 1 || rows > mr || cols < 1 || cols > nr || t.ldc < cols || t.ldb < cols ||
-		len(t.a) < t.k*mr || (t.k > 0 && len(t.b) < (t.k-1)*t.ldb+cols) || len(t.c) < (rows-1)*t.ldc+cols ||
-		(t.flags&flagBias != 0 && len(t.bias) < mr) || (t.flags&flagAdd != 0 && len(t.z) < (rows-1)*t.ldc+cols) {
+	panels := (rows + mr - 1) / mr
+	if rows < 1 || cols < 1 || cols > nr || t.ldc < cols || t.ldb < cols ||
+		len(t.a) < panels*t.k*mr || (t.k > 0 && len(t.b) < (t.k-1)*t.ldb+cols) || len(t.c) < (rows-1)*t.ldc+cols ||
+		(t.flags&flagBias != 0 && len(t.bias) < rows) || (t.flags&flagAdd != 0 && len(t.z) < (rows-1)*t.ldc+cols) {
 		panic("f32: micro-kernel operand too short")
 	}
 }

@@ -1,6 +1,7 @@
 package f32
 
-// genericKernel is the portable 3×4 micro-kernel, with the whole tileArgs contract (see tileArgs):
+// genericKernel is the portable 3×4 micro-kernel, with the whole tileArgs contract (see tileArgs), one
+// panel of 3 rows at a time:
 //
 //	for r := 0; r < 3; r++ { for j := 0; j < 4; j++ {
 //		t := sum_p a[p*3+r] * b[p*ldb+j]; then bias, +C, +Z, clamp per flags; c[r*ldc+j] = t } }
@@ -10,6 +11,24 @@ package f32
 // product temporary fit without spilling (a 4×8 tile spills nearly every accumulator each iteration
 // and measured 1.6-2× slower). B elements are read as memory operands.
 func genericKernel(t *tileArgs) {
+	const mr = 3
+	for r0 := 0; r0 < t.rows; r0 += mr {
+		p := *t
+		p.rows = min(mr, t.rows-r0)
+		p.a = t.a[r0*t.k:]
+		p.c = t.c[r0*t.ldc:]
+		if t.flags&flagBias != 0 {
+			p.bias = t.bias[r0:]
+		}
+		if t.flags&flagAdd != 0 {
+			p.z = t.z[r0*t.ldc:]
+		}
+		genericTile(&p)
+	}
+}
+
+// genericTile is genericKernel for one panel (t.rows <= 3).
+func genericTile(t *tileArgs) {
 	const mr, nr = 3, 4
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32

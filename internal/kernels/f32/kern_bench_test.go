@@ -8,27 +8,38 @@ import (
 )
 
 // timeBest runs f b.N times on a locked OS thread and reports, besides the usual ns/op, the
-// throughput of the fastest call (GFLOP/s) and the throughput per CPU-second of all calls
-// (GFLOP/cpu-s). On a machine shared with other work the fastest call is the figure least disturbed by
-// time slicing and by other processes' use of the caches; compare it with ../../shared/bench/cpu_peak.c
-// run in the same session.
+// throughput of the fastest call (GFLOP/s), the throughput per CPU-second of all calls (GFLOP/cpu-s)
+// and, where this build has the FMA loop, the fastest call's throughput as a percentage of the fastest
+// FMA loop timed between the calls (%peak). On a machine shared with other work the fastest call is
+// the figure least disturbed by time slicing, and the interleaved peak follows the clock, which moves
+// with what the other core runs; compare with ../../shared/bench/cpu_peak.c run in the same session.
 func timeBest(b *testing.B, flop float64, f func()) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	f() // warm caches and page tables
-	best := time.Duration(1<<63 - 1)
+	const peakPasses = 2048
+	best, bestPeak := time.Duration(1<<63-1), time.Duration(1<<63-1)
 	b.ResetTimer()
-	cpu0 := threadCPU()
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
+		c0 := threadCPU()
 		t0 := time.Now()
 		f()
 		best = min(best, time.Since(t0))
+		cpu += threadCPU() - c0
+		t0 = time.Now()
+		if fmaPeak(peakPasses) {
+			bestPeak = min(bestPeak, time.Since(t0))
+		}
 	}
-	cpu := threadCPU() - cpu0
 	b.StopTimer()
 	b.ReportMetric(flop/best.Seconds()/1e9, "GFLOP/s")
 	if cpu > 0 {
 		b.ReportMetric(flop*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
+	}
+	if bestPeak < time.Hour {
+		peak := peakPasses * 12 * 16 * 2 / bestPeak.Seconds()
+		b.ReportMetric(100*flop/best.Seconds()/peak, "%peak")
 	}
 }
 
