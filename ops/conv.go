@@ -13,8 +13,9 @@ import (
 // Conv: ONNX Conv (1-D and 2-D spatial), with an optional fourth input Z of Y's shape that is added
 // before the activation (Y = act(conv(X, W) + B + Z): a residual Add folded in by
 // passes.FuseConvAdd), in four strategies chosen at Compile:
-//   - depthwise (each group reads one input channel): row kernels per output plane over zero-padded
-//     strips of input rows (f32.DepthwisePadded);
+//   - depthwise (each group reads one input channel): one AVX-512 kernel call per output plane that
+//     reads the input in place under lane masks (f32.DepthwisePlan), elsewhere row kernels over
+//     zero-padded strips of input rows (f32.DepthwisePadded);
 //   - stride-1 3×3 convolutions large enough to pay: Winograd F(2×2, 3×3) (conv_winograd.go);
 //   - otherwise GEMM per group, W packed once (in Compile when W is constant, else into scratch at Run)
 //     times an im2col matrix that is never materialised whole: each output tile of at most
@@ -209,6 +210,7 @@ type convKernel struct {
 	mg        int // output channels per group
 	act       Activation
 	depthwise bool
+	dwPlan    *f32.DepthwisePlan // depthwise: the plane kernels' tables
 	pointwise bool
 	packed    []f32.PackedA   // per group; nil when W is not constant
 	packed16  []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
@@ -284,6 +286,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		if w.DType == tensor.F16 {
 			return nil, fmt.Errorf("ops: node %q (Conv): f16 weights of a depthwise convolution are not supported", n.Name)
 		}
+		k.dwPlan = f32.NewDepthwisePlan(g)
 		return k, nil
 	}
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
@@ -483,7 +486,17 @@ func (k *convKernel) Do(lo, hi int) {
 }
 
 func (k *convKernel) doDepthwise(lo, hi int) {
+	if k.dwPlan.Vector() {
+		k.depthwisePlanes(lo, hi, nil) // no strip buffer to zero
+		return
+	}
 	var pad [f32.DepthwiseStripLen]float32 // zeroed once per run of planes, not per plane
+	k.depthwisePlanes(lo, hi, pad[:])
+}
+
+// depthwisePlanes computes output planes [lo, hi) (image-major); pad is the strip buffer of the rungs
+// without plane kernels.
+func (k *convKernel) depthwisePlanes(lo, hi int, pad []float32) {
 	g := &k.geom
 	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	for p := lo; p < hi; p++ {
@@ -498,7 +511,7 @@ func (k *convKernel) doDepthwise(lo, hi int) {
 		if k.z != nil {
 			clamp = false // the residual goes before the activation
 		}
-		f32.DepthwisePadded(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g, clamp, lo, hi, pad[:])
+		k.dwPlan.Plane(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, clamp, lo, hi, pad)
 		if k.z != nil {
 			for i, v := range k.z[p*ohw : (p+1)*ohw] {
 				dst[i] += v

@@ -47,6 +47,11 @@ func main() {
 	for _, s := range []int{1, 2} {
 		depthwiseAVX2(&b, s)
 	}
+	for _, k := range []int{3, 5} {
+		for _, s := range []int{1, 2} {
+			depthwisePlane(&b, k, s)
+		}
+	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

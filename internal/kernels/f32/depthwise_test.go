@@ -34,10 +34,15 @@ func testDepthwiseClamp(t *testing.T) {
 						bias := r.Float32() - 0.5
 						want, _ := ref.Conv(x, [4]int{1, 1, g.H, g.W}, w, [4]int{1, 1, k, k}, []float32{bias},
 							ref.Conv2D{Strides: [2]int{s, s}, Dilations: [2]int{1, 1}, Pads: [4]int{pad, pad, pad, pad}})
-						// DepthwiseClamp, then DepthwisePadded (strips of padded rows).
-						for _, padded := range []bool{false, true} {
+						// DepthwiseClamp, DepthwisePadded (strips of padded rows), then the plane kernels
+						// (DepthwisePlan; DepthwisePadded again on rungs without them).
+						for variant := range 3 {
+							padded := variant == 1
 							out := guarded(r, g.OH*g.OW)
-							if padded {
+							if variant == 2 {
+								buf := make([]float32, DepthwiseStripLen)
+								NewDepthwisePlan(&g).Plane(out, x, w, bias, cl.on, cl.lo, cl.hi, buf)
+							} else if padded {
 								// A small buffer forces several strips; NaN-filled and guarded, so
 								// padding must be written and strips must stay inside it.
 								buf := guarded(r, 7*((g.OW-1)*s+k))
@@ -55,7 +60,7 @@ func testDepthwiseClamp(t *testing.T) {
 									v = min(max(v, cl.lo), cl.hi)
 								}
 								if d := out[i] - v; !(d <= 1e-5 && d >= -1e-5) {
-									t.Fatalf("%s padded=%v: element %d (%d,%d) = %v, want %v", name, padded, i, i/g.OW, i%g.OW, out[i], v)
+									t.Fatalf("%s variant %d: element %d (%d,%d) = %v, want %v", name, variant, i, i/g.OW, i%g.OW, out[i], v)
 								}
 							}
 						}

@@ -3472,3 +3472,765 @@ dwK3S2AVX2_done:
 	VZEROUPPER
 	RET
 
+// func dwPlaneK3S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwPlaneK3S1AVX512(SB), NOSPLIT, $24-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), AX
+	VBROADCASTSS 0(AX), Z0 // w[0][0]
+	VBROADCASTSS 4(AX), Z1 // w[0][1]
+	VBROADCASTSS 8(AX), Z2 // w[0][2]
+	VBROADCASTSS 12(AX), Z3 // w[1][0]
+	VBROADCASTSS 16(AX), Z4 // w[1][1]
+	VBROADCASTSS 20(AX), Z5 // w[1][2]
+	VBROADCASTSS 24(AX), Z6 // w[2][0]
+	VBROADCASTSS 28(AX), Z7 // w[2][1]
+	VBROADCASTSS 32(AX), Z8 // w[2][2]
+	VBROADCASTSS bias+88(FP), Z28
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+dwPlaneK3S1AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE dwPlaneK3S1AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK3S1AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK3S1AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK3S1AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK3S1AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK3S1AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK3S1AVX512_r1:
+	MOVQ R11, 8(SP)
+	XORQ R11, R11
+	LEAQ 2(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK3S1AVX512_r2
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK3S1AVX512_r2
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK3S1AVX512_r2:
+	MOVQ R11, 16(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+dwPlaneK3S1AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 12(R8), K2
+	KMOVW 20(R8), K3
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK3S1AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * tap
+dwPlaneK3S1AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK3S1AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z3, Z25 // acc += w[1][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z4, Z25 // acc += w[1][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][2] * tap
+dwPlaneK3S1AVX512_ky1:
+	MOVQ 16(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK3S1AVX512_ky2
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z6, Z25 // acc += w[2][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z7, Z25 // acc += w[2][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z8, Z25 // acc += w[2][2] * tap
+dwPlaneK3S1AVX512_ky2:
+	TESTQ $4, flags+96(FP)
+	JZ dwPlaneK3S1AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+dwPlaneK3S1AVX512_noclamp:
+	KMOVW 28(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ dwPlaneK3S1AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP dwPlaneK3S1AVX512_row
+dwPlaneK3S1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwPlaneK3S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwPlaneK3S2AVX512(SB), NOSPLIT, $24-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), AX
+	VBROADCASTSS 0(AX), Z0 // w[0][0]
+	VBROADCASTSS 4(AX), Z1 // w[0][1]
+	VBROADCASTSS 8(AX), Z2 // w[0][2]
+	VBROADCASTSS 12(AX), Z3 // w[1][0]
+	VBROADCASTSS 16(AX), Z4 // w[1][1]
+	VBROADCASTSS 20(AX), Z5 // w[1][2]
+	VBROADCASTSS 24(AX), Z6 // w[2][0]
+	VBROADCASTSS 28(AX), Z7 // w[2][1]
+	VBROADCASTSS 32(AX), Z8 // w[2][2]
+	VBROADCASTSS bias+88(FP), Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z29
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+dwPlaneK3S2AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE dwPlaneK3S2AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK3S2AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK3S2AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK3S2AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK3S2AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK3S2AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK3S2AVX512_r1:
+	MOVQ R11, 8(SP)
+	XORQ R11, R11
+	LEAQ 2(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK3S2AVX512_r2
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK3S2AVX512_r2
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK3S2AVX512_r2:
+	MOVQ R11, 16(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+dwPlaneK3S2AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	KMOVW 12(R8), K3
+	KMOVW 14(R8), K4
+	KMOVW 20(R8), K5
+	KMOVW 22(R8), K6
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK3S2AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * tap
+	VMOVUPS.Z 4(AX), K3, Z26
+	VMOVUPS.Z 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * tap
+	VMOVUPS.Z 8(AX), K5, Z26
+	VMOVUPS.Z 72(AX), K6, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * tap
+dwPlaneK3S2AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK3S2AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z3, Z25 // acc += w[1][0] * tap
+	VMOVUPS.Z 4(AX), K3, Z26
+	VMOVUPS.Z 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z4, Z25 // acc += w[1][1] * tap
+	VMOVUPS.Z 8(AX), K5, Z26
+	VMOVUPS.Z 72(AX), K6, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][2] * tap
+dwPlaneK3S2AVX512_ky1:
+	MOVQ 16(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK3S2AVX512_ky2
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z6, Z25 // acc += w[2][0] * tap
+	VMOVUPS.Z 4(AX), K3, Z26
+	VMOVUPS.Z 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z7, Z25 // acc += w[2][1] * tap
+	VMOVUPS.Z 8(AX), K5, Z26
+	VMOVUPS.Z 72(AX), K6, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z8, Z25 // acc += w[2][2] * tap
+dwPlaneK3S2AVX512_ky2:
+	TESTQ $4, flags+96(FP)
+	JZ dwPlaneK3S2AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+dwPlaneK3S2AVX512_noclamp:
+	KMOVW 28(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ dwPlaneK3S2AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP dwPlaneK3S2AVX512_row
+dwPlaneK3S2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwPlaneK5S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwPlaneK5S1AVX512(SB), NOSPLIT, $40-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), AX
+	VBROADCASTSS 0(AX), Z0 // w[0][0]
+	VBROADCASTSS 4(AX), Z1 // w[0][1]
+	VBROADCASTSS 8(AX), Z2 // w[0][2]
+	VBROADCASTSS 12(AX), Z3 // w[0][3]
+	VBROADCASTSS 16(AX), Z4 // w[0][4]
+	VBROADCASTSS 20(AX), Z5 // w[1][0]
+	VBROADCASTSS 24(AX), Z6 // w[1][1]
+	VBROADCASTSS 28(AX), Z7 // w[1][2]
+	VBROADCASTSS 32(AX), Z8 // w[1][3]
+	VBROADCASTSS 36(AX), Z9 // w[1][4]
+	VBROADCASTSS 40(AX), Z10 // w[2][0]
+	VBROADCASTSS 44(AX), Z11 // w[2][1]
+	VBROADCASTSS 48(AX), Z12 // w[2][2]
+	VBROADCASTSS 52(AX), Z13 // w[2][3]
+	VBROADCASTSS 56(AX), Z14 // w[2][4]
+	VBROADCASTSS 60(AX), Z15 // w[3][0]
+	VBROADCASTSS 64(AX), Z16 // w[3][1]
+	VBROADCASTSS 68(AX), Z17 // w[3][2]
+	VBROADCASTSS 72(AX), Z18 // w[3][3]
+	VBROADCASTSS 76(AX), Z19 // w[3][4]
+	VBROADCASTSS 80(AX), Z20 // w[4][0]
+	VBROADCASTSS 84(AX), Z21 // w[4][1]
+	VBROADCASTSS 88(AX), Z22 // w[4][2]
+	VBROADCASTSS 92(AX), Z23 // w[4][3]
+	VBROADCASTSS 96(AX), Z24 // w[4][4]
+	VBROADCASTSS bias+88(FP), Z28
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+dwPlaneK5S1AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE dwPlaneK5S1AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S1AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S1AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S1AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S1AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S1AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S1AVX512_r1:
+	MOVQ R11, 8(SP)
+	XORQ R11, R11
+	LEAQ 2(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S1AVX512_r2
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S1AVX512_r2
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S1AVX512_r2:
+	MOVQ R11, 16(SP)
+	XORQ R11, R11
+	LEAQ 3(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S1AVX512_r3
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S1AVX512_r3
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S1AVX512_r3:
+	MOVQ R11, 24(SP)
+	XORQ R11, R11
+	LEAQ 4(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S1AVX512_r4
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S1AVX512_r4
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S1AVX512_r4:
+	MOVQ R11, 32(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+dwPlaneK5S1AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 12(R8), K2
+	KMOVW 20(R8), K3
+	KMOVW 28(R8), K4
+	KMOVW 36(R8), K5
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S1AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * tap
+	VMOVUPS.Z 12(AX), K4, Z26
+	VFMADD231PS Z26, Z3, Z25 // acc += w[0][3] * tap
+	VMOVUPS.Z 16(AX), K5, Z26
+	VFMADD231PS Z26, Z4, Z25 // acc += w[0][4] * tap
+dwPlaneK5S1AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S1AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z6, Z25 // acc += w[1][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z7, Z25 // acc += w[1][2] * tap
+	VMOVUPS.Z 12(AX), K4, Z26
+	VFMADD231PS Z26, Z8, Z25 // acc += w[1][3] * tap
+	VMOVUPS.Z 16(AX), K5, Z26
+	VFMADD231PS Z26, Z9, Z25 // acc += w[1][4] * tap
+dwPlaneK5S1AVX512_ky1:
+	MOVQ 16(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S1AVX512_ky2
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z10, Z25 // acc += w[2][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z11, Z25 // acc += w[2][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z12, Z25 // acc += w[2][2] * tap
+	VMOVUPS.Z 12(AX), K4, Z26
+	VFMADD231PS Z26, Z13, Z25 // acc += w[2][3] * tap
+	VMOVUPS.Z 16(AX), K5, Z26
+	VFMADD231PS Z26, Z14, Z25 // acc += w[2][4] * tap
+dwPlaneK5S1AVX512_ky2:
+	MOVQ 24(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S1AVX512_ky3
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z15, Z25 // acc += w[3][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z16, Z25 // acc += w[3][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z17, Z25 // acc += w[3][2] * tap
+	VMOVUPS.Z 12(AX), K4, Z26
+	VFMADD231PS Z26, Z18, Z25 // acc += w[3][3] * tap
+	VMOVUPS.Z 16(AX), K5, Z26
+	VFMADD231PS Z26, Z19, Z25 // acc += w[3][4] * tap
+dwPlaneK5S1AVX512_ky3:
+	MOVQ 32(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S1AVX512_ky4
+	ADDQ R13, AX // &in[iy][off]
+	VMOVUPS.Z 0(AX), K1, Z26
+	VFMADD231PS Z26, Z20, Z25 // acc += w[4][0] * tap
+	VMOVUPS.Z 4(AX), K2, Z26
+	VFMADD231PS Z26, Z21, Z25 // acc += w[4][1] * tap
+	VMOVUPS.Z 8(AX), K3, Z26
+	VFMADD231PS Z26, Z22, Z25 // acc += w[4][2] * tap
+	VMOVUPS.Z 12(AX), K4, Z26
+	VFMADD231PS Z26, Z23, Z25 // acc += w[4][3] * tap
+	VMOVUPS.Z 16(AX), K5, Z26
+	VFMADD231PS Z26, Z24, Z25 // acc += w[4][4] * tap
+dwPlaneK5S1AVX512_ky4:
+	TESTQ $4, flags+96(FP)
+	JZ dwPlaneK5S1AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+dwPlaneK5S1AVX512_noclamp:
+	KMOVW 44(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $48, R8
+	DECQ CX
+	JNZ dwPlaneK5S1AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP dwPlaneK5S1AVX512_row
+dwPlaneK5S1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func dwPlaneK5S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·dwPlaneK5S2AVX512(SB), NOSPLIT, $40-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), AX
+	VBROADCASTSS 0(AX), Z0 // w[0][0]
+	VBROADCASTSS 4(AX), Z1 // w[0][1]
+	VBROADCASTSS 8(AX), Z2 // w[0][2]
+	VBROADCASTSS 12(AX), Z3 // w[0][3]
+	VBROADCASTSS 16(AX), Z4 // w[0][4]
+	VBROADCASTSS 20(AX), Z5 // w[1][0]
+	VBROADCASTSS 24(AX), Z6 // w[1][1]
+	VBROADCASTSS 28(AX), Z7 // w[1][2]
+	VBROADCASTSS 32(AX), Z8 // w[1][3]
+	VBROADCASTSS 36(AX), Z9 // w[1][4]
+	VBROADCASTSS 40(AX), Z10 // w[2][0]
+	VBROADCASTSS 44(AX), Z11 // w[2][1]
+	VBROADCASTSS 48(AX), Z12 // w[2][2]
+	VBROADCASTSS 52(AX), Z13 // w[2][3]
+	VBROADCASTSS 56(AX), Z14 // w[2][4]
+	VBROADCASTSS 60(AX), Z15 // w[3][0]
+	VBROADCASTSS 64(AX), Z16 // w[3][1]
+	VBROADCASTSS 68(AX), Z17 // w[3][2]
+	VBROADCASTSS 72(AX), Z18 // w[3][3]
+	VBROADCASTSS 76(AX), Z19 // w[3][4]
+	VBROADCASTSS 80(AX), Z20 // w[4][0]
+	VBROADCASTSS 84(AX), Z21 // w[4][1]
+	VBROADCASTSS 88(AX), Z22 // w[4][2]
+	VBROADCASTSS 92(AX), Z23 // w[4][3]
+	VBROADCASTSS 96(AX), Z24 // w[4][4]
+	VBROADCASTSS bias+88(FP), Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z29
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+dwPlaneK5S2AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE dwPlaneK5S2AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S2AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S2AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S2AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S2AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S2AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S2AVX512_r1:
+	MOVQ R11, 8(SP)
+	XORQ R11, R11
+	LEAQ 2(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S2AVX512_r2
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S2AVX512_r2
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S2AVX512_r2:
+	MOVQ R11, 16(SP)
+	XORQ R11, R11
+	LEAQ 3(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S2AVX512_r3
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S2AVX512_r3
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S2AVX512_r3:
+	MOVQ R11, 24(SP)
+	XORQ R11, R11
+	LEAQ 4(R9), R12 // iy
+	CMPQ R12, $0
+	JLT dwPlaneK5S2AVX512_r4
+	CMPQ R12, h+40(FP)
+	JGE dwPlaneK5S2AVX512_r4
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+dwPlaneK5S2AVX512_r4:
+	MOVQ R11, 32(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+dwPlaneK5S2AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S2AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z0, Z25 // acc += w[0][0] * tap
+	KMOVW 12(R8), K1
+	KMOVW 14(R8), K2
+	VMOVUPS.Z 4(AX), K1, Z26
+	VMOVUPS.Z 68(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z1, Z25 // acc += w[0][1] * tap
+	KMOVW 20(R8), K1
+	KMOVW 22(R8), K2
+	VMOVUPS.Z 8(AX), K1, Z26
+	VMOVUPS.Z 72(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z2, Z25 // acc += w[0][2] * tap
+	KMOVW 28(R8), K1
+	KMOVW 30(R8), K2
+	VMOVUPS.Z 12(AX), K1, Z26
+	VMOVUPS.Z 76(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z3, Z25 // acc += w[0][3] * tap
+	KMOVW 36(R8), K1
+	KMOVW 38(R8), K2
+	VMOVUPS.Z 16(AX), K1, Z26
+	VMOVUPS.Z 80(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z4, Z25 // acc += w[0][4] * tap
+dwPlaneK5S2AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S2AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z5, Z25 // acc += w[1][0] * tap
+	KMOVW 12(R8), K1
+	KMOVW 14(R8), K2
+	VMOVUPS.Z 4(AX), K1, Z26
+	VMOVUPS.Z 68(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z6, Z25 // acc += w[1][1] * tap
+	KMOVW 20(R8), K1
+	KMOVW 22(R8), K2
+	VMOVUPS.Z 8(AX), K1, Z26
+	VMOVUPS.Z 72(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z7, Z25 // acc += w[1][2] * tap
+	KMOVW 28(R8), K1
+	KMOVW 30(R8), K2
+	VMOVUPS.Z 12(AX), K1, Z26
+	VMOVUPS.Z 76(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z8, Z25 // acc += w[1][3] * tap
+	KMOVW 36(R8), K1
+	KMOVW 38(R8), K2
+	VMOVUPS.Z 16(AX), K1, Z26
+	VMOVUPS.Z 80(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z9, Z25 // acc += w[1][4] * tap
+dwPlaneK5S2AVX512_ky1:
+	MOVQ 16(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S2AVX512_ky2
+	ADDQ R13, AX // &in[iy][off]
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z10, Z25 // acc += w[2][0] * tap
+	KMOVW 12(R8), K1
+	KMOVW 14(R8), K2
+	VMOVUPS.Z 4(AX), K1, Z26
+	VMOVUPS.Z 68(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z11, Z25 // acc += w[2][1] * tap
+	KMOVW 20(R8), K1
+	KMOVW 22(R8), K2
+	VMOVUPS.Z 8(AX), K1, Z26
+	VMOVUPS.Z 72(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z12, Z25 // acc += w[2][2] * tap
+	KMOVW 28(R8), K1
+	KMOVW 30(R8), K2
+	VMOVUPS.Z 12(AX), K1, Z26
+	VMOVUPS.Z 76(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z13, Z25 // acc += w[2][3] * tap
+	KMOVW 36(R8), K1
+	KMOVW 38(R8), K2
+	VMOVUPS.Z 16(AX), K1, Z26
+	VMOVUPS.Z 80(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z14, Z25 // acc += w[2][4] * tap
+dwPlaneK5S2AVX512_ky2:
+	MOVQ 24(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S2AVX512_ky3
+	ADDQ R13, AX // &in[iy][off]
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z15, Z25 // acc += w[3][0] * tap
+	KMOVW 12(R8), K1
+	KMOVW 14(R8), K2
+	VMOVUPS.Z 4(AX), K1, Z26
+	VMOVUPS.Z 68(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z16, Z25 // acc += w[3][1] * tap
+	KMOVW 20(R8), K1
+	KMOVW 22(R8), K2
+	VMOVUPS.Z 8(AX), K1, Z26
+	VMOVUPS.Z 72(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z17, Z25 // acc += w[3][2] * tap
+	KMOVW 28(R8), K1
+	KMOVW 30(R8), K2
+	VMOVUPS.Z 12(AX), K1, Z26
+	VMOVUPS.Z 76(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z18, Z25 // acc += w[3][3] * tap
+	KMOVW 36(R8), K1
+	KMOVW 38(R8), K2
+	VMOVUPS.Z 16(AX), K1, Z26
+	VMOVUPS.Z 80(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z19, Z25 // acc += w[3][4] * tap
+dwPlaneK5S2AVX512_ky3:
+	MOVQ 32(SP), AX
+	TESTQ AX, AX
+	JZ dwPlaneK5S2AVX512_ky4
+	ADDQ R13, AX // &in[iy][off]
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	VMOVUPS.Z 0(AX), K1, Z26
+	VMOVUPS.Z 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z20, Z25 // acc += w[4][0] * tap
+	KMOVW 12(R8), K1
+	KMOVW 14(R8), K2
+	VMOVUPS.Z 4(AX), K1, Z26
+	VMOVUPS.Z 68(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z21, Z25 // acc += w[4][1] * tap
+	KMOVW 20(R8), K1
+	KMOVW 22(R8), K2
+	VMOVUPS.Z 8(AX), K1, Z26
+	VMOVUPS.Z 72(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z22, Z25 // acc += w[4][2] * tap
+	KMOVW 28(R8), K1
+	KMOVW 30(R8), K2
+	VMOVUPS.Z 12(AX), K1, Z26
+	VMOVUPS.Z 76(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z23, Z25 // acc += w[4][3] * tap
+	KMOVW 36(R8), K1
+	KMOVW 38(R8), K2
+	VMOVUPS.Z 16(AX), K1, Z26
+	VMOVUPS.Z 80(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VFMADD231PS Z26, Z24, Z25 // acc += w[4][4] * tap
+dwPlaneK5S2AVX512_ky4:
+	TESTQ $4, flags+96(FP)
+	JZ dwPlaneK5S2AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+dwPlaneK5S2AVX512_noclamp:
+	KMOVW 44(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $48, R8
+	DECQ CX
+	JNZ dwPlaneK5S2AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP dwPlaneK5S2AVX512_row
+dwPlaneK5S2AVX512_done:
+	VZEROUPPER
+	RET
+

@@ -40,3 +40,9 @@ func im2colAsm() bool { return false }
 func im2colPanelAsm(panel, in []float32, hw int, ents []im2colEnt, nseg, used, taps, t0, kc, stride int) {
 	panic("f32: no vector im2col in this build")
 }
+
+func dwPlaneRung() bool { return false }
+
+func dwPlaneAsm(out, in, w []float32, tab []dwEnt, g *ConvGeom, nvec int, bias float32, clamp bool, lo, hi float32) bool {
+	return false
+}
