@@ -33,9 +33,6 @@ func init() {
 // workspace to KC*convTileCols floats (256 KiB).
 const convTileCols = 256
 
-// convPackMACs is the cost of packing one element of B in multiply-adds (see colSplitWins).
-const convPackMACs = 40
-
 // convWindow is a sliding window (Conv, pools) resolved over nd spatial axes.
 type convWindow struct {
 	kernel, strides, dils, padB, padE, out []int
@@ -212,6 +209,7 @@ type convKernel struct {
 	depthwise bool
 	dwPlan    *f32.DepthwisePlan // depthwise: the plane kernels' tables
 	pointwise bool
+	direct    bool            // pointwise with f32 weights on a micro-kernel that reads B in place: no packing
 	packed    []f32.PackedA   // per group; nil when W is not constant
 	packed16  []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
 	wideLen   int             // floats per slot for widening f16 blocks (f32.Widen16Len)
@@ -339,30 +337,22 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		k.pa = make([]f32.PackedA, k.groups)
 	}
 	ohw := g.OH * g.OW
-	k.tileCols = min(f32.RoundUp(ohw, f32.NR), convTileCols)
-	k.tiles = (ohw + k.tileCols - 1) / k.tileCols
 	// Slots are per-thread workspaces; the thread count is not known until Run, so size for this
 	// process's GOMAXPROCS (the runtime's pools never exceed it).
 	k.slots = runtime.GOMAXPROCS(0)
-	k.msplit = 1
-	// Slots take contiguous runs of tiles, so a tile count that is not a multiple of the threads
-	// leaves one thread a whole tile more (MobileNetV2's 28×28 layers: 512 against 272 columns).
-	// Round the count up and spread the NR panels evenly over the tiles (widths differ by at most
-	// one panel). With fewer tiles than threads (the 14×14 and 7×7 stages) this narrows the tiles to
-	// one share per thread rather than splitting rows: a row split makes every thread pack (im2col)
-	// all of B, which for these K-heavy, M-light layers costs as much as a thread's share of the
-	// multiply, and at one thread packs B twice. Each output element still sums the same k blocks in
-	// the same order, so results do not change.
+	k.direct = k.pointwise && k.packed16 == nil && f32.Direct()
+	maxCols := convTileCols
+	if k.direct {
+		maxCols = 2 * convTileCols // no packed block to bound; B stays in L2
+	}
+	sp := planConvSplit(k.batch*k.groups, k.mg, ohw, K, k.slots, maxCols, k.direct)
+	k.tiles, k.msplit = sp.tiles, sp.msplit
 	k.panels = (ohw + f32.NR - 1) / f32.NR
-	if t := f32.RoundUp(k.tiles, k.slots); t <= k.panels && (k.tiles >= k.slots || colSplitWins(ohw, k.panels, t, k.mg, k.slots)) {
-		k.tiles = t
-	}
 	k.tileCols = (k.panels + k.tiles - 1) / k.tiles * f32.NR
-	if per := k.groups * k.tiles; per < k.slots {
-		// Too few tiles to keep every thread busy (late ResNet stages: 7×7 outputs): split rows too.
-		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
+	if !k.direct {
+		k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols)
 	}
-	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols) + k.wideLen
+	k.slotLen += k.wideLen
 	if !k.pointwise {
 		// Size every slot's table for the widest tile now, so Run never allocates.
 		k.im2col = make([]f32.Im2col, k.slots)
@@ -371,22 +361,6 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		}
 	}
 	return k, nil
-}
-
-// colSplitWins compares a thread's share of a layer with too few column tiles when the columns are
-// split into tiles (tiles over slots threads: no duplicate packing, but the widest tile sets the
-// pace, and 49 columns split 32+17) against splitting the mg rows (even shares, but every thread
-// packs all ohw columns of B). Per output column a thread packs K elements and multiplies K by its
-// rows; packing an element costs about convPackMACs multiply-adds (fitted on MobileNetV2's 14×14 and
-// 7×7 1×1 convs: 96 rows at 14×14 split columns in 150 µs against rows in 174 µs, 960 rows at
-// 7×7 split rows in 112 µs against columns in 140 µs, at two threads).
-func colSplitWins(ohw, panels, tiles, mg, slots int) bool {
-	widest := 0
-	for t := range tiles {
-		widest = max(widest, min((t+1)*panels/tiles*f32.NR, ohw)-t*panels/tiles*f32.NR)
-	}
-	perSlot := (tiles + slots - 1) / slots
-	return widest*perSlot*(convPackMACs+mg) < ohw*(convPackMACs+(mg+slots-1)/slots)
 }
 
 // PackedBytes is the size of W packed at Compile (runtime.PackedWeights).
@@ -556,7 +530,7 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 		wide = work[len(work)-k.wideLen:]
 		work = work[:len(work)-k.wideLen]
 	}
-	direct := k.pointwise && k.packed16 == nil && f32.Direct()
+	direct := k.direct
 	if !k.pointwise {
 		tab.Init(g, j0, ncl)
 	}
