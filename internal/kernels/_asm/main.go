@@ -38,6 +38,8 @@ func main() {
 	dot16(&b, "dot16AVX2", "Y", 8, "AVX, F16C, FMA")
 	lanes(&b)
 	im2col(&b)
+	packB32(&b)
+	packA8(&b)
 	winograd(&b)
 	for _, k := range []int{3, 5} {
 		for _, s := range []int{1, 2} {

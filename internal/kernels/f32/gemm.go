@@ -12,7 +12,7 @@ package f32
 // height of the packed A block.
 const (
 	KC = 256
-	NC = 2048
+	NC = 512
 )
 
 // The register tile of the selected micro-kernel. They change only in init and in tests (Use).
@@ -152,6 +152,25 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	ncMax := min(RoundUp(n, NR), NC)
 	bp := work[:kcMax*ncMax]
 	apBuf := work[kcMax*ncMax:]
+	if b != nil && !transB && cur.full && directStride(ldb) {
+		// Row-major B is read in place by the micro-kernel: only A is packed, once, an MC×KC block at
+		// a time that stays in L2 while every column panel of B streams past it.
+		for pc := 0; pc < k; pc += KC {
+			kcl := min(KC, k-pc)
+			ep := Epilogue{Acc: pc > 0 || beta != 0}
+			for ic := 0; ic < m; ic += MC {
+				mcl := min(MC, m-ic)
+				var pa PackedA
+				if transA {
+					pa = PackA(apBuf, true, mcl, kcl, alpha, a[pc*lda+ic:], lda)
+				} else {
+					pa = PackA(apBuf, false, mcl, kcl, alpha, a[ic*lda+pc:], lda)
+				}
+				MulDirect(&pa, 0, mcl, 0, kcl, b[pc*ldb:], ldb, n, c[ic*ldc:], ldc, ep)
+			}
+		}
+		return
+	}
 	for jc := 0; jc < n; jc += NC {
 		ncl := min(NC, n-jc)
 		for pc := 0; pc < k; pc += KC {
@@ -179,6 +198,22 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 			}
 		}
 	}
+}
+
+// directStride reports whether B rows ldb floats apart can be read in place: a kc×NR panel of such
+// rows must spread over the L1 sets. Rows a multiple of 64 bytes apart whose line stride shares a
+// factor of 8 or more with the 64 sets (ldb = 256, 512, 1024: every row in the same few sets) would
+// evict each other before the next row panel reuses them, so such B is packed.
+func directStride(ldb int) bool {
+	if ldb*4%64 != 0 {
+		return true
+	}
+	lines := ldb * 4 / 64
+	g := 64
+	for lines%g != 0 {
+		g /= 2
+	}
+	return g <= 4
 }
 
 // GemmWorkLen is the number of work floats Gemm needs for an m×n×k product.
@@ -226,6 +261,9 @@ func PackA(dst []float32, transA bool, m, k int, alpha float32, a []float32, lda
 		blk := dst[pc*mp:]
 		for ip := 0; ip < mp; ip += mr {
 			panel := blk[ip*kcl : ip*kcl+mr*kcl]
+			if !transA && ip+mr <= m && packAPanelAsm(panel, a[ip*lda+pc:], lda, kcl, alpha) {
+				continue
+			}
 			for r := 0; r < mr; r++ {
 				i := ip + r
 				if i >= m {
@@ -273,6 +311,9 @@ func PackB(dst []float32, transB bool, kc, nc int, b []float32, ldb int) {
 					panel[p*nr+jj] = v
 				}
 			}
+			continue
+		}
+		if packBPanelAsm(panel, b[jp:], ldb, kc, w) {
 			continue
 		}
 		for p := 0; p < kc; p++ {

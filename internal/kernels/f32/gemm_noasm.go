@@ -46,3 +46,7 @@ func dwPlaneRung() bool { return false }
 func dwPlaneAsm(out, in, w []float32, tab []dwEnt, g *ConvGeom, nvec int, bias float32, clamp bool, lo, hi float32) bool {
 	return false
 }
+
+func packBPanelAsm(panel, b []float32, ldb, kc, cols int) bool { return false }
+
+func packAPanelAsm(panel, a []float32, lda, kc int, alpha float32) bool { return false }
