@@ -7,6 +7,8 @@
 // with it the register tile MR×NR the packed layouts follow, is chosen once at init from internal/cpu.
 package f32
 
+import "runtime"
+
 // Cache-block sizes. KC bounds the depth of one packed panel so an MR×KC slice of A and a KC×NR slice
 // of B stay in L1/L2; NC bounds the width of the packed B block used by Gemm; MC (a multiple of MR) the
 // height of the packed A block.
@@ -42,6 +44,7 @@ type Impl struct {
 	Available bool
 	id        int  // selects the kernel in runKernel (a direct call, so tile buffers stay on the stack)
 	full      bool // honours the whole tileArgs contract: B rows in place, edge tiles, Z
+	direct    bool // reads B in place as fast as packed (the portable kernels prefer packed B)
 }
 
 const (
@@ -49,7 +52,13 @@ const (
 	idAVX512
 	idAVX2
 	idAVX512x8
+	idGeneric4x4
 )
+
+// wideFloatRegs: the architecture gives compiled Go 32 float registers and fused multiply-add, so the
+// 4×4 portable tile comes first (see gemm_generic.go).
+var wideFloatRegs = runtime.GOARCH == "arm64" || runtime.GOARCH == "riscv64" || runtime.GOARCH == "ppc64le" ||
+	runtime.GOARCH == "ppc64" || runtime.GOARCH == "loong64" || runtime.GOARCH == "s390x"
 
 var (
 	impls []*Impl // best first; the last one is the portable kernel
@@ -57,7 +66,14 @@ var (
 )
 
 func init() {
-	impls = append(archImpls(), &Impl{Name: "Generic", MR: 3, NR: 4, Available: true, id: idGeneric, full: true})
+	generic := []*Impl{
+		{Name: "Generic", MR: 2, NR: 4, Available: true, id: idGeneric, full: true},
+		{Name: "Generic-4x4", MR: 4, NR: 4, Available: true, id: idGeneric4x4, full: true},
+	}
+	if wideFloatRegs {
+		generic[0], generic[1] = generic[1], generic[0]
+	}
+	impls = append(archImpls(), generic...)
 	for _, im := range impls {
 		if im.Available {
 			setImpl(im)
@@ -89,6 +105,14 @@ func Use(im *Impl) (restore func()) {
 	setImpl(im)
 	return func() { setImpl(prev) }
 }
+
+// FMALoop runs n passes of 12 independent register-only 16-lane FMAs (768 flops a pass, cpu_peak.c's
+// loop) and reports whether this build has it. Benchmarks time it between the kernels they measure,
+// to state their throughput as a fraction of the FMA peak at the same clock.
+func FMALoop(n int) bool { return fmaPeak(n) }
+
+// FMALoopFlops is the floating-point operations of one FMALoop pass.
+const FMALoopFlops = 12 * 16 * 2
 
 // RoundUp rounds n up to a multiple of m.
 func RoundUp(n, m int) int { return (n + m - 1) / m * m }
@@ -152,7 +176,7 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	ncMax := min(RoundUp(n, NR), NC)
 	bp := work[:kcMax*ncMax]
 	apBuf := work[kcMax*ncMax:]
-	if b != nil && !transB && cur.full && directStride(ldb) {
+	if b != nil && !transB && cur.direct && directStride(ldb) {
 		// Row-major B is read in place by the micro-kernel: only A is packed, once, an MC×KC block at
 		// a time that stays in L2 while every column panel of B streams past it.
 		for pc := 0; pc < k; pc += KC {
@@ -316,6 +340,14 @@ func PackB(dst []float32, transB bool, kc, nc int, b []float32, ldb int) {
 		if packBPanelAsm(panel, b[jp:], ldb, kc, w) {
 			continue
 		}
+		if w == 4 && nr == 4 {
+			// The portable kernels' 4-wide panels: element moves, not a copy call per 16 bytes.
+			for p := 0; p < kc; p++ {
+				s, d := (*[4]float32)(b[p*ldb+jp:]), (*[4]float32)(panel[p*4:])
+				d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+			}
+			continue
+		}
 		for p := 0; p < kc; p++ {
 			dr := panel[p*nr : p*nr+nr]
 			if w == nr {
@@ -353,8 +385,8 @@ func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32
 	mulBlock(pa, i0, i1, pc, kc, bp, 0, n, c, ldc, ep)
 }
 
-// Direct reports whether the selected micro-kernel reads B in place (MulDirect).
-func Direct() bool { return cur.full }
+// Direct reports whether the selected micro-kernel reads B in place (MulDirect) as fast as packed.
+func Direct() bool { return cur.direct }
 
 // MulDirect is MulPacked with B read in place instead of from a packed block: B(p, j) = b[p*ldb+j]
 // for p < kc, j < n (the rows of a 1×1 convolution's input, say). Only columns [0, n) of each row are
@@ -363,6 +395,7 @@ func MulDirect(pa *PackedA, i0, i1, pc, kc int, b []float32, ldb, n int, c []flo
 	if !cur.full {
 		panic("f32: MulDirect with a micro-kernel that needs packed B")
 	}
+	// (A full kernel that is not Direct still computes it; callers check Direct for speed.)
 	if ldb < n {
 		panic("f32: MulDirect row stride shorter than the row")
 	}

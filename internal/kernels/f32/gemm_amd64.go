@@ -33,8 +33,8 @@ func sgemm6x16AVX2(k int, a, b, c *float32, ldc int, bias *float32, flags int, l
 
 func archImpls() []*Impl {
 	return []*Impl{
-		{Name: "AVX512", MR: 8, NR: 32, Available: cpu.AVX512, id: idAVX512x8, full: true},
-		{Name: "AVX512-14x32", MR: 14, NR: 32, Available: cpu.AVX512, id: idAVX512, full: true},
+		{Name: "AVX512", MR: 8, NR: 32, Available: cpu.AVX512, id: idAVX512x8, full: true, direct: true},
+		{Name: "AVX512-14x32", MR: 14, NR: 32, Available: cpu.AVX512, id: idAVX512, full: true, direct: true},
 		{Name: "AVX2", MR: 6, NR: 16, Available: cpu.AVX2FMA, id: idAVX2},
 	}
 }
@@ -57,8 +57,10 @@ func runKernel(im *Impl, t *tileArgs) {
 		sgemm8x32AVX512(t.k, a, b, t.ldb, c, t.ldc, bias, z, t.flags, t.rows, t.cols, t.lo, t.hi)
 	case idAVX2:
 		sgemm6x16AVX2(t.k, a, b, c, t.ldc, bias, t.flags, t.lo, t.hi)
+	case idGeneric4x4:
+		genericKernel4x4(t)
 	default:
-		genericKernel(t)
+		genericKernel2x4(t)
 	}
 }
 

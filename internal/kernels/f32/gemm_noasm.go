@@ -7,7 +7,11 @@ func archImpls() []*Impl { return nil }
 // runKernel calls micro-kernel im on t; without assembly there is only the portable one.
 func runKernel(im *Impl, t *tileArgs) {
 	tileChecks(im.MR, im.NR, t)
-	genericKernel(t)
+	if im.id == idGeneric4x4 {
+		genericKernel4x4(t)
+		return
+	}
+	genericKernel2x4(t)
 }
 
 func depthwiseRowAsm(out, in, w []float32, k, s, ldin int, bias float32, clamp bool, lo, hi float32) bool {

@@ -17,6 +17,7 @@ type Im2col struct {
 	rows  []int32     // per panel, the output rows it touches (its used entries per tap)
 	ents  []im2colEnt // [panel][tap][seg]
 	store []im2colEnt // backing array, reused by Init
+	kxr   [][2]int    // per kernel column kx, the output columns whose tap lies inside the row
 	vec   bool        // the vector kernel packs this geometry
 	_     [0]func()   // not comparable
 }
@@ -60,6 +61,13 @@ func (t *Im2col) Init(g *ConvGeom, j0, nc int) {
 	t.rows = t.rows[:panels]
 	t.vec = im2colAsm() && (g.SW == 1 || g.SW == 2)
 	taps := g.KH * g.KW
+	if cap(t.kxr) < g.KW {
+		t.kxr = make([][2]int, g.KW)
+	}
+	t.kxr = t.kxr[:g.KW]
+	for kx := range t.kxr {
+		t.kxr[kx][0], t.kxr[kx][1] = ValidRange(kx*g.DW-g.PL, g.SW, g.W, g.OW)
+	}
 	for q := 0; q < panels; q++ {
 		p0 := j0 + q*NR         // first column of the panel
 		pn := min(NR, j0+nc-p0) // its columns
@@ -76,14 +84,15 @@ func (t *Im2col) Init(g *ConvGeom, j0, nc int) {
 			ox0 := p0 + d0 - oy*g.OW
 			for ky := 0; ky < g.KH; ky++ {
 				iy := oy*g.SH - g.PT + ky*g.DH
+				base := iy*g.W + (ox0-d0)*g.SW - g.PL
+				valid := iy >= 0 && iy < g.H
 				for kx := 0; kx < g.KW; kx++ {
 					e := &blk[(ky*g.KW+kx)*t.nseg+s]
-					off := kx*g.DW - g.PL
-					e.off = int32(iy*g.W + (ox0-d0)*g.SW + off)
-					if iy < 0 || iy >= g.H {
+					e.off = int32(base + kx*g.DW)
+					if !valid {
 						continue
 					}
-					lo, hi := ValidRange(off, g.SW, g.W, g.OW)
+					lo, hi := t.kxr[kx][0], t.kxr[kx][1]
 					a, b := max(d0, d0+lo-ox0), min(d1, d0+hi-ox0)
 					if a >= b {
 						continue

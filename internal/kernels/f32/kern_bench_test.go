@@ -38,7 +38,7 @@ func timeBest(b *testing.B, flop float64, f func()) {
 		b.ReportMetric(flop*float64(b.N)/cpu.Seconds()/1e9, "GFLOP/cpu-s")
 	}
 	if bestPeak < time.Hour {
-		peak := peakPasses * 12 * 16 * 2 / bestPeak.Seconds()
+		peak := peakPasses * FMALoopFlops / bestPeak.Seconds()
 		b.ReportMetric(100*flop/best.Seconds()/peak, "%peak")
 	}
 }
@@ -73,5 +73,5 @@ func BenchmarkFMAPeak(b *testing.B) {
 	if !fmaPeak(1) {
 		b.Skip("no AVX-512 FMA loop in this build")
 	}
-	timeBest(b, n*12*16*2, func() { fmaPeak(n) })
+	timeBest(b, n*FMALoopFlops, func() { fmaPeak(n) })
 }
