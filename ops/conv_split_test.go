@@ -37,7 +37,8 @@ func TestPlanConvSplit(t *testing.T) {
 			}
 			busiest := splitCost(1, rowPanels, panels, two.tiles, two.msplit, c.k, 2, c.direct)
 			total := splitCost(1, rowPanels, panels, one.tiles, one.msplit, c.k, 1, c.direct)
-			if rowPanels*panels >= 4 && float64(busiest) > 1.15*float64(total)/2 {
+			// (Layers whose whole work is a few items' fixed cost cannot be split evenly.)
+			if rowPanels*panels >= 4 && total > 40*convItemMACs && float64(busiest) > 1.15*float64(total)/2 {
 				t.Errorf("2 threads: %+v, busiest slot %d against an even share of %d", two, busiest, total/2)
 			}
 		})
