@@ -19,8 +19,21 @@ import (
 // and one call covers the plane: MobileNet's 7×7 and 14×14 planes cost one call each instead of a
 // strip copy and a call per row. Weights live in Z0..Z(k*k-1); Z25 accumulates, Z26/Z27 load, Z28
 // holds the bias, Z29 the even-lane indices.
-func depthwisePlane(w *bytes.Buffer, k, s int) {
+func depthwisePlane(w *bytes.Buffer, k, s int) { planeKernel(w, k, s, false) }
+
+// maxPoolPlane writes the matching max-pool kernels
+//
+//	func maxPlaneK<k>S<s>AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+//
+// out[oy*ow+x] = max over the window's taps inside the plane (w, bias, flags, lo and hi unused):
+// the same walk, with lanes outside the row merged in as -Inf and VMAXPS for the FMA.
+func maxPoolPlane(w *bytes.Buffer, k, s int) { planeKernel(w, k, s, true) }
+
+func planeKernel(w *bytes.Buffer, k, s int, maxPool bool) {
 	name := fmt.Sprintf("dwPlaneK%dS%dAVX512", k, s)
+	if maxPool {
+		name = fmt.Sprintf("maxPlaneK%dS%dAVX512", k, s)
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	label := func(l string) { fmt.Fprintf(w, "%s_%s:\n", name, l) }
 	fmt.Fprintf(w, "// func %s(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)\n", name)
@@ -31,11 +44,16 @@ func depthwisePlane(w *bytes.Buffer, k, s int) {
 	// row, R10 ldin in bytes, BX output vector, R11/R12/R13/AX scratch.
 	p("MOVQ out+0(FP), DI")
 	p("MOVQ in+8(FP), SI")
-	p("MOVQ w+16(FP), AX")
-	for i := 0; i < k*k; i++ {
-		p("VBROADCASTSS %d(AX), Z%d // w[%d][%d]", 4*i, i, i/k, i%k)
+	if maxPool {
+		p("MOVL $0xff800000, AX // -Inf")
+		p("VPBROADCASTD AX, Z28")
+	} else {
+		p("MOVQ w+16(FP), AX")
+		for i := 0; i < k*k; i++ {
+			p("VBROADCASTSS %d(AX), Z%d // w[%d][%d]", 4*i, i, i/k, i%k)
+		}
+		p("VBROADCASTSS bias+88(FP), Z28")
 	}
-	p("VBROADCASTSS bias+88(FP), Z28")
 	if s == 2 {
 		p("VMOVDQU32 dwEvenIdx<>(SB), Z29")
 	}
@@ -67,7 +85,7 @@ func depthwisePlane(w *bytes.Buffer, k, s int) {
 	hoist := k*s <= 6
 	maskReg := func(kx, h int) string { return fmt.Sprintf("K%d", 1+kx*s+h) }
 	label("vec")
-	p("VMOVAPS Z28, Z25 // acc = bias")
+	p("VMOVAPS Z28, Z25 // acc = bias (-Inf for max)")
 	p("MOVLQSX (R8), R13 // input column of lane 0 at kx = 0")
 	p("SHLQ $2, R13")
 	if hoist {
@@ -91,16 +109,30 @@ func depthwisePlane(w *bytes.Buffer, k, s int) {
 				p("KMOVW %d(R8), K1", 8*kx+4)
 				p("KMOVW %d(R8), K2", 8*kx+6)
 			}
-			if s == 1 {
-				p("VMOVUPS.Z %d(AX), %s, Z26", 4*kx, m0)
-			} else {
-				p("VMOVUPS.Z %d(AX), %s, Z26", 4*kx, m0)
-				p("VMOVUPS.Z %d(AX), %s, Z27", 4*kx+64, m1)
+			load := func(off int, m, z string) {
+				if maxPool {
+					// Lanes outside the row must not win: merge the load into -Inf.
+					p("VMOVAPS Z28, %s", z)
+					p("VMOVUPS %d(AX), %s, %s", off, m, z)
+				} else {
+					p("VMOVUPS.Z %d(AX), %s, %s", off, m, z)
+				}
+			}
+			load(4*kx, m0, "Z26")
+			if s == 2 {
+				load(4*kx+64, m1, "Z27")
 				p("VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]")
 			}
-			p("VFMADD231PS Z26, %s, Z25 // acc += w[%d][%d] * tap", wr, ky, kx)
+			if maxPool {
+				p("VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)")
+			} else {
+				p("VFMADD231PS Z26, %s, Z25 // acc += w[%d][%d] * tap", wr, ky, kx)
+			}
 		}
 		label(skip)
+	}
+	if maxPool {
+		p("JMP %s_noclamp", name)
 	}
 	p("TESTQ $4, flags+96(FP)")
 	p("JZ %s_noclamp", name)

@@ -54,6 +54,11 @@ func main() {
 			depthwisePlane(&b, k, s)
 		}
 	}
+	for _, k := range []int{2, 3} {
+		for _, s := range []int{1, 2} {
+			maxPoolPlane(&b, k, s)
+		}
+	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -22,9 +22,31 @@ type dwEnt struct {
 // CPU, so the plan stays valid if tests switch micro-kernels later.
 func NewDepthwisePlan(g *ConvGeom) *DepthwisePlan {
 	p := &DepthwisePlan{g: *g}
-	if !dwPlaneGeom(g) {
-		return p
+	if dwPlaneGeom(g) {
+		p.build()
 	}
+	return p
+}
+
+// NewMaxPoolPlan prepares the max-pool plane kernels (square 2×2 or 3×3 windows, undilated, column
+// stride 1 or 2) for g; MaxPlane then pools one plane.
+func NewMaxPoolPlan(g *ConvGeom) *DepthwisePlan {
+	p := &DepthwisePlan{g: *g}
+	if g.KH == g.KW && (g.KW == 2 || g.KW == 3) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.OW > 0 && g.OH > 0 {
+		p.build()
+	}
+	return p
+}
+
+// MaxPlane sets out (OH×OW) to the maximum of each window's taps inside in (H×W) and reports true, or
+// reports false (doing nothing) where this rung or geometry has no max-pool plane kernel.
+func (p *DepthwisePlan) MaxPlane(out, in []float32) bool {
+	return p.tab != nil && maxPlaneAsm(out, in, p.tab, &p.g, p.nvec)
+}
+
+// build fills the per-vector tables.
+func (p *DepthwisePlan) build() {
+	g := &p.g
 	k := g.KW
 	p.nvec = (g.OW + 15) / 16
 	p.tab = make([]dwEnt, p.nvec*(k+1))
@@ -49,7 +71,6 @@ func NewDepthwisePlan(g *ConvGeom) *DepthwisePlan {
 			ents[k].m[0] |= 1 << l
 		}
 	}
-	return p
 }
 
 // dwPlaneGeom reports whether a plane kernel exists for g: square 3×3 or 5×5, undilated, column

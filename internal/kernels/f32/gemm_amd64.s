@@ -3894,7 +3894,7 @@ dwPlaneK3S1AVX512_r2:
 	MOVQ nvec+64(FP), CX
 	MOVQ DI, BX // this vector's output
 dwPlaneK3S1AVX512_vec:
-	VMOVAPS Z28, Z25 // acc = bias
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
 	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
 	SHLQ $2, R13
 	KMOVW 4(R8), K1
@@ -4015,7 +4015,7 @@ dwPlaneK3S2AVX512_r2:
 	MOVQ nvec+64(FP), CX
 	MOVQ DI, BX // this vector's output
 dwPlaneK3S2AVX512_vec:
-	VMOVAPS Z28, Z25 // acc = bias
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
 	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
 	SHLQ $2, R13
 	KMOVW 4(R8), K1
@@ -4194,7 +4194,7 @@ dwPlaneK5S1AVX512_r4:
 	MOVQ nvec+64(FP), CX
 	MOVQ DI, BX // this vector's output
 dwPlaneK5S1AVX512_vec:
-	VMOVAPS Z28, Z25 // acc = bias
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
 	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
 	SHLQ $2, R13
 	KMOVW 4(R8), K1
@@ -4397,7 +4397,7 @@ dwPlaneK5S2AVX512_r4:
 	MOVQ nvec+64(FP), CX
 	MOVQ DI, BX // this vector's output
 dwPlaneK5S2AVX512_vec:
-	VMOVAPS Z28, Z25 // acc = bias
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
 	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
 	SHLQ $2, R13
 	MOVQ 0(SP), AX
@@ -4592,6 +4592,472 @@ dwPlaneK5S2AVX512_noclamp:
 	INCQ DX
 	JMP dwPlaneK5S2AVX512_row
 dwPlaneK5S2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func maxPlaneK2S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·maxPlaneK2S1AVX512(SB), NOSPLIT, $16-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z28
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+maxPlaneK2S1AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE maxPlaneK2S1AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK2S1AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK2S1AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK2S1AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK2S1AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK2S1AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK2S1AVX512_r1:
+	MOVQ R11, 8(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+maxPlaneK2S1AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 12(R8), K2
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK2S1AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K2, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK2S1AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK2S1AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K2, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK2S1AVX512_ky1:
+	JMP maxPlaneK2S1AVX512_noclamp
+	TESTQ $4, flags+96(FP)
+	JZ maxPlaneK2S1AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+maxPlaneK2S1AVX512_noclamp:
+	KMOVW 20(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $24, R8
+	DECQ CX
+	JNZ maxPlaneK2S1AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP maxPlaneK2S1AVX512_row
+maxPlaneK2S1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func maxPlaneK2S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·maxPlaneK2S2AVX512(SB), NOSPLIT, $16-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z29
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+maxPlaneK2S2AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE maxPlaneK2S2AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK2S2AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK2S2AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK2S2AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK2S2AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK2S2AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK2S2AVX512_r1:
+	MOVQ R11, 8(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+maxPlaneK2S2AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	KMOVW 12(R8), K3
+	KMOVW 14(R8), K4
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK2S2AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K3, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK2S2AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK2S2AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K3, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK2S2AVX512_ky1:
+	JMP maxPlaneK2S2AVX512_noclamp
+	TESTQ $4, flags+96(FP)
+	JZ maxPlaneK2S2AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+maxPlaneK2S2AVX512_noclamp:
+	KMOVW 20(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $24, R8
+	DECQ CX
+	JNZ maxPlaneK2S2AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP maxPlaneK2S2AVX512_row
+maxPlaneK2S2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func maxPlaneK3S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·maxPlaneK3S1AVX512(SB), NOSPLIT, $24-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z28
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+maxPlaneK3S1AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE maxPlaneK3S1AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK3S1AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK3S1AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK3S1AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK3S1AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK3S1AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK3S1AVX512_r1:
+	MOVQ R11, 8(SP)
+	XORQ R11, R11
+	LEAQ 2(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK3S1AVX512_r2
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK3S1AVX512_r2
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK3S1AVX512_r2:
+	MOVQ R11, 16(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+maxPlaneK3S1AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 12(R8), K2
+	KMOVW 20(R8), K3
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK3S1AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K2, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 8(AX), K3, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK3S1AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK3S1AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K2, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 8(AX), K3, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK3S1AVX512_ky1:
+	MOVQ 16(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK3S1AVX512_ky2
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K2, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 8(AX), K3, Z26
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK3S1AVX512_ky2:
+	JMP maxPlaneK3S1AVX512_noclamp
+	TESTQ $4, flags+96(FP)
+	JZ maxPlaneK3S1AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+maxPlaneK3S1AVX512_noclamp:
+	KMOVW 28(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ maxPlaneK3S1AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP maxPlaneK3S1AVX512_row
+maxPlaneK3S1AVX512_done:
+	VZEROUPPER
+	RET
+
+// func maxPlaneK3S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
+// Requires: AVX512F
+TEXT ·maxPlaneK3S2AVX512(SB), NOSPLIT, $24-112
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z29
+	MOVQ ldin+48(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+80(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+maxPlaneK3S2AVX512_row:
+	CMPQ DX, oh+32(FP)
+	JGE maxPlaneK3S2AVX512_done
+	XORQ R11, R11
+	LEAQ 0(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK3S2AVX512_r0
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK3S2AVX512_r0
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK3S2AVX512_r0:
+	MOVQ R11, 0(SP)
+	XORQ R11, R11
+	LEAQ 1(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK3S2AVX512_r1
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK3S2AVX512_r1
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK3S2AVX512_r1:
+	MOVQ R11, 8(SP)
+	XORQ R11, R11
+	LEAQ 2(R9), R12 // iy
+	CMPQ R12, $0
+	JLT maxPlaneK3S2AVX512_r2
+	CMPQ R12, h+40(FP)
+	JGE maxPlaneK3S2AVX512_r2
+	MOVQ R12, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+maxPlaneK3S2AVX512_r2:
+	MOVQ R11, 16(SP)
+	MOVQ tab+24(FP), R8
+	MOVQ nvec+64(FP), CX
+	MOVQ DI, BX // this vector's output
+maxPlaneK3S2AVX512_vec:
+	VMOVAPS Z28, Z25 // acc = bias (-Inf for max)
+	MOVLQSX (R8), R13 // input column of lane 0 at kx = 0
+	SHLQ $2, R13
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	KMOVW 12(R8), K3
+	KMOVW 14(R8), K4
+	KMOVW 20(R8), K5
+	KMOVW 22(R8), K6
+	MOVQ 0(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK3S2AVX512_ky0
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K3, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 8(AX), K5, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 72(AX), K6, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK3S2AVX512_ky0:
+	MOVQ 8(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK3S2AVX512_ky1
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K3, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 8(AX), K5, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 72(AX), K6, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK3S2AVX512_ky1:
+	MOVQ 16(SP), AX
+	TESTQ AX, AX
+	JZ maxPlaneK3S2AVX512_ky2
+	ADDQ R13, AX // &in[iy][off]
+	VMOVAPS Z28, Z26
+	VMOVUPS 0(AX), K1, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 64(AX), K2, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 4(AX), K3, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 68(AX), K4, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+	VMOVAPS Z28, Z26
+	VMOVUPS 8(AX), K5, Z26
+	VMOVAPS Z28, Z27
+	VMOVUPS 72(AX), K6, Z27
+	VPERMT2PS Z27, Z29, Z26 // in[iy][2x+kx-PL]
+	VMAXPS Z26, Z25, Z25 // acc = max(acc, tap)
+maxPlaneK3S2AVX512_ky2:
+	JMP maxPlaneK3S2AVX512_noclamp
+	TESTQ $4, flags+96(FP)
+	JZ maxPlaneK3S2AVX512_noclamp
+	VMAXPS.BCST lo+104(FP), Z25, Z25
+	VMINPS.BCST hi+108(FP), Z25, Z25
+maxPlaneK3S2AVX512_noclamp:
+	KMOVW 28(R8), K7
+	VMOVUPS Z25, K7, (BX)
+	ADDQ $64, BX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ maxPlaneK3S2AVX512_vec
+	MOVQ ow+56(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+72(FP), R9
+	INCQ DX
+	JMP maxPlaneK3S2AVX512_row
+maxPlaneK3S2AVX512_done:
 	VZEROUPPER
 	RET
 
