@@ -40,6 +40,7 @@ func main() {
 	im2col(&b)
 	packB32(&b)
 	packA8(&b)
+	deinterleave(&b)
 	winograd(&b)
 	for _, k := range []int{3, 5} {
 		for _, s := range []int{1, 2} {

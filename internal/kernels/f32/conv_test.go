@@ -119,6 +119,8 @@ func testIm2colTable(t *testing.T) {
 		{C: 3, H: 9, W: 40, KH: 3, KW: 3, SH: 1, SW: 1, PT: 2, PL: 2, DH: 2, DW: 2},
 		{C: 2, H: 5, W: 1, KH: 3, KW: 1, SH: 1, SW: 1, PT: 1, PL: 0, DH: 1, DW: 1},
 		{C: 2, H: 11, W: 11, KH: 3, KW: 3, SH: 3, SW: 3, PT: 1, PL: 1, DH: 1, DW: 1},
+		{C: 3, H: 10, W: 9, KH: 3, KW: 3, SH: 2, SW: 2, PT: 0, PL: 2, DH: 1, DW: 1},
+		{C: 2, H: 9, W: 10, KH: 2, KW: 4, SH: 2, SW: 2, PT: 1, PL: 0, DH: 1, DW: 1},
 	}, convGeoms...)
 	var tab Im2col
 	for _, g0 := range geoms {
@@ -149,13 +151,37 @@ func testIm2colTable(t *testing.T) {
 				got := guarded(r, PackedBLen(kc, nc))
 				tab.Pack(got, x, p0, kc)
 				checkGuard(t, "packed", got)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%+v cols [%d,+%d) rows [%d,+%d): element %d (panel %d row %d lane %d) = %v, want %v",
-							g, j0, nc, p0, kc, i, i/(NR*kc), i%(NR*kc)/NR, i%NR, got[i], want[i])
-					}
+				cmpPacked(t, fmt.Sprintf("%+v cols [%d,+%d) rows [%d,+%d)", g, j0, nc, p0, kc), got, want, kc)
+				if g.SH != 2 || g.SW != 2 || g.DH != 1 || g.DW != 1 {
+					continue
 				}
+				// The same columns from the input split into phases (NaN where an odd phase has no
+				// element, so reading one shows).
+				plen := Polyphase2Len(g.H, g.W, true)
+				ph := guarded(r, g.C*plen)
+				for i := range ph {
+					ph[i] = float32(math.NaN())
+				}
+				for c := 0; c < g.C; c++ {
+					Polyphase2(ph[c*plen:(c+1)*plen], x[c*g.H*g.W:(c+1)*g.H*g.W], g.H, g.W, true)
+				}
+				checkGuard(t, "phases", ph)
+				var pt Im2col
+				pt.InitPhases(&g, j0, nc)
+				got = guarded(r, PackedBLen(kc, nc))
+				pt.Pack(got, ph, p0, kc)
+				checkGuard(t, "packed from phases", got)
+				cmpPacked(t, fmt.Sprintf("phases %+v cols [%d,+%d) rows [%d,+%d)", g, j0, nc, p0, kc), got, want, kc)
 			}
+		}
+	}
+}
+
+func cmpPacked(t *testing.T, name string, got, want []float32, kc int) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d (panel %d row %d lane %d) = %v, want %v", name, i, i/(NR*kc), i%(NR*kc)/NR, i%NR, got[i], want[i])
 		}
 	}
 }

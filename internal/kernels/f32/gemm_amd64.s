@@ -2087,6 +2087,69 @@ packA8AVX512_done:
 	VZEROUPPER
 	RET
 
+// func deinterleaveAVX512(even, odd, src *float32, n int)
+// Requires: AVX512F
+TEXT ·deinterleaveAVX512(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	VMOVDQU32 dwEvenIdx<>(SB), Z30
+	VMOVDQU32 dwOddIdx<>(SB), Z31
+deinterleaveAVX512_loop:
+	CMPQ CX, $32
+	JLT deinterleaveAVX512_tail
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z0
+	VMOVUPS Z0, (DI)
+	TESTQ DX, DX
+	JZ deinterleaveAVX512_noodd
+	VPERMT2PS Z1, Z31, Z2
+	VMOVUPS Z2, (DX)
+	ADDQ $64, DX
+deinterleaveAVX512_noodd:
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP deinterleaveAVX512_loop
+deinterleaveAVX512_tail:
+	TESTQ CX, CX
+	JZ deinterleaveAVX512_done
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	LEAQ 1(CX), BX
+	SHRQ $1, BX
+	MOVQ CX, R8
+	MOVQ BX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	MOVQ R8, CX
+	SHRQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 64(SI), K2, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z30, Z0
+	VMOVUPS Z0, K3, (DI)
+	TESTQ DX, DX
+	JZ deinterleaveAVX512_done
+	VPERMT2PS Z1, Z31, Z2
+	VMOVUPS Z2, K4, (DX)
+deinterleaveAVX512_done:
+	VZEROUPPER
+	RET
+
 // func winoInAVX512(v *float32, ldv int, pad *float32, wp int, offs *int32, tmp *float32)
 // Requires: AVX512F
 TEXT ·winoInAVX512(SB), NOSPLIT, $0-48

@@ -56,3 +56,5 @@ func packBPanelAsm(panel, b []float32, ldb, kc, cols int) bool { return false }
 func packAPanelAsm(panel, a []float32, lda, kc int, alpha float32) bool { return false }
 
 func maxPlaneAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec int) bool { return false }
+
+func deinterleaveAsm(even, odd, src []float32) bool { return false }

@@ -17,8 +17,9 @@ type Im2col struct {
 	rows  []int32     // per panel, the output rows it touches (its used entries per tap)
 	ents  []im2colEnt // [panel][tap][seg]
 	store []im2colEnt // backing array, reused by Init
-	kxr   [][2]int    // per kernel column kx, the output columns whose tap lies inside the row
+	kxr   [][3]int    // per kernel column kx: the output columns whose tap lies inside the row, and the tap's column offset
 	vec   bool        // the vector kernel packs this geometry
+	phase bool        // the input is Polyphase2's four phases per channel (stride-2 g, read at stride 1)
 	_     [0]func()   // not comparable
 }
 
@@ -46,8 +47,19 @@ func im2colSegs(g *ConvGeom, nc int) int {
 
 // Init prepares t to pack columns [j0, j0+nc) of g's im2col matrix. It allocates only when the table
 // outgrows what earlier calls allocated.
-func (t *Im2col) Init(g *ConvGeom, j0, nc int) {
-	t.g, t.nc = *g, nc
+func (t *Im2col) Init(g *ConvGeom, j0, nc int) { t.init(g, j0, nc, false) }
+
+// InitPhases is Init for a stride-2, undilated g whose input Pack will be given split into phases:
+// per channel, Polyphase2(·, plane, H, W, true). Every tap then reads one phase at stride 1.
+func (t *Im2col) InitPhases(g *ConvGeom, j0, nc int) {
+	if g.SH != 2 || g.SW != 2 || g.DH != 1 || g.DW != 1 {
+		panic("f32: Im2col phases need stride 2 and no dilation")
+	}
+	t.init(g, j0, nc, true)
+}
+
+func (t *Im2col) init(g *ConvGeom, j0, nc int, phase bool) {
+	t.g, t.nc, t.phase = *g, nc, phase
 	t.nseg = im2colSegs(g, nc)
 	n := Im2colTableLen(g, nc)
 	if cap(t.store) < n {
@@ -62,11 +74,23 @@ func (t *Im2col) Init(g *ConvGeom, j0, nc int) {
 	t.vec = im2colAsm() && (g.SW == 1 || g.SW == 2)
 	taps := g.KH * g.KW
 	if cap(t.kxr) < g.KW {
-		t.kxr = make([][2]int, g.KW)
+		t.kxr = make([][3]int, g.KW)
 	}
 	t.kxr = t.kxr[:g.KW]
+	hq, wq := PhaseDims(g.H, g.W)
 	for kx := range t.kxr {
-		t.kxr[kx][0], t.kxr[kx][1] = ValidRange(kx*g.DW-g.PL, g.SW, g.W, g.OW)
+		if !phase {
+			lo, hi := ValidRange(kx*g.DW-g.PL, g.SW, g.W, g.OW)
+			t.kxr[kx] = [3]int{lo, hi, kx*g.DW - g.PL}
+			continue
+		}
+		// Input column 2*ox + dx is column ox + qx of phase px.
+		dx := kx - g.PL
+		px := dx & 1
+		qx := (dx - px) / 2
+		wp := (g.W - px + 1) / 2
+		lo, hi := min(max(-qx, 0), g.OW), min(max(wp-qx, 0), g.OW)
+		t.kxr[kx] = [3]int{lo, max(hi, lo), px*hq*wq + qx}
 	}
 	for q := 0; q < panels; q++ {
 		p0 := j0 + q*NR         // first column of the panel
@@ -84,11 +108,19 @@ func (t *Im2col) Init(g *ConvGeom, j0, nc int) {
 			ox0 := p0 + d0 - oy*g.OW
 			for ky := 0; ky < g.KH; ky++ {
 				iy := oy*g.SH - g.PT + ky*g.DH
-				base := iy*g.W + (ox0-d0)*g.SW - g.PL
+				base := iy*g.W + (ox0-d0)*g.SW
 				valid := iy >= 0 && iy < g.H
+				if phase {
+					// Input row 2*oy + dy is row oy + qy of phase py.
+					dy := ky - g.PT
+					py := dy & 1
+					i := oy + (dy-py)/2
+					base = 2*py*hq*wq + i*wq + (ox0 - d0)
+					valid = i >= 0 && i < (g.H-py+1)/2
+				}
 				for kx := 0; kx < g.KW; kx++ {
 					e := &blk[(ky*g.KW+kx)*t.nseg+s]
-					e.off = int32(base + kx*g.DW)
+					e.off = int32(base + t.kxr[kx][2])
 					if !valid {
 						continue
 					}
@@ -99,7 +131,7 @@ func (t *Im2col) Init(g *ConvGeom, j0, nc int) {
 					}
 					m := uint32(1<<uint64(b) - 1<<uint64(a)) // lanes [a, b), b <= 32
 					e.dst = [2]uint16{uint16(m), uint16(m >> 16)}
-					if g.SW == 2 {
+					if g.SW == 2 && !phase {
 						for i := range e.src {
 							e.src[i] = evenBits[uint8(m>>(8*i))]
 						}
@@ -123,12 +155,16 @@ var evenBits = func() (t [256]uint16) {
 	return t
 }()
 
-// Pack writes rows [p0, p0+kc) of the prepared columns of the im2col matrix of in (C×H×W, one group)
-// into dst in the PackB layout; dst needs PackedBLen(kc, nc) floats.
+// Pack writes rows [p0, p0+kc) of the prepared columns of the im2col matrix of in (C×H×W, one group;
+// after InitPhases, C planes of Polyphase2Len(H, W, true) floats) into dst in the PackB layout; dst
+// needs PackedBLen(kc, nc) floats.
 func (t *Im2col) Pack(dst, in []float32, p0, kc int) {
 	g := &t.g
 	taps := g.KH * g.KW
-	hw := g.H * g.W
+	hw, stride := g.H*g.W, g.SW
+	if t.phase {
+		hw, stride = Polyphase2Len(g.H, g.W, true), 1
+	}
 	ncp := RoundUp(t.nc, NR)
 	dst = dst[:kc*ncp]
 	if kc <= 0 {
@@ -141,10 +177,10 @@ func (t *Im2col) Pack(dst, in []float32, p0, kc int) {
 		ents := t.ents[q*taps*t.nseg : (q+1)*taps*t.nseg]
 		panel := dst[q*NR*kc : (q+1)*NR*kc]
 		if t.vec {
-			im2colPanelAsm(panel, in, hw, ents, t.nseg, int(t.rows[q]), taps, p0-c0*taps, kc, g.SW)
+			im2colPanelAsm(panel, in, hw, ents, t.nseg, int(t.rows[q]), taps, p0-c0*taps, kc, stride)
 			continue
 		}
-		im2colPanel(panel, in, hw, ents, t.nseg, int(t.rows[q]), taps, p0-c0*taps, kc, g.SW)
+		im2colPanel(panel, in, hw, ents, t.nseg, int(t.rows[q]), taps, p0-c0*taps, kc, stride)
 	}
 }
 
