@@ -1,6 +1,8 @@
 // Package conformance checks wanwu end to end against outside references: the ONNX backend node
-// tests (Debian's libonnx-testdata) and models exported from PyTorch (testdata/models, and the
-// full-size models/ of `make models` where present).
+// tests (Debian's libonnx-testdata) with the whole-model suites installed beside them (PyTorch
+// exports at opset 6 in pytorch-converted and pytorch-operator, the old operator forms; simple), and
+// models exported from PyTorch (testdata/models, and the full-size models/ of `make models` where
+// present).
 //
 // Each node test directory is imported with importer/onnx, compiled with runtime.Compile for the
 // shapes of its test_data_set_* inputs, run, and compared with numpy.allclose semantics (rtol 1e-3,

@@ -105,7 +105,22 @@ func loadExcludes(path string) (map[string]string, error) {
 	return ex, sc.Err()
 }
 
-// TestONNXNode runs every ONNX backend node test: cases using ops wanwu lacks are skipped, cases in
+// suiteDirs lists the ONNX backend test suites with one folder per case: the node tests, and beside
+// them (where installed) the whole-model suites ONNX keeps from its first releases, exported by
+// PyTorch at opset 6 (pytorch-converted, pytorch-operator) or hand-written at opsets 9 to 12
+// (simple). The old-opset ones are the outside reference for the legacy forms of legacy.go.
+func suiteDirs(node string) []string {
+	dirs := []string{node}
+	for _, s := range []string{"pytorch-converted", "pytorch-operator", "simple"} {
+		d := filepath.Join(filepath.Dir(node), s)
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// TestONNXNode runs every ONNX backend node test (and the whole-model suites of suiteDirs): cases using ops wanwu lacks are skipped, cases in
 // exclude.txt are run but not held against us, and every other case must match the reference
 // outputs with ONNX's own tolerance.
 func TestONNXNode(t *testing.T) {
@@ -114,23 +129,27 @@ func TestONNXNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	caseDir := map[string]string{}
 	var cases []string
-	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "test_") {
+	for _, dir := range suiteDirs(root) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() || !strings.HasPrefix(e.Name(), "test_") {
+				continue
+			}
+			if prev, dup := caseDir[e.Name()]; dup {
+				t.Fatalf("case %s is in both %s and %s", e.Name(), prev, dir)
+			}
+			caseDir[e.Name()] = filepath.Join(dir, e.Name())
 			cases = append(cases, e.Name())
 		}
 	}
-	known := map[string]bool{}
-	for _, c := range cases {
-		known[c] = true
-	}
 	for name := range excludes {
-		if !known[name] {
-			t.Errorf("exclude.txt names %s, which is not a node test in %s", name, root)
+		if caseDir[name] == "" {
+			t.Errorf("exclude.txt names %s, which is not a case under %s", name, filepath.Dir(root))
 		}
 	}
 	summary.ran = true
@@ -141,7 +160,7 @@ func TestONNXNode(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			st, err := runModelDir(filepath.Join(root, name), wrt.Options{Threads: 1, Winograd: true}, check)
+			st, err := runModelDir(caseDir[name], wrt.Options{Threads: 1, Winograd: true}, check)
 			if st.frozen > 0 && err == nil {
 				summary.frozen++
 			}

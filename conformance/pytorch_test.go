@@ -16,6 +16,15 @@ import (
 // are float64 PyTorch results; PyTorch's own float32 run is ~1e-6 away (tools/export_models prints it).
 const pytorchRelTol = 1e-4
 
+// fixtureRelTol replaces pytorchRelTol for fixtures whose reference cannot be that close. (The
+// dynamic int8 fixture needs none: its reference runs the same integer arithmetic, and wanwu
+// matches it to 1e-7.)
+var fixtureRelTol = map[string]float64{
+	// The float16 model's outputs are float16 (the reference is rounded to them; wanwu computes in
+	// float32 and its outputs are float32): half a float16 ulp is 2.4e-4 to 4.9e-4 of a value.
+	"mobilenet_v2_tiny_fp16": 1e-3,
+}
+
 // TestPyTorchFixtures runs every reduced reference model in testdata/models (exported by
 // tools/export_models) on each of its data sets and compares the logits with PyTorch's.
 func TestPyTorchFixtures(t *testing.T) {
@@ -35,14 +44,18 @@ func TestPyTorchFixtures(t *testing.T) {
 			// Two threads also take the Winograd path for the 3×3 convolutions that qualify.
 			for _, threads := range []int{1, 2} {
 				opts := wrt.Options{Threads: threads, Winograd: threads == 2}
+				tol := pytorchRelTol
+				if v, ok := fixtureRelTol[name]; ok {
+					tol = v
+				}
 				check := func(set string, i int, got, want *tensor.Tensor) error {
 					diff, scale, err := maxAbsDiff(got, want)
 					if err != nil {
 						return err
 					}
 					t.Logf("%s %s threads=%d: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, threads, diff, scale, diff/scale)
-					if diff > pytorchRelTol*scale {
-						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
+					if diff > tol*scale {
+						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, tol, scale)
 					}
 					return argmaxAgree(got, want)
 				}
@@ -62,6 +75,9 @@ func TestPyTorchFixtures(t *testing.T) {
 func argmaxAgree(got, want *tensor.Tensor) error {
 	if len(want.Shape) != 2 {
 		return nil
+	}
+	if want.DType == tensor.F16 {
+		want = widenF16(want)
 	}
 	g, w := got.F32(), want.F32()
 	c := want.Shape[1]

@@ -225,9 +225,13 @@ func runSet(g *graph.Graph, s dataSet, opts wrt.Options, check checkFunc, freeze
 			st.frozen++
 			continue
 		}
+		in := s.inputs[i]
+		if in.DType == tensor.F16 && v.DType == tensor.F32 {
+			in = widenF16(in) // float16 inputs were widened at import (importer/onnx/fp16.go)
+		}
 		kept = append(kept, v)
-		inputs = append(inputs, s.inputs[i])
-		shapes[v.Name] = s.inputs[i].Shape
+		inputs = append(inputs, in)
+		shapes[v.Name] = in.Shape
 	}
 	g.Inputs = kept
 	opts.InputShapes = shapes
@@ -267,4 +271,13 @@ func trimStack(s []byte) string {
 		lines = lines[:24]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// widenF16 converts a float16 tensor to float32.
+func widenF16(t *tensor.Tensor) *tensor.Tensor {
+	out := tensor.New(tensor.F32, t.Shape)
+	for i, h := range t.F16() {
+		out.F32()[i] = tensor.F16ToF32(h)
+	}
+	return out
 }

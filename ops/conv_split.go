@@ -33,7 +33,9 @@ func planConvSplit(units, mg, ohw, k, slots, maxCols int, direct bool) convSplit
 	rowPanels := (mg + f32.MR - 1) / f32.MR
 	minTiles := (panels*f32.NR + maxCols - 1) / maxCols
 	best, bestCost, bestItems := convSplit{tiles: minTiles, msplit: 1}, int64(-1), 0
-	if slots <= 1 {
+	// With many items per slot even the plain split is balanced to within 1/64 of the work, and the
+	// search (each candidate costed item by item) would take time in proportion to the image.
+	if slots <= 1 || units*minTiles >= 64*slots {
 		return best
 	}
 	for tiles := minTiles; tiles <= min(panels, max(minTiles, 1)*2*slots); tiles++ {

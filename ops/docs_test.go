@@ -21,7 +21,8 @@ func TestOpsDoc(t *testing.T) {
 	b.WriteString("Op names follow ONNX (latest-opset semantics; importers normalise older opsets and map TFLite\n")
 	b.WriteString("builtins onto them). Quantized models run as QLinear*/QuantizeLinear ops; `--precision int8` turns\n")
 	b.WriteString("float layers into DynQConv/DynQGemm. Each op lives in the file named in the table.\n\n")
-	b.WriteString("| op | file | notes |\n|---|---|---|\n")
+	b.WriteString(importersSection)
+	b.WriteString("## Operators\n\n| op | file | notes |\n|---|---|---|\n")
 	for _, name := range Supported() {
 		d := Lookup(name)
 		file := "?"
@@ -53,5 +54,27 @@ func TestOpsDoc(t *testing.T) {
 		t.Fatalf("docs/ops.md is out of date: go test ./ops -run TestOpsDoc -update")
 	}
 }
+
+// importersSection says what each importer maps onto these ops. The TFLite list is checked
+// against importer/tflite's converters by TestOpsDocListsBuiltins (importer/tflite).
+const importersSection = `## Importers
+
+**ONNX** (importer/onnx): default-domain opsets 1 to 21 and the com.microsoft QLinear ops. Every
+operator version before opset 10 is mapped onto the latest form (importer/onnx/legacy.go, checked
+against ONNX's schema history); later changes by normalize.go. Float16 models (weights and
+activations) are widened to float32 at import, inputs and outputs included (importer/onnx/fp16.go).
+
+**TFLite** (importer/tflite), subgraph 0; NHWC becomes NCHW at import. Builtins:
+ABS, ADD, AVERAGE_POOL_2D, CAST, CONCATENATION, CONV_2D, DENSIFY, DEPTHWISE_CONV_2D, DEPTH_TO_SPACE,
+DEQUANTIZE, DIV, EXP, FULLY_CONNECTED, GREATER_EQUAL, HARD_SWISH, LEAKY_RELU, LESS, LOGISTIC,
+MAX_POOL_2D, MEAN, MUL, NEG, PAD, PRELU, QUANTIZE, REDUCE_MAX, RELU, RELU6, RESHAPE, RESIZE_BILINEAR,
+RESIZE_NEAREST_NEIGHBOR, SOFTMAX, SPACE_TO_DEPTH, SQUEEZE, STRIDED_SLICE, SUB, SUM, TANH,
+TRANSPOSE_CONV; custom: Convolution2DTransposeBias (MediaPipe). DENSIFY (sparse weights) and
+DEQUANTIZE of constants (float16 or int8 weights) are computed at import. Quantized (uint8/int8)
+forms: ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, MEAN (over
+H and W), MUL, SOFTMAX, LOGISTIC, and through float the other activations; the layout ops
+(PAD, RESHAPE, SQUEEZE, STRIDED_SLICE, DEPTH_TO_SPACE, SPACE_TO_DEPTH) move quantized bytes as they are.
+
+`
 
 func funcPC(f any) uintptr { return reflect.ValueOf(f).Pointer() }

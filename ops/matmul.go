@@ -107,6 +107,23 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 		return nil, err
 	}
 	m, k, nn := a2[len(a2)-2], a2[len(a2)-1], b2[len(b2)-1]
+	aOff, bOff, cOff := matmulBatches(a2, b2)
+	mk := &matmulKernel{}
+	mk.bg.init(false, false, m, nn, k, 1, k, nn, nn, 0, act, aOff, bOff, cOff)
+	return mk, nil
+}
+
+func (mk *matmulKernel) ScratchBytes() int { return mk.bg.scratchBytes() }
+
+func (mk *matmulKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
+	mk.bg.runB(ctx, in[0].F32(), in[1], out[0].F32())
+	return nil
+}
+
+// matmulBatches lists, per batch of the broadcast product of a2 [..., m, k] and b2 [..., k, n]
+// (2-D-promoted shapes), the element offsets of its A, B and C matrices.
+func matmulBatches(a2, b2 tensor.Shape) (aOff, bOff, cOff []int) {
+	m, k, nn := a2[len(a2)-2], a2[len(a2)-1], b2[len(b2)-1]
 	ab, bb := a2[:len(a2)-2], b2[:len(b2)-2]
 	rank := max(len(ab), len(bb))
 	pad := func(s tensor.Shape) tensor.Shape {
@@ -124,7 +141,7 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 		batch[i] = max(ab[i], bb[i])
 		total *= batch[i]
 	}
-	aOff, bOff, cOff := make([]int, total), make([]int, total), make([]int, total)
+	aOff, bOff, cOff = make([]int, total), make([]int, total), make([]int, total)
 	idx := make([]int, rank)
 	for t := 0; t < total; t++ {
 		ai, bi := 0, 0
@@ -147,14 +164,5 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 			idx[i] = 0
 		}
 	}
-	mk := &matmulKernel{}
-	mk.bg.init(false, false, m, nn, k, 1, k, nn, nn, 0, act, aOff, bOff, cOff)
-	return mk, nil
-}
-
-func (mk *matmulKernel) ScratchBytes() int { return mk.bg.scratchBytes() }
-
-func (mk *matmulKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
-	mk.bg.runB(ctx, in[0].F32(), in[1], out[0].F32())
-	return nil
+	return aOff, bOff, cOff
 }

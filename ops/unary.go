@@ -8,7 +8,7 @@ import (
 )
 
 // Unary element-wise operators on f32: Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, Erf,
-// Sqrt, Exp, Log, Neg, Abs, Reciprocal, Tanh, Floor, Ceil (Clip, Neg, Abs and Relu also on integers).
+// Sqrt, Exp, Log, Neg, Abs, Reciprocal, Tanh, Floor, Ceil, Round (Clip, Neg, Abs and Relu also on integers).
 // All run in place when the runtime aliases out to in[0].
 
 type unaryKernel[T any] struct {
@@ -99,6 +99,8 @@ func unaryF32(n *graph.Node) func(d, x []float32) {
 		return f64(math.Floor)
 	case "Ceil":
 		return f64(math.Ceil)
+	case "Round":
+		return f64(math.RoundToEven) // ONNX Round: halves to even
 	case "Neg":
 		return mapF32(func(v float32) float32 { return -v })
 	case "Abs":
@@ -221,7 +223,7 @@ func compileClip(n *graph.Node) (Kernel, error) {
 
 func init() {
 	for _, op := range []string{"Relu", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Erf", "Sqrt", "Exp",
-		"Log", "Neg", "Abs", "Reciprocal", "Tanh", "Floor", "Ceil"} {
+		"Log", "Neg", "Abs", "Reciprocal", "Tanh", "Floor", "Ceil", "Round"} {
 		Register(op, &Def{Infer: inferUnary, Compile: compileUnary, InPlace: true})
 	}
 	Register("Clip", &Def{Infer: inferUnary, Compile: compileClip, InPlace: true})

@@ -19,6 +19,7 @@ import (
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/procstat"
+	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -50,6 +51,9 @@ type benchResult struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	ArenaBytes   int64   `json:"arena_bytes"`
 	WeightBytes  int64   `json:"weight_bytes"`
+	// PredictedPeakBytes is memory.Predict for the program and its input tensors: the model of process
+	// memory plan, classify and serve use, to compare with PeakRSSBytes.
+	PredictedPeakBytes int64 `json:"predicted_peak_bytes"`
 }
 
 func (m *Main) benchCommand() *cobra.Command {
@@ -75,7 +79,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl := c.Flags()
 	fl.StringVar(&f.model, "model", "", "model: .onnx/.tflite path or catalog name (required)")
 	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
-	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")
@@ -177,13 +181,13 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	feed := make([]*tensor.Tensor, len(g.Inputs))
 	rng := rand.New(rand.NewPCG(1, 2)) // seeded: every run of a configuration sees the same input
 	for i, in := range g.Inputs {
-		s, err := benchShape(in, f.size, size, f.batch)
+		s, err := benchShape(in, f.size, size, f.batch, g.Meta["format"] == "tflite")
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		shapes[in.Name] = s
 		if i == 0 && len(s) == 4 {
-			size = s[imageHeightAxis(s)] // a fixed-size model reports its own size
+			size = s[imageHeightAxis(s, g.Meta["format"] == "tflite")] // a fixed-size model reports its own size
 		}
 		feed[i] = tensor.New(in.DType, s)
 		fillRandom(feed[i], rng)
@@ -215,6 +219,11 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	st := prog.Stats()
 	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: cmp.Or(runPrecision, wanwu.GraphPrecision(g)),
 		ArenaBytes: int64(st.ArenaBytes), WeightBytes: int64(st.WeightBytes)}
+	var feedBytes int64
+	for _, t := range feed {
+		feedBytes += int64(len(t.Data))
+	}
+	r.PredictedPeakBytes = memory.Predict(runtime.Union(st), feedBytes).Total()
 	r.MinMS, r.MedianMS, r.P90MS, r.MaxMS = latencyStats(times)
 	if r.MedianMS > 0 {
 		r.ImagesPerS = float64(f.batch) * 1000 / r.MedianMS
@@ -256,7 +265,8 @@ func resolveBenchModel(ctx context.Context, model string, progress io.Writer) (p
 
 // benchShape fixes an input's dynamic dims: dim 0 is the batch, any other dynamic dim takes the size.
 // A fixed dim that contradicts an explicit --size or --batch is an error (the model cannot run so).
-func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, error) {
+// nhwc says the model's image inputs are NHWC whatever their channel count (TFLite's).
+func benchShape(in *graph.Value, explicitSize, size, batch int, nhwc bool) (tensor.Shape, error) {
 	if in.Shape == nil {
 		return nil, fmt.Errorf("input %q has no known rank", in.Name)
 	}
@@ -275,7 +285,7 @@ func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, e
 	}
 	// An image input whose height/width are fixed runs only at that size.
 	if explicitSize != 0 && len(s) == 4 {
-		h := imageHeightAxis(s)
+		h := imageHeightAxis(s, nhwc)
 		if s[h] != explicitSize || s[h+1] != explicitSize {
 			return nil, fmt.Errorf("input %q is fixed at %s; --size %d is not possible", in.Name, in.Shape, explicitSize)
 		}
@@ -283,9 +293,12 @@ func benchShape(in *graph.Value, explicitSize, size, batch int) (tensor.Shape, e
 	return s, nil
 }
 
-// imageHeightAxis is 2 for NCHW and 1 for NHWC (TFLite) image batches.
-func imageHeightAxis(s tensor.Shape) int {
-	if s[1] != 3 && s[3] == 3 {
+// imageHeightAxis is 2 for NCHW and 1 for NHWC image batches: NHWC where the model format says so
+// (TFLite), else where the last dim looks like the channels (1 to 4: gray, gray+alpha, RGB, RGBA)
+// and dim 1 does not.
+func imageHeightAxis(s tensor.Shape, nhwc bool) int {
+	channels := func(d int) bool { return d >= 1 && d <= 4 }
+	if nhwc || channels(s[3]) && !channels(s[1]) {
 		return 1
 	}
 	return 2

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
@@ -15,9 +17,11 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/graph"
+	fbtflite "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
+	"github.com/wanwu-ai/wanwu/tools/tflitegen"
 )
 
 const tinyMobileNet = "../../testdata/models/mobilenet_v2_tiny/model.onnx"
@@ -46,7 +50,8 @@ func TestBenchJSONContract(t *testing.T) {
 	}
 	want := map[string]string{"model": "string", "size": "int", "batch": "int", "threads": "int",
 		"precision": "string", "min_ms": "float", "median_ms": "float", "p90_ms": "float", "max_ms": "float",
-		"images_per_s": "float", "peak_rss_bytes": "int", "arena_bytes": "int", "weight_bytes": "int"}
+		"images_per_s": "float", "peak_rss_bytes": "int", "arena_bytes": "int", "weight_bytes": "int",
+		"predicted_peak_bytes": "int"}
 	for k, typ := range want {
 		v, ok := raw[k]
 		if !ok {
@@ -222,17 +227,27 @@ func TestBenchShape(t *testing.T) {
 		explicit, size, bat int
 		want                tensor.Shape
 		err                 bool
+		nhwc                bool
 	}{
-		{tensor.Shape{-1, 3, -1, -1}, 0, 224, 1, tensor.Shape{1, 3, 224, 224}, false},
-		{tensor.Shape{-1, 3, -1, -1}, 160, 160, 8, tensor.Shape{8, 3, 160, 160}, false},
-		{tensor.Shape{1, 3, 224, 224}, 0, 224, 1, tensor.Shape{1, 3, 224, 224}, false},
-		{tensor.Shape{1, 224, 224, 3}, 224, 224, 1, tensor.Shape{1, 224, 224, 3}, false},
-		{tensor.Shape{1, 224, 224, 3}, 160, 160, 1, nil, true},
-		{tensor.Shape{1, 3, 224, 224}, 0, 224, 2, nil, true},
-		{tensor.Shape{-1, 3, 224, 224}, 0, 224, 4, tensor.Shape{4, 3, 224, 224}, false},
-		{tensor.Shape{-1, 10}, 0, 224, 3, tensor.Shape{3, 10}, false},
+		{tensor.Shape{-1, 3, -1, -1}, 0, 224, 1, tensor.Shape{1, 3, 224, 224}, false, false},
+		{tensor.Shape{-1, 3, -1, -1}, 160, 160, 8, tensor.Shape{8, 3, 160, 160}, false, false},
+		{tensor.Shape{1, 3, 224, 224}, 0, 224, 1, tensor.Shape{1, 3, 224, 224}, false, false},
+		{tensor.Shape{1, 224, 224, 3}, 224, 224, 1, tensor.Shape{1, 224, 224, 3}, false, false},
+		{tensor.Shape{1, 224, 224, 3}, 160, 160, 1, nil, true, false},
+		{tensor.Shape{1, 3, 224, 224}, 0, 224, 2, nil, true, false},
+		{tensor.Shape{-1, 3, 224, 224}, 0, 224, 4, tensor.Shape{4, 3, 224, 224}, false, false},
+		{tensor.Shape{-1, 10}, 0, 224, 3, tensor.Shape{3, 10}, false, false},
+		// NHWC with 4 channels (RGBA, MediaPipe's segmenters), fixed or dynamic; 1 channel.
+		{tensor.Shape{1, 256, 256, 4}, 256, 256, 1, tensor.Shape{1, 256, 256, 4}, false, false},
+		{tensor.Shape{1, 256, 256, 4}, 160, 160, 1, nil, true, false},
+		{tensor.Shape{-1, -1, -1, 4}, 160, 160, 2, tensor.Shape{2, 160, 160, 4}, false, true},
+		{tensor.Shape{1, 96, 96, 1}, 96, 96, 1, tensor.Shape{1, 96, 96, 1}, false, true},
+		{tensor.Shape{-1, 4, -1, -1}, 64, 64, 1, tensor.Shape{1, 4, 64, 64}, false, false},
+		// A TFLite model says NHWC even where the shape alone would not (4 rows of 4 pixels).
+		{tensor.Shape{1, 4, 8, 4}, 4, 4, 1, nil, true, true},
+		{tensor.Shape{1, 4, 4, 4}, 4, 4, 1, tensor.Shape{1, 4, 4, 4}, false, true},
 	} {
-		got, err := benchShape(&graph.Value{Name: "x", Shape: tc.in}, tc.explicit, tc.size, tc.bat)
+		got, err := benchShape(&graph.Value{Name: "x", Shape: tc.in}, tc.explicit, tc.size, tc.bat, tc.nhwc)
 		if (err != nil) != tc.err || !tc.err && !got.Equal(tc.want) {
 			t.Errorf("%v size %d/%d batch %d: got %v, %v; want %v (error %v)", tc.in, tc.explicit, tc.size, tc.bat,
 				got, err, tc.want, tc.err)
@@ -292,5 +307,36 @@ func TestBenchBudgetAndPrecision(t *testing.T) {
 	}
 	if _, _, code = runCLI(t, "bench", "--model", model, "--precision", "auto"); code != exitUsage {
 		t.Fatalf("--precision auto without --budget: exit %d, want 2", code)
+	}
+}
+
+// TestBenchNHWCFourChannels: `bench --size` on a TFLite model with an NHWC RGBA input (MediaPipe's
+// segmenters take [1,256,256,4]) runs at the model's own size and refuses another one.
+func TestBenchNHWCFourChannels(t *testing.T) {
+	m := &tflitegen.Model{}
+	x := m.Act("rgba", 1, 32, 32, 4)
+	r := rand.New(rand.NewPCG(3, 4))
+	w := make([]float32, 2*3*3*4)
+	for i := range w {
+		w[i] = float32(r.NormFloat64())
+	}
+	y := m.Act("mask", 1, 32, 32, 2)
+	m.AddOp(fbtflite.BuiltinOperatorCONV_2D, tflitegen.Conv2D{Padding: fbtflite.PaddingSAME, StrideH: 1, StrideW: 1},
+		[]int32{x, m.ConstF32("w", []int32{2, 3, 3, 4}, w), -1}, y)
+	m.Inputs, m.Outputs = []int32{x}, []int32{y}
+	path := filepath.Join(t.TempDir(), "rgba.tflite")
+	if err := os.WriteFile(path, m.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := benchCLI(t, "--model", path, "--size", "32", "--iters", "2", "--warmup", "0", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct{ Size int }
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Size != 32 {
+		t.Fatalf("size %d (%v) in %s, want 32", res.Size, err, out)
+	}
+	if _, stderr, code := benchCLI(t, "--model", path, "--size", "48", "--iters", "1", "--warmup", "0"); code == 0 || !strings.Contains(stderr, "--size 48 is not possible") {
+		t.Errorf("--size 48 on a fixed 32x32 RGBA model: exit %d, %s", code, stderr)
 	}
 }

@@ -317,7 +317,7 @@ func tinyTFLite(imageInput bool, unsupported bool) []byte {
 		y := m.Act("probs", 1, 3)
 		code := fb.BuiltinOperatorSOFTMAX
 		if unsupported {
-			code = fb.BuiltinOperatorTANH
+			code = fb.BuiltinOperatorLOG_SOFTMAX
 		}
 		m.AddOp(code, tflitegen.Softmax{Beta: 1}, []int32{p}, y)
 		m.Inputs, m.Outputs = []int32{x}, []int32{y}
@@ -362,7 +362,7 @@ func TestBrokenModels(t *testing.T) {
 		{"empty.onnx", []byte{}, ""},
 		{"text.tflite", []byte("hello world, not a model\n"), ""},
 		{"unsupported.onnx", unsupportedONNX, "fancyconv"},
-		{"unsupported.tflite", tinyTFLite(true, true), "tanh"},
+		{"unsupported.tflite", tinyTFLite(true, true), "log_softmax"},
 		{"rank2.tflite", tinyTFLite(false, false), "input"},
 	}
 	for _, c := range cases {

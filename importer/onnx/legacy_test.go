@@ -1,6 +1,11 @@
 package onnx
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -42,5 +47,50 @@ func TestLegacyBroadcastComputedOperand(t *testing.T) {
 		inputs: in, outputs: out}
 	if _, err := Decode(bad.bytes(t)); err == nil {
 		t.Error("axis 4 leaves no room for B's dim; want an error")
+	}
+}
+
+// TestFormsCoverEveryOldVersion: every version before opset 10 of every operator wanwu runs (ONNX's
+// schema history, testdata/versions_before_10.txt) is classified in forms, as the latest form or with
+// its rewrite, and forms names no version ONNX never had.
+func TestFormsCoverEveryOldVersion(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "versions_before_10.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onnxVersions := map[string][]int{}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, v := range f[1:] {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("bad line %q", line)
+			}
+			onnxVersions[f[0]] = append(onnxVersions[f[0]], n)
+		}
+	}
+	for op, vs := range onnxVersions {
+		fs, listed := forms[op]
+		if !listed {
+			if supported(op) {
+				t.Errorf("%s: wanwu runs it, but forms does not classify its versions %v", op, vs)
+			}
+			continue
+		}
+		var got []int
+		for _, f := range fs {
+			got = append(got, f.since)
+		}
+		if !slices.Equal(got, vs) {
+			t.Errorf("%s: forms lists versions %v, ONNX has %v before opset 10", op, got, vs)
+		}
+	}
+	for op := range forms {
+		if _, ok := onnxVersions[op]; !ok {
+			t.Errorf("forms lists %s, which has no version before opset 10", op)
+		}
 	}
 }

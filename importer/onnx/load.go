@@ -1,5 +1,5 @@
-// Package onnx imports ONNX models (default-domain opsets 7 to 21, and below 7 the ops whose old form
-// maps onto the latest: legacy.go) into wanwu's graph IR, with weights viewed in place in the
+// Package onnx imports ONNX models (default-domain opsets 1 to 21; operator versions before opset 10
+// are mapped onto the latest by legacy.go) into wanwu's graph IR, with weights viewed in place in the
 // memory-mapped file rather than copied.
 //
 // Older opsets are normalised to the latest ONNX semantics (see normalize.go); an unsupported

@@ -68,7 +68,8 @@ func (b *builder) rankOf(v *graph.Value) int {
 		switch n.Op {
 		case "Gemm", "Flatten":
 			return 2
-		case "Relu", "Identity", "Sigmoid", "Tanh", "Clip", "Cast":
+		case "Relu", "Identity", "Sigmoid", "Tanh", "Clip", "Cast", "Abs", "Neg", "Exp", "Log", "Sqrt",
+			"Reciprocal", "Floor", "Ceil", "LeakyRelu", "Elu", "Selu", "HardSigmoid", "Softplus", "Softsign":
 			if x := n.Input(0); x != nil && x != v {
 				return b.rankOf(x)
 			}

@@ -339,7 +339,7 @@ func TestModelErrors(t *testing.T) {
 	}{
 		{"opset 0", modelSpec{opset: 0, nodes: relu, inputs: in, outputs: out}, "onnx: default-domain opset 0 is not supported (want 1..21)"},
 		{"upsample-6", modelSpec{opset: 6, nodes: []*onnxpb.NodeProto{node("Upsample", "up", []string{"x"}, []string{"y"}, attrFloat("height_scale", 2))}, inputs: in, outputs: out},
-			`node "up" (Upsample, opset 6): Upsample before opset 7 differs from its later form`},
+			`node "up" (Upsample, opset 6): Upsample-1 needs height_scale and width_scale`},
 		{"batchnorm-6 spatial=0", modelSpec{opset: 6, nodes: []*onnxpb.NodeProto{node("BatchNormalization", "bn", []string{"x", "x", "x", "x", "x"}, []string{"y"}, attrInt("spatial", 0))}, inputs: in, outputs: out},
 			`node "bn" (BatchNormalization, opset 6): BatchNormalization spatial=0`},
 		{"opset 22", modelSpec{opset: 22, nodes: relu, inputs: in, outputs: out}, "opset 22 is not supported"},

@@ -19,6 +19,11 @@ func genSeeds() [][]byte {
 		c.build(m, rand.New(rand.NewSource(int64(i+1))))
 		seeds = append(seeds, m.Bytes())
 	}
+	for i, c := range mediapipeOpCases {
+		m := &tflitegen.Model{}
+		c.build(m, rand.New(rand.NewSource(int64(100+i))))
+		seeds = append(seeds, m.Bytes())
+	}
 	return seeds
 }
 

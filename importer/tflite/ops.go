@@ -25,30 +25,54 @@ var converters map[fb.BuiltinOperator]converter
 
 func init() {
 	converters = map[fb.BuiltinOperator]converter{
-		fb.BuiltinOperatorCONV_2D:           convConv,
-		fb.BuiltinOperatorDEPTHWISE_CONV_2D: convConv,
-		fb.BuiltinOperatorFULLY_CONNECTED:   convFC,
-		fb.BuiltinOperatorAVERAGE_POOL_2D:   convPool,
-		fb.BuiltinOperatorMAX_POOL_2D:       convPool,
-		fb.BuiltinOperatorMEAN:              convMean,
-		fb.BuiltinOperatorADD:               convBinary,
-		fb.BuiltinOperatorMUL:               convBinary,
-		fb.BuiltinOperatorPAD:               convPad,
-		fb.BuiltinOperatorRESHAPE:           convReshape,
-		fb.BuiltinOperatorSQUEEZE:           convSqueeze,
-		fb.BuiltinOperatorCONCATENATION:     convConcat,
-		fb.BuiltinOperatorSOFTMAX:           convSoftmax,
-		fb.BuiltinOperatorLOGISTIC:          convUnary,
-		fb.BuiltinOperatorHARD_SWISH:        convUnary,
-		fb.BuiltinOperatorRELU:              convUnary,
-		fb.BuiltinOperatorRELU6:             convUnary,
-		fb.BuiltinOperatorQUANTIZE:          convQuantize,
-		fb.BuiltinOperatorDEQUANTIZE:        convDequantize,
+		fb.BuiltinOperatorCONV_2D:                 convConv,
+		fb.BuiltinOperatorDEPTHWISE_CONV_2D:       convConv,
+		fb.BuiltinOperatorFULLY_CONNECTED:         convFC,
+		fb.BuiltinOperatorAVERAGE_POOL_2D:         convPool,
+		fb.BuiltinOperatorMAX_POOL_2D:             convPool,
+		fb.BuiltinOperatorMEAN:                    convReduce,
+		fb.BuiltinOperatorADD:                     convBinary,
+		fb.BuiltinOperatorMUL:                     convBinary,
+		fb.BuiltinOperatorPAD:                     convPad,
+		fb.BuiltinOperatorRESHAPE:                 convReshape,
+		fb.BuiltinOperatorSQUEEZE:                 convSqueeze,
+		fb.BuiltinOperatorCONCATENATION:           convConcat,
+		fb.BuiltinOperatorSOFTMAX:                 convSoftmax,
+		fb.BuiltinOperatorLOGISTIC:                convUnary,
+		fb.BuiltinOperatorHARD_SWISH:              convUnary,
+		fb.BuiltinOperatorRELU:                    convUnary,
+		fb.BuiltinOperatorRELU6:                   convUnary,
+		fb.BuiltinOperatorQUANTIZE:                convQuantize,
+		fb.BuiltinOperatorDEQUANTIZE:              convDequantize,
+		fb.BuiltinOperatorDENSIFY:                 convDensify,
+		fb.BuiltinOperatorSUB:                     convBinary,
+		fb.BuiltinOperatorDIV:                     convBinary,
+		fb.BuiltinOperatorPRELU:                   convBinary,
+		fb.BuiltinOperatorGREATER_EQUAL:           convBinary,
+		fb.BuiltinOperatorLESS:                    convBinary,
+		fb.BuiltinOperatorNEG:                     convUnary,
+		fb.BuiltinOperatorABS:                     convUnary,
+		fb.BuiltinOperatorEXP:                     convUnary,
+		fb.BuiltinOperatorTANH:                    convUnary,
+		fb.BuiltinOperatorLEAKY_RELU:              convUnary,
+		fb.BuiltinOperatorCAST:                    convCast,
+		fb.BuiltinOperatorSUM:                     convReduce,
+		fb.BuiltinOperatorREDUCE_MAX:              convReduce,
+		fb.BuiltinOperatorSTRIDED_SLICE:           convStridedSlice,
+		fb.BuiltinOperatorDEPTH_TO_SPACE:          convDepthSpace,
+		fb.BuiltinOperatorSPACE_TO_DEPTH:          convDepthSpace,
+		fb.BuiltinOperatorRESIZE_BILINEAR:         convResize,
+		fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: convResize,
+		fb.BuiltinOperatorTRANSPOSE_CONV:          convTransposeConv,
+		fb.BuiltinOperatorCUSTOM:                  convCustom,
 	}
 }
 
 func (b *builder) convert(idx int, op *fb.Operator) error {
 	code, _ := b.builtin(op)
+	if op.OutputsLength() == 1 && b.folded[op.Outputs(0)] != nil {
+		return nil // computed at import (fold.go)
+	}
 	o := &opc{op: op}
 	for i := 0; i < op.InputsLength(); i++ {
 		ti := op.Inputs(i)
@@ -439,128 +463,6 @@ func leU32(b []byte) uint32 {
 }
 func leU64(b []byte) uint64 { return uint64(leU32(b)) | uint64(leU32(b[4:]))<<32 }
 
-func convMean(b *builder, o *opc) error {
-	x, err := b.in(o, 0)
-	if err != nil {
-		return err
-	}
-	xt := o.in[0]
-	rank := len(xt.shape)
-	axes, err := constAxes(o.in[1])
-	if err != nil {
-		return err
-	}
-	keep := opts[fb.ReducerOptions](o).KeepDims()
-	ir := map[int]bool{}
-	for _, a := range axes {
-		if a < -rank || a >= rank {
-			return fmt.Errorf("axis %d out of range", a)
-		}
-		ir[axisNCHW(a, rank)] = true
-	}
-	if quantized(o) {
-		if rank != 4 || len(ir) != 2 || !ir[2] || !ir[3] {
-			return fmt.Errorf("quantized MEAN only over the spatial axes of a 4-D tensor")
-		}
-		xs, xz := b.qparams(xt)
-		ys, yz := b.qparams(o.out[0])
-		pooled := &graph.Value{Name: b.name(o.out[0].name + "_pool"), DType: actType(o.out[0]), Shape: tensor.Shape{xt.shape[0], xt.shape[3], 1, 1}}
-		n := b.node("QLinearGlobalAveragePool", []*graph.Value{x, xs, xz, ys, yz}, pooled)
-		n.SetStr("rounding", "tflite")
-		if keep {
-			b.vals[o.out[0].ti] = pooled
-			return nil
-		}
-		b.reshapeTo(pooled, o.out[0])
-		return nil
-	}
-	irAxes := make([]int64, 0, len(ir))
-	for a := 0; a < rank; a++ {
-		if ir[a] {
-			irAxes = append(irAxes, int64(a))
-		}
-	}
-	if !keep && rank == 4 && len(o.out[0].shape) != 4 {
-		// Reducing to a lower rank: reduce in NCHW keeping dims, then squeeze in NHWC element order.
-		pooled := &graph.Value{Name: b.name(o.out[0].name + "_keep"), DType: x.DType}
-		n := b.node("ReduceMean", []*graph.Value{x, b.i64Const("axes", irAxes)}, pooled)
-		n.SetInt("keepdims", 1)
-		kshape := xt.shape.Clone()
-		for _, a := range axes {
-			kshape[(a+rank)%rank] = 1
-		}
-		pooled.Shape = nchw(kshape)
-		tk := &tinfo{name: pooled.Name, shape: kshape, dt: xt.dt}
-		b.reshapeTo(b.flatNHWC(pooled, tk), o.out[0])
-		return nil
-	}
-	y := b.newAct(o.out[0])
-	n := b.node("ReduceMean", []*graph.Value{x, b.i64Const("axes", irAxes)}, y)
-	if keep {
-		n.SetInt("keepdims", 1)
-	} else {
-		n.SetInt("keepdims", 0)
-	}
-	return nil
-}
-
-func convBinary(b *builder, o *opc) error {
-	if len(o.in) < 2 || o.in[1] == nil {
-		return fmt.Errorf("needs two inputs")
-	}
-	code, _ := b.builtin(o.op)
-	mul := code == fb.BuiltinOperatorMUL
-	var act fb.ActivationFunctionType
-	if mul {
-		act = opts[fb.MulOptions](o).FusedActivationFunction()
-	} else {
-		act = opts[fb.AddOptions](o).FusedActivationFunction()
-	}
-	var ins [2]*graph.Value
-	outRank := len(o.out[0].shape)
-	for i := 0; i < 2; i++ {
-		t := o.in[i]
-		v, err := b.value(t.ti)
-		if err != nil {
-			return err
-		}
-		if outRank == 4 && len(t.shape) < 4 && len(t.shape) > 0 && t.shape.NumElements() != 1 {
-			// Broadcast a lower-rank operand against NHWC: pad to 4-D, then move C to axis 1.
-			s4 := append(make(tensor.Shape, 4-len(t.shape)), t.shape...)
-			for j := 0; j < 4-len(t.shape); j++ {
-				s4[j] = 1
-			}
-			mid := &graph.Value{Name: b.name(t.name + "_4d"), DType: v.DType, Shape: s4}
-			b.reshapeNode(v, mid, s4)
-			nv := &graph.Value{Name: b.name(t.name + "_nchw"), DType: v.DType, Shape: nchw(s4)}
-			n := b.node("Transpose", []*graph.Value{mid}, nv)
-			n.SetInts("perm", []int64{0, 3, 1, 2})
-			v = nv
-		}
-		ins[i] = v
-	}
-	y := b.newAct(o.out[0])
-	var n *graph.Node
-	if quantized(o) {
-		as, az := b.qparams(o.in[0])
-		bs, bz := b.qparams(o.in[1])
-		ys, yz := b.qparams(o.out[0])
-		op := "QLinearAdd"
-		if mul {
-			op = "QLinearMul"
-		}
-		n = b.node(op, []*graph.Value{ins[0], as, az, ins[1], bs, bz, ys, yz}, y)
-		n.SetStr("rounding", "tflite")
-	} else {
-		op := "Add"
-		if mul {
-			op = "Mul"
-		}
-		n = b.node(op, ins[:], y)
-	}
-	return b.fusedAct(n, act, true)
-}
-
 func convPad(b *builder, o *opc) error {
 	x, err := b.in(o, 0)
 	if err != nil {
@@ -654,139 +556,4 @@ func convConcat(b *builder, o *opc) error {
 		return fmt.Errorf("fused activation on quantized CONCATENATION not supported")
 	}
 	return b.fusedAct(n, op.FusedActivationFunction(), false)
-}
-
-func convSoftmax(b *builder, o *opc) error {
-	x, err := b.in(o, 0)
-	if err != nil {
-		return err
-	}
-	beta := opts[fb.SoftmaxOptions](o).Beta()
-	rank := len(o.in[0].shape)
-	y := b.newAct(o.out[0])
-	axis := int64(rank - 1)
-	if rank == 4 {
-		axis = 1 // TFLite's last (channel) axis is axis 1 in NCHW
-	}
-	if quantized(o) {
-		if rank == 4 {
-			return fmt.Errorf("quantized 4-D SOFTMAX not supported")
-		}
-		xs, xz := b.qparams(o.in[0])
-		ys, yz := b.qparams(o.out[0])
-		n := b.node("QLinearSoftmax", []*graph.Value{x, xs, xz, ys, yz}, y)
-		n.SetStr("rounding", "tflite")
-		n.SetInt("axis", axis)
-		if beta != 1 {
-			n.SetFloat("beta", beta)
-		}
-		return nil
-	}
-	if beta != 1 {
-		scaled := &graph.Value{Name: b.name(y.Name + "_beta"), DType: tensor.F32, Shape: y.Shape.Clone()}
-		b.node("Mul", []*graph.Value{x, b.f32Const(beta)}, scaled)
-		x = scaled
-	}
-	n := b.node("Softmax", []*graph.Value{x}, y)
-	n.SetInt("axis", axis)
-	return nil
-}
-
-func convUnary(b *builder, o *opc) error {
-	x, err := b.in(o, 0)
-	if err != nil {
-		return err
-	}
-	code, _ := b.builtin(o.op)
-	y := b.newAct(o.out[0])
-	if quantized(o) {
-		xs, xz := b.qparams(o.in[0])
-		ys, yz := b.qparams(o.out[0])
-		if code == fb.BuiltinOperatorLOGISTIC {
-			n := b.node("QLinearSigmoid", []*graph.Value{x, xs, xz, ys, yz}, y)
-			n.SetStr("rounding", "tflite")
-			return nil
-		}
-		// No QLinear form for these: dequantize, apply in float, requantize.
-		f := &graph.Value{Name: b.name(y.Name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
-		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
-		g := &graph.Value{Name: b.name(y.Name + "_f32out"), DType: tensor.F32, Shape: x.Shape.Clone()}
-		b.floatUnary(code, f, g)
-		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr("rounding", "tflite")
-		return nil
-	}
-	b.floatUnary(code, x, y)
-	return nil
-}
-
-func (b *builder) floatUnary(code fb.BuiltinOperator, x, y *graph.Value) {
-	switch code {
-	case fb.BuiltinOperatorLOGISTIC:
-		b.node("Sigmoid", []*graph.Value{x}, y)
-	case fb.BuiltinOperatorHARD_SWISH:
-		b.node("HardSwish", []*graph.Value{x}, y)
-	case fb.BuiltinOperatorRELU:
-		b.node("Relu", []*graph.Value{x}, y)
-	case fb.BuiltinOperatorRELU6:
-		b.node("Clip", []*graph.Value{x, b.f32Const(0), b.f32Const(6)}, y)
-	}
-}
-
-func convQuantize(b *builder, o *opc) error {
-	x, err := b.in(o, 0)
-	if err != nil {
-		return err
-	}
-	xt, yt := o.in[0], o.out[0]
-	if !yt.quantized() {
-		return fmt.Errorf("output is not quantized")
-	}
-	ys, yz := b.qparams(yt)
-	if xt.dt == tensor.F32 {
-		b.node("QuantizeLinear", []*graph.Value{x, ys, yz}, b.newAct(yt)).SetStr("rounding", "tflite")
-		return nil
-	}
-	if !xt.quantized() {
-		return fmt.Errorf("input %s is neither float nor quantized", xt.dt)
-	}
-	xs, xz := b.qparams(xt)
-	// Requantization. An int8 <-> uint8 pair with the same scale whose zero points differ by 128 is
-	// the identity on wanwu's uint8 carrier, so it maps to no node at all.
-	if actType(xt) == actType(yt) && len(xt.scale) == 1 && len(yt.scale) == 1 && xt.scale[0] == yt.scale[0] &&
-		carrierZP(xt) == carrierZP(yt) {
-		b.vals[yt.ti] = x
-		return nil
-	}
-	f := &graph.Value{Name: b.name(yt.name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
-	b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
-	b.node("QuantizeLinear", []*graph.Value{f, ys, yz}, b.newAct(yt)).SetStr("rounding", "tflite")
-	return nil
-}
-
-func carrierZP(t *tinfo) int64 {
-	if t.toU8 || t.dt == tensor.I8 {
-		return t.zp[0] + 128
-	}
-	return t.zp[0]
-}
-
-func convDequantize(b *builder, o *opc) error {
-	xt := o.in[0]
-	if xt.data != nil && xt.dt == tensor.F16 {
-		return fmt.Errorf("float16 weights (DEQUANTIZE of a float16 constant) not supported")
-	}
-	x, err := b.in(o, 0)
-	if err != nil {
-		return err
-	}
-	if !xt.quantized() {
-		return fmt.Errorf("input is not quantized")
-	}
-	xs, xz := b.qparams(xt)
-	n := b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, b.newAct(o.out[0]))
-	n.SetStr("rounding", "tflite")
-	if len(xt.scale) > 1 {
-		n.SetInt("axis", int64(axisNCHW(xt.qdim, len(xt.shape))))
-	}
-	return nil
 }

@@ -93,6 +93,8 @@ type builder struct {
 	qv   map[int32][2]*graph.Value
 	uniq map[string]int
 	bufs map[uint32][]byte
+	// folded holds operator outputs computed at import (fold.go): DENSIFY and DEQUANTIZE of constants.
+	folded map[int32]*foldedTensor
 }
 
 // tinfo is one TFLite tensor as read from the file.
@@ -104,6 +106,7 @@ type tinfo struct {
 	zp     []int64
 	qdim   int
 	data   []byte // nil for activations
+	sparse bool   // a sparse constant (only DENSIFY reads it; data stays nil)
 	ti     int32
 	toU8   bool // an int8 activation carried as uint8 with zero point + 128
 	signed bool
@@ -124,7 +127,11 @@ func (b *builder) build() (*graph.Graph, error) {
 	b.qv = map[int32][2]*graph.Value{}
 	b.uniq = map[string]int{}
 	b.bufs = map[uint32][]byte{}
+	b.folded = map[int32]*foldedTensor{}
 	if err := b.checkSupported(); err != nil {
+		return nil, err
+	}
+	if err := b.fold(); err != nil {
 		return nil, err
 	}
 	for i := 0; i < b.sg.InputsLength(); i++ {
@@ -183,6 +190,10 @@ func (b *builder) checkSupported() error {
 		var op fb.Operator
 		b.sg.Operators(&op, i)
 		code, name := b.builtin(&op)
+		if code == fb.BuiltinOperatorCUSTOM && !customOps[name[len("CUSTOM:"):]] {
+			bad = append(bad, fmt.Sprintf("%s (operator %d, subgraph 0)", name, i))
+			continue
+		}
 		if _, ok := converters[code]; !ok {
 			bad = append(bad, fmt.Sprintf("%s (operator %d, subgraph 0)", name, i))
 		}
@@ -233,6 +244,9 @@ func (b *builder) tensor(ti int32) (*tinfo, error) {
 	if info.shape == nil {
 		info.shape = tensor.Shape{}
 	}
+	if _, err := info.shape.Bytes(dt); err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name(), err)
+	}
 	// A -1 in shape_signature marks a dynamic dim (usually the batch).
 	if t.ShapeSignatureLength() == len(info.shape) {
 		for i := range info.shape {
@@ -256,6 +270,12 @@ func (b *builder) tensor(ti int32) (*tinfo, error) {
 	data, err := b.buffer(t.Buffer())
 	if err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", info.name, err)
+	}
+	if f, ok := b.folded[ti]; ok {
+		info.dt, data, info.scale, info.zp = f.dt, f.data, nil, nil
+	} else if t.Sparsity(nil) != nil {
+		info.sparse = true
+		data = nil
 	}
 	if len(data) > 0 {
 		if !info.shape.Known() {
@@ -423,6 +443,9 @@ func (b *builder) value(ti int32) (*graph.Value, error) {
 	t, err := b.tensor(ti)
 	if err != nil {
 		return nil, err
+	}
+	if t.sparse {
+		return nil, fmt.Errorf("sparse tensor %q is read by an operator other than DENSIFY", t.name)
 	}
 	if t.data == nil {
 		return nil, fmt.Errorf("tensor %q is read before any operator produces it", t.name)

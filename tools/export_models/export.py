@@ -29,6 +29,7 @@ import shutil
 import sys
 import warnings
 
+import numpy as np
 import onnx
 import torch
 import torchvision
@@ -39,12 +40,13 @@ from torchvision.models.resnet import Bottleneck, ResNet
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from resnest import resnest  # noqa: E402
+import forms  # noqa: E402
 
 # torch warns about constant folding with TrainingMode.PRESERVE; our modules are in eval mode, so
 # folding only touches constants (BatchNormalization nodes stay, which --keep-bn checks).
 warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
 
-ARCHS = ("mobilenet_v2", "resnet50", "resnest101")
+ARCHS = ("mobilenet_v2", "resnet50", "resnest101", "decoder", "tiny_cnn")
 
 # Full-depth stage layouts; --depth replaces them for reduced fixtures.
 FULL_DEPTH = {
@@ -67,7 +69,46 @@ PRESETS = {
                          classes=10, sets=[(1, 64, 64), (2, 72, 56)], keep_bn=False),
     "resnest_tiny_bn": dict(arch="resnest101", width_mult=0.125, depth=[1, 1, 1, 1],
                             classes=10, sets=[(1, 64, 64), (2, 72, 56)], keep_bn=True),
+    # Other forms of a model (forms.py): float16 weights and activations; ONNX Runtime's dynamic
+    # int8 quantization. And a segmentation-style decoder (ConvTranspose, PixelShuffle).
+    "mobilenet_v2_tiny_fp16": dict(arch="mobilenet_v2", width_mult=0.25, depth=[1, 2, 2, 2, 1, 2, 1],
+                                   classes=10, sets=[(1, 64, 64), (2, 72, 56)], form="float16"),
+    "tiny_cnn_dynamic_int8": dict(arch="tiny_cnn", classes=10, sets=[(1, 48, 48), (2, 40, 56)], form="dynamic_int8"),
+    "decoder_tiny": dict(arch="decoder", classes=3, sets=[(1, 32, 32), (2, 24, 40)]),
 }
+
+
+class Decoder(nn.Module):
+    """A segmentation-style encoder-decoder: strided convs down, transposed convs up (stride 2 with
+    padding, grouped with output_padding, dilated), then a sub-pixel PixelShuffle to twice the size."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU())
+        self.up = nn.Sequential(
+            nn.ConvTranspose2d(16, 12, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(12, 8, 3, stride=2, padding=1, output_padding=1, groups=4), nn.ReLU(),
+            nn.ConvTranspose2d(8, 8, 3, stride=1, padding=2, dilation=2, bias=False), nn.ReLU())
+        self.head = nn.Sequential(nn.Conv2d(8, classes * 4, 1), nn.PixelShuffle(2))
+
+    def forward(self, x):
+        return self.head(self.up(self.down(x)))
+
+
+class TinyCNN(nn.Module):
+    """Plain conv layers without BatchNorm (so the module's weights are the file's), for the dynamic
+    quantization form: conv, depthwise conv, pointwise conv, pooled linear head."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, 1, 1, groups=8), nn.ReLU6(),
+            nn.Conv2d(8, 16, 1), nn.ReLU(), nn.Conv2d(16, 24, 3, 2, 0, bias=False), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(24, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.features(x)), 1))
 
 
 class ScaledResNet(ResNet):
@@ -104,6 +145,10 @@ def build(arch, width_mult, depth, classes, seed):
                 row[2] = n
         return torchvision.models.mobilenet_v2(weights=None, num_classes=classes, width_mult=width_mult,
                                                inverted_residual_setting=setting)
+    if arch == "decoder":
+        return Decoder(classes)
+    if arch == "tiny_cnn":
+        return TinyCNN(classes)
     layers = depth or FULL_DEPTH[arch]
     if len(layers) != 4:
         raise SystemExit(f"--depth for {arch} needs 4 stage depths")
@@ -141,10 +186,13 @@ def write_pb(path, array, name):
         f.write(numpy_helper.from_array(array, name).SerializeToString())
 
 
-def export(out, arch, width_mult=1.0, depth=None, classes=1000, sets=((1, 224, 224),), keep_bn=False, seed=0):
+def export(out, arch, width_mult=1.0, depth=None, classes=1000, sets=((1, 224, 224),), keep_bn=False, seed=0,
+           form=None):
     torch.set_num_threads(1)  # reproducible reductions, bit-identical fixtures
     model = build(arch, width_mult, depth, classes, seed)
     calibrate_bn(model, seed, size=min(max(sets[0][1], sets[0][2]), 224))
+    if form == "float16":
+        forms.fuse_bn(model)  # the conv weights the file holds, so the reference rounds those
     os.makedirs(out, exist_ok=True)
     for stale in glob.glob(os.path.join(out, "test_data_set_*")):
         shutil.rmtree(stale)  # a rerun with fewer sets must not leave old references behind
@@ -160,34 +208,50 @@ def export(out, arch, width_mult=1.0, depth=None, classes=1000, sets=((1, 224, 2
         opset_version=13, do_constant_folding=True, training=mode)
     m = onnx.load(path)
     onnx.checker.check_model(m)
+    if form == "float16":
+        m = forms.to_float16(m)
+    elif form == "dynamic_int8":
+        m = forms.to_dynamic_int8(m)
+    elif form is not None:
+        raise SystemExit(f"unknown form {form!r}")
+    if form is not None:
+        onnx.save(m, path)
     ops = sorted({n.op_type for n in m.graph.node})
     n_bn = sum(n.op_type == "BatchNormalization" for n in m.graph.node)
     if keep_bn and n_bn == 0:
         raise SystemExit(f"{out}: --keep-bn export has no BatchNormalization node")
     ref = copy.deepcopy(model).double()
+    if form == "float16":
+        ref = forms.round_params_to_float16(ref)
+    elif form == "dynamic_int8":
+        ref = forms.dynamic_int8_reference(copy.deepcopy(model))
     params = sum(p.numel() for p in model.parameters())
     print(f"{out}: {arch} {params / 1e6:.3f} M params, {os.path.getsize(path) / 2**20:.2f} MiB, "
           f"{len(m.graph.node)} nodes, {n_bn} BatchNormalization; ops {' '.join(ops)}", flush=True)
     for k, (b, h, w) in enumerate(sets):
         x = torch.randn(b, 3, h, w, generator=torch.Generator().manual_seed(seed + 3 + k))
+        if form == "float16":
+            x = x.half().float()  # what a float16 input holds
         with torch.no_grad():
-            y64 = ref(x.double())
             y32 = model(x)
-        y = y64.float()
+            y = ref(x).float() if form == "dynamic_int8" else ref(x.double()).float()
         if not torch.isfinite(y).all():
             raise SystemExit(f"{out}: non-finite output")
         err = ((y32 - y).abs().max() / y.abs().max()).item()
         # float32 rounding is a tiny perturbation: a well-conditioned network stays within ~1e-5 of
         # the float64 result. Far more means the random network is chaotic (see calibrate_bn), and
-        # no engine could be held to a 1e-4 tolerance against it.
-        if err > 1e-4:
+        # no engine could be held to a 1e-4 tolerance against it. Other forms are other models: the
+        # figure printed is then how far the form moves the float32 model's outputs.
+        if err > 1e-4 and form is None:
             raise SystemExit(f"{out}: float32 vs float64 PyTorch differ by {err:.2e} of max|y|: chaotic network")
         d = os.path.join(out, f"test_data_set_{k}")
         os.makedirs(d, exist_ok=True)
-        write_pb(os.path.join(d, "input_0.pb"), x.numpy(), "input")
-        write_pb(os.path.join(d, "output_0.pb"), y.numpy(), "logits")
+        io = np.float16 if form == "float16" else np.float32  # a float16 model's interface is float16
+        write_pb(os.path.join(d, "input_0.pb"), x.numpy().astype(io), "input")
+        write_pb(os.path.join(d, "output_0.pb"), y.numpy().astype(io), "logits")
+        what = f"float32 model vs {form}" if form else "torch float32 vs float64"
         print(f"  test_data_set_{k}: input [{b},3,{h},{w}] -> logits {list(y.shape)}, max|y| "
-              f"{y.abs().max().item():.4g}, std {y.std().item():.4g}; torch float32 vs float64: "
+              f"{y.abs().max().item():.4g}, std {y.std().item():.4g}; {what}: "
               f"max|diff|/max|y| = {err:.2e}", flush=True)
 
 

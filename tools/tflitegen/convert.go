@@ -19,6 +19,13 @@ type ConvertOptions struct {
 	Squeeze bool
 	// UnfusedAct writes activations as separate RELU/RELU6 ops instead of fused ones.
 	UnfusedAct bool
+	// Float16Weights stores every weight and bias as a float16 constant read through DEQUANTIZE,
+	// as MediaPipe's models and the TFLite converter's float16 quantization do (values round to
+	// half precision).
+	Float16Weights bool
+	// TransposeConvBias writes ConvTranspose as MediaPipe's custom Convolution2DTransposeBias where
+	// its padding rule gives the same result, instead of TRANSPOSE_CONV.
+	TransposeConvBias bool
 }
 
 type conv struct {
@@ -34,7 +41,8 @@ type conv struct {
 // FromGraph converts an NCHW float32 IR graph with concrete shapes (run graph/passes.Optimize with a
 // fixed input shape first, so BatchNormalization and activations are fused into Conv) into an NHWC
 // TFLite model. Supported: Conv (plain, depthwise, grouped), Relu, Clip(0,6), Sigmoid, HardSwish,
-// Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm, Softmax, Concat.
+// Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm, Softmax, Concat; and
+// (convert_more.go) ConvTranspose and DepthToSpace.
 func FromGraph(g *graph.Graph, o ConvertOptions) (*Model, error) {
 	c := &conv{g: g, m: &Model{Description: "tflitegen from " + g.Name}, o: o,
 		idx: map[*graph.Value]int32{}, nonneg: map[*graph.Value]bool{}}
@@ -321,12 +329,12 @@ func (c *conv) node(n *graph.Node) error {
 			}
 			wv, ws = t, []int32{int32(nn), int32(k)}
 		}
-		ins := []int32{x, c.m.ConstF32(w.Name, ws, wv), -1}
+		ins := []int32{x, c.weight(w.Name, ws, wv), -1}
 		if b := n.Input(2); b != nil {
 			if b.Const == nil || len(b.Shape) != 1 {
 				return fmt.Errorf("bias must be a 1-D constant")
 			}
-			ins[2] = c.m.ConstF32(b.Name, []int32{int32(b.Shape[0])}, b.Const.F32())
+			ins[2] = c.weight(b.Name, []int32{int32(b.Shape[0])}, b.Const.F32())
 		}
 		af, err := activation(n)
 		if err != nil {
@@ -364,7 +372,7 @@ func (c *conv) node(n *graph.Node) error {
 		c.m.AddOp(fb.BuiltinOperatorCONCATENATION, Concatenation{Axis: int32(a)}, ins, c.out(n, 0))
 		return nil
 	}
-	return fmt.Errorf("no TFLite mapping")
+	return c.nodeMore(n)
 }
 
 func (c *conv) conv(n *graph.Node) error {
@@ -424,12 +432,12 @@ func (c *conv) conv(n *graph.Node) error {
 			return Conv2D{Padding: p, StrideH: int32(s[0]), StrideW: int32(s[1]), DilationH: int32(d[0]), DilationW: int32(d[1]), Act: f}
 		}
 	}
-	ins := []int32{x, c.m.ConstF32(w.Name, fs, filt), -1}
+	ins := []int32{x, c.weight(w.Name, fs, filt), -1}
 	if b := n.Input(2); b != nil {
 		if b.Const == nil {
 			return fmt.Errorf("bias must be constant")
 		}
-		ins[2] = c.m.ConstF32(b.Name, []int32{int32(oc)}, b.Const.F32())
+		ins[2] = c.weight(b.Name, []int32{int32(oc)}, b.Const.F32())
 	} else {
 		// TFLite's converter always writes a bias; a zero one keeps the importer's common path.
 		ins[2] = c.m.ConstF32(n.Name+"/bias", []int32{int32(oc)}, make([]float32, oc))

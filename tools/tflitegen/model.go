@@ -11,6 +11,7 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // Tensor is one TFLite tensor. Data is nil for activations; constants hold little-endian bytes.
@@ -25,12 +26,17 @@ type Tensor struct {
 	Scale     []float32
 	ZeroPoint []int64
 	QDim      int32
+	// Sparsity, when set, is written as the tensor's sparsity parameters (Data then holds only the
+	// stored values); Dense keeps the dense values it encodes, for the reference interpreter.
+	Sparsity *Sparsity
+	Dense    []float32
 }
 
 // Op is one operator. Inputs may hold -1 for an absent optional input.
 type Op struct {
 	Code            fb.BuiltinOperator
 	CustomCode      string
+	CustomOptions   []byte // raw custom_options (custom ops)
 	Inputs, Outputs []int32
 	Options         Options // nil: no builtin options table
 }
@@ -52,6 +58,23 @@ type Options interface {
 func (m *Model) AddTensor(t Tensor) int32 {
 	m.Tensors = append(m.Tensors, t)
 	return int32(len(m.Tensors) - 1)
+}
+
+// ActT adds an activation tensor of any type.
+func (m *Model) ActT(name string, typ fb.TensorType, shape ...int32) int32 {
+	return m.AddTensor(Tensor{Name: name, Type: typ, Shape: shape})
+}
+
+// ConstF16 adds a float16 constant holding v rounded to half precision (ties to even).
+func (m *Model) ConstF16(name string, shape []int32, v []float32) int32 {
+	if n := numel(shape); n != len(v) {
+		panic(fmt.Sprintf("tflitegen: constant %s: %d values for shape %v", name, len(v), shape))
+	}
+	d := make([]byte, 2*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint16(d[2*i:], tensor.F32ToF16(x))
+	}
+	return m.AddTensor(Tensor{Name: name, Type: fb.TensorTypeFLOAT16, Shape: shape, Data: d})
 }
 
 // Act adds a float32 activation tensor.
@@ -171,8 +194,15 @@ func (m *Model) Bytes() []byte {
 			fb.QuantizationParametersAddQuantizedDimension(b, t.QDim)
 			q = fb.QuantizationParametersEnd(b)
 		}
+		var sp flatbuffers.UOffsetT
+		if t.Sparsity != nil {
+			sp = t.Sparsity.build(b)
+		}
 		fb.TensorStart(b)
 		fb.TensorAddName(b, name)
+		if sp != 0 {
+			fb.TensorAddSparsity(b, sp)
+		}
 		fb.TensorAddShape(b, shape)
 		if t.Signature != nil {
 			fb.TensorAddShapeSignature(b, sig)
@@ -201,6 +231,10 @@ func (m *Model) Bytes() []byte {
 	ops := make([]flatbuffers.UOffsetT, len(m.Ops))
 	for i, op := range m.Ops {
 		in, out := i32s(op.Inputs), i32s(op.Outputs)
+		var co flatbuffers.UOffsetT
+		if op.CustomOptions != nil {
+			co = b.CreateByteVector(op.CustomOptions)
+		}
 		var ot fb.BuiltinOptions
 		var o flatbuffers.UOffsetT
 		if op.Options != nil {
@@ -210,6 +244,9 @@ func (m *Model) Bytes() []byte {
 		fb.OperatorAddOpcodeIndex(b, codeIdx[key{op.Code, op.CustomCode}])
 		fb.OperatorAddInputs(b, in)
 		fb.OperatorAddOutputs(b, out)
+		if co != 0 {
+			fb.OperatorAddCustomOptions(b, co)
+		}
 		if op.Options != nil {
 			fb.OperatorAddBuiltinOptionsType(b, ot)
 			fb.OperatorAddBuiltinOptions(b, o)

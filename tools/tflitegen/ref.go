@@ -7,7 +7,8 @@ import (
 	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
 )
 
-// Eval runs a float32 model with a naive NHWC interpreter written from the TFLite op definitions
+// Eval runs a float32 model with a naive NHWC interpreter (ref_more.go: the ops of MediaPipe-style
+// models; every value is held as float32, booleans as 0/1) written from the TFLite op definitions
 // (reference_ops semantics: SAME padding puts the odd pixel after, average pooling counts only
 // in-bounds pixels, broadcasting is NumPy's). It shares no code with the importer, which is what makes
 // it useful as an oracle. inputs are flat row-major data for m.Inputs in order.
@@ -17,8 +18,15 @@ func Eval(m *Model, inputs [][]float32) ([][]float32, error) {
 	}
 	vals := make([][]float32, len(m.Tensors))
 	for i, t := range m.Tensors {
-		if t.Data != nil && t.Type == fb.TensorTypeFLOAT32 {
+		switch {
+		case t.Sparsity != nil:
+			vals[i] = t.Dense // DENSIFY's reference is the dense tensor the encoding was made from
+		case t.Data != nil && t.Type == fb.TensorTypeFLOAT32:
 			vals[i] = F32s(t.Data)
+		case t.Data != nil && t.Type == fb.TensorTypeINT32:
+			for _, v := range i32Data(m, int32(i)) {
+				vals[i] = append(vals[i], float32(v))
+			}
 		}
 	}
 	for i, ti := range m.Inputs {
@@ -333,7 +341,7 @@ func evalOp(m *Model, vals [][]float32, op Op) ([]float32, error) {
 		}
 		return y, nil
 	}
-	return nil, fmt.Errorf("not supported by the reference")
+	return evalMore(m, vals, op, xs, ys)
 }
 
 func i32Data(m *Model, ti int32) []int32 {

@@ -1,0 +1,213 @@
+package tflite
+
+import (
+	"fmt"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+)
+
+// Operators that move elements: STRIDED_SLICE, DEPTH_TO_SPACE, SPACE_TO_DEPTH and the resizes.
+
+// convStridedSlice maps tf.strided_slice onto Slice (NHWC axes moved to NCHW for 4-D inputs) and,
+// where shrink_axis_mask drops dims, a reshape in TFLite element order. Per dim: a masked begin
+// (end) takes the whole range in the stride's direction, negative values count from the end and
+// values clamp; a shrunk dim keeps the one element at begin; offset=true makes end relative to
+// begin. Ellipsis and new-axis masks are refused.
+func convStridedSlice(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt := o.in[0]
+	if len(o.in) < 4 {
+		return fmt.Errorf("needs begin, end and strides inputs")
+	}
+	begin, err := constAxes(o.in[1])
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	end, err := constAxes(o.in[2])
+	if err != nil {
+		return fmt.Errorf("end: %w", err)
+	}
+	strides, err := constAxes(o.in[3])
+	if err != nil {
+		return fmt.Errorf("strides: %w", err)
+	}
+	op := opts[fb.StridedSliceOptions](o)
+	if op.EllipsisMask() != 0 || op.NewAxisMask() != 0 {
+		return fmt.Errorf("ellipsis_mask and new_axis_mask are not supported")
+	}
+	r := len(xt.shape)
+	if len(begin) != len(end) || len(begin) != len(strides) || len(begin) > r || !xt.shape.Known() {
+		return fmt.Errorf("begin/end/strides of lengths %d/%d/%d for input %s", len(begin), len(end), len(strides), xt.shape)
+	}
+	var starts, ends, axes, steps []int64
+	sliced := xt.shape.Clone()
+	shrunk := false
+	for d := range begin {
+		dim, s := xt.shape[d], strides[d]
+		if s == 0 {
+			return fmt.Errorf("stride 0 on axis %d", d)
+		}
+		bg, en := begin[d], end[d]
+		if op.Offset() {
+			en += bg
+		}
+		if bg < 0 {
+			bg += dim
+		}
+		if en < 0 {
+			en += dim
+		}
+		if op.ShrinkAxisMask()&(1<<d) != 0 {
+			if bg < 0 || bg >= dim {
+				return fmt.Errorf("shrink index %d out of range for axis %d of size %d", begin[d], d, dim)
+			}
+			en, s, shrunk = bg+1, 1, true
+		} else {
+			lo, hi := 0, dim
+			if s < 0 {
+				lo, hi = -1, dim-1
+			}
+			if op.BeginMask()&(1<<d) != 0 {
+				bg = hi
+				if s > 0 {
+					bg = lo
+				}
+			}
+			if op.EndMask()&(1<<d) != 0 {
+				en = lo
+				if s > 0 {
+					en = hi
+				}
+			}
+			bg, en = min(max(bg, lo), hi), min(max(en, lo), hi)
+		}
+		n := 0
+		if s > 0 && en > bg {
+			n = (en - bg + s - 1) / s
+		} else if s < 0 && en < bg {
+			n = (bg - en - s - 1) / -s
+		}
+		if n == 0 {
+			return fmt.Errorf("axis %d slices to nothing", d)
+		}
+		sliced[d] = n
+		if en == -1 {
+			en = -dim - 1 // "before element 0" for a negative stride, in Slice's terms
+		}
+		starts, ends = append(starts, int64(bg)), append(ends, int64(en))
+		axes, steps = append(axes, int64(axisNCHW(d, r))), append(steps, int64(s))
+	}
+	ins := []*graph.Value{x, b.i64Const("starts", starts), b.i64Const("ends", ends), b.i64Const("axes", axes), b.i64Const("steps", steps)}
+	if !shrunk {
+		if !sliced.Equal(o.out[0].shape) {
+			return fmt.Errorf("slices %s to %s, the output is %s", xt.shape, sliced, o.out[0].shape)
+		}
+		b.node("Slice", ins, b.newAct(o.out[0]))
+		return nil
+	}
+	if sliced.NumElements() != o.out[0].shape.NumElements() {
+		return fmt.Errorf("slices %s to %s, the output is %s", xt.shape, sliced, o.out[0].shape)
+	}
+	v := &graph.Value{Name: b.name(o.out[0].name + "_sliced"), DType: x.DType, Shape: nchw(sliced)}
+	b.node("Slice", ins, v)
+	b.reshapeTo(b.flatNHWC(v, &tinfo{name: v.Name, shape: sliced, dt: xt.dt}), o.out[0])
+	return nil
+}
+
+// convDepthSpace: TensorFlow's DepthToSpace is ONNX's DCR order, SpaceToDepth the same in both.
+func convDepthSpace(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	if len(o.in[0].shape) != 4 {
+		return fmt.Errorf("input must be 4-D, is %s", o.in[0].shape)
+	}
+	code, _ := b.builtin(o.op)
+	var bs int32
+	op := "DepthToSpace"
+	if code == fb.BuiltinOperatorDEPTH_TO_SPACE {
+		bs = opts[fb.DepthToSpaceOptions](o).BlockSize()
+	} else {
+		bs, op = opts[fb.SpaceToDepthOptions](o).BlockSize(), "SpaceToDepth"
+	}
+	if bs < 1 {
+		return fmt.Errorf("block size %d", bs)
+	}
+	n := b.node(op, []*graph.Value{x}, b.newAct(o.out[0]))
+	n.SetInt("blocksize", int64(bs))
+	if op == "DepthToSpace" {
+		n.SetStr("mode", "DCR")
+	}
+	return nil
+}
+
+// convResize maps RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR onto Resize with the output's size:
+//
+//	bilinear: half_pixel_centers -> half_pixel, align_corners -> align_corners, else asymmetric
+//	nearest:  floor((o [+0.5 with half_pixel_centers]) * in/out), or with align_corners
+//	          round-half-up(o * (in-1)/(out-1)): tf_half_pixel_for_nn / asymmetric with floor,
+//	          align_corners with round_prefer_ceil
+//
+// (TensorFlow's bilinear clamps source coordinates into the image, as Resize's linear mode does.)
+func convResize(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt, yt := o.in[0], o.out[0]
+	if len(xt.shape) != 4 || len(yt.shape) != 4 || !yt.shape.Known() {
+		return fmt.Errorf("input and output must be 4-D with a known size, are %s and %s", xt.shape, yt.shape)
+	}
+	if quantized(o) {
+		return fmt.Errorf("quantized resizing is not supported (float models only)")
+	}
+	code, _ := b.builtin(o.op)
+	var align, half bool
+	mode := "linear"
+	if code == fb.BuiltinOperatorRESIZE_BILINEAR {
+		op := opts[fb.ResizeBilinearOptions](o)
+		align, half = op.AlignCorners(), op.HalfPixelCenters()
+	} else {
+		op := opts[fb.ResizeNearestNeighborOptions](o)
+		align, half, mode = op.AlignCorners(), op.HalfPixelCenters(), "nearest"
+	}
+	if align && half {
+		return fmt.Errorf("align_corners together with half_pixel_centers is not supported")
+	}
+	if len(o.in) > 1 && o.in[1] != nil && o.in[1].data != nil {
+		size, err := constAxes(o.in[1])
+		if err != nil {
+			return err
+		}
+		if len(size) != 2 || size[0] != yt.shape[1] || size[1] != yt.shape[2] {
+			return fmt.Errorf("size %v disagrees with the output %s", size, yt.shape)
+		}
+	}
+	y := b.newAct(yt)
+	sizes := b.i64Const("sizes", []int64{int64(yt.shape[0]), int64(yt.shape[3]), int64(yt.shape[1]), int64(yt.shape[2])})
+	n := b.node("Resize", []*graph.Value{x, nil, nil, sizes}, y)
+	n.SetStr("mode", mode)
+	ctm := "asymmetric"
+	switch {
+	case align:
+		ctm = "align_corners"
+	case half && mode == "linear":
+		ctm = "half_pixel"
+	case half:
+		ctm = "tf_half_pixel_for_nn"
+	}
+	n.SetStr("coordinate_transformation_mode", ctm)
+	if mode == "nearest" {
+		if align {
+			n.SetStr("nearest_mode", "round_prefer_ceil")
+		} else {
+			n.SetStr("nearest_mode", "floor")
+		}
+	}
+	return nil
+}
