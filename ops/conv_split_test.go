@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 )
@@ -42,5 +43,25 @@ func TestPlanConvSplit(t *testing.T) {
 				t.Errorf("2 threads: %+v, busiest slot %d against an even share of %d", two, busiest, total/2)
 			}
 		})
+	}
+}
+
+// TestPlanConvSplitHuge plans layers far larger than memory allows (the planner prices them before
+// refusing): the plan must come back at once, with the widest tiles, and every tile in range.
+func TestPlanConvSplitHuge(t *testing.T) {
+	for _, c := range []struct{ units, mg, ohw int }{
+		{1, 64, 1 << 40}, {8, 256, 1 << 24}, {1 << 20, 32, 12544},
+	} {
+		done := make(chan convSplit, 1)
+		go func() { done <- planConvSplit(c.units, c.mg, c.ohw, 147, 2, convTileCols, false) }()
+		select {
+		case s := <-done:
+			panels := (c.ohw + f32.NR - 1) / f32.NR
+			if want := (panels*f32.NR + convTileCols - 1) / convTileCols; s.tiles != want || s.msplit != 1 {
+				t.Errorf("%+v: %+v, want %d tiles and no row split", c, s, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%+v: no plan after 10 s", c)
+		}
 	}
 }
