@@ -11,9 +11,12 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Conv: ONNX Conv (1-D and 2-D spatial) in four strategies chosen at Compile:
-//   - depthwise (each group reads one input channel): row kernels per output plane over zero-padded
-//     strips of input rows (f32.DepthwisePadded);
+// Conv: ONNX Conv (1-D and 2-D spatial), with an optional fourth input Z of Y's shape that is added
+// before the activation (Y = act(conv(X, W) + B + Z): a residual Add folded in by
+// passes.FuseConvAdd), in four strategies chosen at Compile:
+//   - depthwise (each group reads one input channel): one AVX-512 kernel call per output plane that
+//     reads the input in place under lane masks (f32.DepthwisePlan), elsewhere row kernels over
+//     zero-padded strips of input rows (f32.DepthwisePadded);
 //   - stride-1 3×3 convolutions large enough to pay: Winograd F(2×2, 3×3) (conv_winograd.go);
 //   - otherwise GEMM per group, W packed once (in Compile when W is constant, else into scratch at Run)
 //     times an im2col matrix that is never materialised whole: each output tile of at most
@@ -31,9 +34,6 @@ func init() {
 // convTileCols is the widest output-pixel tile one slot packs; with KC rows it bounds a slot's
 // workspace to KC*convTileCols floats (256 KiB).
 const convTileCols = 256
-
-// convPackMACs is the cost of packing one element of B in multiply-adds (see colSplitWins).
-const convPackMACs = 40
 
 // convWindow is a sliding window (Conv, pools) resolved over nd spatial axes.
 type convWindow struct {
@@ -179,6 +179,9 @@ func inferConv(n *graph.Node) error {
 	if len(x.Shape) < 3 || len(w.Shape) != len(x.Shape) {
 		return fmt.Errorf("ops: node %q (Conv): X %s and W %s ranks do not match", n.Name, x.Shape, w.Shape)
 	}
+	if len(n.Inputs) > 4 {
+		return fmt.Errorf("ops: node %q (Conv): %d inputs, want at most X, W, B and a residual Z", n.Name, len(n.Inputs))
+	}
 	k, err := convKernelShape(n, w.Shape)
 	if err != nil {
 		return err
@@ -192,6 +195,9 @@ func inferConv(n *graph.Node) error {
 		out = append(out, o)
 	}
 	n.Outputs[0].Shape = out
+	if z := n.Input(3); z != nil && z.Shape != nil && (z.DType != tensor.F32 || !z.Shape.Equal(out)) {
+		return fmt.Errorf("ops: node %q (Conv): residual input Z is %s%s, want f32%s (Y's shape)", n.Name, z.DType, z.Shape, out)
+	}
 	return nil
 }
 
@@ -203,7 +209,9 @@ type convKernel struct {
 	mg        int // output channels per group
 	act       Activation
 	depthwise bool
+	dwPlan    *f32.DepthwisePlan // depthwise: the plane kernels' tables
 	pointwise bool
+	direct    bool            // pointwise with f32 weights on a micro-kernel that reads B in place: no packing
 	packed    []f32.PackedA   // per group; nil when W is not constant
 	packed16  []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
 	wideLen   int             // floats per slot for widening f16 blocks (f32.Widen16Len)
@@ -214,12 +222,16 @@ type convKernel struct {
 	tiles     int
 	msplit    int
 	slots     int
-	slotLen   int // floats of scratch per slot
+	slotLen   int          // floats of scratch per slot
+	im2col    []f32.Im2col // per slot: the packing table of its current tile
 
 	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
 
+	residual bool // input 3 (Z) is added before the activation
+
 	// Run state, read by Do.
 	x, w, bias, y []float32
+	z             []float32 // residual, or nil
 	work          []float32
 	pa            []f32.PackedA
 	items         int
@@ -267,6 +279,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 		return nil, err
 	}
 	k.mg = k.cout / k.groups
+	k.residual = n.Input(3) != nil
 	k.geom = win.geom(k.cin/k.groups, x.Shape[2:])
 	g := &k.geom
 	k.depthwise = g.C == 1 && k.groups > 1
@@ -274,6 +287,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 		if w.DType == tensor.F16 {
 			return nil, fmt.Errorf("ops: node %q (Conv): f16 weights of a depthwise convolution are not supported", n.Name)
 		}
+		k.dwPlan = f32.NewDepthwisePlan(g)
 		return k, nil
 	}
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
@@ -314,7 +328,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && n.Str("conv_algorithm", "") != "im2col" {
+	} else if tm := useWinograd(k); tm > 0 && !k.residual && n.Str("conv_algorithm", "") != "im2col" {
 		var wc32 *tensor.Tensor
 		if w.IsConst() {
 			wc32 = w.Const
@@ -339,47 +353,30 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 		k.pa = make([]f32.PackedA, k.groups)
 	}
 	ohw := g.OH * g.OW
-	k.tileCols = min(f32.RoundUp(ohw, f32.NR), convTileCols)
-	k.tiles = (ohw + k.tileCols - 1) / k.tileCols
 	// Slots are per-thread workspaces; the thread count is not known until Run, so size for this
 	// process's GOMAXPROCS (the runtime's pools never exceed it).
 	k.slots = runtime.GOMAXPROCS(0)
-	k.msplit = 1
-	// Slots take contiguous runs of tiles, so a tile count that is not a multiple of the threads
-	// leaves one thread a whole tile more (MobileNetV2's 28×28 layers: 512 against 272 columns).
-	// Round the count up and spread the NR panels evenly over the tiles (widths differ by at most
-	// one panel). With fewer tiles than threads (the 14×14 and 7×7 stages) this narrows the tiles to
-	// one share per thread rather than splitting rows: a row split makes every thread pack (im2col)
-	// all of B, which for these K-heavy, M-light layers costs as much as a thread's share of the
-	// multiply, and at one thread packs B twice. Each output element still sums the same k blocks in
-	// the same order, so results do not change.
+	k.direct = k.pointwise && k.packed16 == nil && f32.Direct()
+	maxCols := convTileCols
+	if k.direct {
+		maxCols = 2 * convTileCols // no packed block to bound; B stays in L2
+	}
+	sp := planConvSplit(k.batch*k.groups, k.mg, ohw, K, k.slots, maxCols, k.direct)
+	k.tiles, k.msplit = sp.tiles, sp.msplit
 	k.panels = (ohw + f32.NR - 1) / f32.NR
-	if t := f32.RoundUp(k.tiles, k.slots); t <= k.panels && (k.tiles >= k.slots || colSplitWins(ohw, k.panels, t, k.mg, k.slots)) {
-		k.tiles = t
-	}
 	k.tileCols = (k.panels + k.tiles - 1) / k.tiles * f32.NR
-	if per := k.groups * k.tiles; per < k.slots {
-		// Too few tiles to keep every thread busy (late ResNet stages: 7×7 outputs): split rows too.
-		k.msplit = min((k.slots+per-1)/per, (k.mg+f32.MR-1)/f32.MR)
+	if !k.direct {
+		k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols)
 	}
-	k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols) + k.wideLen
+	k.slotLen += k.wideLen
+	if !k.pointwise {
+		// Size every slot's table for the widest tile now, so Run never allocates.
+		k.im2col = make([]f32.Im2col, k.slots)
+		for s := range k.im2col {
+			k.im2col[s].Init(g, 0, min(k.tileCols, ohw))
+		}
+	}
 	return k, nil
-}
-
-// colSplitWins compares a thread's share of a layer with too few column tiles when the columns are
-// split into tiles (tiles over slots threads: no duplicate packing, but the widest tile sets the
-// pace, and 49 columns split 32+17) against splitting the mg rows (even shares, but every thread
-// packs all ohw columns of B). Per output column a thread packs K elements and multiplies K by its
-// rows; packing an element costs about convPackMACs multiply-adds (fitted on MobileNetV2's 14×14 and
-// 7×7 1×1 convs: 96 rows at 14×14 split columns in 150 µs against rows in 174 µs, 960 rows at
-// 7×7 split rows in 112 µs against columns in 140 µs, at two threads).
-func colSplitWins(ohw, panels, tiles, mg, slots int) bool {
-	widest := 0
-	for t := range tiles {
-		widest = max(widest, min((t+1)*panels/tiles*f32.NR, ohw)-t*panels/tiles*f32.NR)
-	}
-	perSlot := (tiles + slots - 1) / slots
-	return widest*perSlot*(convPackMACs+mg) < ohw*(convPackMACs+(mg+slots-1)/slots)
 }
 
 // PackedBytes is the size of W packed at Compile (runtime.PackedWeights).
@@ -422,9 +419,12 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	if k.packed16 == nil {
 		k.w = in[1].F32()
 	}
-	k.bias = nil
+	k.bias, k.z = nil, nil
 	if len(in) > 2 && in[2] != nil {
 		k.bias = in[2].F32()
+	}
+	if len(in) > 3 && in[3] != nil {
+		k.z = in[3].F32()
 	}
 	g := &k.geom
 	scratch := bytesAsF32(ctx.Scratch)
@@ -465,14 +465,28 @@ func (k *convKernel) Do(lo, hi int) {
 	}
 	for s := lo; s < hi; s++ {
 		work := k.work[s*k.slotLen : (s+1)*k.slotLen]
+		var tab *f32.Im2col
+		if k.im2col != nil {
+			tab = &k.im2col[s]
+		}
 		for it := s * k.items / k.usedSlots; it < (s+1)*k.items/k.usedSlots; it++ {
-			k.doItem(it, work)
+			k.doItem(it, work, tab)
 		}
 	}
 }
 
 func (k *convKernel) doDepthwise(lo, hi int) {
+	if k.dwPlan.Vector() {
+		k.depthwisePlanes(lo, hi, nil) // no strip buffer to zero
+		return
+	}
 	var pad [f32.DepthwiseStripLen]float32 // zeroed once per run of planes, not per plane
+	k.depthwisePlanes(lo, hi, pad[:])
+}
+
+// depthwisePlanes computes output planes [lo, hi) (image-major); pad is the strip buffer of the rungs
+// without plane kernels.
+func (k *convKernel) depthwisePlanes(lo, hi int, pad []float32) {
 	g := &k.geom
 	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	for p := lo; p < hi; p++ {
@@ -484,14 +498,22 @@ func (k *convKernel) doDepthwise(lo, hi int) {
 		}
 		dst := k.y[p*ohw : (p+1)*ohw]
 		clamp, lo, hi := k.act.clampBounds()
-		f32.DepthwisePadded(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, g, clamp, lo, hi, pad[:])
+		if k.z != nil {
+			clamp = false // the residual goes before the activation
+		}
+		k.dwPlan.Plane(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, clamp, lo, hi, pad)
+		if k.z != nil {
+			for i, v := range k.z[p*ohw : (p+1)*ohw] {
+				dst[i] += v
+			}
+		}
 		if !clamp {
 			k.act.Apply(dst)
 		}
 	}
 }
 
-func (k *convKernel) doItem(it int, work []float32) {
+func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 	g := &k.geom
 	mp := it % k.msplit
 	it /= k.msplit
@@ -524,12 +546,19 @@ func (k *convKernel) doItem(it int, work []float32) {
 		wide = work[len(work)-k.wideLen:]
 		work = work[:len(work)-k.wideLen]
 	}
+	direct := k.direct
+	if !k.pointwise {
+		tab.Init(g, j0, ncl)
+	}
 	for pc := 0; pc < K; pc += f32.KC {
 		kcl := min(f32.KC, K-pc)
-		if k.pointwise {
+		if direct {
+			// 1×1 stride 1: B is the input itself (rows of hw pixels); the micro-kernel reads it in
+			// place, so there is no copy at all.
+		} else if k.pointwise {
 			f32.PackB(work, false, kcl, ncl, xg[pc*hw+j0:], hw)
 		} else {
-			f32.PackIm2col(work, xg, g, pc, kcl, j0, ncl)
+			tab.Pack(work, xg, pc, kcl)
 		}
 		// Bias joins on the first k block (which overwrites C), the clamp on the last: both happen in
 		// the micro-kernel's registers, so C is written once per block and never re-read for them.
@@ -537,10 +566,17 @@ func (k *convKernel) doItem(it int, work []float32) {
 		if pc == 0 {
 			ep.Bias = bias
 		}
-		if pc+kcl == K && clamp {
-			ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
+		if pc+kcl == K {
+			if k.z != nil {
+				ep.Add = k.z[(b*k.cout+oc0)*ohw+j0:]
+			}
+			if clamp {
+				ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
+			}
 		}
-		if k.packed16 != nil {
+		if direct {
+			f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep)
+		} else if k.packed16 != nil {
 			f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep, wide)
 		} else {
 			f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)

@@ -91,7 +91,8 @@ func compilePool(n *graph.Node) (Kernel, error) {
 	if n.Op == "MaxPool" {
 		switch x.DType {
 		case tensor.F32:
-			return &maxPoolKernel[float32]{geom: geom, planes: planes, lowest: float32(math.Inf(-1))}, nil
+			return &maxPoolKernel[float32]{geom: geom, planes: planes, lowest: float32(math.Inf(-1)),
+				plan: f32.NewMaxPoolPlan(&geom)}, nil
 		case tensor.U8:
 			return &maxPoolKernel[uint8]{geom: geom, planes: planes, lowest: 0}, nil
 		case tensor.I8:
@@ -136,6 +137,7 @@ type maxPoolKernel[T float32 | uint8 | int8] struct {
 	geom   f32.ConvGeom
 	planes int
 	lowest T
+	plan   *f32.DepthwisePlan // f32: the AVX-512 plane kernels' tables (nil for u8/i8)
 	x, y   []T
 }
 
@@ -162,7 +164,14 @@ func (k *maxPoolKernel[T]) Do(lo, hi int) {
 	g := &k.geom
 	hw, ohw := g.H*g.W, g.OH*g.OW
 	for p := lo; p < hi; p++ {
-		maxPlane(k.y[p*ohw:(p+1)*ohw], k.x[p*hw:(p+1)*hw], g, k.lowest)
+		out, in := k.y[p*ohw:(p+1)*ohw], k.x[p*hw:(p+1)*hw]
+		if k.plan != nil {
+			// T is float32 whenever plan is set.
+			if k.plan.MaxPlane(*(*[]float32)(unsafe.Pointer(&out)), *(*[]float32)(unsafe.Pointer(&in))) {
+				continue
+			}
+		}
+		maxPlane(out, in, g, k.lowest)
 	}
 }
 

@@ -323,6 +323,10 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
+	// After the precision rewrite, which would drop a residual input it does not know about.
+	if err := passes.FuseConvAdd(g); err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
 	for _, v := range g.Inputs {
 		if !known(v.Shape) {
 			return nil, fmt.Errorf("runtime: input %q has dynamic shape %s; give its size in Options.InputShapes", v.Name, shapeString(v.Shape))

@@ -23,9 +23,13 @@ func main() {
 #include "textflag.h"
 
 `)
-	gemm(&b, kernel{name: "sgemm14x32AVX512", mr: 14, nv: 2, width: 16, reg: "Z", requires: "AVX512F", bcst: true})
-	gemm(&b, kernel{name: "sgemm16x16AVX512", mr: 16, nv: 1, width: 16, reg: "Z", requires: "AVX512F", bcst: true})
-	gemm(&b, kernel{name: "sgemm6x16AVX2", mr: 6, nv: 2, width: 8, reg: "Y", requires: "AVX, AVX2, FMA"})
+	// Zen 5 runs the 14×32 tile at ~93 % of its FMA peak with separate VBROADCASTSS loads and four k
+	// steps per loop pass, against ~75-85 % with embedded-broadcast FMAs and one step per pass (see
+	// docs/performance.md).
+	gemmMasked(&b, kernel{name: "sgemm14x32AVX512", mr: 14, nv: 2, width: 16, reg: "Z", requires: "AVX512F"})
+	gemmMasked(&b, kernel{name: "sgemm8x32AVX512", mr: 8, nv: 2, width: 16, reg: "Z", requires: "AVX512F"})
+	gemm(&b, kernel{name: "sgemm6x16AVX2", mr: 6, nv: 2, width: 8, reg: "Y", requires: "AVX, AVX2, FMA", unroll: 4})
+	fmaPeak(&b)
 	dot(&b, "dotAVX512", "Z", 16, "AVX512F")
 	dot(&b, "dotAVX2", "Y", 8, "AVX, FMA")
 	widen(&b, "widenAVX512", "Z", 16, "AVX512F")
@@ -33,6 +37,10 @@ func main() {
 	dot16(&b, "dot16AVX512", "Z", 16, "AVX512F")
 	dot16(&b, "dot16AVX2", "Y", 8, "AVX, F16C, FMA")
 	lanes(&b)
+	im2col(&b)
+	packB32(&b)
+	packA8(&b)
+	deinterleave(&b)
 	winograd(&b)
 	for _, k := range []int{3, 5} {
 		for _, s := range []int{1, 2} {
@@ -41,6 +49,16 @@ func main() {
 	}
 	for _, s := range []int{1, 2} {
 		depthwiseAVX2(&b, s)
+	}
+	for _, k := range []int{3, 5} {
+		for _, s := range []int{1, 2} {
+			depthwisePlane(&b, k, s)
+		}
+	}
+	for _, k := range []int{2, 3} {
+		for _, s := range []int{1, 2} {
+			maxPoolPlane(&b, k, s)
+		}
 	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
@@ -55,9 +73,11 @@ type kernel struct {
 	reg      string // "Z" (zmm) or "Y" (ymm)
 	requires string
 	// bcst uses EVEX embedded-broadcast FMAs (A element as a {1to16} memory operand) instead of a
-	// separate VBROADCASTSS: on Zen 4/5 the broadcast then rides the load ports (up to four per cycle)
-	// rather than issuing as its own op.
+	// separate VBROADCASTSS per row. It saves a register per row but measured slower on Zen 5
+	// (BenchmarkMicroKernel), so no kernel uses it now; it stays for CPUs where it wins.
 	bcst bool
+	// unroll is how many k steps one pass of the main loop runs (a remainder loop takes the rest).
+	unroll int
 }
 
 // gemm writes
@@ -66,12 +86,12 @@ type kernel struct {
 //
 // which computes the tile T[r][j] = sum_p a[p*mr+r] * b[p*nr+j] (a, b packed panels) and then, per
 // flags, T += bias[r] (2), T += C (1), T = min(max(T, lo), hi) (4), and stores T into C (row stride
-// ldc floats). Accumulators are registers 0..mr*nv-1; the two B vectors and two broadcast A values use
-// the top four registers so consecutive rows' FMAs do not wait on one broadcast register.
+// ldc floats). Accumulators are registers 0..mr*nv-1; the B vectors and the broadcast A values use the
+// registers above them.
 func gemm(w *bytes.Buffer, k kernel) {
 	acc := k.mr * k.nv
 	bReg := func(v int) string { return fmt.Sprintf("%s%d", k.reg, acc+v) }
-	aReg := func(r int) string { return fmt.Sprintf("%s%d", k.reg, acc+k.nv+r%2) }
+	var aReg func(r int) string
 	cReg := func(r, v int) string { return fmt.Sprintf("%s%d", k.reg, r*k.nv+v) }
 	vb := k.width * 4 // bytes per vector
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
@@ -91,24 +111,50 @@ func gemm(w *bytes.Buffer, k kernel) {
 			p("VXORPS %[1]s, %[1]s, %[1]s", cReg(r, v))
 		}
 	}
+	// A registers: those the accumulators and B vectors leave free, used round-robin so consecutive
+	// rows' FMAs do not wait on one broadcast.
+	nA := 32 - acc - k.nv
+	if k.reg == "Y" {
+		nA = 16 - acc - k.nv
+	}
+	aReg = func(r int) string { return fmt.Sprintf("%s%d", k.reg, acc+k.nv+r%nA) }
+	step := func(u int) { // one k step at offset u steps from SI/DI
+		for v := 0; v < k.nv; v++ {
+			p("VMOVUPS %d(DI), %s // B[p+%d][%d:%d]", (u*k.nv+v)*vb, bReg(v), u, v*k.width, (v+1)*k.width)
+		}
+		for r := 0; r < k.mr; r++ {
+			ao := 4 * (u*k.mr + r)
+			if k.bcst {
+				for v := 0; v < k.nv; v++ {
+					p("VFMADD231PS.BCST %d(SI), %s, %s // T[%d][v%d] += A[p+%d][%d] * B[p+%d][v%d]", ao, bReg(v), cReg(r, v), r, v, u, r, u, v)
+				}
+				continue
+			}
+			p("VBROADCASTSS %d(SI), %s // A[p+%d][%d]", ao, aReg(r), u, r)
+			for v := 0; v < k.nv; v++ {
+				p("VFMADD231PS %s, %s, %s // T[%d][v%d] += A[p+%d][%d] * B[p+%d][v%d]", bReg(v), aReg(r), cReg(r, v), r, v, u, r, u, v)
+			}
+		}
+	}
+	unroll := max(k.unroll, 1)
+	if unroll > 1 {
+		p("CMPQ CX, $%d", unroll)
+		p("JLT %s_tail", k.name)
+		fmt.Fprintf(w, "%s_loop%d:\n", k.name, unroll)
+		for u := 0; u < unroll; u++ {
+			step(u)
+		}
+		p("ADDQ $%d, SI", 4*k.mr*unroll)
+		p("ADDQ $%d, DI", vb*k.nv*unroll)
+		p("SUBQ $%d, CX", unroll)
+		p("CMPQ CX, $%d", unroll)
+		p("JGE %s_loop%d", k.name, unroll)
+		fmt.Fprintf(w, "%s_tail:\n", k.name)
+	}
 	p("TESTQ CX, CX")
 	p("JZ %s_epilogue", k.name)
 	fmt.Fprintf(w, "%s_loop:\n", k.name)
-	for v := 0; v < k.nv; v++ {
-		p("VMOVUPS %d(DI), %s // B[p][%d:%d]", v*vb, bReg(v), v*k.width, (v+1)*k.width)
-	}
-	for r := 0; r < k.mr; r++ {
-		if k.bcst {
-			for v := 0; v < k.nv; v++ {
-				p("VFMADD231PS.BCST %d(SI), %s, %s // T[%d][v%d] += A[p][%d] * B[p][v%d]", 4*r, bReg(v), cReg(r, v), r, v, r, v)
-			}
-			continue
-		}
-		p("VBROADCASTSS %d(SI), %s // A[p][%d]", 4*r, aReg(r), r)
-		for v := 0; v < k.nv; v++ {
-			p("VFMADD231PS %s, %s, %s // T[%d][v%d] += A[p][%d] * B[p][v%d]", bReg(v), aReg(r), cReg(r, v), r, v, r, v)
-		}
-	}
+	step(0)
 	p("ADDQ $%d, SI", 4*k.mr)
 	p("ADDQ $%d, DI", vb*k.nv)
 	p("DECQ CX")

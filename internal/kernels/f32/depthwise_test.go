@@ -34,10 +34,15 @@ func testDepthwiseClamp(t *testing.T) {
 						bias := r.Float32() - 0.5
 						want, _ := ref.Conv(x, [4]int{1, 1, g.H, g.W}, w, [4]int{1, 1, k, k}, []float32{bias},
 							ref.Conv2D{Strides: [2]int{s, s}, Dilations: [2]int{1, 1}, Pads: [4]int{pad, pad, pad, pad}})
-						// DepthwiseClamp, then DepthwisePadded (strips of padded rows).
-						for _, padded := range []bool{false, true} {
+						// DepthwiseClamp, DepthwisePadded (strips of padded rows), then the plane kernels
+						// (DepthwisePlan; DepthwisePadded again on rungs without them).
+						for variant := range 3 {
+							padded := variant == 1
 							out := guarded(r, g.OH*g.OW)
-							if padded {
+							if variant == 2 {
+								buf := make([]float32, DepthwiseStripLen)
+								NewDepthwisePlan(&g).Plane(out, x, w, bias, cl.on, cl.lo, cl.hi, buf)
+							} else if padded {
 								// A small buffer forces several strips; NaN-filled and guarded, so
 								// padding must be written and strips must stay inside it.
 								buf := guarded(r, 7*((g.OW-1)*s+k))
@@ -55,7 +60,7 @@ func testDepthwiseClamp(t *testing.T) {
 									v = min(max(v, cl.lo), cl.hi)
 								}
 								if d := out[i] - v; !(d <= 1e-5 && d >= -1e-5) {
-									t.Fatalf("%s padded=%v: element %d (%d,%d) = %v, want %v", name, padded, i, i/g.OW, i%g.OW, out[i], v)
+									t.Fatalf("%s variant %d: element %d (%d,%d) = %v, want %v", name, variant, i, i/g.OW, i%g.OW, out[i], v)
 								}
 							}
 						}
@@ -100,4 +105,55 @@ func TestDepthwiseAVX2Taken(t *testing.T) {
 		return
 	}
 	t.Skip("no AVX2 implementation on this CPU/build")
+}
+
+// TestMaxPoolPlane checks the max-pool plane kernels (2×2 and 3×3, stride 1 and 2, padded or not)
+// against a naive max over the in-plane taps, on widths with full vectors, masked tails and
+// all-negative inputs (padding must never win as 0), with guarded operands.
+func TestMaxPoolPlane(t *testing.T) { forEachImpl(t, testMaxPoolPlane) }
+
+func testMaxPoolPlane(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	ran := false
+	for _, k := range []int{2, 3} {
+		for _, s := range []int{1, 2} {
+			for _, pad := range []int{0, 1} {
+				for _, hw := range [][2]int{{k, k}, {7, 13}, {9, 24}, {5, 33}, {112, 112}, {3, 47}} {
+					g := withOut(ConvGeom{C: 1, H: hw[0], W: hw[1], KH: k, KW: k, SH: s, SW: s, PT: pad, PL: pad, DH: 1, DW: 1})
+					if g.OH <= 0 || g.OW <= 0 || pad >= k {
+						continue
+					}
+					x := guarded(r, g.H*g.W)
+					for i := range x {
+						x[i] = -1 - x[i] // all negative
+					}
+					out := guarded(r, g.OH*g.OW)
+					if !NewMaxPoolPlan(&g).MaxPlane(out, x) {
+						continue
+					}
+					ran = true
+					checkGuard(t, "out", out)
+					for oy := 0; oy < g.OH; oy++ {
+						for ox := 0; ox < g.OW; ox++ {
+							want := float32(math.Inf(-1))
+							for ky := 0; ky < k; ky++ {
+								for kx := 0; kx < k; kx++ {
+									iy, ix := oy*s-pad+ky, ox*s-pad+kx
+									if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
+										want = max(want, x[iy*g.W+ix])
+									}
+								}
+							}
+							if got := out[oy*g.OW+ox]; got != want {
+								t.Fatalf("k%d s%d p%d %dx%d: out[%d,%d] = %v, want %v", k, s, pad, g.H, g.W, oy, ox, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if !ran && (cur.id == idAVX512 || cur.id == idAVX512x8) {
+		t.Fatal("no max-pool plane kernel ran on the AVX-512 rung")
+	}
 }

@@ -17,7 +17,7 @@ func Dot(x, y []float32) float32 {
 	var s float32
 	var done int
 	switch cur.id {
-	case idAVX512, idAVX512x16:
+	case idAVX512, idAVX512x8:
 		done = n &^ 63
 		if done > 0 {
 			s = dotAVX512(unsafe.SliceData(x), unsafe.SliceData(y), done)

@@ -86,18 +86,16 @@ func MulPacked16(pa *PackedA16, i0, i1, pc, kc int, bp []float32, n int, c []flo
 	if i0%mr != 0 {
 		panic("f32: MulPacked16 row start not a multiple of MR")
 	}
-	flags := epFlags(ep)
 	mp := RoundUp(pa.M, mr)
 	blk := pa.Data[pc*mp:]
-	var tmp [maxTile]float32
-	var tbias [maxMR]float32
+	t := newTiler(im, kc, bp, 0, n, c, ldc, ep, i0)
 	for ic := i0; ic < i1; ic += MC {
 		ie := min(ic+MC, i1)
 		rows := RoundUp(ie-ic, mr) // whole panels: the padding rows are in the packed data
 		w := wbuf[:rows*kc]
 		Widen(w, blk[ic*kc:ic*kc+rows*kc])
 		for jp := 0; jp < n; jp += nr {
-			mulPanelsAt(im, w, ic, ic, ie, i0, kc, bp, jp, n, c, ldc, ep, flags, &tmp, &tbias)
+			t.panels(w, ic, ic, ie, jp)
 		}
 	}
 }

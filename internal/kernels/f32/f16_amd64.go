@@ -30,7 +30,7 @@ func Widen(dst []float32, src []uint16) {
 	src = src[:n]
 	done := 0
 	switch {
-	case cur.id == idAVX512 || cur.id == idAVX512x16:
+	case cur.id == idAVX512 || cur.id == idAVX512x8:
 		done = n &^ 63
 		if done > 0 {
 			widenAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), done)
@@ -51,7 +51,7 @@ func Dot16(x []float32, y []uint16) float32 {
 	var s float32
 	done := 0
 	switch {
-	case cur.id == idAVX512 || cur.id == idAVX512x16:
+	case cur.id == idAVX512 || cur.id == idAVX512x8:
 		done = n &^ 63
 		if done > 0 {
 			s = dot16AVX512(unsafe.SliceData(x), unsafe.SliceData(y), done)

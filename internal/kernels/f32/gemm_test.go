@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 )
 
@@ -175,18 +174,7 @@ func benchSgemm(b *testing.B) {
 				y[i] = float32(i%5) * 0.1
 			}
 			work := make([]float32, GemmWorkLen(m, n, k))
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			b.ResetTimer()
-			cpu0 := threadCPU()
-			for i := 0; i < b.N; i++ {
-				Gemm(false, false, m, n, k, 1, x, k, y, n, 0, z, n, work)
-			}
-			flop := 2 * float64(m*n*k) * float64(b.N)
-			b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			if cpu := threadCPU() - cpu0; cpu > 0 {
-				b.ReportMetric(flop/cpu.Seconds()/1e9, "GFLOP/cpu-s")
-			}
+			timeBest(b, 2*float64(m*n*k), func() { Gemm(false, false, m, n, k, 1, x, k, y, n, 0, z, n, work) })
 		})
 	}
 }

@@ -18,7 +18,7 @@ func winoOutAVX512(o, m *float32, ldm int, bias float32, flags int, lo, hi float
 
 // winoAsm reports whether the Winograd transforms run as AVX-512 vector kernels: on the AVX-512
 // rungs of the ladder (whose NR, 32 or 16, holds whole 16-lane groups); the others use the Go loops.
-func winoAsm() bool { return cur.id == idAVX512 || cur.id == idAVX512x16 }
+func winoAsm() bool { return cur.id == idAVX512 || cur.id == idAVX512x8 }
 
 // winoInVec is winoIn (m = 4) or winoIn2 (m = 2) for the 16 tiles of offs at once (lanes = tiles),
 // storing point ξ's 16 values at v[off+ξ*ldv:].

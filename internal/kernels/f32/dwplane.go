@@ -1,0 +1,93 @@
+package f32
+
+// DepthwisePlan holds what the whole-plane depthwise kernels need for one geometry, computed once:
+// per 16-lane output column vector and kernel column kx, the input column lane 0 reads and the masks
+// of the lanes that fall inside the row (see _asm's depthwisePlane). Plane computes one output plane
+// with it, or with DepthwisePadded where this CPU rung or geometry has no plane kernel.
+type DepthwisePlan struct {
+	g    ConvGeom
+	tab  []dwEnt // nvec × (KW+1)
+	nvec int
+}
+
+// dwEnt is one table entry: off is the input column of lane 0; m masks the lanes (stride 1: m[0]) or
+// the even source elements of the two halves of a 32-float window (stride 2) inside the row. The last
+// entry of a vector holds its output lanes in m[0].
+type dwEnt struct {
+	off int32
+	m   [2]uint16
+}
+
+// NewDepthwisePlan prepares the plane kernels for g (g.C ignored). The table is built whatever the
+// CPU, so the plan stays valid if tests switch micro-kernels later.
+func NewDepthwisePlan(g *ConvGeom) *DepthwisePlan {
+	p := &DepthwisePlan{g: *g}
+	if dwPlaneGeom(g) {
+		p.build()
+	}
+	return p
+}
+
+// NewMaxPoolPlan prepares the max-pool plane kernels (square 2×2 or 3×3 windows, undilated, column
+// stride 1 or 2) for g; MaxPlane then pools one plane.
+func NewMaxPoolPlan(g *ConvGeom) *DepthwisePlan {
+	p := &DepthwisePlan{g: *g}
+	if g.KH == g.KW && (g.KW == 2 || g.KW == 3) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.OW > 0 && g.OH > 0 {
+		p.build()
+	}
+	return p
+}
+
+// MaxPlane sets out (OH×OW) to the maximum of each window's taps inside in (H×W) and reports true, or
+// reports false (doing nothing) where this rung or geometry has no max-pool plane kernel.
+func (p *DepthwisePlan) MaxPlane(out, in []float32) bool {
+	return p.tab != nil && maxPlaneAsm(out, in, p.tab, &p.g, p.nvec)
+}
+
+// build fills the per-vector tables.
+func (p *DepthwisePlan) build() {
+	g := &p.g
+	k := g.KW
+	p.nvec = (g.OW + 15) / 16
+	p.tab = make([]dwEnt, p.nvec*(k+1))
+	for v := 0; v < p.nvec; v++ {
+		ox0 := 16 * v
+		ents := p.tab[v*(k+1) : (v+1)*(k+1)]
+		for kx := 0; kx < k; kx++ {
+			off := ox0*g.SW + kx - g.PL
+			e := &ents[kx]
+			e.off = int32(off)
+			for l := 0; l < 16 && ox0+l < g.OW; l++ {
+				if ix := off + l*g.SW; ix >= 0 && ix < g.W {
+					if g.SW == 1 {
+						e.m[0] |= 1 << l
+					} else {
+						e.m[l/8] |= 1 << (2 * (l % 8))
+					}
+				}
+			}
+		}
+		for l := 0; l < 16 && ox0+l < g.OW; l++ {
+			ents[k].m[0] |= 1 << l
+		}
+	}
+}
+
+// dwPlaneGeom reports whether a plane kernel exists for g: square 3×3 or 5×5, undilated, column
+// stride 1 or 2.
+func dwPlaneGeom(g *ConvGeom) bool {
+	return g.KH == g.KW && (g.KW == 3 || g.KW == 5) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.OW > 0 && g.OH > 0
+}
+
+// Vector reports whether Plane runs a plane kernel (and so ignores its strip buffer).
+func (p *DepthwisePlan) Vector() bool { return p.tab != nil && dwPlaneRung() }
+
+// Plane computes out (OH×OW) = clamp(bias + depthwise(in (H×W), w (KH×KW))) as DepthwiseClamp does;
+// buf is DepthwisePadded's strip buffer for the rungs without a plane kernel.
+func (p *DepthwisePlan) Plane(out, in, w []float32, bias float32, clamp bool, lo, hi float32, buf []float32) {
+	g := &p.g
+	if p.tab != nil && dwPlaneAsm(out, in, w, p.tab, g, p.nvec, bias, clamp, lo, hi) {
+		return
+	}
+	DepthwisePadded(out, in, w, bias, g, clamp, lo, hi, buf)
+}

@@ -1,0 +1,73 @@
+package ops
+
+import "github.com/wanwu-ai/wanwu/internal/kernels/f32"
+
+// How a GEMM convolution's work is cut into items for the thread slots. An item is one image and
+// group, one column tile (a run of NR-wide panels of output pixels) and one row part (a run of MR-row
+// panels of output channels); slot s runs the contiguous items [s*items/slots, (s+1)*items/slots).
+//
+// Column tiles cost packing: every item packs (im2col) its tile's B block for all K rows, so splitting
+// rows makes threads pack the same columns twice. Row parts cost nothing extra when the micro-kernel
+// reads B in place (1×1 stride-1 convolutions). planConvSplit picks the tile and row-part counts that
+// minimise the busiest slot's estimated cost, so that small layers (ResNet's 14×14 and 7×7 stages,
+// MobileNet's 7×7 ones: 7 and 2 column panels) still keep every thread busy.
+
+// convPackMACs is the cost of packing one element of B in multiply-adds (fitted on MobileNetV2's
+// 14×14 and 7×7 1×1 convs when they were packed); convItemMACs the fixed cost of an item (its k-loop
+// bookkeeping, the im2col table), in multiply-adds too.
+const (
+	convPackMACs = 40
+	convItemMACs = 30000
+)
+
+// convSplit is a plan: tiles column tiles of at most tileCols pixels and msplit row parts.
+type convSplit struct {
+	tiles, msplit int
+}
+
+// planConvSplit chooses the split of a convolution with units = batch × groups independent GEMMs of
+// mg rows, ohw columns and depth k over slots threads; maxCols caps a tile's width (its packed block
+// lives in a slot's scratch) and direct says B needs no packing.
+func planConvSplit(units, mg, ohw, k, slots, maxCols int, direct bool) convSplit {
+	panels := (ohw + f32.NR - 1) / f32.NR
+	rowPanels := (mg + f32.MR - 1) / f32.MR
+	minTiles := (panels*f32.NR + maxCols - 1) / maxCols
+	best, bestCost, bestItems := convSplit{tiles: minTiles, msplit: 1}, int64(-1), 0
+	// With many items per slot even the plain split is balanced to within 1/64 of the work, and the
+	// search (each candidate costed item by item) would take time in proportion to the image.
+	if slots <= 1 || units*minTiles >= 64*slots {
+		return best
+	}
+	for tiles := minTiles; tiles <= min(panels, max(minTiles, 1)*2*slots); tiles++ {
+		for ms := 1; ms <= min(rowPanels, 2*slots); ms++ {
+			cost := splitCost(units, rowPanels, panels, tiles, ms, k, slots, direct)
+			items := units * tiles * ms
+			// Fewer items win ties within 1%: less bookkeeping and better locality.
+			if bestCost < 0 || cost*100 < bestCost*99 || (cost <= bestCost && items < bestItems) {
+				best, bestCost, bestItems = convSplit{tiles: tiles, msplit: ms}, cost, items
+			}
+		}
+	}
+	return best
+}
+
+// splitCost is the estimated cost (multiply-adds) of the busiest slot under a split.
+func splitCost(units, rowPanels, panels, tiles, ms, k, slots int, direct bool) int64 {
+	items := units * tiles * ms
+	var worst int64
+	for s := 0; s < slots; s++ {
+		var c int64
+		for it := s * items / slots; it < (s+1)*items/slots; it++ {
+			mp := it % ms
+			t := it / ms % tiles
+			rows := ((mp+1)*rowPanels/ms - mp*rowPanels/ms) * f32.MR
+			cols := ((t+1)*panels/tiles - t*panels/tiles) * f32.NR
+			c += int64(rows*cols*k) + convItemMACs
+			if !direct {
+				c += int64(convPackMACs * k * cols)
+			}
+		}
+		worst = max(worst, c)
+	}
+	return worst
+}
