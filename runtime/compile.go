@@ -28,6 +28,10 @@ type Options struct {
 	// with per-channel int8 weights and dynamically quantized activations (passes.QuantizeWeights).
 	// Converting releases the source graph's file pages as it goes when its Backing allows it.
 	Precision string
+	// AfterStep, when set, is called after every kernel with the node it ran and its output tensors
+	// (views of the arena, valid until the next step writes over them): activation calibration
+	// (package calibrate) reads the ranges of intermediate values through it, profilers time steps.
+	AfterStep func(n *graph.Node, outputs []*tensor.Tensor)
 }
 
 // PackedWeights is implemented by kernels that keep their own copy of weights (repacked for the
@@ -61,6 +65,8 @@ type Program struct {
 	outputs []*tensor.Tensor
 	stats   Stats
 	closed  bool
+	// afterStep is Options.AfterStep.
+	afterStep func(*graph.Node, []*tensor.Tensor)
 }
 
 // Compile clones g, optimizes the clone for opts.InputShapes, compiles every kernel, plans all
@@ -71,7 +77,7 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{g: c.g, stats: c.stats}
+	p := &Program{g: c.g, stats: c.stats, afterStep: opts.AfterStep}
 	p.arena = alignedBytes(c.plan.ArenaSize)
 	p.pool = parallel.NewPool(opts.Threads)
 
