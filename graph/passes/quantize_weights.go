@@ -27,7 +27,9 @@ func QuantizeWeights(g *graph.Graph, precision string) error {
 }
 
 // QuantizeWeightsReleasing rewrites, for precision "int8", every f32 layer with constant weights into a
-// dynamically quantized one (fp32 and "" leave g alone):
+// quantized one (fp32 and "" leave g alone). When g carries a calibration (StoreCalibration), the
+// layers it covers become statically quantized u8 NHWC ops first (QuantizeStatic); the rest become
+// dynamically quantized ones:
 //
 //	y = Conv(x, w:const f32[M,C/g,kh,kw], b) -> y = DynQConv(x, w':const i8[packed], s:const f32[M], b)
 //	y = Gemm(a, w:const, c)  (alpha=beta=1, transA=0, c absent or [N]) -> y = DynQGemm(a, w', s, c)
@@ -45,6 +47,15 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 	case PrecisionInt8:
 	default:
 		return fmt.Errorf("passes: unknown precision %q (want fp32 or int8)", precision)
+	}
+	cal, err := LoadCalibration(g)
+	if err != nil {
+		return err
+	}
+	if cal != nil {
+		if err := QuantizeStatic(g, cal, rel); err != nil {
+			return err
+		}
 	}
 	var release func([]byte)
 	if rel != nil {
@@ -67,6 +78,13 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 // bytes come from virtual(n), e.g. a view of a reserved, never-written mapping, so the estimate sees the
 // real sizes at no memory cost (the DynQ kernels' Compile only views the packing).
 func QuantizeWeightsVirtual(g *graph.Graph, virtual func(n int) []byte) error {
+	cal, err := LoadCalibration(g)
+	if err != nil {
+		return err
+	}
+	if err := quantizeStaticVirtual(g, cal, virtual); err != nil {
+		return err
+	}
 	return quantizeWeights(g, int8Weights{
 		conv: func(w *graph.Value, cout, k, group int) ([]byte, []float32) {
 			return virtual(group * q8.PackedALen(cout/group, k)), make([]float32, cout)

@@ -124,14 +124,14 @@ func convTileGeneric(a []uint8, lda int, b []int8, k4 int, y []uint8, ldy int, t
 				if res != nil {
 					v += float32(float32(int32(res[j])-e.ResZP) * e.ResScale)
 				}
-				yr[j] = requantByte(v, e.Lo, e.Hi, e.ZP)
+				yr[j] = RequantByte(v, e.Lo, e.Hi, e.ZP)
 			}
 		}
 	}
 }
 
-// requantByte is the epilogue's last step: clamp (relative to zp), round half to even, add zp.
-func requantByte(v, lo, hi float32, zp int32) uint8 {
+// RequantByte is the epilogue's last step: clamp (relative to zp), round half to even, add zp.
+func RequantByte(v, lo, hi float32, zp int32) uint8 {
 	v = min(max(v, lo), hi)
 	return uint8(int32(math.RoundToEven(float64(v))) + zp)
 }

@@ -34,7 +34,7 @@ func refConvTile(a []uint8, lda int, w [][]int8, k int, rows int, e *Epi, bias [
 			if res != nil {
 				v += float32(float32(int32(res[i*e.LdR+j])-e.ResZP) * e.ResScale)
 			}
-			y[i*ldy+j] = requantByte(v, e.Lo, e.Hi, e.ZP)
+			y[i*ldy+j] = RequantByte(v, e.Lo, e.Hi, e.ZP)
 		}
 	}
 }

@@ -184,3 +184,31 @@ func MaxPool(y, x []uint8, g *Geom) {
 		}
 	}
 }
+
+// Interleave4 writes groups·4 planes of hw bytes (plane c at planes[c*hw:]) as hw pixels of cp
+// channels: dst[j*cp + c] = planes[c*hw + j] for c < 4·groups.
+func Interleave4(dst []uint8, cp int, planes []uint8, hw, groups int) {
+	if hw <= 0 || groups <= 0 {
+		return
+	}
+	if len(dst) < (hw-1)*cp+4*groups || len(planes) < 4*groups*hw || cp < 4*groups {
+		panic("q8: Interleave4 slice too short")
+	}
+	for q := 0; q < groups; q++ {
+		src := planes[4*q*hw:]
+		j := 0
+		if cp == 4 && hw >= NR && (useVNNI || useAVX2) {
+			// Four rows into [column][4]: PackB's k4 = 1 layout is exactly four-channel pixels.
+			j = hw &^ (NR - 1)
+			if useVNNI {
+				packB32(&dst[0], &src[0], hw, 1, j/NR)
+			} else {
+				packB32AVX2(&dst[0], &src[0], hw, 1, j/NR)
+			}
+		}
+		for ; j < hw; j++ {
+			d := dst[j*cp+4*q : j*cp+4*q+4]
+			d[0], d[1], d[2], d[3] = src[j], src[hw+j], src[2*hw+j], src[3*hw+j]
+		}
+	}
+}
