@@ -217,14 +217,14 @@ func staticRef(cc convCase, g *graph.Graph, data [][]float32, qx, qy, qr passes.
 }
 
 var staticCases = []convCase{
-	{n: 1, c: 16, h: 7, w: 9, m: 45, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, act: "Relu", bias: true},                         // direct 1×1, 63 pixels: a partial last tile
-	{n: 2, c: 8, h: 6, w: 6, m: 70, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, residual: true, act: "Relu"},                      // direct with residual, batch 2
-	{n: 1, c: 5, h: 9, w: 11, m: 7, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},             // channels padded 5 -> 8, outputs 7 -> 8
+	{n: 1, c: 16, h: 7, w: 9, m: 45, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, act: "Relu", bias: true},                            // direct 1×1, 63 pixels: a partial last tile
+	{n: 2, c: 8, h: 6, w: 6, m: 70, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1, residual: true, act: "Relu"},                         // direct with residual, batch 2
+	{n: 1, c: 5, h: 9, w: 11, m: 7, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, bias: true},                // channels padded 5 -> 8, outputs 7 -> 8
 	{n: 2, c: 33, h: 10, w: 9, m: 32, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{1, 1, 1, 1}, act: "Clip", bias: true}, // stride 2
 	{n: 1, c: 3, h: 23, w: 21, m: 64, kh: 7, kw: 7, sh: 2, sw: 2, dh: 1, dw: 1, pads: [4]int{3, 3, 3, 3}, act: "Relu", bias: true}, // a ResNet stem
-	{n: 1, c: 12, h: 8, w: 8, m: 33, kh: 3, kw: 3, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 0, 1, 2}, residual: true},         // dilation, uneven pads, residual
-	{n: 1, c: 16, h: 9, w: 9, m: 100, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1, bias: true, residual: true, act: "Relu"},          // 1×1 stride 2 (im2col), residual
-	{n: 1, c: 4, h: 5, w: 6, m: 1, kh: 2, kw: 3, sh: 1, sw: 3, dh: 1, dw: 1, pads: [4]int{0, 2, 1, 0}},                           // one output channel
+	{n: 1, c: 12, h: 8, w: 8, m: 33, kh: 3, kw: 3, sh: 1, sw: 1, dh: 2, dw: 2, pads: [4]int{2, 0, 1, 2}, residual: true},           // dilation, uneven pads, residual
+	{n: 1, c: 16, h: 9, w: 9, m: 100, kh: 1, kw: 1, sh: 2, sw: 2, dh: 1, dw: 1, bias: true, residual: true, act: "Relu"},           // 1×1 stride 2 (im2col), residual
+	{n: 1, c: 4, h: 5, w: 6, m: 1, kh: 2, kw: 3, sh: 1, sw: 3, dh: 1, dw: 1, pads: [4]int{0, 2, 1, 0}},                             // one output channel
 }
 
 // TestQuantizeStaticMatchesDefinition compiles each layer at int8 with a stored calibration and
