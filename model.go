@@ -55,6 +55,7 @@ type config struct {
 	logf         func(format string, a ...any)
 	winograd     bool
 	memLimit     bool
+	calibrate    []string // WithCalibration
 }
 
 // WithThreads sets the number of threads for intra-op parallelism (0 = all cores).
@@ -468,6 +469,16 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 			}
 		}
 		setMemoryLimit(memory.HeapLimit(c.Breakdown))
+	}
+	if len(cfg.calibrate) > 0 {
+		if c.Precision != "int8" && cfg.precision != "" && cfg.precision != "auto" {
+			return fmt.Errorf("%s: calibration photos are for int8, not %s", m.Path, c.Precision)
+		}
+		if c.Precision == "int8" {
+			if err := m.calibrateGraph(context.Background(), cfg.calibrate, m.pre, shape, ii.dtype, cfg.threads); err != nil {
+				return err
+			}
+		}
 	}
 	prog, err := runtime.Compile(m.g, m.ropts)
 	if err != nil {

@@ -30,6 +30,8 @@ import (
 // imageExts are the extensions picked up when walking a folder (files named explicitly are always tried).
 var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".gif": true, ".webp": true}
 
+const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
+
 const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50: +25 MiB)"
 
 type classifyFlags struct {
@@ -46,6 +48,7 @@ type classifyFlags struct {
 	only      onlyFlags
 	verbose   bool
 	winograd  bool
+	calibrate []string
 }
 
 func (m *Main) classifyCommand() *cobra.Command {
@@ -69,6 +72,7 @@ Exit status: 0 if every file was classified, 1 if any failed, 2 for usage errors
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl or csv")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
+	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	addMemoryFlags(fl, &f)
 	return c
 }
@@ -89,6 +93,9 @@ func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, 
 	}
 	if f.precision != "" && f.precision != "auto" {
 		opts = append(opts, wanwu.WithPrecision(f.precision))
+	}
+	if len(f.calibrate) > 0 {
+		opts = append(opts, wanwu.WithCalibration(f.calibrate...))
 	}
 	if f.budget != "" {
 		b, err := parseSizeFlag("budget", f.budget)
@@ -158,6 +165,9 @@ func (f classifyFlags) validate() error {
 	}
 	if err := f.only.validate(); err != nil {
 		return err
+	}
+	if len(f.calibrate) > 0 && f.precision != "int8" {
+		return usagef("--calibrate needs --precision int8")
 	}
 	return checkPrecision(f.precision)
 }
