@@ -79,7 +79,32 @@ func ConvTile(a []uint8, lda int, b []int8, k4 int, y []uint8, ldy int, tiles in
 		panic("q8: ConvTile slice too short")
 	}
 	if useVNNI {
-		convTile12x32VNNI(&a[0], lda, &b[0], k4, &y[0], ldy, tiles, e)
+		// Whole 12-row blocks, then the last one on the narrowest form holding its rows.
+		full := tiles
+		if e.LastRows < CM {
+			full--
+		}
+		if full > 0 {
+			f := *e
+			f.LastRows = CM
+			convTile12x32VNNI(&a[0], lda, &b[0], k4, &y[0], ldy, full, &f)
+		}
+		if full == tiles {
+			return
+		}
+		r0 := full * CM
+		t := *e
+		if t.Res != nil {
+			t.Res = (*uint8)(unsafe.Add(unsafe.Pointer(t.Res), r0*t.LdR))
+		}
+		switch {
+		case e.LastRows <= 4:
+			convTile4x32VNNI(&a[r0*lda], lda, &b[0], k4, &y[r0*ldy], ldy, 1, &t)
+		case e.LastRows <= 8:
+			convTile8x32VNNI(&a[r0*lda], lda, &b[0], k4, &y[r0*ldy], ldy, 1, &t)
+		default:
+			convTile12x32VNNI(&a[r0*lda], lda, &b[0], k4, &y[r0*ldy], ldy, 1, &t)
+		}
 		return
 	}
 	convTileGeneric(a, lda, b, k4, y, ldy, tiles, e)

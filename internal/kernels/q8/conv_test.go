@@ -146,7 +146,7 @@ func BenchmarkConvTile(b *testing.B) {
 				scale := make([]float32, v.nr)
 				e := Epi{Bias: &bias[0], Scale: &scale[0], Hi: 255, Mask: ^uint32(0), LastRows: v.mr}
 				macs := float64(tiles * v.mr * v.nr * k)
-				reps := max(1, int(2e6/macs)) // ~10 µs chunks
+				reps := max(1, int(2e7/macs)) // ~50 µs chunks
 				var rate float64
 				for i := 0; i < b.N; i++ {
 					rate = max(rate, bestRate(200, reps, macs, func() { v.f(&a[0], k, &w[0], k4, &y[0], v.nr, tiles, &e) }))

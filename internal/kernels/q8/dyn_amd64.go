@@ -65,6 +65,14 @@ func addU8AVX512(y, a, b *byte, n int, p *AddRQ)
 //go:noescape
 func convTile12x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi)
 
+// convTile8x32VNNI and convTile4x32VNNI are the 8- and 4-row forms (a layer's last rows).
+//
+//go:noescape
+func convTile8x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi)
+
+//go:noescape
+func convTile4x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi)
+
 //go:noescape
 func copySegsAVX512(dst *uint8, ldd int, src *uint8, lds int, n, l int)
 

@@ -29,3 +29,9 @@ func convTile12x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, ti
 func copySegsAVX512(dst *uint8, ldd int, src *uint8, lds int, n, l int) { panic("q8: no asm") }
 func maxSegsAVX512(dst *uint8, ldd int, src *uint8, lds int, n, l int)  { panic("q8: no asm") }
 func sumPixelsAVX512(acc *int32, x *uint8, n, c int)                    { panic("q8: no asm") }
+func convTile8x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi) {
+	panic("q8: no asm")
+}
+func convTile4x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi) {
+	panic("q8: no asm")
+}

@@ -24,6 +24,9 @@ func main() {
 
 `)
 	convTile(&b, tile{name: "convTile12x32VNNI", mr: 12, nv: 2})
+	// Narrower forms for a layer's last rows (7×7 planes: 49 = 4·12 + 1).
+	convTile(&b, tile{name: "convTile8x32VNNI", mr: 8, nv: 2})
+	convTile(&b, tile{name: "convTile4x32VNNI", mr: 4, nv: 2})
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
