@@ -36,10 +36,12 @@ lint: vet
 # -tags purego (the portable Go fallbacks every optimized kernel must match). The conformance target
 # repeats the ONNX node tests verbosely so their summary line
 # ("conformance: N passed, N failed, N skipped") shows in the log; it takes about a second.
+# fuzz-smoke (make.d/fuzz.mk) runs each image-decoder fuzz target for a few seconds.
 test: lint
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-purego
 	$(MAKE) --no-print-directory conformance
+	$(MAKE) --no-print-directory fuzz-smoke
 
 test-purego:
 	$(GO) test -count=1 -tags purego ./internal/... ./ops/... ./runtime/... ./conformance/...

@@ -113,3 +113,55 @@ func TestCatalogLookups(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveRule: a bare catalog name means the verified catalog model even when a file of that name is
+// in the working directory; ./name means the file; a named pipe is refused without being opened.
+func TestResolveRule(t *testing.T) {
+	mirror := filepath.Dir(testutil.Shared(t, "models", "mobilenet_v1_0.25_128_quant.tflite"))
+	const name = "mobilenet_v1_0.25_128_quant"
+	e, _ := Model(name)
+	wd := t.TempDir()
+	t.Chdir(wd)
+	for _, planted := range []string{name, e.File} {
+		if err := os.WriteFile(planted, []byte("planted, not the catalog's model"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &Fetcher{Home: t.TempDir(), Mirror: mirror}
+	for _, bare := range []string{name, e.File} {
+		p, entry, err := f.Resolve(context.Background(), bare)
+		if err != nil || entry == nil || entry.Name != name || filepath.Dir(p) != f.Home {
+			t.Fatalf("Resolve(%q) = %q, %v, %v; want the verified copy in the cache", bare, p, entry, err)
+		}
+		if err := verifyFile(p, e); err != nil {
+			t.Fatalf("Resolve(%q) gave an unverified file: %v", bare, err)
+		}
+	}
+	p, entry, err := f.Resolve(context.Background(), "./"+e.File)
+	if err != nil || p != "./"+e.File || entry == nil {
+		t.Fatalf("Resolve(./%s) = %q, %v, %v; want the file itself (with its catalog preprocessing)", e.File, p, entry, err)
+	}
+	// Offline, the error says how to use the local file instead.
+	offline := &Fetcher{Home: t.TempDir(), Mirror: filepath.Join(wd, "nowhere"), Client: &http.Client{Transport: failingTransport{}}}
+	_, _, err = offline.Resolve(context.Background(), name)
+	if err == nil || !strings.Contains(err.Error(), "write ./"+name) {
+		t.Errorf("offline Resolve with a local file: %v, want the ./%s hint", err, name)
+	}
+	if _, _, err := f.Resolve(context.Background(), "no_such_model_v9"); err == nil || !strings.Contains(err.Error(), "no_such_model_v9") {
+		t.Errorf("unknown name: %v", err)
+	}
+	if _, _, err := f.Resolve(context.Background(), "missing.onnx"); err == nil || !strings.Contains(err.Error(), "missing.onnx: no such model file") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		if _, _, err := f.Resolve(context.Background(), "/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("/dev/zero: %v", err)
+		}
+	}
+}
+
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("offline")
+}

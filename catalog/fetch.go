@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 )
 
 // Home is the model cache: $WANWU_HOME, else ~/.cache/wanwu (the XDG cache dir).
@@ -142,6 +144,9 @@ func (f *Fetcher) copyVerified(ctx context.Context, src, dst string, e Entry) er
 		}
 		r = resp.Body
 	} else {
+		if _, err := userfile.CheckRegular(src); err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
 		file, err := os.Open(src)
 		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
@@ -161,6 +166,14 @@ func (f *Fetcher) copyVerified(ctx context.Context, src, dst string, e Entry) er
 			progressbar.OptionSetDescription("fetching "+e.File), progressbar.OptionShowBytes(true),
 			progressbar.OptionClearOnFinish())
 		w = io.MultiWriter(w, bar)
+	}
+	// The catalog knows each file's size: a source that goes on past it (a device, an endless response)
+	// is cut there and fails the checksum rather than filling the disk.
+	if e.Size > 0 {
+		r = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(r, e.Size+1), r}
 	}
 	if _, err := io.Copy(w, r); err != nil {
 		tmp.Close()
@@ -194,29 +207,45 @@ func verifyFile(path string, e Entry) error {
 	return nil
 }
 
-// Resolve finds the model file a user named: an existing path (a directory is an error), or a catalog
-// model name, fetched into the cache. entry is the catalog entry (nil for a file the catalog does not
-// know; a catalog file given by path keeps its entry, and with it its preprocessing).
+// Resolve finds the model file a user named. The rule, the same for every subcommand:
+//
+//   - A bare catalog name (no path separator: "mobilenet_v2_1.0_224_quant", or its file name
+//     "mobilenet_v2_1.0_224_quant.tflite") always means the catalog model, fetched into the cache and
+//     verified by sha256 — even when a file of that name is in the working directory, so a stray or
+//     planted file can never stand in for it unverified. To use such a file, name it as a path: ./name.
+//   - Anything else is a path, which must be a regular file (a directory, a named pipe or a device is
+//     refused without being opened).
+//
+// entry is the catalog entry (nil for a file the catalog does not know; a catalog file given by path keeps
+// its entry, and with it its preprocessing).
 func (f *Fetcher) Resolve(ctx context.Context, model string) (path string, entry *Entry, err error) {
-	if st, err := os.Stat(model); err == nil {
-		if st.IsDir() {
-			return "", nil, fmt.Errorf("%s: is a directory, not a model file", model)
+	bare := !strings.ContainsAny(model, `/`+string(filepath.Separator))
+	if e, err := Model(model); err == nil && bare {
+		p, err := f.Fetch(ctx, e)
+		if err != nil {
+			if st, serr := os.Stat(model); serr == nil && st.Mode().IsRegular() {
+				err = fmt.Errorf("%w (a bare catalog name means the verified catalog model; to use the file %s in this directory instead, write ./%s)", err, model, model)
+			}
+			return "", nil, err
 		}
-		if e, err := Model(filepath.Base(model)); err == nil {
-			entry = &e
-		}
-		return model, entry, nil
+		return p, &e, nil
 	}
-	e, err := Model(model)
+	st, err := os.Stat(model)
 	if err != nil {
-		if strings.ContainsAny(model, `/\.`) {
-			return "", nil, fmt.Errorf("%s: no such model file", model)
+		if bare && !strings.Contains(model, ".") {
+			_, cerr := Model(model)
+			return "", nil, fmt.Errorf("%w, and there is no file of that name", cerr)
 		}
-		return "", nil, err
+		return "", nil, fmt.Errorf("%s: no such model file", model)
 	}
-	p, err := f.Fetch(ctx, e)
-	if err != nil {
-		return "", nil, err
+	if st.IsDir() {
+		return "", nil, fmt.Errorf("%s: is a directory, not a model file", model)
 	}
-	return p, &e, nil
+	if !st.Mode().IsRegular() {
+		return "", nil, &userfile.NotRegularError{Path: model, Mode: st.Mode()}
+	}
+	if e, err := Model(filepath.Base(model)); err == nil {
+		entry = &e
+	}
+	return model, entry, nil
 }

@@ -66,21 +66,33 @@ func (s *sink) commit(y int) {
 	}
 }
 
-// toRGB converts a decoded image the way Pillow's convert("RGB") treats the same file: alpha is
-// dropped from the straight colour, palettes are looked up, CMYK uses Pillow's cmyk2rgb, and
-// JPEG/WebP chroma is upsampled and converted as libjpeg-turbo/libwebp (which Pillow uses) do.
+// toRGB converts a decoded image the way Pillow's convert("RGB") treats the same file, applying
+// the EXIF orientation.
 func toRGB(img image.Image, orient int) *RGB {
 	b := img.Bounds()
+	s := newSink(b.Dx(), b.Dy(), orient)
+	emitImage(img, s)
+	return s.dst
+}
+
+// emitImage hands the rows of img to s, converted as Pillow's convert("RGB") does: alpha is
+// dropped from the straight colour, palettes are looked up, CMYK uses Pillow's cmyk2rgb, and
+// WebP chroma is upsampled and converted as libwebp (which Pillow uses) does. Rows s does not
+// use are not converted.
+func emitImage(img image.Image, s rowSink) {
+	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	s := newSink(w, h, orient)
 	switch m := img.(type) {
 	case *image.YCbCr:
-		webpYCbCr(s, m) // only lossy WebP decodes to YCbCr here: JPEG goes through jpegscale
+		webpYCbCr(s, m, w, h) // only lossy WebP decodes to YCbCr here: JPEG goes through jpegscale
 	case *image.NYCbCrA:
-		webpYCbCr(s, &m.YCbCr)
+		webpYCbCr(s, &m.YCbCr, w, h)
 	case *image.Gray:
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				v := src[x]
 				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
@@ -92,6 +104,9 @@ func toRGB(img image.Image, orient int) *RGB {
 		// white, which destroys the image; we keep the high byte, as Pillow does for 16-bit RGB(A).
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				v := src[2*x]
 				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
@@ -101,6 +116,9 @@ func toRGB(img image.Image, orient int) *RGB {
 	case *image.NRGBA:
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				row[3*x], row[3*x+1], row[3*x+2] = src[4*x], src[4*x+1], src[4*x+2]
 			}
@@ -109,6 +127,9 @@ func toRGB(img image.Image, orient int) *RGB {
 	case *image.NRGBA64:
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				row[3*x], row[3*x+1], row[3*x+2] = src[8*x], src[8*x+2], src[8*x+4]
 			}
@@ -117,6 +138,9 @@ func toRGB(img image.Image, orient int) *RGB {
 	case *image.RGBA:
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				p := src[4*x : 4*x+4]
 				row[3*x], row[3*x+1], row[3*x+2] = unpremul(p[0], p[3]), unpremul(p[1], p[3]), unpremul(p[2], p[3])
@@ -126,6 +150,9 @@ func toRGB(img image.Image, orient int) *RGB {
 	case *image.RGBA64:
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				a := uint8(src[8*x+6])
 				row[3*x], row[3*x+1], row[3*x+2] = unpremul(src[8*x], a), unpremul(src[8*x+2], a), unpremul(src[8*x+4], a)
@@ -135,6 +162,9 @@ func toRGB(img image.Image, orient int) *RGB {
 	case *image.CMYK:
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				row[3*x], row[3*x+1], row[3*x+2] = cmykToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
 			}
@@ -150,6 +180,9 @@ func toRGB(img image.Image, orient int) *RGB {
 		}
 		for y := 0; y < h; y++ {
 			row, src := s.row(y), m.Pix[y*m.Stride:]
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				e := lut[src[x]]
 				row[3*x], row[3*x+1], row[3*x+2] = e[0], e[1], e[2]
@@ -159,6 +192,9 @@ func toRGB(img image.Image, orient int) *RGB {
 	default:
 		for y := 0; y < h; y++ {
 			row := s.row(y)
+			if row == nil {
+				continue
+			}
 			for x := 0; x < w; x++ {
 				n := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
 				row[3*x], row[3*x+1], row[3*x+2] = n.R, n.G, n.B
@@ -166,7 +202,6 @@ func toRGB(img image.Image, orient int) *RGB {
 			s.commit(y)
 		}
 	}
-	return s.dst
 }
 
 // unpremul recovers straight colour from premultiplied c with alpha a (rounded).
@@ -193,8 +228,7 @@ func cmykToRGB(c, m, y, k uint8) (uint8, uint8, uint8) {
 // webpYCbCr converts lossy WebP (4:2:0, BT.601 studio range) as libwebp's default decoder does:
 // the "fancy" upsampler of dsp/upsampling.c and the 14-bit fixed-point VP8YUVToRGB of dsp/yuv.h.
 // Go's image.YCbCr would apply the full-range JPEG formula here, which washes colours out.
-func webpYCbCr(s *sink, m *image.YCbCr) {
-	w, h := s.w, s.h
+func webpYCbCr(s rowSink, m *image.YCbCr, w, h int) {
 	cw, ch := (w+1)/2, (h+1)/2
 	u := make([]uint8, w+1)
 	v := make([]uint8, w+1)
@@ -207,9 +241,13 @@ func webpYCbCr(s *sink, m *image.YCbCr) {
 			fy = cy + 1
 		}
 		fy = min(max(fy, 0), ch-1)
+		row := s.row(y)
+		if row == nil {
+			continue
+		}
 		webpUpsampleRow(u, m.Cb[cy*m.CStride:cy*m.CStride+cw], m.Cb[fy*m.CStride:fy*m.CStride+cw], w)
 		webpUpsampleRow(v, m.Cr[cy*m.CStride:cy*m.CStride+cw], m.Cr[fy*m.CStride:fy*m.CStride+cw], w)
-		row, yrow := s.row(y), m.Y[y*m.YStride:]
+		yrow := m.Y[y*m.YStride:]
 		for x := 0; x < w; x++ {
 			yy := mulHi(int32(yrow[x]), 19077)
 			U, V := int32(u[x]), int32(v[x])

@@ -2,17 +2,12 @@ package imageio
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/gif"
-	"image/png"
 	"io"
 	"os"
 	"strconv"
-
-	"golang.org/x/image/bmp"
-	"golang.org/x/image/webp"
 
 	"github.com/wanwu-ai/wanwu/imageio/jpegscale"
 )
@@ -21,6 +16,9 @@ import (
 type RGB struct {
 	Pix  []uint8
 	W, H int
+	// resized is set by DecodeResized: the pixels are already those Preprocess.Into would
+	// resample to for this geometry, so Into only normalises them.
+	resized geometry
 }
 
 // NewRGB allocates a black w×h image.
@@ -60,6 +58,9 @@ var (
 	ErrTooLarge      = errors.New("image too large")
 	ErrTruncated     = errors.New("truncated image data")
 	ErrInvalid       = errors.New("invalid image")
+	// ErrTooMuchWork (wrapped with ErrInvalid) refuses a JPEG with more than jpegscale.MaxScans
+	// scans or jpegscale.MaxBlockVisits block visits: a decompression-time bomb.
+	ErrTooMuchWork = jpegscale.ErrTooMuchWork
 )
 
 // Format names a supported container, sniffed from content.
@@ -90,21 +91,17 @@ func Sniff(b []byte) Format {
 	return ""
 }
 
-type codec struct {
-	config func(io.Reader) (image.Config, error)
-	decode func(io.Reader) (image.Image, error)
-}
-
-// JPEG is not here: it goes through jpegscale, which can decode at reduced scale.
-var codecs = map[Format]codec{
-	PNG:  {png.DecodeConfig, png.Decode},
-	GIF:  {gif.DecodeConfig, gif.Decode}, // gif.Decode returns the first frame only
-	BMP:  {bmp.DecodeConfig, bmp.Decode},
-	WebP: {webp.DecodeConfig, webp.Decode},
-}
-
 // Decode reads an encoded image (at most MaxBytes) and decodes it; see DecodeBytes.
 func Decode(r io.Reader, opts DecodeOptions) (*RGB, error) {
+	data, err := readLimited(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeBytes(data, opts)
+}
+
+// readLimited reads all of r, refusing more than opts.MaxBytes.
+func readLimited(r io.Reader, opts DecodeOptions) ([]byte, error) {
 	limit := opts.MaxBytes
 	if limit <= 0 {
 		limit = DefaultMaxBytes
@@ -116,7 +113,7 @@ func Decode(r io.Reader, opts DecodeOptions) (*RGB, error) {
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("imageio: %w: encoded data exceeds the %d-byte limit", ErrTooLarge, limit)
 	}
-	return DecodeBytes(data, opts)
+	return data, nil
 }
 
 // DecodeFile decodes the image file at path; errors name the path.
@@ -133,79 +130,105 @@ func DecodeFile(path string, opts DecodeOptions) (*RGB, error) {
 	return m, nil
 }
 
-// DecodeBytes decodes a JPEG, PNG, GIF (first frame), BMP or WebP image into packed RGB the way
-// Pillow's Image.open(...).convert("RGB") does, then applies the EXIF orientation as
-// ImageOps.exif_transpose does (unless opts.IgnoreOrientation). The header is checked against
-// opts.MaxPixels before any pixel memory is allocated.
+// DecodeBytes is DecodeContext without cancellation.
 func DecodeBytes(data []byte, opts DecodeOptions) (*RGB, error) {
-	f := Sniff(data)
-	if f == "" {
-		return nil, fmt.Errorf("imageio: %w (first bytes % x); supported: JPEG, PNG, GIF, BMP, WebP",
-			ErrUnknownFormat, data[:min(len(data), 8)])
-	}
-	if f == JPEG {
-		return decodeJPEG(data, opts)
-	}
-	c := codecs[f]
-	cfg, err := c.config(bytes.NewReader(data))
-	if err != nil {
-		return nil, decodeErr(f, "header", err)
-	}
-	if err := CheckSize(cfg.Width, cfg.Height, opts.MaxPixels); err != nil {
-		return nil, fmt.Errorf("imageio: %s: %w", f, err)
-	}
-	orient := 1
-	if !opts.IgnoreOrientation {
-		orient = Orientation(f, data)
-	}
-	img, err := c.decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, decodeErr(f, "data", err)
-	}
-	// Defence in depth: a decoder must not produce more pixels than its header promised.
-	if b := img.Bounds(); b.Dx() > cfg.Width || b.Dy() > cfg.Height || b.Empty() {
-		return nil, fmt.Errorf("imageio: %s: %w: decoded %dx%d, header said %dx%d",
-			f, ErrInvalid, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
-	}
-	return toRGB(img, orient), nil
+	return DecodeContext(context.Background(), data, opts)
 }
 
-// decodeJPEG decodes at the largest DCT-domain reduction opts.MinWidth/MinHeight allow (full size when
-// they are 0), bit-exact with libjpeg-turbo (Pillow) at every scale, then applies the EXIF orientation.
-func decodeJPEG(data []byte, opts DecodeOptions) (*RGB, error) {
-	cfg, err := jpegscale.DecodeConfig(bytes.NewReader(data))
+// DecodeContext decodes a JPEG, PNG, GIF (first frame), BMP or WebP image into packed RGB the
+// way Pillow's Image.open(...).convert("RGB") does, then applies the EXIF orientation as
+// ImageOps.exif_transpose does (unless opts.IgnoreOrientation). The header is checked against
+// opts.MaxPixels before any pixel memory is allocated, and decoding stops with ctx's error
+// (wrapped) soon after ctx is done. Header.DecodeCost bounds what it allocates.
+func DecodeContext(ctx context.Context, data []byte, opts DecodeOptions) (*RGB, error) {
+	h, err := checkedHeader(data, opts)
 	if err != nil {
-		return nil, decodeErr(JPEG, "header", err)
+		return nil, err
 	}
-	if err := CheckSize(cfg.Width, cfg.Height, opts.MaxPixels); err != nil {
-		return nil, fmt.Errorf("imageio: %s: %w", JPEG, err)
-	}
-	orient := 1
-	if !opts.IgnoreOrientation {
-		orient = Orientation(JPEG, data)
-	}
-	jo := jpegscale.Options{Scale: 1, MaxPixels: -1} // the size check above already ran
-	if opts.MinWidth > 0 || opts.MinHeight > 0 {
-		jo.Scale, jo.MinWidth, jo.MinHeight = 0, opts.MinWidth, opts.MinHeight
-		if orient >= 5 { // the stored image is transposed relative to what the model sees
-			jo.MinWidth, jo.MinHeight = jo.MinHeight, jo.MinWidth
-		}
-	}
-	img, _, err := jpegscale.DecodeWith(bytes.NewReader(data), jo)
-	if err != nil {
-		return nil, decodeErr(JPEG, "data", err)
-	}
-	m := &RGB{Pix: img.Pix, W: img.W, H: img.H}
-	if orient == 1 {
-		return m, nil
-	}
-	s := newSink(m.W, m.H, orient)
-	for y := 0; y < m.H; y++ {
-		copy(s.row(y), m.Pix[y*m.W*3:(y+1)*m.W*3])
-		s.commit(y)
+	w, ht := h.decodedSize(opts)
+	s := newSink(w, ht, h.Orientation)
+	if err := decodeRows(ctx, data, &h, opts, s); err != nil {
+		return nil, err
 	}
 	return s.dst, nil
 }
+
+// checkedHeader parses the header and applies the size limit and orientation option.
+func checkedHeader(data []byte, opts DecodeOptions) (Header, error) {
+	h, err := ParseHeader(data)
+	if err != nil {
+		return Header{}, err
+	}
+	if err := CheckSize(h.Width, h.Height, opts.MaxPixels); err != nil {
+		return Header{}, fmt.Errorf("imageio: %s: %w", h.Format, err)
+	}
+	if h.Format == GIF {
+		// image/gif decodes the first frame alone, at its size, which may be smaller.
+		if err := CheckSize(h.frameW, h.frameH, opts.MaxPixels); err != nil {
+			return Header{}, fmt.Errorf("imageio: %s: first frame: %w", h.Format, err)
+		}
+	}
+	if opts.IgnoreOrientation {
+		h.Orientation = 1
+	}
+	return h, nil
+}
+
+// jpegScale is the DCT reduction a JPEG decodes at under opts (1 for other formats).
+func (h *Header) jpegScale(opts DecodeOptions) int {
+	if h.Format != JPEG || (opts.MinWidth <= 0 && opts.MinHeight <= 0) {
+		return 1
+	}
+	minW, minH := opts.MinWidth, opts.MinHeight
+	if h.Orientation >= 5 { // the stored image is transposed relative to what the model sees
+		minW, minH = minH, minW
+	}
+	return jpegscale.ChooseScale(h.Width, h.Height, minW, minH)
+}
+
+// decodedSize is the stored size decoding produces: a JPEG's DCT-scaled size, a GIF's first
+// frame, the declared size otherwise.
+func (h *Header) decodedSize(opts DecodeOptions) (w, ht int) {
+	switch h.Format {
+	case JPEG:
+		return jpegscale.ScaledSize(h.Width, h.Height, h.jpegScale(opts))
+	case GIF:
+		return h.frameW, h.frameH
+	}
+	return h.Width, h.Height
+}
+
+// decodeRows decodes data (whose header is h) into s, row by row.
+func decodeRows(ctx context.Context, data []byte, h *Header, opts DecodeOptions, s rowSink) error {
+	if err := ctx.Err(); err != nil {
+		return decodeErr(h.Format, "data", err)
+	}
+	var err error
+	switch h.Format {
+	case JPEG:
+		jo := jpegscale.Options{Scale: h.jpegScale(opts), MaxPixels: -1} // the size check already ran
+		_, err = jpegscale.DecodeTo(ctx, data, jo, func(w, ht int) jpegscale.Sink { return jpegSink{s} })
+	case PNG:
+		err = decodePNG(ctx, data, s)
+	case GIF:
+		err = decodeGIF(ctx, data, s)
+	case BMP:
+		err = decodeBMP(ctx, data, s)
+	case WebP:
+		err = decodeWebP(ctx, data, s)
+	}
+	if err != nil {
+		return decodeErr(h.Format, "data", err)
+	}
+	return nil
+}
+
+// jpegSink adapts a rowSink to jpegscale's.
+type jpegSink struct{ s rowSink }
+
+func (j jpegSink) Rows() (int, int)  { return j.s.rows() }
+func (j jpegSink) Row(y int) []uint8 { return j.s.row(y) }
+func (j jpegSink) Commit(y int)      { j.s.commit(y) }
 
 // CheckSize reports whether a w×h image is acceptable under maxPixels (0 = DefaultMaxPixels).
 func CheckSize(w, h int, maxPixels int64) error {
@@ -223,7 +246,12 @@ func CheckSize(w, h int, maxPixels int64) error {
 }
 
 func decodeErr(f Format, part string, err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("imageio: %s: decoding stopped: %w", f, err)
+	case errors.Is(err, jpegscale.ErrTooMuchWork):
+		return fmt.Errorf("imageio: %s: %w: %w", f, ErrInvalid, err)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return fmt.Errorf("imageio: %s: %w (%v)", f, ErrTruncated, err)
 	}
 	return fmt.Errorf("imageio: %s: %w: bad %s: %v", f, ErrInvalid, part, err)

@@ -138,43 +138,73 @@ func roundHalfEven(d int) int {
 }
 
 type scratch struct {
-	h, v axis
-	tmp  []uint8
-	row  []uint8
+	rz  resizer
+	row []uint8
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-// Into resizes img as configured and writes it as item batchIndex of dst, whose dtype and shape
-// must be p.TensorDType() and p.Shape(N) with N > batchIndex. Working buffers are pooled, so in a
-// steady state it does not allocate.
-func (p Preprocess) Into(img *RGB, dst *tensor.Tensor, batchIndex int) error {
-	p, err := p.Normalized()
-	if err != nil {
-		return fmt.Errorf("imageio: preprocess: %w", err)
-	}
+// check validates dst and batchIndex for p (already normalized).
+func (p Preprocess) check(dst *tensor.Tensor, batchIndex int) error {
 	if !p.fits(dst) {
 		return fmt.Errorf("imageio: preprocess: destination is %s%s, want %s%s", dst.DType, dst.Shape, p.TensorDType(), p.Shape(-1))
 	}
 	if batchIndex < 0 || batchIndex >= dst.Shape[0] {
 		return fmt.Errorf("imageio: preprocess: batch index %d outside batch of %d", batchIndex, dst.Shape[0])
 	}
+	return nil
+}
+
+// Into resizes img as configured and writes it as item batchIndex of dst, whose dtype and shape
+// must be p.TensorDType() and p.Shape(N) with N > batchIndex. Working buffers are pooled, so in a
+// steady state it does not allocate. An image that DecodeResized made for the same geometry is
+// only normalised.
+func (p Preprocess) Into(img *RGB, dst *tensor.Tensor, batchIndex int) error {
+	p, err := p.Normalized()
+	if err != nil {
+		return fmt.Errorf("imageio: preprocess: %w", err)
+	}
+	if err := p.check(dst, batchIndex); err != nil {
+		return err
+	}
 	if img == nil || img.W <= 0 || img.H <= 0 || len(img.Pix) < img.W*img.H*3 {
 		return fmt.Errorf("imageio: preprocess: empty or short image")
 	}
-	rw, rh, left, top := p.Geometry(img.W, img.H)
-	W, H := p.Width, p.Height
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	aa := p.Filter == "antialias"
-	sc.h.prepare(img.W, rw, left, W, aa)
-	sc.v.prepare(img.H, rh, top, H, aa)
-	y0 := int(sc.v.start[0])
-	y1 := int(sc.v.start[H-1] + sc.v.count[H-1])
-	sc.tmp = grow(sc.tmp, (y1-y0)*W*3)
-	sc.row = grow(sc.row, W*3)
-	resampleH(img, &sc.h, y0, y1, sc.tmp)
+	sc.row = grow(sc.row, 3*p.Width)
+	if img.resized == p.geometry() && img.W == p.Width && img.H == p.Height {
+		p.store(dst, batchIndex, sc.row, func(i int, row []uint8) { copy(row, img.Pix[i*img.W*3:(i+1)*img.W*3]) })
+		return nil
+	}
+	p.initResizer(&sc.rz, img.W, img.H)
+	sc.rz.pushImage(img)
+	p.store(dst, batchIndex, sc.row, sc.rz.outRow)
+	return nil
+}
 
+// geometry is what decides the resized pixels (not their normalisation).
+type geometry struct {
+	w, h    int
+	resize  string
+	shorter int
+	filter  string
+}
+
+func (p Preprocess) geometry() geometry {
+	return geometry{p.Width, p.Height, p.Resize, p.ResizeShorter, p.Filter}
+}
+
+// initResizer prepares rz for a w×h (oriented) source under p's geometry.
+func (p Preprocess) initResizer(rz *resizer, w, h int) {
+	rw, rh, left, top := p.Geometry(w, h)
+	rz.init(w, h, rw, rh, left, top, p.Width, p.Height, p.Filter == "antialias")
+}
+
+// store writes the Width×Height RGB rows that row(i, rowBuf) produces (rowBuf holds 3*Width
+// bytes) into item batchIndex of dst.
+func (p Preprocess) store(dst *tensor.Tensor, batchIndex int, rowBuf []uint8, row func(i int, buf []uint8)) {
+	W, H := p.Width, p.Height
 	var lut [3][256]float32
 	if p.DType == "f32" {
 		for c := range 3 {
@@ -186,8 +216,8 @@ func (p Preprocess) Into(img *RGB, dst *tensor.Tensor, batchIndex int) error {
 	plane := W * H
 	item := plane * 3
 	for i := range H {
-		resampleVRow(sc.tmp, &sc.v, i, y0, sc.row)
-		row := sc.row
+		row(i, rowBuf)
+		row := rowBuf
 		switch p.DType {
 		case "f32":
 			out := dst.F32()[batchIndex*item:][:item]
@@ -221,7 +251,6 @@ func (p Preprocess) Into(img *RGB, dst *tensor.Tensor, batchIndex int) error {
 			}
 		}
 	}
-	return nil
 }
 
 // sidecar is the JSON file next to a model; sections other than "preprocess" belong to other

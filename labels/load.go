@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 )
 
 // MaxLabels is the largest number of classes a label file may name. The biggest real head (万物识别) has
@@ -20,19 +21,13 @@ const MaxLabels = 100_000
 // maxFileBytes bounds what Load reads: MaxLabels labels of a few hundred bytes each.
 const maxFileBytes = 32 << 20
 
-// Load reads a user label file; see [Parse] for the formats. Errors name the file and the reason.
+// Load reads a user label file; see [Parse] for the formats. Errors name the file and the reason. A regular
+// file over 32 MiB is refused by its size; a pipe or device is read only up to that limit, and a stream that
+// starts with a NUL byte (binary data, /dev/zero) is refused at its first bytes.
 func Load(path string) (*Set, error) {
-	f, err := os.Open(path)
+	data, err := userfile.ReadFile(path, maxFileBytes, "a label file", userfile.CheckText)
 	if err != nil {
 		return nil, fmt.Errorf("labels: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("labels: %s: %w", path, err)
-	}
-	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("labels: %s: larger than %d MiB, not a label file", path, maxFileBytes>>20)
 	}
 	return Parse(path, data)
 }
@@ -50,13 +45,16 @@ func Load(path string) (*Set, error) {
 //
 // In the line formats a "\r\n" ending is accepted, labels are trimmed of surrounding spaces, blank lines at
 // the end are ignored and a blank line elsewhere is an error (it would shift every later index). The data
-// must be valid UTF-8; a leading UTF-8 BOM is dropped. At most [MaxLabels] classes. English and Chinese
+// must be valid UTF-8 without NUL bytes; a leading UTF-8 BOM is dropped. At most [MaxLabels] classes. English and Chinese
 // of every class are both the given label; user sets have no categories.
 func Parse(name string, data []byte) (*Set, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	if !utf8.Valid(data) {
 		line, col := invalidUTF8At(data)
 		return nil, fmt.Errorf("labels: %s: line %d, byte %d: invalid UTF-8 (label files must be UTF-8)", name, line, col)
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return nil, fmt.Errorf("labels: %s: a NUL byte at offset %d: binary data or UTF-16, not a UTF-8 label file", name, i)
 	}
 	var names []string
 	var err error

@@ -144,7 +144,7 @@ func TestLoadTooLarge(t *testing.T) {
 	}
 	f.Close()
 	_, err = Load(path)
-	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a label file") {
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "the limit for a label file") {
 		t.Errorf("Load(huge) error = %v", err)
 	}
 }
@@ -167,5 +167,28 @@ func TestParseRoundTripImageNet(t *testing.T) {
 		if s.Chinese(i) != in.Chinese(i) {
 			t.Fatalf("class %d = %q, want %q", i, s.Chinese(i), in.Chinese(i))
 		}
+	}
+}
+
+// TestLoadStreamsAndBinary: a label "file" that is /dev/zero or UTF-16 text is refused with the reason,
+// /dev/zero at its first bytes rather than after reading the 32 MiB limit.
+func TestLoadStreamsAndBinary(t *testing.T) {
+	dir := t.TempDir()
+	utf16 := filepath.Join(dir, "utf16.txt")
+	if err := os.WriteFile(utf16, []byte("c\x00a\x00t\x00\n\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(utf16); err == nil || !strings.Contains(err.Error(), utf16) || !strings.Contains(err.Error(), "NUL byte") {
+		t.Errorf("Load(UTF-16) error = %v", err)
+	}
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		return
+	}
+	zero := filepath.Join(dir, "zero.txt")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(zero); err == nil || !strings.Contains(err.Error(), zero) || !strings.Contains(err.Error(), "NUL byte at offset 0") {
+		t.Errorf("Load(/dev/zero) error = %v", err)
 	}
 }

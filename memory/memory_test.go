@@ -97,14 +97,33 @@ func TestDetectBudget(t *testing.T) {
 }
 
 func TestPredictSumsParts(t *testing.T) {
-	st := runtime.Stats{WeightBytes: 100 << 20, PackedBytes: 40 << 20, ArenaBytes: 10 << 20}
-	b := Predict(st, DecodeBytes(1000, 1000, 300_000))
-	if b.Weights != 60<<20 || b.Packed != 40<<20 || b.Arena != 10<<20 || b.Decode != 7_300_000 {
+	fp := runtime.Footprint{ConstBytes: 60 << 20, MappedBytes: 50 << 20, PackedBytes: 40 << 20, ArenaBytes: 10 << 20, Programs: 1, Steps: 50, Threads: 2}
+	b := Predict(fp, DecodeBytes(1000, 1000, 300_000))
+	if b.Weights != 60<<20 || b.Packed != 40<<20 || b.Arena != 10<<20 || b.Decode != 7_300_000 || b.Mapped != 50<<20 || b.OffHeap() != 60<<20+BinaryBytes {
 		t.Fatalf("breakdown %+v", b)
 	}
 	held := b.Weights + b.Packed + b.Arena + b.Decode
-	if b.Runtime != RuntimeBaseBytes+held*HeapSlackPercent/100 || b.Total() != held+b.Runtime {
+	if b.Runtime != RuntimeBaseBytes+50*StepBytes+held*HeapSlackPercent/100 || b.Total() != held+b.Runtime {
 		t.Fatalf("breakdown %+v", b)
+	}
+}
+
+// The process part grows with the worker pool past the calibrated thread count and with every
+// program beyond the first, by the per-step cost of one program.
+func TestRuntimeBytes(t *testing.T) {
+	for _, tc := range []struct {
+		fp   runtime.Footprint
+		want int64
+	}{
+		{runtime.Footprint{Programs: 1, Steps: 100, Threads: 1}, RuntimeBaseBytes + 100*StepBytes},
+		{runtime.Footprint{Programs: 1, Steps: 100, Threads: BaseThreads}, RuntimeBaseBytes + 100*StepBytes},
+		{runtime.Footprint{Programs: 1, Steps: 100, Threads: 8}, RuntimeBaseBytes + 100*StepBytes + 6*WorkerBytes},
+		{runtime.Footprint{Programs: 4, Steps: 400, Threads: 2}, RuntimeBaseBytes + 100*StepBytes + 300*ProgramBytesPerStep},
+		{runtime.Footprint{Programs: 8, Steps: 800, Threads: 16}, RuntimeBaseBytes + 100*StepBytes + 14*WorkerBytes + 700*ProgramBytesPerStep},
+	} {
+		if got := RuntimeBytes(tc.fp); got != tc.want {
+			t.Errorf("RuntimeBytes(%+v) = %d, want %d", tc.fp, got, tc.want)
+		}
 	}
 }
 
@@ -148,15 +167,15 @@ func TestChoose(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// HeapLimit leaves the prediction's headroom above everything the program holds, so the collector is
-// never asked to keep the heap under its live size.
+// HeapLimit leaves the prediction's headroom above everything the program holds on the Go heap, so the
+// collector is never asked to keep the heap under its live size.
 func TestHeapLimit(t *testing.T) {
 	for _, b := range []Breakdown{
 		{Weights: 150 << 20, Arena: 10 << 20, Decode: 1 << 20, Runtime: RuntimeBaseBytes}, // int8: weights on the heap
 		{Weights: 8 << 20, Packed: 91 << 20, Arena: 7 << 20, Decode: 1 << 20},
 		{},
 	} {
-		held := b.Weights + b.Packed + b.Arena + b.Decode
+		held := b.Weights + b.Packed + b.Decode // the arena is mapped apart from the Go heap
 		lim := HeapLimit(b)
 		if lim < held+held/10+HeapMarginBytes || lim > held+held/4+HeapMarginBytes {
 			t.Errorf("HeapLimit(%s) = %s; holds %s", b, FormatSize(lim), FormatSize(held))

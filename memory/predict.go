@@ -10,12 +10,18 @@ import (
 // The calibrated constants of the peak-RSS model (see docs/memory.md for the measurements they come
 // from, and bench/memory for the script that re-measures them).
 const (
-	// RuntimeBaseBytes is what a classify process holds besides weights, arena, photo and input: the
-	// binary's pages (about 11.5 MiB resident before any model: text, rodata, libc when built with cgo),
-	// then the code pages import, passes and kernels touch, the Go runtime's metadata (span and GC
-	// structures), the source and optimized graphs, the label tables and the worker pool's stacks.
-	// Calibrated on the measured residual over 12 configurations (16.9-19.4 MiB; docs/memory.md).
-	RuntimeBaseBytes = 35 << 19 // 17.5 MiB
+	// RuntimeBaseBytes is what a classify process holds besides weights, arena, photo and the program's
+	// own structures (StepBytes): the binary's pages (about 10 MiB resident before any model with the
+	// default CGO_ENABLED=0 build: text, rodata, data), the code pages import, passes and kernels
+	// touch, the Go runtime's metadata, the label tables, the main goroutines' stacks and one worker's.
+	// Calibrated with StepBytes on the measured residual over 24 configurations (docs/memory.md).
+	RuntimeBaseBytes = 14 << 20
+	// StepBytes is what the first program costs per kernel step beside its weights and arena: the
+	// imported source graph (its nodes, values and tensor headers: about three source nodes per
+	// step), the optimized copy, the kernels' own state and the heap around them. Fitted with
+	// RuntimeBaseBytes: MobileNetV2 (64 steps) and ResNet-50 (72) leave 14.0-15.2 MiB, ResNeSt-101
+	// (382 steps) 18.6-19.0 MiB at int8, where its weights are on the heap too.
+	StepBytes = 14 << 10
 	// HeapSlackPercent is the growth over everything the program holds (weights, packed, arena,
 	// decode) that the base leaves out: heap fragmentation of size classes and GC metadata that scale
 	// with the heap, fault-around pages of the mapped weights.
@@ -25,6 +31,18 @@ const (
 	DecodeBytesPerPixel = 7
 	// DefaultPhotoPixels is the photo `wanwu plan` assumes when it is not told one: 1920×1080.
 	DefaultPhotoPixels = 1920 * 1080
+	// BaseThreads is the thread count RuntimeBaseBytes was calibrated at (its worker stack included).
+	BaseThreads = 2
+	// WorkerBytes is what each further thread of the worker pool holds: a goroutine (g struct, job
+	// channel) and its stack. An idle worker measured about 3 KiB (a million of them: 2.86 GB); one
+	// that has run a depthwise convolution has grown its stack to 32 KiB (the kernel's 16 KiB strip
+	// buffer lives there). This is the grown figure, so the prediction holds on any machine.
+	WorkerBytes = 36 << 10
+	// ProgramBytesPerStep is what each program beyond the first holds, per kernel step: its optimized
+	// graph, kernels and tensor headers (its weights are the first program's, shared). Measured, Go
+	// heap after GC per extra program of one Shared: ResNet-50 fp32 204 KiB / 72 steps, ResNeSt-101
+	// fp16 1084 KiB / 382 steps (2.8 KiB a step), MobileNetV2 int8 356 KiB / 64 steps (5.6 KiB).
+	ProgramBytesPerStep = 4 << 10
 )
 
 // Breakdown is a predicted peak, by part. All parts are resident at the same time at the peak (the
@@ -41,7 +59,20 @@ type Breakdown struct {
 	Decode int64
 	// Runtime is the process without a model plus the heap's slack over the live heap.
 	Runtime int64
+	// Mapped is the part of Weights that is pages of the memory-mapped model file. Like the arena
+	// (mapped apart from the Go heap), it is resident but outside a Go memory limit: OffHeap.
+	Mapped int64
 }
+
+// OffHeap is what the prediction holds outside what a Go memory limit counts: the arena, the mapped
+// weight pages and the binary's own pages (BinaryBytes). A Go memory limit meant to keep the whole
+// process within a budget is the budget less this.
+func (b Breakdown) OffHeap() int64 { return b.Arena + b.Mapped + BinaryBytes }
+
+// BinaryBytes is the part of RuntimeBaseBytes that is the binary's resident pages (text, rodata,
+// data) rather than memory the Go runtime maps: a wanwu process measures 9.3-9.6 MiB VmRSS before it
+// does anything, a little of it the runtime's first heap.
+const BinaryBytes = 8 << 20
 
 // Total is the predicted peak RSS.
 func (b Breakdown) Total() int64 { return b.Weights + b.Packed + b.Arena + b.Decode + b.Runtime }
@@ -57,27 +88,46 @@ func DecodeBytes(w, h int, fileBytes int64) int64 {
 	return int64(w)*int64(h)*DecodeBytesPerPixel + fileBytes
 }
 
-// Predict turns a program's planned memory (runtime.Estimate or Program.Stats, for the configuration's
-// precision, size, batch and pruned head) into a predicted peak RSS, for decodeBytes of photo.
-func Predict(st runtime.Stats, decodeBytes int64) Breakdown {
+// Predict is the one model of a wanwu process's peak RSS, used by plan, classify, bench, serve and
+// /v1/models: the programs' planned memory (runtime.Union of runtime.Estimate or Program.Stats, for the
+// configuration's precision, size, batches and pruned head: weights and packed copies once, the
+// largest arena once) plus decodeBytes of photo, plus the process itself (RuntimeBytes) and the heap's
+// slack over everything held.
+func Predict(fp runtime.Footprint, decodeBytes int64) Breakdown {
 	b := Breakdown{
-		Weights: int64(st.WeightBytes - st.PackedBytes),
-		Packed:  int64(st.PackedBytes),
-		Arena:   int64(st.ArenaBytes),
+		Weights: fp.ConstBytes,
+		Packed:  fp.PackedBytes,
+		Arena:   fp.ArenaBytes,
 		Decode:  decodeBytes,
+		Mapped:  fp.MappedBytes,
 	}
-	b.Runtime = RuntimeBaseBytes + (b.Weights+b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
+	b.Runtime = RuntimeBytes(fp) + (b.Weights+b.Packed+b.Arena+b.Decode)*HeapSlackPercent/100
 	return b
 }
 
+// RuntimeBytes is the process besides weights, arena and photo: the calibrated base, the first
+// program's structures (StepBytes per step), the programs beyond the first (a model's batch programs,
+// whose weights are the first's) and the worker goroutines beyond BaseThreads.
+func RuntimeBytes(fp runtime.Footprint) int64 {
+	r := int64(RuntimeBaseBytes)
+	if fp.Programs > 0 {
+		first := fp.Steps / fp.Programs
+		r += int64(first)*StepBytes + int64(fp.Steps-first)*ProgramBytesPerStep
+	}
+	if fp.Threads > BaseThreads {
+		r += int64(fp.Threads-BaseThreads) * WorkerBytes
+	}
+	return r
+}
+
 // HeapLimit is a Go memory limit (debug.SetMemoryLimit) for a process running the configuration b
-// predicts: everything but the process base, as if every weight lived on the Go heap (converted int8
-// and fp16 weights, pruned-head copies do; mapped fp32 weights do not, which only loosens the limit),
-// plus a margin for the prediction's error. Set before compiling, it makes the collector reclaim
+// predicts: everything but the process base and the arena (mapped apart from the Go heap), as if every
+// weight lived on the Go heap (converted int8 and fp16 weights, pruned-head copies do; mapped fp32
+// weights do not, which only loosens the limit), plus a margin for the prediction's error. Set before compiling, it makes the collector reclaim
 // conversion and packing garbage (an fp16 conversion's halves once packed, folded constants, the
 // import's buffers) before the heap grows past the predicted peak, instead of at twice the live heap.
 func HeapLimit(b Breakdown) int64 {
-	live := b.Weights + b.Packed + b.Arena + b.Decode
+	live := b.Weights + b.Packed + b.Decode
 	return live + live/8 + HeapMarginBytes
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
@@ -22,7 +23,8 @@ import (
 // Bias and the fused activation are applied per tile while it is still in cache.
 
 func init() {
-	Register("Conv", &Def{Infer: inferConv, Compile: compileConv})
+	Register("Conv", &Def{Infer: inferConv, Compile: compileConv,
+		CompileCached: func(n *graph.Node, wc WeightCache) (Kernel, error) { return compileConvPacked(n, nil, 0, wc) }})
 	Register("F16Conv", &Def{Infer: inferF16Conv, Compile: compileF16Conv})
 }
 
@@ -224,11 +226,12 @@ type convKernel struct {
 	usedSlots     int
 }
 
-func compileConv(n *graph.Node) (Kernel, error) { return compileConvPacked(n, nil, 0) }
+func compileConv(n *graph.Node) (Kernel, error) { return compileConvPacked(n, nil, 0, nil) }
 
 // compileConvPacked compiles a Conv; pre, when not nil, is W already packed in halves (PackedA16
-// layout for row tile preMR, one block per group) and is used in place.
-func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
+// layout for row tile preMR, one block per group) and is used in place. A constant W the kernel
+// repacks comes from wc (nil: packed here).
+func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (Kernel, error) {
 	if err := inferConv(n); err != nil {
 		return nil, err
 	}
@@ -297,26 +300,39 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int) (Kernel, error) {
 		k.wideLen = f32.Widen16Len()
 		k.prepacked = true
 	} else if w.DType == tensor.F16 {
-		wd := w.Const.F16()
+		glen := f32.PackedALen(k.mg, K)
+		b := packedWeights(wc, w.Const, fmt.Sprintf("f32.PackA16 g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 2*k.groups*glen,
+			func(dst []byte) {
+				d, wd := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(dst)/2), w.Const.F16()
+				for gi := 0; gi < k.groups; gi++ {
+					f32.PackA16(d[gi*glen:(gi+1)*glen], k.mg, K, wd[gi*k.mg*K:], K)
+				}
+			})
+		data := unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
 		k.packed16 = make([]f32.PackedA16, k.groups)
 		for gi := range k.packed16 {
-			buf := make([]uint16, f32.PackedALen(k.mg, K))
-			k.packed16[gi] = f32.PackA16(buf, k.mg, K, wd[gi*k.mg*K:], K)
+			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 		k.wideLen = f32.Widen16Len()
 	} else if tm := useWinograd(k); tm > 0 && n.Str("conv_algorithm", "") != "im2col" {
-		var wd []float32
+		var wc32 *tensor.Tensor
 		if w.IsConst() {
-			wd = w.Const.F32()
+			wc32 = w.Const
 		}
-		k.wino = newWinoState(k, wd, tm)
+		k.wino = newWinoState(k, wc32, wc, tm)
 		return k, nil
 	} else if w.IsConst() {
-		wd := w.Const.F32()
+		glen := f32.PackedALen(k.mg, K)
+		data := bytesAsF32(packedWeights(wc, w.Const, fmt.Sprintf("f32.PackA g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 4*k.groups*glen,
+			func(dst []byte) {
+				d, wd := bytesAsF32(dst), w.Const.F32()
+				for gi := 0; gi < k.groups; gi++ {
+					f32.PackA(d[gi*glen:(gi+1)*glen], false, k.mg, K, 1, wd[gi*k.mg*K:], K)
+				}
+			}))
 		k.packed = make([]f32.PackedA, k.groups)
 		for gi := range k.packed {
-			buf := make([]float32, f32.PackedALen(k.mg, K))
-			k.packed[gi] = f32.PackA(buf, false, k.mg, K, 1, wd[gi*k.mg*K:], K)
+			k.packed[gi] = f32.PackedA{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 	} else {
 		k.packLen = f32.PackedALen(k.mg, K)
@@ -595,7 +611,7 @@ func compileF16Conv(n *graph.Node) (Kernel, error) {
 	if want := groups * f32.RoundUp(ws[0]/groups, mr) * kk; len(pre) != want {
 		return nil, fmt.Errorf("ops: node %q (F16Conv): W has %d halves, want %d", n.Name, len(pre), want)
 	}
-	return compileConvPacked(c, pre, mr)
+	return compileConvPacked(c, pre, mr, nil)
 }
 
 // PackConvWeightsF16 rounds a Conv weight w (cout rows of k = Cin/group·kh·kw values; group blocks of

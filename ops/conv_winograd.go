@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 
@@ -119,14 +120,24 @@ func winogradPays(cin, mg, tiles int) bool {
 	return f32.WinoVector() && cin >= 16 && mg >= 16 && tiles >= 32
 }
 
-func newWinoState(k *convKernel, w []float32, tm int) *winoState {
+// newWinoState prepares the Winograd path; w is the constant weight (its U matrices come from wc,
+// nil: packed here), or nil when W is computed at run time and packed into scratch.
+func newWinoState(k *convKernel, w *tensor.Tensor, wc WeightCache, tm int) *winoState {
 	g := &k.geom
 	s := &winoState{tm: tm, np: f32.WinoPointsOf(tm)}
 	s.u = make([]f32.PackedA, k.groups*s.np)
 	s.uLen = f32.WinoPackedLen(tm, k.cout, k.cin, k.groups)
 	if w != nil {
-		s.data = make([]float32, s.uLen)
-		f32.WinoPackWeights(s.u, s.data, w, tm, k.cout, k.cin, k.groups)
+		layout := fmt.Sprintf("f32.WinoU F(%d) g%d %d<-%d mr%d", tm, k.groups, k.cout, k.cin, f32.MR)
+		s.data = bytesAsF32(packedWeights(wc, w, layout, 4*s.uLen, func(dst []byte) {
+			f32.WinoPackWeights(make([]f32.PackedA, k.groups*s.np), bytesAsF32(dst), w.F32(), tm, k.cout, k.cin, k.groups)
+		}))
+		// The headers WinoPackWeights describes its output with, made from the (possibly shared) data.
+		mg, cg := k.cout/k.groups, k.cin/k.groups
+		plen := f32.PackedALen(mg, cg)
+		for i := range s.u {
+			s.u[i] = f32.PackedA{M: mg, K: cg, MR: f32.MR, Data: s.data[i*plen : (i+1)*plen]}
+		}
 	}
 	th, tw := (g.OH+tm-1)/tm, (g.OW+tm-1)/tm
 	for b := 0; b < k.batch; b++ {

@@ -26,6 +26,10 @@ type Def struct {
 	Infer func(n *graph.Node) error
 	// Compile builds the kernel for concrete input shapes (after Infer).
 	Compile func(n *graph.Node) (Kernel, error)
+	// CompileCached, when set, is Compile for a kernel that repacks constant weights: it takes them
+	// from wc (see WeightCache), so programs compiled from one graph share one packed copy. The
+	// runtime prefers it to Compile.
+	CompileCached func(n *graph.Node, wc WeightCache) (Kernel, error)
 	// Alias marks ops whose output 0 is input 0's bytes reinterpreted (Reshape, Flatten, Squeeze,
 	// Unsqueeze, Identity): the runtime gives them no buffer and runs no kernel.
 	Alias bool

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -32,6 +33,10 @@ type Options struct {
 	// (views of the arena, valid until the next step writes over them): activation calibration
 	// (package calibrate) reads the ranges of intermediate values through it, profilers time steps.
 	AfterStep func(n *graph.Node, outputs []*tensor.Tensor)
+	// Shared, when not nil, is where the program takes its derived weights, arena and worker pool from,
+	// shared with the other programs compiled with it (see Shared); Threads is then the Shared's.
+	// Estimate ignores it.
+	Shared *Shared
 }
 
 // PackedWeights is implemented by kernels that keep their own copy of weights (repacked for the
@@ -39,11 +44,6 @@ type Options struct {
 type PackedWeights interface {
 	PackedBytes() int
 }
-
-// RuntimeOverheadBytes is what Stats.PeakBytes adds to weights and arena for everything else a running
-// process holds: the Go runtime and its heap slack, goroutine stacks of the worker pool, the optimized
-// graph and tensor headers. It is an estimate (a small Go program's RSS), not a measurement per model.
-const RuntimeOverheadBytes = 8 << 20
 
 // step is one kernel invocation with its operands pre-bound.
 type step struct {
@@ -58,6 +58,7 @@ type step struct {
 type Program struct {
 	g       *graph.Graph
 	arena   []byte
+	shared  *Shared // nil: the arena and pool are the program's own
 	pool    *parallel.Pool
 	steps   []step
 	inputs  []*tensor.Tensor // arena slots of graph inputs
@@ -67,19 +68,51 @@ type Program struct {
 	closed  bool
 	// afterStep is Options.AfterStep.
 	afterStep func(*graph.Node, []*tensor.Tensor)
+	// views and scratch place tensors and kernel scratch in the arena by offset, so bind can move them
+	// onto another arena (a Shared's grows when a larger program joins).
+	views   []arenaView
+	scratch []arenaView // t nil: steps[step].ctx.Scratch
+}
+
+type arenaView struct {
+	t         *tensor.Tensor
+	step      int
+	off, size int
+}
+
+// bind points every arena view of p at arena.
+func (p *Program) bind(arena []byte) {
+	p.arena = arena
+	for _, v := range p.views {
+		v.t.Data = arena[v.off : v.off+v.size : v.off+v.size]
+	}
+	for _, v := range p.scratch {
+		p.steps[v.step].ctx.Scratch = arena[v.off : v.off+v.size : v.off+v.size]
+	}
 }
 
 // Compile clones g, optimizes the clone for opts.InputShapes, compiles every kernel, plans all
 // activations, graph inputs/outputs and kernel scratch into one arena and allocates it.
 // Constants keep viewing g's memory: g must stay open (not Closed) while the Program is used.
+//
+// With opts.Shared the program reads the weights earlier programs of that Shared derived (compiling
+// only what is new), runs on its pool and uses its arena, grown to this program's size if need be.
 func Compile(g *graph.Graph, opts Options) (*Program, error) {
-	c, err := build(g, opts, false)
+	if err := CheckThreads(opts.Threads); err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	store := newWeightStore()
+	if opts.Shared != nil {
+		store = opts.Shared.store
+	}
+	c, err := build(g, opts, store, false)
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{g: c.g, stats: c.stats, afterStep: opts.AfterStep}
-	p.arena = alignedBytes(c.plan.ArenaSize)
-	p.pool = parallel.NewPool(opts.Threads)
+	if err := checkAllocatable(c.plan.ArenaSize); err != nil {
+		return nil, err
+	}
+	p := &Program{g: c.g, stats: c.stats, shared: opts.Shared, afterStep: opts.AfterStep}
 
 	// One tensor header per value; alias and in-place values view their root buffer's bytes.
 	hdr := map[*graph.Value]*tensor.Tensor{}
@@ -98,9 +131,8 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 			src := c.constView[v]
 			t = &tensor.Tensor{DType: v.DType, Shape: v.Shape.Clone(), Data: src.Data[:byteSize(v)]}
 		default:
-			off := c.plan.Offsets[c.planIndex(v)]
-			n := byteSize(v)
-			t = &tensor.Tensor{DType: v.DType, Shape: v.Shape.Clone(), Data: p.arena[off : off+n : off+n]}
+			t = &tensor.Tensor{DType: v.DType, Shape: v.Shape.Clone()}
+			p.views = append(p.views, arenaView{t: t, off: c.plan.Offsets[c.planIndex(v)], size: byteSize(v)})
 		}
 		hdr[v] = t
 		return t
@@ -120,16 +152,25 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 		for j, v := range n.Outputs {
 			s.out[j] = tensorOf(v)
 		}
-		s.ctx.Pool = p.pool
 		if sb := c.scratch[i]; sb >= 0 {
-			off := c.plan.Offsets[sb]
-			size := c.bufs[sb].Size
-			s.ctx.Scratch = p.arena[off : off+size : off+size]
+			p.scratch = append(p.scratch, arenaView{step: len(p.steps), off: c.plan.Offsets[sb], size: c.bufs[sb].Size})
 		}
 		p.steps = append(p.steps, s)
 	}
 	for _, v := range c.g.Outputs {
 		p.outputs = append(p.outputs, tensorOf(v))
+	}
+	if s := opts.Shared; s != nil {
+		p.pool = s.pool
+		if err := s.attach(p, c.plan.ArenaSize); err != nil {
+			return nil, err
+		}
+	} else {
+		p.pool = parallel.NewPool(opts.Threads)
+		p.bind(alignedBytes(c.plan.ArenaSize))
+	}
+	for i := range p.steps {
+		p.steps[i].ctx.Pool = p.pool
 	}
 	return p, nil
 }
@@ -138,12 +179,22 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 // are counted) but allocates no arena and starts no workers: the CLI uses it to predict memory for an
 // input size and batch.
 func Estimate(g *graph.Graph, opts Options) (Stats, error) {
-	c, err := build(g, opts, true)
+	if err := CheckThreads(opts.Threads); err != nil {
+		return Stats{}, fmt.Errorf("runtime: %w", err)
+	}
+	store := newWeightStore()
+	defer store.release()
+	c, err := build(g, opts, store, true)
 	if err != nil {
 		return Stats{}, err
 	}
 	return c.stats, nil
 }
+
+// Input is the arena slot of graph input i: a caller may write the input there and pass it to Run,
+// which then copies nothing. It views the arena, so it is valid until the next Compile with the same
+// Shared (which may move the arena) or Close.
+func (p *Program) Input(i int) *tensor.Tensor { return p.inputs[i] }
 
 // Graph returns the optimized graph the program runs (read-only).
 func (p *Program) Graph() *graph.Graph { return p.g }
@@ -157,7 +208,18 @@ func (p *Program) Close() {
 		return
 	}
 	p.closed = true
-	p.pool.Close()
+	if p.shared != nil {
+		p.shared.detach(p)
+		// The shared arena may be unmapped now: nothing of p may view it.
+		for _, v := range p.views {
+			v.t.Data = nil
+		}
+		for _, v := range p.scratch {
+			p.steps[v.step].ctx.Scratch = nil
+		}
+	} else {
+		p.pool.Close()
+	}
 	p.arena = nil
 }
 
@@ -231,11 +293,13 @@ func (c *compiled) find(b int) int {
 func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bufOf[v])] }
 
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
-func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
+func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*compiled, error) {
 	g := src.Clone()
 	if err := passes.Optimize(g, opts.InputShapes); err != nil {
 		return nil, err
 	}
+	wc := newWeightCtx(store, src, estimate)
+	wc.canonicalize(g)
 	if !opts.Winograd {
 		for _, n := range g.Nodes {
 			if n.Op == "Conv" {
@@ -244,29 +308,23 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 		}
 	}
 	// An Estimate converts over virtual (reserved, never-written) weight bytes: the same rewrite and
-	// sizes, nothing read or copied, so `wanwu plan` costs no weight memory.
-	var frees []func()
-	defer func() {
-		for _, f := range frees {
-			f()
-		}
-	}()
-	virtual := func(n int) []byte {
-		b, free := virtualBytes(n)
-		frees = append(frees, free)
-		return b
+	// sizes, nothing read or copied, so `wanwu plan` costs no weight memory. A conversion goes through
+	// the store, so programs compiled with one Shared convert each weight once.
+	conv := passes.Conversion{Memo: wc.memo}
+	if estimate {
+		conv.Virtual = wc.virtual
+	} else {
+		conv.Release, _ = src.Backing.(graph.RangeReleaser)
 	}
-	rel, _ := src.Backing.(graph.RangeReleaser)
 	var err error
-	switch {
-	case opts.Precision == passes.PrecisionFP16 && estimate:
-		err = passes.ConvertFP16Virtual(g, virtual)
-	case opts.Precision == passes.PrecisionFP16:
-		err = passes.ConvertFP16Releasing(g, rel)
-	case opts.Precision == passes.PrecisionInt8 && estimate:
-		err = passes.QuantizeWeightsVirtual(g, virtual)
-	case opts.Precision != "":
-		err = passes.QuantizeWeightsReleasing(g, opts.Precision, rel)
+	switch opts.Precision {
+	case "", passes.PrecisionFP32:
+	case passes.PrecisionFP16:
+		err = passes.ConvertFP16With(g, conv)
+	case passes.PrecisionInt8:
+		err = passes.QuantizeWeightsWith(g, conv)
+	default:
+		err = fmt.Errorf("unknown precision %q (want fp32, fp16 or int8)", opts.Precision)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
@@ -276,7 +334,7 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 			return nil, fmt.Errorf("runtime: input %q has dynamic shape %s; give its size in Options.InputShapes", v.Name, shapeString(v.Shape))
 		}
 	}
-	release := newWeightReleaser(src, g, !estimate)
+	release := newWeightReleaser(src, g, !estimate, wc)
 	c := &compiled{g: g, bufOf: map[*graph.Value]int{}, constView: map[*graph.Value]*tensor.Tensor{}, rootPlan: map[int]int{}}
 	newBuf := func(v *graph.Value, first int) {
 		c.bufOf[v] = len(c.parent)
@@ -328,7 +386,8 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 			}
 			continue
 		}
-		k, err := compileKernel(d, n, estimate)
+		wc.node = i
+		k, err := compileKernel(d, n, wc)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: compile node %q (%s): %w", n.Name, n.Op, err)
 		}
@@ -406,7 +465,11 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 		if k == nil {
 			continue
 		}
-		if s := k.ScratchBytes(); s > 0 {
+		s := k.ScratchBytes()
+		if s < 0 || s > tensor.MaxBytes {
+			return nil, fmt.Errorf("runtime: node %q (%s) asks for %d bytes of scratch", g.Nodes[i].Name, g.Nodes[i].Op, s)
+		}
+		if s > 0 {
 			c.scratch[i] = len(bufs)
 			bufs = append(bufs, plan.Buffer{Size: s, First: i, Last: i})
 			c.names = append(c.names, g.Nodes[i].Name+"#scratch")
@@ -414,10 +477,27 @@ func build(src *graph.Graph, opts Options, estimate bool) (*compiled, error) {
 		}
 	}
 	c.bufs = bufs
+	// Every size is at most tensor.MaxBytes (shape inference checks them); their sum bounds the arena,
+	// so once it is checked no offset the planner computes can overflow.
+	total := 0
+	for _, b := range bufs {
+		var ok bool
+		if total, ok = tensor.AddBytes(total, b.Size+plan.Align); !ok {
+			return nil, fmt.Errorf("runtime: the activations need more than %d TiB", tensor.MaxBytes>>40)
+		}
+	}
 	c.plan = plan.Greedy(bufs)
 	if err := plan.Verify(bufs, c.plan); err != nil {
 		return nil, fmt.Errorf("runtime: memory plan failed verification: %w", err)
 	}
-	c.stats = c.makeStats(defs, inPlace, maxScratch)
+	threads := opts.Threads
+	if opts.Shared != nil {
+		threads = opts.Shared.threads
+	}
+	if threads <= 0 {
+		threads = goruntime.GOMAXPROCS(0)
+	}
+	c.stats = c.makeStats(defs, inPlace, maxScratch, wc)
+	c.stats.Threads = threads
 	return c, nil
 }

@@ -37,7 +37,7 @@ func TestEstimateMatchesCompile(t *testing.T) {
 				defer p.Close()
 				got := p.Stats()
 				if est.ArenaBytes != got.ArenaBytes || est.ScratchBytes != got.ScratchBytes ||
-					est.WeightBytes != got.WeightBytes || est.PackedBytes != got.PackedBytes || est.PeakBytes != got.PeakBytes {
+					est.WeightBytes != got.WeightBytes || est.PackedBytes != got.PackedBytes || est.Threads != got.Threads || Union(est) != Union(got) {
 					t.Errorf("size %d: Estimate arena %d scratch %d weights %d packed %d; Compile arena %d scratch %d weights %d packed %d",
 						size, est.ArenaBytes, est.ScratchBytes, est.WeightBytes, est.PackedBytes,
 						got.ArenaBytes, got.ScratchBytes, got.WeightBytes, got.PackedBytes)

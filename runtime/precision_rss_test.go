@@ -41,8 +41,8 @@ func TestPrecisionPeakRSS(t *testing.T) {
 	}
 	peak := vmHWM(t)
 	st := p.Stats()
-	t.Logf("%s %s: VmHWM after compile %.1f MiB, after one run %.1f MiB; weights %.1f MiB, arena %.1f MiB, predicted %.1f MiB",
-		name, prec, mib(afterCompile), mib(peak), mib(st.WeightBytes), mib(st.ArenaBytes), mib(st.PeakBytes))
+	t.Logf("%s %s: VmHWM after compile %.1f MiB, after one run %.1f MiB; weights %.1f MiB, arena %.1f MiB",
+		name, prec, mib(afterCompile), mib(peak), mib(st.WeightBytes), mib(st.ArenaBytes))
 	if b, err := strconv.Atoi(os.Getenv("WANWU_RSS_BUDGET_MIB")); err == nil && peak > b<<20 {
 		t.Errorf("peak RSS %.1f MiB over the %d MiB budget", mib(peak), b)
 	}

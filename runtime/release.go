@@ -26,6 +26,7 @@ type weightReleaser struct {
 	src      map[*tensor.Tensor]bool
 	lastUse  map[*graph.Value]int // index of the last node reading each constant
 	unpacked map[*graph.Value]bool
+	wc       *weightCtx // copies small constants once per store
 }
 
 // smallConst is the size below which a constant the program reads is copied out of a mapped file.
@@ -34,8 +35,8 @@ const smallConst = 64 << 10
 // newWeightReleaser prepares releasing for compiling g (optimized from src). With release false
 // (Estimate) no page is touched or released, but packed constants still lose their data in g, so the
 // weight bytes Estimate reports match a compiled program's.
-func newWeightReleaser(src, g *graph.Graph, release bool) *weightReleaser {
-	r := &weightReleaser{src: map[*tensor.Tensor]bool{}, lastUse: map[*graph.Value]int{}, unpacked: map[*graph.Value]bool{}}
+func newWeightReleaser(src, g *graph.Graph, release bool, wc *weightCtx) *weightReleaser {
+	r := &weightReleaser{src: map[*tensor.Tensor]bool{}, lastUse: map[*graph.Value]int{}, unpacked: map[*graph.Value]bool{}, wc: wc}
 	if release {
 		r.rel, _ = src.Backing.(graph.RangeReleaser)
 	}
@@ -91,7 +92,7 @@ func (r *weightReleaser) compiled(i int, n *graph.Node, k ops.Kernel) {
 		if !r.unpacked[v] {
 			v.Const = &tensor.Tensor{DType: t.DType, Shape: t.Shape} // every reader packed it
 		} else if r.rel != nil && r.src[t] && len(t.Data) <= smallConst {
-			v.Const = t.Clone()
+			v.Const = &tensor.Tensor{DType: t.DType, Shape: t.Shape.Clone(), Data: r.wc.copyOf(t)}
 		} else {
 			continue
 		}

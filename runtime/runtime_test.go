@@ -154,7 +154,7 @@ func TestRunChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if est.ArenaBytes != st.ArenaBytes || est.PeakBytes != st.PeakBytes || est.NumSteps != st.NumSteps {
+	if est.ArenaBytes != st.ArenaBytes || Union(est) != Union(st) || est.NumSteps != st.NumSteps {
 		t.Errorf("Estimate %+v differs from Compile %+v", est, st)
 	}
 	// The caller's graph is untouched (Compile works on a clone).

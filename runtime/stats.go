@@ -25,8 +25,8 @@ type Stats struct {
 	WeightBytes int
 	// PackedBytes is the part of WeightBytes that kernels repacked.
 	PackedBytes int
-	// PeakBytes predicts peak memory: WeightBytes + ArenaBytes + RuntimeOverheadBytes.
-	PeakBytes int
+	// Threads is the size of the worker pool the program runs on.
+	Threads int
 	// NumSteps is the number of kernels Run calls (alias nodes run nothing).
 	NumSteps int
 	// MACs sums Steps[i].MACs.
@@ -35,6 +35,10 @@ type Stats struct {
 	Steps []StepStat
 	// Buffers is the memory plan, one row per planned buffer.
 	Buffers []BufferStat
+
+	// weights names every weight counted in WeightBytes, for Union. (Process memory as a whole —
+	// runtime, stacks, photo — is package memory's model: memory.Predict(Union(stats...), ...).)
+	weights []weightUse
 }
 
 // StepStat is one node of the optimized graph.
@@ -57,7 +61,7 @@ type BufferStat struct {
 	First, Last int
 }
 
-func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) Stats {
+func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int, wc *weightCtx) Stats {
 	s := Stats{ArenaBytes: c.plan.ArenaSize, LinearArenaBytes: plan.Linear(c.bufs).ArenaSize,
 		LiveBoundBytes: plan.LowerBound(c.bufs), ScratchBytes: maxScratch}
 	seen := map[*tensor.Tensor]bool{}
@@ -66,6 +70,9 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) St
 			if in.IsConst() && !seen[in.Const] {
 				seen[in.Const] = true
 				s.WeightBytes += len(in.Const.Data)
+				if len(in.Const.Data) > 0 {
+					s.weights = append(s.weights, wc.use(in.Const))
+				}
 			}
 		}
 		st := StepStat{Node: n.Name, Op: n.Op, Alias: c.kernels[i] == nil, InPlace: inPlace[i], MACs: macs(n)}
@@ -75,7 +82,17 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) St
 		if k := c.kernels[i]; k != nil {
 			s.NumSteps++
 			st.ScratchBytes = k.ScratchBytes()
-			s.PackedBytes += packedBytes(n, k)
+			pk := packedBytes(n, k)
+			s.PackedBytes += pk
+			// What the kernel took from the store is named by its derivation; a copy it made on its own
+			// belongs to this program alone.
+			for _, u := range wc.packs[i] {
+				s.weights = append(s.weights, u)
+				pk -= u.bytes
+			}
+			if pk > 0 {
+				s.weights = append(s.weights, weightUse{id: deriveID(wc.nonce, n.Name, i), bytes: pk, packed: true})
+			}
 		}
 		s.MACs += st.MACs
 		s.Steps = append(s.Steps, st)
@@ -84,10 +101,12 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int) St
 		if v.IsConst() && !seen[v.Const] {
 			seen[v.Const] = true
 			s.WeightBytes += len(v.Const.Data)
+			if len(v.Const.Data) > 0 {
+				s.weights = append(s.weights, wc.use(v.Const))
+			}
 		}
 	}
 	s.WeightBytes += s.PackedBytes
-	s.PeakBytes = s.WeightBytes + s.ArenaBytes + RuntimeOverheadBytes
 	for i, b := range c.bufs {
 		s.Buffers = append(s.Buffers, BufferStat{Name: c.names[i], Offset: c.plan.Offsets[i], Size: b.Size, First: b.First, Last: b.Last})
 	}
@@ -167,7 +186,7 @@ func (s Stats) String() string {
 		fmt.Fprintf(&b, "%-4d %-28s %-20s %-18s %12d %10d\n", i, st.Node, op, st.DType.String()+st.Shape.String(), st.MACs, st.ScratchBytes)
 	}
 	fmt.Fprintf(&b, "steps %d, MACs %d\n", s.NumSteps, s.MACs)
-	fmt.Fprintf(&b, "arena %d bytes (no reuse %d, live bound %d), max scratch %d, weights %d (packed %d), predicted peak %d\n",
-		s.ArenaBytes, s.LinearArenaBytes, s.LiveBoundBytes, s.ScratchBytes, s.WeightBytes, s.PackedBytes, s.PeakBytes)
+	fmt.Fprintf(&b, "arena %d bytes (no reuse %d, live bound %d), max scratch %d, weights %d (packed %d), threads %d\n",
+		s.ArenaBytes, s.LinearArenaBytes, s.LiveBoundBytes, s.ScratchBytes, s.WeightBytes, s.PackedBytes, s.Threads)
 	return b.String()
 }

@@ -302,3 +302,72 @@ func TestConformanceData(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFileBounded: a stream that cannot begin a tensor file is refused at its first bytes, the files
+// the package writes pass the head check whole, and writing replaces a symbolic link instead of following it.
+func TestReadFileBounded(t *testing.T) {
+	dir := t.TempDir()
+	tt := sample(tensor.F32, tensor.Shape{1, 3, 2, 2})
+	for _, name := range []string{"x.pb", "x.npy"} {
+		p := filepath.Join(dir, name)
+		var err error
+		if name == "x.pb" {
+			err = WritePB(p, "x", tt)
+		} else {
+			err = WriteNPY(p, tt)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		if err := checkTensorHead(b, name == "x.npy"); err != nil {
+			t.Errorf("%s: head check refuses a file WritePB/WriteNPY wrote: %v", name, err)
+		}
+		for n := range b {
+			if err := checkTensorHead(b[:n], name == "x.npy"); err != nil {
+				t.Fatalf("%s: head check refuses the first %d bytes of a good file: %v", name, n, err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		head []byte
+		npy  bool
+		want string
+	}{
+		{make([]byte, 4096), false, "bad protobuf tag at byte 0"},
+		{make([]byte, 4096), true, "bad magic"},
+		{[]byte("yyyyyyyy"), false, "field 15"},
+		{[]byte("\x08\x01\x12\x00"), false, "field 2, wire type 2"},
+	} {
+		if err := checkTensorHead(c.head, c.npy); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("checkTensorHead(% x...) = %v, want %q", c.head[:4], err, c.want)
+		}
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		zero := filepath.Join(dir, "zero.pb")
+		if err := os.Symlink("/dev/zero", zero); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ReadFile(zero); err == nil || !strings.Contains(err.Error(), zero) || !strings.Contains(err.Error(), "not a TensorProto") {
+			t.Errorf("ReadFile(/dev/zero) = %v", err)
+		}
+	}
+	// A link planted where an output goes is replaced, and its target left alone.
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "out.npy")
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if err := WriteNPY(link, tt); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Errorf("WriteNPY wrote through a symbolic link: target now %q", b)
+	}
+	if got, _, err := ReadFile(link); err != nil || !bytes.Equal(got.Data, tt.Data) {
+		t.Errorf("read back: %v", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/internal/procstat"
+	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -52,6 +53,9 @@ type benchResult struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	ArenaBytes   int64   `json:"arena_bytes"`
 	WeightBytes  int64   `json:"weight_bytes"`
+	// PredictedPeakBytes is memory.Predict for the program and its input tensors: the model of process
+	// memory plan, classify and serve use, to compare with PeakRSSBytes.
+	PredictedPeakBytes int64 `json:"predicted_peak_bytes"`
 }
 
 func (m *Main) benchCommand() *cobra.Command {
@@ -77,7 +81,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl := c.Flags()
 	fl.StringVar(&f.model, "model", "", "model: .onnx/.tflite path or catalog name (required)")
 	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
-	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")
@@ -228,6 +232,11 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	st := prog.Stats()
 	r := benchResult{Model: name, Size: size, Batch: f.batch, Threads: threads, Precision: cmp.Or(runPrecision, wanwu.GraphPrecision(g)),
 		ArenaBytes: int64(st.ArenaBytes), WeightBytes: int64(st.WeightBytes)}
+	var feedBytes int64
+	for _, t := range feed {
+		feedBytes += int64(len(t.Data))
+	}
+	r.PredictedPeakBytes = memory.Predict(runtime.Union(st), feedBytes).Total()
 	r.MinMS, r.MedianMS, r.P90MS, r.MaxMS = latencyStats(times)
 	if r.MedianMS > 0 {
 		r.ImagesPerS = float64(f.batch) * 1000 / r.MedianMS

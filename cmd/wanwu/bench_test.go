@@ -50,7 +50,8 @@ func TestBenchJSONContract(t *testing.T) {
 	}
 	want := map[string]string{"model": "string", "size": "int", "batch": "int", "threads": "int",
 		"precision": "string", "min_ms": "float", "median_ms": "float", "p90_ms": "float", "max_ms": "float",
-		"images_per_s": "float", "peak_rss_bytes": "int", "arena_bytes": "int", "weight_bytes": "int"}
+		"images_per_s": "float", "peak_rss_bytes": "int", "arena_bytes": "int", "weight_bytes": "int",
+		"predicted_peak_bytes": "int"}
 	for k, typ := range want {
 		v, ok := raw[k]
 		if !ok {

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"encoding/csv"
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strconv"
+	"runtime/debug"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -24,14 +22,12 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/parallel"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
-// imageExts are the extensions picked up when walking a folder (files named explicitly are always tried).
-var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".bmp": true, ".gif": true, ".webp": true}
-
 const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
-
 const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50: +25 MiB)"
 
 type classifyFlags struct {
@@ -58,8 +54,18 @@ func (m *Main) classifyCommand() *cobra.Command {
 		Short: "Name what is in photos (files or folders, searched recursively)",
 		Long: `Classify photos and print the top-K classes with Chinese (or English) labels.
 
-Folders are searched recursively for .jpg .jpeg .png .bmp .gif .webp files.
-Exit status: 0 if every file was classified, 1 if any failed, 2 for usage errors.`,
+Folders are searched recursively for .jpg .jpeg .png .bmp .gif .webp files. Only regular files are
+read: a named pipe, a device or a socket (named, or met in a folder) gets an error of its own and is
+never opened. Under a budget a photo too large to decode within it (by its header) is refused alone;
+the model is sized for the largest photo it can take.
+
+Results are printed as each photo finishes, in every format (json writes its array incrementally), so
+an interrupted run keeps what it computed. A failure in one photo, even an internal error, is that
+photo's error and the others go on.
+
+Exit status: 0 every file was classified; 1 some failed (each has its error) or the model could not be
+loaded; 2 usage error (bad flags or arguments) and nothing else; 3 internal error (a bug; results
+already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was done.`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return m.classify(c, f, args) },
 	}
@@ -85,8 +91,9 @@ func addMemoryFlags(fl *pflag.FlagSet, f *classifyFlags) {
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print the chosen configuration and its predicted memory on stderr")
 }
 
-// memoryOptions turns the memory flags into Load options; photos (may be nil) size the decode estimate.
-func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, error) {
+// memoryOptions turns the memory flags into Load options, and returns the budget they set (zero: none).
+func (m *Main) memoryOptions(f classifyFlags) ([]wanwu.Option, memory.Budget, error) {
+	var budget memory.Budget
 	var opts []wanwu.Option
 	if f.winograd {
 		opts = append(opts, wanwu.WithWinograd())
@@ -100,51 +107,29 @@ func (m *Main) memoryOptions(f classifyFlags, photos []string) ([]wanwu.Option, 
 	if f.budget != "" {
 		b, err := parseSizeFlag("budget", f.budget)
 		if err != nil {
-			return nil, err
+			return nil, budget, err
 		}
+		budget = memory.Budget{Bytes: b, Source: "--budget"}
 		opts = append(opts, wanwu.WithBudget(b, "--budget"))
 	} else if b, err := memory.DetectBudget(); err == nil {
+		budget = b
 		opts = append(opts, wanwu.WithBudget(b.Bytes, b.Source))
 	} else if f.verbose {
 		fmt.Fprintf(m.Stderr, "wanwu: %v; running without a budget\n", err)
 	}
 	only, err := f.only.option()
 	if err != nil {
-		return nil, err
+		return nil, budget, err
 	}
 	if only != nil {
 		opts = append(opts, only)
-	}
-	if h, ok := largestPhoto(photos); ok {
-		opts = append(opts, wanwu.WithPhoto(h))
 	}
 	if f.verbose {
 		opts = append(opts, wanwu.WithLogf(func(format string, a ...any) {
 			fmt.Fprintf(m.Stderr, "wanwu: "+format+"\n", a...)
 		}))
 	}
-	return opts, nil
-}
-
-// largestPhoto reads the headers of the photos (not their pixels) and returns the largest by pixel
-// count; at most the first 1000 are looked at, so a huge folder does not delay the start. ok is false
-// when no header could be read.
-func largestPhoto(files []string) (best imageio.Header, ok bool) {
-	for i, p := range files {
-		if i == 1000 {
-			break
-		}
-		h, err := imageio.ReadHeader(p)
-		// A header over the decoder's pixel limit is refused when its file is classified; sizing the
-		// budget for it would fail the whole run on one bad file.
-		if err != nil || imageio.CheckSize(h.Width, h.Height, 0) != nil {
-			continue
-		}
-		if !ok || int64(h.Width)*int64(h.Height) > int64(best.Width)*int64(best.Height) {
-			best, ok = h, true
-		}
-	}
-	return best, ok
+	return opts, budget, nil
 }
 
 func (f classifyFlags) validate() error {
@@ -172,29 +157,6 @@ func (f classifyFlags) validate() error {
 	return checkPrecision(f.precision)
 }
 
-// collectImages expands folders; a path that cannot be read is kept so its error is reported in order.
-func collectImages(args []string) []string {
-	var files []string
-	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil || !st.IsDir() {
-			files = append(files, a)
-			continue
-		}
-		filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				files = append(files, p) // unreadable entry: reported as a failed file
-				return nil
-			}
-			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(p))] {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	return files
-}
-
 func progressWriter(w io.Writer) io.Writer {
 	if file, ok := w.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
 		return w
@@ -212,11 +174,11 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
-	files := collectImages(args)
+	files := collectPhotos(args)
 	if len(files) == 0 {
 		return fmt.Errorf("no images found in %s", strings.Join(args, ", "))
 	}
-	mopts, err := m.memoryOptions(f, files)
+	mopts, budget, err := m.memoryOptions(f)
 	if err != nil {
 		return err
 	}
@@ -224,7 +186,7 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 	// packing) and over many photos: without a limit the collector lets the heap grow to twice the live
 	// arena and weights between collections.
 	opts = append(opts, wanwu.WithMemoryLimit())
-	model, err := wanwu.Load(ctx, f.model, append(opts, mopts...)...)
+	model, err := loadForPhotos(ctx, f.model, append(opts, mopts...), budget.Bytes, sizingCandidates(files))
 	if err != nil {
 		return err
 	}
@@ -234,15 +196,18 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(pw),
 			progressbar.OptionSetDescription("classifying"), progressbar.OptionClearOnFinish())
 	}
-	out := newResultWriter(m.Stdout, m.Stderr, f)
+	out := newResultWriter(m.Stdout, m.Stderr, f.format)
 	h, w := model.InputSize()
 	failed := 0
-	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return err
+	for i, file := range files {
+		if ctx.Err() != nil {
+			if err := out.close(); err != nil {
+				return err
+			}
+			return interruptedError{done: i, total: len(files)}
 		}
-		rec := wanwu.Record{File: file}
-		res, err := model.ClassifyFile(ctx, file, f.topK)
+		rec := wanwu.Record{File: file.path}
+		res, err := m.classifyOne(ctx, model, budget, file, f.topK)
 		if err != nil {
 			failed++
 			rec.Error = err.Error()
@@ -272,65 +237,37 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 	return nil
 }
 
-// resultWriter renders records in the chosen format as they arrive (json collects into one array).
-type resultWriter struct {
-	stdout, stderr io.Writer
-	f              classifyFlags
-	all            []wanwu.Record
-	csv            *csv.Writer
-}
-
-func newResultWriter(stdout, stderr io.Writer, f classifyFlags) *resultWriter {
-	w := &resultWriter{stdout: stdout, stderr: stderr, f: f, all: []wanwu.Record{}}
-	if f.format == "csv" {
-		w.csv = csv.NewWriter(stdout)
-		w.csv.Write([]string{"file", "rank", "index", "label", "label_en", "score", "elapsed_ms", "error"})
+// classifyOne classifies one photo, or says why not: refused before opening (not a regular file), refused
+// by its header (over the budget), or failed while decoding or running. A panic is this photo's error:
+// its stack goes to stderr and the run goes on.
+func (m *Main) classifyOne(ctx context.Context, model *wanwu.Model, budget memory.Budget, p photo, topK int) (res wanwu.Result, err error) {
+	if p.err != nil {
+		return res, p.err
 	}
-	return w
-}
-
-func (w *resultWriter) write(r wanwu.Record) error {
-	switch w.f.format {
-	case "json":
-		w.all = append(w.all, r)
-	case "jsonl":
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
+	defer func() {
+		if r := recover(); r != nil {
+			value, stack := r, debug.Stack()
+			if pp, ok := r.(*parallel.Panic); ok {
+				value, stack = pp.Value, pp.Stack
+			}
+			fmt.Fprintf(m.Stderr, "wanwu: %s: panic: %v\n%s", p.path, value, stack)
+			err = fmt.Errorf("%s: internal error (panic: %v); please report this bug", p.path, value)
 		}
-		_, err = fmt.Fprintf(w.stdout, "%s\n", b)
-		return err
-	case "csv":
-		if r.Error != "" {
-			return w.csv.Write([]string{r.File, "", "", "", "", "", "", r.Error})
+	}()
+	h, err := readPhotoHeader(p.path)
+	var nr *userfile.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return res, err // it was replaced since the folder was listed
+	case err == nil && imageio.CheckSize(h.Width, h.Height, 0) == nil: // past the pixel limit: the decoder says so
+		if err := admit(model, budget, h); err != nil {
+			return res, fmt.Errorf("%s: %w", p.path, err)
 		}
-		for i, p := range r.Predictions {
-			w.csv.Write([]string{r.File, strconv.Itoa(i + 1), strconv.Itoa(p.Index), p.Label, p.LabelEn,
-				strconv.FormatFloat(p.Score, 'f', 6, 64), strconv.FormatFloat(*r.ElapsedMS, 'f', 3, 64), ""})
-		}
-		w.csv.Flush()
-		return w.csv.Error()
-	default:
-		if r.Error != "" {
-			_, err := fmt.Fprintf(w.stderr, "%s: error: %s\n", r.File, strings.TrimPrefix(r.Error, r.File+": "))
-			return err
-		}
-		parts := make([]string, len(r.Predictions))
-		for i, p := range r.Predictions {
-			parts[i] = fmt.Sprintf("%s %.1f%%", p.Label, 100*p.Score)
-		}
-		_, err := fmt.Fprintf(w.stdout, "%s: %s\n", r.File, strings.Join(parts, ", "))
-		return err
 	}
-	return nil
-}
-
-func (w *resultWriter) close() error {
-	if w.f.format == "json" {
-		enc := json.NewEncoder(w.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(w.all)
+	// A header that cannot be read is left to the decoder, which says what is wrong with it.
+	classify := m.classifyFile
+	if classify == nil {
+		classify = (*wanwu.Model).ClassifyFile
 	}
-	return nil
+	return classify(model, ctx, p.path, topK)
 }

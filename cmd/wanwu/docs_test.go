@@ -22,7 +22,7 @@ func renderCLIDocs(root *cobra.Command) string {
 	var b bytes.Buffer
 	b.WriteString("# wanwu command line\n\n")
 	b.WriteString("<!-- Generated from cmd/wanwu by `go test ./cmd/wanwu -run TestCLIDocs -update`; do not edit. -->\n\n")
-	b.WriteString("Exit status: 0 success, 1 a file or model failed (the others still ran), 2 usage error.\n")
+	b.WriteString(strings.TrimSpace(root.Long) + "\n")
 	for _, c := range root.Commands() {
 		if c.Hidden || c.Name() == "help" {
 			continue

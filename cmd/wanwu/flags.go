@@ -2,15 +2,16 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/wanwu-ai/wanwu"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
+	"github.com/wanwu-ai/wanwu/runtime"
 )
 
 // Checks and parsers for the flags several subcommands share, so each is validated, and refused with
@@ -19,9 +20,11 @@ import (
 // minSize is the smallest --size accepted: an ImageNet CNN halves its input five times.
 const minSize = 32
 
+// checkThreads refuses a thread count the runtime would (runtime.CheckThreads: 0 = one per core, at
+// most 4 per CPU), before anything is loaded.
 func checkThreads(n int) error {
-	if n < 0 {
-		return usagef("--threads must be 0 (all cores) or more, got %d", n)
+	if err := runtime.CheckThreads(n); err != nil {
+		return usagef("--%v", err)
 	}
 	return nil
 }
@@ -70,6 +73,9 @@ func parseSizeFlag(name, s string) (int64, error) {
 	return n, nil
 }
 
+// maxOnlyFileBytes bounds --only-file: a list of class names or categories (54,000 names are about 1 MiB).
+const maxOnlyFileBytes = 8 << 20
+
 // onlyFlags choose a class subset: --only, --only-file, --only-mode.
 type onlyFlags struct {
 	only, file, mode string
@@ -110,7 +116,7 @@ func (o onlyFlags) queries() ([]string, error) {
 		}
 	}
 	if o.file != "" {
-		b, err := os.ReadFile(o.file)
+		b, err := userfile.ReadFile(o.file, maxOnlyFileBytes, "an --only-file", userfile.CheckText)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
@@ -26,7 +27,8 @@ func (m *Main) planCommand() *cobra.Command {
 		Use:   "plan --model MODEL [--budget SIZE] [--format json]",
 		Short: "Predict peak memory of each configuration of a model and pick the best that fits a budget",
 		Long: `List the configurations a model can run in — each precision the engine supports for it and, for
-models with a dynamic input size, the sizes 224, 192, 160 and 128 — with the predicted peak resident
+models with a dynamic input size, its default size and those of 224, 192, 160 and 128 below it — the same
+list classify and serve choose from, with the predicted peak resident
 memory of a classify process (weights + packed copies + arena + photo decoding + Go runtime), ranked by
 quality (fp32 > fp16 > int8, then larger input first). The most accurate configuration that fits the
 budget is marked with *. Nothing is run: the plan comes from the memory planner alone.
@@ -41,8 +43,8 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	fl.StringVar(&f.labels, "labels", "", "label file (for --only on models without built-in labels)")
 	f.only.register(fl, "plan for a classifier pruned to these classes (as for classify --only)")
-	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = 224, 192, 160, 128 for dynamic models)")
-	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores)")
+	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = the default and 224, 192, 160, 128 below it, for dynamic models)")
+	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
 	fl.StringVar(&f.photo, "photo", "", "size the photo-decoding estimate by this photo's header (default: 1920x1080)")
 	return c
@@ -84,6 +86,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
 	if f.photo != "" {
+		if _, err := userfile.CheckRegular(f.photo); err != nil { // a named pipe would block the read
+			return err
+		}
 		h, err := imageio.ReadHeader(f.photo)
 		if err != nil {
 			return err

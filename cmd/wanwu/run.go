@@ -25,7 +25,14 @@ func (m *Main) runCommand() *cobra.Command {
 		Long: `Run a model on raw input tensors, for checking an export's numerics against PyTorch.
 
 Each --input gives a graph input by name (NAME=FILE) or in order (FILE). FILE is an ONNX TensorProto
-(.pb, the ONNX test-data layout) or a NumPy .npy file. Each output is written as <output name>.pb and .npy.`,
+(.pb, the ONNX test-data layout) or a NumPy .npy file (at most 2 GiB; a pipe or device is read as a
+stream and refused at its first bytes if they cannot start a tensor file).
+
+Each output is written inside --output-dir as <output name>.pb and .npy, its name made a safe file name:
+path separators, NUL, control and Windows-reserved characters become '_'; a name that is empty or all
+dots ("..") becomes output<i> or underscores; a name too long for a file name is cut and ends in ~ and
+12 hex digits of its SHA-256, as does one whose file name another output already took. Each line
+printed maps an output name to its files.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			if model == "" {
@@ -91,16 +98,19 @@ Each --input gives a graph input by name (NAME=FILE) or in order (FILE). FILE is
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
 				return err
 			}
-			for i, t := range outs {
-				name := g.Outputs[i].Name
-				base := filepath.Join(outDir, safeFileName(name))
-				if err := tensorio.WritePB(base+".pb", name, t); err != nil {
+			names := make([]string, len(outs))
+			for i := range outs {
+				names[i] = g.Outputs[i].Name
+			}
+			for i, file := range outputFileNames(names) {
+				t, base := outs[i], filepath.Join(outDir, file)
+				if err := tensorio.WritePB(base+".pb", names[i], t); err != nil {
 					return err
 				}
 				if err := tensorio.WriteNPY(base+".npy", t); err != nil {
 					return err
 				}
-				fmt.Fprintf(m.Stdout, "%s %s%s -> %s.{pb,npy}\n", name, t.DType, t.Shape, base)
+				fmt.Fprintf(m.Stdout, "%s %s%s -> %s.{pb,npy}\n", displayName(names[i]), t.DType, t.Shape, base)
 			}
 			return nil
 		},
@@ -110,14 +120,4 @@ Each --input gives a graph input by name (NAME=FILE) or in order (FILE). FILE is
 	c.Flags().StringVar(&outDir, "output-dir", "", "directory for the outputs")
 	c.Flags().IntVar(&threads, "threads", 0, "threads (0 = all cores)")
 	return c
-}
-
-// safeFileName keeps output names (which may contain '/' or ':') usable as file names.
-func safeFileName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' || r == 0 {
-			return '_'
-		}
-		return r
-	}, s)
 }

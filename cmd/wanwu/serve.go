@@ -69,7 +69,7 @@ See docs/api.md.`,
 	fl.DurationVar(&f.admissionWait, "admission-wait", time.Second, "how long a request waits for memory before 503")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits)")
-	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
+	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
@@ -176,19 +176,25 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	}
 	defer model.Close()
 
-	info, maxBatch, err := modelInfo(model, f.maxBatch, budget)
+	info, maxBatch, pred, err := modelInfo(model, f.maxBatch, budget)
 	if err != nil {
 		return err
 	}
-	if !model.BatchDynamic() && maxBatch > 1 {
+	// The arena and the mapped weight pages are resident but outside the Go heap: the heap's limit is
+	// the budget less them, so garbage cannot take the process past the budget.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(max(budget-pred.OffHeap(), budget/4))
+	}
+	if !model.BatchDynamic() && f.maxBatch > 1 {
 		log.Info("the model's batch is fixed at 1: images run one by one (max-batch 1)")
 		maxBatch = 1
 	}
 	if maxBatch != f.maxBatch && model.BatchDynamic() {
 		log.Warn("max-batch lowered to fit the budget", "asked", f.maxBatch, "max_batch", maxBatch)
 	}
-	// Compile every batch size now: the arenas are allocated before the first request, as reserved.
-	for n := 2; n <= maxBatch && model.BatchDynamic(); n++ {
+	// Compile every batch size now, the largest first (it sizes the one shared arena): the memory is
+	// taken before the first request, as reserved.
+	for n := maxBatch; n >= 2 && model.BatchDynamic(); n-- {
 		if err := model.PrepareBatch(n); err != nil {
 			return err
 		}
@@ -228,35 +234,36 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	return nil
 }
 
-// modelInfo describes the model and predicts its memory with every batch size up to maxBatch compiled,
-// lowering maxBatch until model and a minimal request fit the budget.
-func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int, error) {
+// modelInfo describes the model and predicts its memory with every batch size up to maxBatch compiled
+// (wanwu.Model.PredictBatches: weights once, one arena as large as the largest batch's), lowering
+// maxBatch until model and a minimal request fit the budget.
+func modelInfo(model *wanwu.Model, maxBatch int, budget int64) (server.Info, int, memory.Breakdown, error) {
 	h, w := model.InputSize()
-	st := model.Stats()
 	info := server.Info{Name: model.Name, Format: model.Format, InputSize: []int{h, w}, Precision: model.Precision(),
-		WeightBytes: int64(st.WeightBytes), SizeDynamic: model.SizeDynamic(), BatchDynamic: model.BatchDynamic()}
+		SizeDynamic: model.SizeDynamic(), BatchDynamic: model.BatchDynamic()}
 	if ls := model.Labels(); ls != nil {
 		info.Labels = ls.Len()
 	}
 	if !model.BatchDynamic() {
-		info.PlanBytes, info.PeakBytes = int64(st.ArenaBytes), int64(st.PeakBytes)
-		return info, maxBatch, nil
+		maxBatch = 1
 	}
-	plan, peak := int64(st.ArenaBytes), int64(st.PeakBytes)
-	for n := 2; n <= maxBatch; n++ {
-		bs, err := model.BatchStats(n)
-		if err != nil {
-			return info, 0, err
+	var b memory.Breakdown
+	for ; ; maxBatch-- {
+		sizes := make([]int, maxBatch)
+		for i := range sizes {
+			sizes[i] = i + 1
 		}
-		// Each batch program has its own arena and its own repacked weights; constants are shared.
-		extra := int64(bs.ArenaBytes + bs.PackedBytes)
-		if peak+extra+4<<20 > budget {
-			maxBatch = n - 1
+		var err error
+		if b, err = model.PredictBatches(sizes); err != nil {
+			return info, 0, b, err
+		}
+		if maxBatch == 1 || b.Total()+minRequestBytes <= budget {
 			break
 		}
-		plan += int64(bs.ArenaBytes)
-		peak += extra
 	}
-	info.PlanBytes, info.PeakBytes = plan, peak
-	return info, maxBatch, nil
+	info.PlanBytes, info.WeightBytes, info.PeakBytes = b.Arena, b.Weights+b.Packed, b.Total()
+	return info, maxBatch, b, nil
 }
+
+// minRequestBytes is the least a request needs beside the model (server.New refuses a budget without it).
+const minRequestBytes = 4 << 20

@@ -39,16 +39,85 @@ func ConvertFP16(g *graph.Graph) error {
 // rel, when not nil, releases each f32 tensor's pages chunk by chunk as it is read, so converting a
 // memory-mapped model streams through the file. Shapes must have been inferred (Optimize) first.
 func ConvertFP16Releasing(g *graph.Graph, rel graph.RangeReleaser) error {
+	return convertFP16(g, releasingFP16(rel))
+}
+
+func releasingFP16(rel graph.RangeReleaser) fp16Converter {
 	var release func([]byte)
 	if rel != nil {
 		release = rel.ReleaseRange
 	}
-	return convertFP16(g, fp16Converter{
+	return fp16Converter{
 		conv: func(w *graph.Value, k, group int) ([]byte, int, bool) {
 			packed, mr, ok := ops.PackConvWeightsF16(w.Const.F32(), w.Shape[0], k, group, release)
 			return u16Bytes(packed), mr, ok
 		},
 		plain: func(w *graph.Value) ([]byte, bool) { return toF16Bytes(w, release) },
+	}
+}
+
+// Memo shares what a conversion derives from a weight between graphs converted from one source graph
+// (a model's programs for several batch sizes): it returns what build returned for the same src and
+// kind before, else calls build and keeps its result. kind names the conversion and every parameter
+// its result depends on. A nil result (the weight stays as it is) is kept too.
+type Memo func(src *tensor.Tensor, kind string, build func() [][]byte) [][]byte
+
+// Conversion says where ConvertFP16With and QuantizeWeightsWith get converted bytes.
+type Conversion struct {
+	// Release, when not nil, releases each source tensor's pages once it has been read.
+	Release graph.RangeReleaser
+	// Virtual, when not nil, makes the pass an estimate: converted bytes come from Virtual(n) (a
+	// reserved, never-written mapping, say) and no weight is read.
+	Virtual func(n int) []byte
+	// Memo, when not nil, shares converted weights between graphs (see Memo).
+	Memo Memo
+}
+
+// memoized is build through c.Memo, or build itself without one.
+func (c Conversion) memoized(src *tensor.Tensor, kind string, build func() [][]byte) [][]byte {
+	if c.Memo == nil {
+		return build()
+	}
+	return c.Memo(src, kind, build)
+}
+
+// ConvertFP16With is ConvertFP16Releasing (c.Release), ConvertFP16Virtual (c.Virtual) or either with
+// converted weights shared through c.Memo.
+func ConvertFP16With(g *graph.Graph, c Conversion) error {
+	var cv fp16Converter
+	if c.Virtual != nil {
+		cv = virtualFP16(c.Virtual)
+	} else {
+		cv = releasingFP16(c.Release)
+	}
+	if c.Memo == nil {
+		return convertFP16(g, cv)
+	}
+	return convertFP16(g, fp16Converter{
+		conv: func(w *graph.Value, k, group int) ([]byte, int, bool) {
+			r := c.memoized(w.Const, fmt.Sprintf("fp16 PackA16 k%d g%d mr%d", k, group, f32k.MR), func() [][]byte {
+				if data, mr, ok := cv.conv(w, k, group); ok && mr == f32k.MR {
+					return [][]byte{data}
+				}
+				return nil
+			})
+			if r == nil {
+				return nil, 0, false
+			}
+			return r[0], f32k.MR, true
+		},
+		plain: func(w *graph.Value) ([]byte, bool) {
+			r := c.memoized(w.Const, "fp16", func() [][]byte {
+				if data, ok := cv.plain(w); ok {
+					return [][]byte{data}
+				}
+				return nil
+			})
+			if r == nil {
+				return nil, false
+			}
+			return r[0], true
+		},
 	})
 }
 
@@ -58,12 +127,16 @@ func ConvertFP16Releasing(g *graph.Graph, rel graph.RangeReleaser) error {
 // no memory cost. Tensors the real pass would leave f32 because a weight overflows the half range
 // are converted here (they cannot be found without reading): the estimate then errs low by their size.
 func ConvertFP16Virtual(g *graph.Graph, virtual func(n int) []byte) error {
-	return convertFP16(g, fp16Converter{
+	return convertFP16(g, virtualFP16(virtual))
+}
+
+func virtualFP16(virtual func(n int) []byte) fp16Converter {
+	return fp16Converter{
 		conv: func(w *graph.Value, k, group int) ([]byte, int, bool) {
 			return virtual(2 * group * f32k.PackedALen(w.Shape[0]/group, k)), f32k.MR, true
 		},
 		plain: func(w *graph.Value) ([]byte, bool) { return virtual(2 * w.Shape.NumElements()), true },
-	})
+	}
 }
 
 // fp16Converter makes the half-precision bytes of a Conv weight (packed for the micro-kernel, with its

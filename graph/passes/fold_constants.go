@@ -47,6 +47,9 @@ func foldNode(n *graph.Node) (bool, error) {
 	if len(n.Inputs) == 0 && ops.Lookup(n.Op) == nil {
 		return false, nil
 	}
+	if !foldable(n) {
+		return false, nil
+	}
 	out, err := ops.Eval(n)
 	if err != nil {
 		return false, fmt.Errorf("passes: fold constant node %q (%s): %w", n.Name, n.Op, err)
@@ -59,4 +62,39 @@ func foldNode(n *graph.Node) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// foldMinBytes and foldGrowth bound what folding may allocate: a node is folded when its outputs take
+// at most foldMinBytes, or at most foldGrowth times its constant inputs (weights dequantized from int8
+// grow 4x, transposed or cast ones 1-2x). A node that would expand small inputs into a large tensor
+// (ConstantOfShape, Expand, Tile or Range with hostile sizes) stays in the graph: its output is then
+// planned in the arena like any activation, so the memory budget sees it before anything is allocated.
+const (
+	foldMinBytes = 16 << 20
+	foldGrowth   = 8
+)
+
+// foldable reports whether evaluating n stays within the folding bound; shapes must be inferred.
+func foldable(n *graph.Node) bool {
+	in := 0
+	for _, v := range n.Inputs {
+		if v != nil && v.Const != nil {
+			in += len(v.Const.Data)
+		}
+	}
+	out := 0
+	for _, o := range n.Outputs {
+		if o == nil {
+			continue
+		}
+		if !o.Shape.Known() {
+			return true // ops.Eval reports it
+		}
+		b, err := o.Shape.Bytes(o.DType)
+		if err != nil {
+			return false
+		}
+		out += b
+	}
+	return out <= foldMinBytes || out/foldGrowth <= in
 }

@@ -16,7 +16,9 @@ import (
 // constants and later Reshape targets become known.
 //
 // A given shape must have the input's rank and agree with its fixed dims; only dynamic dims (< 0) may
-// change. Names not among the graph inputs, and unsupported ops, are errors.
+// change. Names not among the graph inputs, and unsupported ops, are errors, and so is any shape, given
+// or inferred, whose bytes exceed tensor.MaxBytes (checked without overflow), so that nothing after
+// inference computes a size that wraps.
 func InferShapes(g *graph.Graph, inputShapes map[string]tensor.Shape) error {
 	if err := setInputShapes(g, inputShapes); err != nil {
 		return err
@@ -29,6 +31,14 @@ func InferShapes(g *graph.Graph, inputShapes map[string]tensor.Shape) error {
 		}
 		if err := d.Infer(n); err != nil {
 			return fmt.Errorf("passes: infer shapes of node %q (%s): %w", n.Name, n.Op, err)
+		}
+		for _, o := range n.Outputs {
+			if o == nil || o.Shape == nil {
+				continue
+			}
+			if _, err := o.Shape.Bytes(o.DType); err != nil {
+				return fmt.Errorf("passes: node %q (%s): output %q: %w", n.Name, n.Op, o.Name, err)
+			}
 		}
 		ok, err := foldNode(n)
 		if err != nil {
@@ -61,6 +71,9 @@ func setInputShapes(g *graph.Graph, shapes map[string]tensor.Shape) error {
 		in := g.Inputs[i]
 		if !want.Known() {
 			return fmt.Errorf("passes: shape %s given for input %q has unknown dims", want, name)
+		}
+		if _, err := want.Bytes(in.DType); err != nil {
+			return fmt.Errorf("passes: input %q: %w", name, err)
 		}
 		if in.Shape != nil {
 			if len(in.Shape) != len(want) {

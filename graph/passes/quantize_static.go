@@ -3,6 +3,7 @@ package passes
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
@@ -29,21 +30,57 @@ type staticWeights func(w *graph.Value, m, cin, kh, kw, cp int) (packed []byte, 
 // the clamp can express; the rest (and every Gemm) is left to the dynamic pass. Shapes must have been
 // inferred (Optimize).
 func QuantizeStatic(g *graph.Graph, c Calibration, rel graph.RangeReleaser) error {
-	var release func([]byte)
-	if rel != nil {
-		release = rel.ReleaseRange
-	}
-	return quantizeStatic(g, c, func(w *graph.Value, m, cin, kh, kw, cp int) ([]byte, []float32, []int32) {
-		q, s, sums := ops.QuantizeConvWeightsNHWC(w.Const.F32(), m, cin, kh, kw, cp, release)
-		return int8Bytes(q), s, sums
-	})
+	return quantizeStatic(g, c, staticWeightsFor(Conversion{Release: rel}))
 }
 
-// quantizeStaticVirtual is QuantizeStatic for estimates: packed weights from virtual, none read.
-func quantizeStaticVirtual(g *graph.Graph, c Calibration, virtual func(n int) []byte) error {
-	return quantizeStatic(g, c, func(w *graph.Value, m, cin, kh, kw, cp int) ([]byte, []float32, []int32) {
-		return virtual(q8.PackedConvLen(m, kh*kw*cp)), make([]float32, m), make([]int32, m)
-	})
+// quantizeStaticWith runs QuantizeStatic with the calibration stored in g (none: nothing to do), its
+// weights converted as c says (released, virtual for estimates, shared through c.Memo).
+func quantizeStaticWith(g *graph.Graph, c Conversion) error {
+	cal, err := LoadCalibration(g)
+	if err != nil || cal == nil {
+		return err
+	}
+	return quantizeStatic(g, cal, staticWeightsFor(c))
+}
+
+// staticWeightsFor makes Q8Conv weights as c says.
+func staticWeightsFor(c Conversion) staticWeights {
+	build := func(w *graph.Value, m, cin, kh, kw, cp int) ([]byte, []float32, []int32) {
+		if c.Virtual != nil {
+			return c.Virtual(q8.PackedConvLen(m, kh*kw*cp)), make([]float32, m), make([]int32, m)
+		}
+		var release func([]byte)
+		if c.Release != nil {
+			release = c.Release.ReleaseRange
+		}
+		q, s, sums := ops.QuantizeConvWeightsNHWC(w.Const.F32(), m, cin, kh, kw, cp, release)
+		return int8Bytes(q), s, sums
+	}
+	if c.Memo == nil {
+		return build
+	}
+	return func(w *graph.Value, m, cin, kh, kw, cp int) ([]byte, []float32, []int32) {
+		kind := fmt.Sprintf("int8 nhwc conv %d c%d %dx%d cp%d", m, cin, kh, kw, cp)
+		r := c.Memo(w.Const, kind, func() [][]byte {
+			q, s, sums := build(w, m, cin, kh, kw, cp)
+			return [][]byte{q, f32Bytes(s), i32Bytes(sums)}
+		})
+		return r[0], bytesF32(r[1]), bytesI32(r[2])
+	}
+}
+
+func i32Bytes(v []int32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+func bytesI32(b []byte) []int32 {
+	if len(b) < 4 {
+		return nil
+	}
+	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
 // staticRewrite is the state of one QuantizeStatic run.

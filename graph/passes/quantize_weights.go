@@ -48,20 +48,18 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 	default:
 		return fmt.Errorf("passes: unknown precision %q (want fp32 or int8)", precision)
 	}
-	cal, err := LoadCalibration(g)
-	if err != nil {
+	if err := quantizeStaticWith(g, Conversion{Release: rel}); err != nil {
 		return err
 	}
-	if cal != nil {
-		if err := QuantizeStatic(g, cal, rel); err != nil {
-			return err
-		}
-	}
+	return quantizeWeights(g, releasingInt8(rel))
+}
+
+func releasingInt8(rel graph.RangeReleaser) int8Weights {
 	var release func([]byte)
 	if rel != nil {
 		release = rel.ReleaseRange
 	}
-	return quantizeWeights(g, int8Weights{
+	return int8Weights{
 		conv: func(w *graph.Value, cout, k, group int) ([]byte, []float32) {
 			q, s := ops.QuantizeConvWeights(w.Const.F32(), cout, k, group, release)
 			return int8Bytes(q), s
@@ -70,7 +68,51 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 			q, s := ops.QuantizeGemmWeights(w.Const.F32(), n, k, transB, release)
 			return int8Bytes(q), s
 		},
+	}
+}
+
+// QuantizeWeightsWith is QuantizeWeightsReleasing(g, "int8", c.Release), QuantizeWeightsVirtual
+// (c.Virtual) or either with the quantized weights shared through c.Memo.
+func QuantizeWeightsWith(g *graph.Graph, c Conversion) error {
+	if err := quantizeStaticWith(g, c); err != nil {
+		return err
+	}
+	wts := releasingInt8(c.Release)
+	if c.Virtual != nil {
+		wts = virtualInt8(c.Virtual)
+	}
+	if c.Memo == nil {
+		return quantizeWeights(g, wts)
+	}
+	shared := func(w *graph.Value, kind string, build func() ([]byte, []float32)) ([]byte, []float32) {
+		r := c.Memo(w.Const, kind, func() [][]byte {
+			q, s := build()
+			return [][]byte{q, f32Bytes(s)}
+		})
+		return r[0], bytesF32(r[1])
+	}
+	return quantizeWeights(g, int8Weights{
+		conv: func(w *graph.Value, cout, k, group int) ([]byte, []float32) {
+			return shared(w, fmt.Sprintf("int8 conv %d k%d g%d", cout, k, group), func() ([]byte, []float32) { return wts.conv(w, cout, k, group) })
+		},
+		gemm: func(w *graph.Value, n, k int, transB bool) ([]byte, []float32) {
+			return shared(w, fmt.Sprintf("int8 gemm %d k%d t%v", n, k, transB), func() ([]byte, []float32) { return wts.gemm(w, n, k, transB) })
+		},
 	})
+}
+
+func f32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+func bytesF32(b []byte) []float32 {
+	if len(b) < 4 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
 // QuantizeWeightsVirtual is QuantizeWeightsReleasing(g, "int8", ...) for memory estimates
@@ -78,21 +120,21 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 // bytes come from virtual(n), e.g. a view of a reserved, never-written mapping, so the estimate sees the
 // real sizes at no memory cost (the DynQ kernels' Compile only views the packing).
 func QuantizeWeightsVirtual(g *graph.Graph, virtual func(n int) []byte) error {
-	cal, err := LoadCalibration(g)
-	if err != nil {
+	if err := quantizeStaticWith(g, Conversion{Virtual: virtual}); err != nil {
 		return err
 	}
-	if err := quantizeStaticVirtual(g, cal, virtual); err != nil {
-		return err
-	}
-	return quantizeWeights(g, int8Weights{
+	return quantizeWeights(g, virtualInt8(virtual))
+}
+
+func virtualInt8(virtual func(n int) []byte) int8Weights {
+	return int8Weights{
 		conv: func(w *graph.Value, cout, k, group int) ([]byte, []float32) {
 			return virtual(group * q8.PackedALen(cout/group, k)), make([]float32, cout)
 		},
 		gemm: func(w *graph.Value, n, k int, transB bool) ([]byte, []float32) {
 			return virtual(q8.PackedGemvLen(n, k)), make([]float32, n)
 		},
-	})
+	}
 }
 
 // int8Weights makes the packed int8 weights (in the DynQ kernels' layout) and per-output-channel scales
@@ -194,8 +236,10 @@ func i8Value(name string, data []byte) *graph.Value {
 	return &graph.Value{Name: name, DType: tensor.I8, Shape: tensor.Shape{len(data)}, Const: t}
 }
 
+// f32Value wraps v (not copied: it may be shared with other graphs through a Memo).
 func f32Value(name string, v []float32) *graph.Value {
-	return &graph.Value{Name: name, DType: tensor.F32, Shape: tensor.Shape{len(v)}, Const: tensor.FromF32(tensor.Shape{len(v)}, v)}
+	t := &tensor.Tensor{DType: tensor.F32, Shape: tensor.Shape{len(v)}, Data: f32Bytes(v)}
+	return &graph.Value{Name: name, DType: tensor.F32, Shape: tensor.Shape{len(v)}, Const: t}
 }
 
 func int8Bytes(q []int8) []byte {

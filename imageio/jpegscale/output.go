@@ -51,6 +51,15 @@ func (d *decoder) stripDone(m int) {
 func (d *decoder) renderBuffered() error {
 	var b block
 	for m := 0; m < d.myy; m++ {
+		if m&7 == 0 {
+			if err := d.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if !d.mcuRowNeeded(m) {
+			d.stripDone(m)
+			continue
+		}
 		for i := 0; i < d.nComp; i++ {
 			c := &d.comp[i]
 			if !c.latched {
@@ -136,7 +145,7 @@ func (d *decoder) upsample(i, y int) []uint8 {
 		out[2*l+1] = uint8((this*4 + 7) >> 4)
 		return out
 	}
-	for x := 0; x < d.out.W; x++ { // int_upsample / h2v1_upsample / h2v2_upsample
+	for x := 0; x < d.outW; x++ { // int_upsample / h2v1_upsample / h2v2_upsample
 		out[x] = near[x/c.hr]
 	}
 	return out
@@ -145,9 +154,12 @@ func (d *decoder) upsample(i, y int) []uint8 {
 // emit writes the output rows of MCU row m.
 func (d *decoder) emit(m int) {
 	rowsPer := d.vmax * d.minSS
-	w := d.out.W
-	for y := m * rowsPer; y < min((m+1)*rowsPer, d.out.H); y++ {
-		dst := d.out.Pix[y*3*w : (y+1)*3*w]
+	w := d.outW
+	for y := max(m*rowsPer, d.sinkLo); y < min((m+1)*rowsPer, d.outH, d.sinkHi); y++ {
+		dst := d.sink.Row(y)
+		if dst == nil {
+			continue
+		}
 		switch d.colorConv {
 		case convGray:
 			g := d.upsample(0, y)
@@ -180,6 +192,7 @@ func (d *decoder) emit(m int) {
 				dst[3*x], dst[3*x+1], dst[3*x+2] = cmykToRGB(c, m, ye, 255-k[x])
 			}
 		}
+		d.sink.Commit(y)
 	}
 }
 

@@ -7,7 +7,10 @@
 
 package jpegscale
 
-import "io"
+import (
+	"context"
+	"io"
+)
 
 // A FormatError reports that the input is not a valid JPEG.
 type FormatError string
@@ -134,17 +137,30 @@ type decoder struct {
 	quant [maxTq + 1]block // Quantization tables, in zig-zag order.
 	tmp   [2 * blockSize]byte
 
-	opts      Options
+	opts           Options
+	ctx            context.Context
+	newSink        func(w, h int) Sink
+	sink           Sink
+	outW           int
+	outH           int
+	sinkLo         int // output rows the sink uses
+	sinkHi         int
+	sofDone        bool // the frame header was read without error
+	firstScanComps int
+	scans          int   // SOS markers seen
+	visits         int64 // blocks visited by all scans
+	// coefBits is libjpeg's progression state: per component and zig-zag coefficient, the Al
+	// of the last scan that coded it, -1 before any.
+	coefBits  [maxComponents][blockSize]int8
 	scale     int  // 1, 2, 4 or 8, chosen at the first SOS
 	started   bool // output and per-component buffers are set up
 	buffered  bool // coefficients are kept for all blocks (progressive or multi-scan)
 	done      bool // a streaming scan has produced the whole image
 	hmax      int  // max sampling factors (= component 0's)
 	vmax      int
-	mxx, myy  int  // MCUs per row and MCU rows
-	minSS     int  // libjpeg's min_DCT_scaled_size = 8/scale
-	fancy     bool // libjpeg's do_fancy (min_DCT_scaled_size > 1)
-	out       *Image
+	mxx, myy  int                    // MCUs per row and MCU rows
+	minSS     int                    // libjpeg's min_DCT_scaled_size = 8/scale
+	fancy     bool                   // libjpeg's do_fancy (min_DCT_scaled_size > 1)
 	rows      [maxComponents][]uint8 // one upsampled row per component
 	emitted   int                    // output strips (MCU rows) written
 	colorConv int                    // conversion, see output.go
@@ -546,8 +562,11 @@ func (d *decoder) decode(r io.Reader, configOnly bool) error {
 			d.baseline = marker == sof0Marker
 			d.progressive = marker == sof2Marker
 			err = d.processSOF(n)
-			if configOnly {
-				return err
+			d.sofDone = err == nil
+			for i := range d.coefBits {
+				for z := range d.coefBits[i] {
+					d.coefBits[i][z] = -1 // no coefficient coded yet
+				}
 			}
 		case sof3Marker, 0xc5, 0xc6, 0xc7:
 			return UnsupportedError("lossless or hierarchical JPEG")
@@ -558,6 +577,19 @@ func (d *decoder) decode(r io.Reader, configOnly bool) error {
 		case dqtMarker:
 			err = d.processDQT(n)
 		case sosMarker:
+			if configOnly {
+				if d.nComp == 0 {
+					return FormatError("missing SOF marker")
+				}
+				if n >= 1 {
+					c, err := d.readByte()
+					if err != nil {
+						return err
+					}
+					d.firstScanComps = int(c)
+				}
+				return nil
+			}
 			err = d.processSOS(n)
 		case driMarker:
 			err = d.processDRI(n)

@@ -55,7 +55,8 @@ func TestErrors(t *testing.T) {
 		t.Errorf("pixel limit: %v", err)
 	}
 	cfg, err := DecodeConfig(bytes.NewReader(fixture(t, "prog420.jpg")))
-	if err != nil || cfg != (Config{Width: 61, Height: 41, Components: 3, Progressive: true}) {
+	if err != nil || cfg != (Config{Width: 61, Height: 41, Components: 3, Progressive: true,
+		Sampling: [4][2]int{{2, 2}, {1, 1}, {1, 1}}, FirstScanComponents: 3}) {
 		t.Errorf("DecodeConfig = %+v, %v", cfg, err)
 	}
 	if _, _, err := Decode(bytes.NewReader([]byte("not a jpeg")), 1, 1); err == nil {

@@ -3,6 +3,8 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
@@ -416,10 +418,33 @@ func valueType(vi *onnxpb.ValueInfoProto) (tensor.DType, tensor.Shape, error) {
 	shape := make(tensor.Shape, len(tt.Shape.Dim))
 	for i, d := range tt.Shape.Dim {
 		if x, ok := d.Value.(*onnxpb.TensorShapeProto_Dimension_DimValue); ok && x.DimValue >= 0 {
+			if x.DimValue > tensor.MaxBytes {
+				return dt, nil, fmt.Errorf("shape %s: dimension %d is %d, more than any tensor can hold", protoShape(tt.Shape), i, x.DimValue)
+			}
 			shape[i] = int(x.DimValue)
 		} else {
 			shape[i] = -1
 		}
 	}
+	// Overflow-checked: a 2^31×2^31 input would otherwise wrap every size computed from it.
+	if _, err := shape.Bytes(dt); err != nil {
+		return dt, nil, err
+	}
 	return dt, shape, nil
+}
+
+// protoShape renders a shape as read, for errors: [N,3,224,224] with dim_params by name.
+func protoShape(s *onnxpb.TensorShapeProto) string {
+	parts := make([]string, len(s.Dim))
+	for i, d := range s.Dim {
+		switch v := d.Value.(type) {
+		case *onnxpb.TensorShapeProto_Dimension_DimValue:
+			parts[i] = strconv.FormatInt(v.DimValue, 10)
+		case *onnxpb.TensorShapeProto_Dimension_DimParam:
+			parts[i] = v.DimParam
+		default:
+			parts[i] = "?"
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }

@@ -244,6 +244,9 @@ func (b *builder) tensor(ti int32) (*tinfo, error) {
 	if info.shape == nil {
 		info.shape = tensor.Shape{}
 	}
+	if _, err := info.shape.Bytes(dt); err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name(), err)
+	}
 	// A -1 in shape_signature marks a dynamic dim (usually the batch).
 	if t.ShapeSignatureLength() == len(info.shape) {
 		for i := range info.shape {

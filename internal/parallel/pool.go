@@ -2,7 +2,9 @@
 package parallel
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,18 @@ type Pool struct {
 	// next and pending live here, not on For's stack, so sending a job does not move them to the heap.
 	next    atomic.Int64
 	pending atomic.Int32 // workers that have not finished the current job
+	failed  atomic.Pointer[Panic]
+}
+
+// Panic is a panic raised by a task on one of the pool's threads, re-raised by For in its caller's
+// goroutine (where a recover can catch it: a panic on a worker goroutine would end the process).
+type Panic struct {
+	Value any
+	Stack []byte // the panicking goroutine's stack
+}
+
+func (p *Panic) Error() string {
+	return fmt.Sprintf("panic in a parallel task: %v\n%s", p.Value, p.Stack)
 }
 
 type job struct {
@@ -44,6 +58,7 @@ type job struct {
 	n, chunk int
 	next     *atomic.Int64
 	pending  *atomic.Int32
+	failed   *atomic.Pointer[Panic]
 }
 
 // NewPool starts threads-1 workers (the caller of For is the last thread). threads <= 0 means GOMAXPROCS.
@@ -68,7 +83,9 @@ func worker(ch chan job) {
 		if !ok {
 			return
 		}
-		j.run()
+		if f := j.safeRun(); f != nil {
+			j.failed.CompareAndSwap(nil, f)
+		}
 		j.pending.Add(-1)
 	}
 }
@@ -90,6 +107,17 @@ func poll(ch chan job) (job, bool) {
 			runtime.Gosched()
 		}
 	}
+}
+
+// safeRun runs j's ranges and returns the panic one of them raised, if any.
+func (j job) safeRun() (failure *Panic) {
+	defer func() {
+		if r := recover(); r != nil {
+			failure = &Panic{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	j.run()
+	return nil
 }
 
 func (j job) run() {
@@ -140,11 +168,13 @@ func (p *Pool) For(n, grain int, t Task) {
 		workers = len(p.jobs)
 	}
 	p.pending.Store(int32(workers))
-	j := job{t: t, n: n, chunk: chunk, next: &p.next, pending: &p.pending}
+	j := job{t: t, n: n, chunk: chunk, next: &p.next, pending: &p.pending, failed: &p.failed}
 	for i := 0; i < workers; i++ {
 		p.jobs[i] <- j
 	}
-	j.run()
+	// A panic here waits for the workers like a return does (they must not run on into the next job), then
+	// the first panic of any thread is raised again in this goroutine.
+	failure := j.safeRun()
 	// The workers' ranges are usually done when ours is; poll rather than park so the hand-back costs
 	// no wake-up. Gosched keeps a worker that shares this P (GOMAXPROCS < threads) able to finish.
 	start := time.Now()
@@ -156,6 +186,12 @@ func (p *Pool) For(n, grain int, t Task) {
 				time.Sleep(20 * time.Microsecond)
 			}
 		}
+	}
+	if f := p.failed.Swap(nil); failure == nil {
+		failure = f
+	}
+	if failure != nil {
+		panic(failure)
 	}
 }
 

@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -79,5 +80,37 @@ func BenchmarkForSmall(b *testing.B) {
 	var t nopTask
 	for b.Loop() {
 		p.For(8, 1, t)
+	}
+}
+
+// TestPanicReachesCaller: a task panicking on a worker thread is raised again in For's goroutine, after
+// every thread has stopped, so a recover there catches it and the pool stays usable.
+func TestPanicReachesCaller(t *testing.T) {
+	p := NewPool(4)
+	defer p.Close()
+	for round := 0; round < 20; round++ {
+		boom := round % 64 // the range holding this index panics, whichever thread runs it
+		var caught any
+		func() {
+			defer func() { caught = recover() }()
+			p.For(64, 1, TaskFunc(func(lo, hi int) {
+				if lo <= boom && boom < hi {
+					panic(fmt.Sprintf("bad index %d", boom))
+				}
+			}))
+		}()
+		f, ok := caught.(*Panic)
+		if !ok || f.Value != fmt.Sprintf("bad index %d", boom) || len(f.Stack) == 0 {
+			t.Fatalf("round %d: recovered %#v, want *Panic with the task's value and stack", round, caught)
+		}
+		var sum atomic.Int64
+		p.For(1000, 1, TaskFunc(func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sum.Add(int64(i))
+			}
+		}))
+		if sum.Load() != 999*1000/2 {
+			t.Fatalf("round %d: after a panic the pool summed %d", round, sum.Load())
+		}
 	}
 }

@@ -65,3 +65,17 @@ func lookup(s map[string]int64, name string) (int64, error) {
 	}
 	return v, nil
 }
+
+// MemTotal is the machine's memory (/proc/meminfo MemTotal) in bytes.
+func MemTotal() (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	m, err := Parse(f)
+	if err != nil {
+		return 0, err
+	}
+	return lookup(m, "MemTotal")
+}

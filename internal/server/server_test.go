@@ -58,9 +58,13 @@ func loadModel(t testing.TB) *wanwu.Model {
 func infoOf(m *wanwu.Model) Info {
 	h, w := m.InputSize()
 	st := m.Stats()
+	b, err := m.PredictBatches([]int{1})
+	if err != nil {
+		panic(err)
+	}
 	return Info{Name: m.Name, Format: m.Format, InputSize: []int{h, w}, Precision: m.Precision(),
 		Labels: m.Labels().Len(), PlanBytes: int64(st.ArenaBytes), WeightBytes: int64(st.WeightBytes),
-		PeakBytes: int64(st.PeakBytes)}
+		PeakBytes: b.Total()}
 }
 
 // newServer starts s on an httptest server on loopback.

@@ -1,0 +1,202 @@
+package wanwu
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	goruntime "runtime"
+	"slices"
+	"strings"
+
+	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/memory"
+	"github.com/wanwu-ai/wanwu/runtime"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// precisions are the weight precisions the engine can run a float model in, most accurate first
+// (memory.PrecisionRank): fp32 is the model as it is; fp16 stores Conv/Gemm/MatMul weights as IEEE
+// half, widened to f32 in the kernels; int8 quantizes weights per output channel at load and
+// activations dynamically per layer (docs/precision.md). Both convert streaming through the mapped
+// model, releasing each float tensor's pages once converted. A precision is only offered for a model
+// when runtime.Estimate accepts it.
+var precisions = []string{"fp32", "fp16", "int8"}
+
+// Precisions lists the precisions the engine offers for float models, most accurate first.
+func Precisions() []string { return slices.Clone(precisions) }
+
+// runPrecision is how runtime.Options asks for a configuration's precision p: a conversion to fp16 or
+// int8 for a float model, "" (the model as it is) for fp32 and for any model stored in half or
+// quantized precision (configurations name those by the stored precision).
+func (m *Model) runPrecision(p string) string {
+	if p == "fp32" || !slices.Contains(precisions, p) || GraphPrecision(m.g) != "fp32" {
+		return ""
+	}
+	return p
+}
+
+// PlanSizes are the input sizes considered for models whose spatial size is dynamic.
+var PlanSizes = []int{224, 192, 160, 128}
+
+// candidatePrecisions are the precisions to consider: the stored one for quantized or half models,
+// else every registered precision (or just the one asked for).
+func (m *Model) candidatePrecisions(asked string) ([]string, error) {
+	stored := GraphPrecision(m.g)
+	if stored != "fp32" {
+		if asked != "" && asked != "auto" && asked != stored {
+			return nil, fmt.Errorf("%s: the model stores %s weights; --precision %s is not possible", m.Path, stored, asked)
+		}
+		return []string{"fp32"}, nil // as stored: no conversion
+	}
+	if asked == "" || asked == "auto" {
+		return Precisions(), nil
+	}
+	if !slices.Contains(precisions, asked) {
+		return nil, fmt.Errorf("%s: precision %q is not supported; choose one of %s or auto", m.Path, asked, strings.Join(Precisions(), ", "))
+	}
+	return []string{asked}, nil
+}
+
+// candidates is the one list of configurations that both Load (chooseConfig) and PlanConfigs consider,
+// best first (memory.SortByQuality): each precision the model may run in (the asked or stored one
+// only, when there is one) × each input size (the asked size; else, for a dynamic input, the model's
+// default size and the PlanSizes below it) × batch 1, on the configured threads. Nothing is estimated
+// yet.
+func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
+	precs, err := m.candidatePrecisions(cfg.precision)
+	if err != nil {
+		return nil, err
+	}
+	sizes := []int{ii.baseSize}
+	if cfg.size != 0 {
+		sizes = []int{cfg.size}
+	} else if ii.dynamic {
+		for _, s := range PlanSizes {
+			if s < ii.baseSize {
+				sizes = append(sizes, s)
+			}
+		}
+	}
+	threads := cfg.threads
+	if threads <= 0 {
+		threads = goruntime.GOMAXPROCS(0)
+	}
+	var cs []memory.Config
+	for _, p := range precs {
+		for _, s := range sizes {
+			cs = append(cs, memory.Config{Precision: p, Size: s, Batch: 1, Threads: threads})
+		}
+	}
+	memory.SortByQuality(cs)
+	return cs, nil
+}
+
+// budgetOf is the budget a configuration resolves to: WithBudget's, the detected one
+// (WithDetectedBudget), or none (Bytes 0).
+func budgetOf(cfg config) (memory.Budget, error) {
+	if cfg.autoBudget {
+		return memory.DetectBudget()
+	}
+	return memory.Budget{Bytes: cfg.budget, Source: cfg.budgetSrc}, nil
+}
+
+// chooseConfig returns the configuration to compile: without a budget the first candidate (the most
+// accurate, not estimated: configure predicts it from the compiled program); under one, the first
+// candidate whose prediction fits, which is the configuration PlanConfigs marks chosen for the same
+// options and budget (it estimates the same list with the same predict and memory.Choose).
+func (m *Model) chooseConfig(cfg config, ii inputInfo) (memory.Config, error) {
+	cands, err := m.candidates(cfg, ii)
+	if err != nil {
+		return memory.Config{}, err
+	}
+	budget, err := budgetOf(cfg)
+	if err != nil {
+		return memory.Config{}, err
+	}
+	if budget.Bytes <= 0 && !cfg.autoBudget {
+		return cands[0], nil
+	}
+	m.budget = budget
+	var all []memory.Config
+	var firstErr error
+	for _, c := range cands {
+		pc, err := m.predict(ii, c, cfg.photo)
+		if err != nil {
+			if len(cands) == 1 {
+				return memory.Config{}, err
+			}
+			firstErr = cmp.Or(firstErr, err)
+			continue // a precision the engine cannot run this model in is not a candidate
+		}
+		all = append(all, pc)
+		if pc.PredictedPeakBytes <= budget.Bytes {
+			if cfg.logf != nil {
+				cfg.logf("budget %s (%s)", memory.FormatSize(budget.Bytes), budget.Source)
+			}
+			return pc, nil
+		}
+	}
+	if len(all) == 0 {
+		return memory.Config{}, firstErr // the most accurate candidate's reason
+	}
+	plan := memory.Choose(m.Name, all, budget.Bytes)
+	return memory.Config{}, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
+}
+
+// predict estimates configuration c's peak RSS (memory.Predict) without compiling weights or
+// allocating the arena.
+func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (memory.Config, error) {
+	opts := runtime.Options{Threads: c.Threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(c.Size, c.Batch)},
+		Precision: m.runPrecision(c.Precision), Winograd: m.winograd}
+	st, err := runtime.Estimate(m.g, opts)
+	if err != nil {
+		return memory.Config{}, fmt.Errorf("%s: %s at %d: %w", m.Path, c.Precision, c.Size, err)
+	}
+	if outs := st.Steps; len(outs) > 0 {
+		c.Labels = outs[len(outs)-1].Shape.NumElements() / c.Batch
+	}
+	pre := preprocessFor(m.basePre, ii.shapeFor(c.Size, 1), ii.hAxis)
+	c.Breakdown = m.held(memory.Predict(runtime.Union(st), m.decodeCost(photo, pre)), opts.Precision)
+	c.PredictedPeakBytes = c.Breakdown.Total()
+	if c.Precision == "fp32" {
+		c.Precision = GraphPrecision(m.g) // a half or quantized file runs as stored
+	}
+	return c, nil
+}
+
+// PlanConfigs predicts every candidate configuration of a model (each precision the engine runs it in
+// and, for a dynamic input size, the model's default size and each of PlanSizes below it), ranks them
+// and chooses under budget exactly as Load does with WithBudget(budget). It does not compile weights or
+// allocate arenas. Options as for Load (WithOnly, WithThreads, WithPhotoPixels ...).
+func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option) (memory.Plan, error) {
+	cfg := newConfig(opts)
+	if err := runtime.CheckThreads(cfg.threads); err != nil {
+		return memory.Plan{}, fmt.Errorf("wanwu: %w", err)
+	}
+	m, ii, err := open(ctx, model, cfg)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	defer m.g.Close()
+	cands, err := m.candidates(cfg, ii)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	var all []memory.Config
+	var firstErr error
+	for _, c := range cands {
+		if err := ctx.Err(); err != nil {
+			return memory.Plan{}, err
+		}
+		pc, err := m.predict(ii, c, cfg.photo)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		all = append(all, pc)
+	}
+	if len(all) == 0 {
+		return memory.Plan{}, firstErr
+	}
+	return memory.Choose(m.Name, all, budget), nil
+}

@@ -1,0 +1,138 @@
+package wanwu
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/internal/testutil"
+	"github.com/wanwu-ai/wanwu/memory"
+)
+
+// `wanwu plan` (PlanConfigs) must choose exactly what `classify` (Load under the same budget) chooses
+// and predict the same peak for it, over budgets around every candidate's prediction, for ONNX models
+// with a dynamic size (fp32/fp16/int8), a model pruned to a class subset and a quantized TFLite file;
+// where nothing fits, both refuse.
+func TestPlanChoosesWhatLoadChooses(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	tflite := testutil.Shared(t, "models", "mobilenet_v1_0.25_128_quant.tflite")
+	cases := []struct {
+		name  string
+		model string
+		opts  []Option
+	}{
+		{"resnet50_tiny", filepath.Join(root, "testdata", "models", "resnet50_tiny", "model.onnx"), nil},
+		{"mobilenet_v2_tiny/threads1", filepath.Join(root, "testdata", "models", "mobilenet_v2_tiny", "model.onnx"), []Option{WithThreads(1)}},
+		{"resnest_tiny_bn/classes", filepath.Join(root, "testdata", "models", "resnest_tiny_bn", "model.onnx"), []Option{WithClasses([]int{0, 2, 5})}},
+		{"resnet50_tiny/size96", filepath.Join(root, "testdata", "models", "resnet50_tiny", "model.onnx"), []Option{WithInputSize(96)}},
+		{"mobilenet_v1_quant", tflite, nil},
+		{"mobilenet_v1_quant/classes", tflite, []Option{WithClasses([]int{1, 5, 900})}},
+	}
+	ctx := context.Background()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			all, err := PlanConfigs(ctx, tc.model, 1<<50, tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var budgets []int64
+			for _, c := range all.Candidates {
+				budgets = append(budgets, c.PredictedPeakBytes, c.PredictedPeakBytes-1, c.PredictedPeakBytes+1<<20)
+			}
+			budgets = append(budgets, 1<<20, 1<<40)
+			slices.Sort(budgets)
+			budgets = slices.Compact(budgets)
+			sawNone, sawChoices := false, map[string]bool{}
+			for _, budget := range budgets {
+				p, err := PlanConfigs(ctx, tc.model, budget, tc.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := Load(ctx, tc.model, append([]Option{WithBudget(budget, "test")}, tc.opts...)...)
+				if p.Chosen == nil {
+					sawNone = true
+					var nf *memory.NoFitError
+					if !errors.As(err, &nf) {
+						t.Errorf("budget %d: plan fits nothing, Load: %v", budget, err)
+					} else if nf.Smallest.PredictedPeakBytes != p.Smallest().PredictedPeakBytes {
+						t.Errorf("budget %d: Load says the smallest needs %d, plan %d", budget, nf.Smallest.PredictedPeakBytes, p.Smallest().PredictedPeakBytes)
+					}
+					if m != nil {
+						m.Close()
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("budget %d: plan chose %s, Load failed: %v", budget, p.Chosen, err)
+					continue
+				}
+				got, want := m.Config(), *p.Chosen
+				if got.Precision != want.Precision || got.Size != want.Size || got.Batch != want.Batch ||
+					got.Threads != want.Threads || got.Labels != want.Labels || got.PredictedPeakBytes != want.PredictedPeakBytes {
+					t.Errorf("budget %d: Load chose %s predicting %d, plan %s predicting %d", budget, got, got.PredictedPeakBytes, want, want.PredictedPeakBytes)
+				}
+				if h, _ := m.InputSize(); h != want.Size || m.Precision() != want.Precision {
+					t.Errorf("budget %d: Load runs %s at %d, plan chose %s", budget, m.Precision(), h, want)
+				}
+				sawChoices[want.String()] = true
+				m.Close()
+			}
+			if !sawNone || len(sawChoices) < min(len(all.Candidates), 2) {
+				t.Errorf("budgets reached %d choices (of %d candidates), none-fit %v: the test does not exercise the choice",
+					len(sawChoices), len(all.Candidates), sawNone)
+			}
+		})
+	}
+}
+
+// The candidate list: a dynamic model's own default size first and the PlanSizes below it, every
+// precision, best first; an asked size or precision narrows it.
+func TestCandidates(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	model := filepath.Join(root, "testdata", "models", "resnet50_tiny", "model.onnx")
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		base int // the default size (a sidecar could set it; here WithPreprocess does)
+		want []string
+	}{
+		{"default", nil, 224, []string{"fp32/224", "fp32/192", "fp32/160", "fp32/128", "fp16/224", "fp16/192", "fp16/160", "fp16/128",
+			"int8/224", "int8/192", "int8/160", "int8/128"}},
+		{"size", []Option{WithInputSize(96)}, 224, []string{"fp32/96", "fp16/96", "int8/96"}},
+		{"precision", []Option{WithPrecision("fp16")}, 224, []string{"fp16/224", "fp16/192", "fp16/160", "fp16/128"}},
+		{"base 160", []Option{WithPrecision("int8")}, 160, []string{"int8/160", "int8/128"}},
+		{"base 256", []Option{WithPrecision("fp32")}, 256, []string{"fp32/256", "fp32/224", "fp32/192", "fp32/160", "fp32/128"}},
+	} {
+		cfg := newConfig(tc.opts)
+		m, ii, err := open(context.Background(), model, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ii.baseSize = tc.base
+		cs, err := m.candidates(cfg, ii)
+		m.g.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.Precision+"/"+itoa(c.Size))
+			if c.Batch != 1 || c.Threads < 1 {
+				t.Errorf("%s: candidate %+v", tc.name, c)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: candidates %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func itoa(n int) string {
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}
