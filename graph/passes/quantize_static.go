@@ -1,7 +1,9 @@
 package passes
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"unsafe"
 
@@ -30,7 +32,7 @@ type staticWeights func(w *graph.Value, m, cin, kh, kw, cp int) (packed []byte, 
 // the clamp can express; the rest (and every Gemm) is left to the dynamic pass. Shapes must have been
 // inferred (Optimize).
 func QuantizeStatic(g *graph.Graph, c Calibration, rel graph.RangeReleaser) error {
-	return quantizeStatic(g, c, staticWeightsFor(Conversion{Release: rel}))
+	return quantizeStatic(g, c, Conversion{Release: rel})
 }
 
 // quantizeStaticWith runs QuantizeStatic with the calibration stored in g (none: nothing to do), its
@@ -40,7 +42,7 @@ func quantizeStaticWith(g *graph.Graph, c Conversion) error {
 	if err != nil || cal == nil {
 		return err
 	}
-	return quantizeStatic(g, cal, staticWeightsFor(c))
+	return quantizeStatic(g, cal, c)
 }
 
 // staticWeightsFor makes Q8Conv weights as c says.
@@ -88,6 +90,7 @@ type staticRewrite struct {
 	g      *graph.Graph
 	c      Calibration
 	wts    staticWeights
+	conv   Conversion
 	prod   map[*graph.Value]*graph.Node
 	uses   map[*graph.Value]int
 	twin   map[*graph.Value]*graph.Value // f32 value -> its u8 NHWC form
@@ -97,11 +100,11 @@ type staticRewrite struct {
 	seq    int
 }
 
-func quantizeStatic(g *graph.Graph, c Calibration, wts staticWeights) error {
+func quantizeStatic(g *graph.Graph, c Calibration, conv Conversion) error {
 	if len(c) == 0 {
 		return nil
 	}
-	s := &staticRewrite{g: g, c: c, wts: wts, prod: g.Producers(), uses: map[*graph.Value]int{},
+	s := &staticRewrite{g: g, c: c, wts: staticWeightsFor(conv), conv: conv, prod: g.Producers(), uses: map[*graph.Value]int{},
 		twin: map[*graph.Value]*graph.Value{}, params: map[*graph.Value]ActivationQuant{}, lost: map[*graph.Value]bool{}}
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
@@ -388,22 +391,34 @@ func (s *staticRewrite) emitConv(conv *graph.Node, y, r *graph.Value, at *graph.
 	qy, _ := s.quant(y)
 	cp := xq.Shape[3]
 	packed, wscale, sums := s.wts(w, m, cin, kh, kw, cp)
-	panels := (m + q8.CN - 1) / q8.CN
-	bias := make([]int32, panels*q8.CN)
-	mult := make([]float32, panels*q8.CN)
 	var b []float32
 	if bv := conv.Input(2); bv != nil {
 		b = bv.Const.F32()
 	}
-	for oc := 0; oc < m; oc++ {
-		unit := float64(qx.Scale) * float64(wscale[oc]) // one accumulator step
-		acc := -float64(qx.ZP) * float64(sums[oc])
-		if b != nil {
-			acc += math.RoundToEven(float64(b[oc]) / unit)
-		}
-		bias[oc] = int32(max(math.MinInt32, min(math.MaxInt32, acc)))
-		mult[oc] = float32(unit / float64(qy.Scale))
+	// The requantization constants depend on the weight, both activations' quantization and the bias;
+	// they go through the Memo as a derivation of the weight, so programs sharing converted weights
+	// share them too and an estimate (zero virtual scales) counts each layer's as a distinct weight.
+	h := fnv.New64a()
+	for _, v := range b {
+		binary.Write(h, binary.LittleEndian, math.Float32bits(v))
 	}
+	kind := fmt.Sprintf("int8 nhwc requant %d x%g/%d y%g/%d b%d:%016x", m, qx.Scale, qx.ZP, qy.Scale, qy.ZP, len(b), h.Sum64())
+	req := s.conv.memoized(w.Const, kind, func() [][]byte {
+		panels := (m + q8.CN - 1) / q8.CN
+		bias := make([]int32, panels*q8.CN)
+		mult := make([]float32, panels*q8.CN)
+		for oc := 0; oc < m; oc++ {
+			unit := float64(qx.Scale) * float64(wscale[oc]) // one accumulator step
+			acc := -float64(qx.ZP) * float64(sums[oc])
+			if b != nil && unit > 0 {
+				acc += math.RoundToEven(float64(b[oc]) / unit)
+			}
+			bias[oc] = int32(max(math.MinInt32, min(math.MaxInt32, acc)))
+			mult[oc] = float32(unit / float64(qy.Scale))
+		}
+		return [][]byte{i32Bytes(bias), f32Bytes(mult)}
+	})
+	bias, mult := bytesI32(req[0]), bytesF32(req[1])
 	act, _ := staticAct(at)
 	lo, hi := clampBytes(act, qy)
 	yq := outValue(y, m)
@@ -483,7 +498,6 @@ func (s *staticRewrite) emitGAP(n *graph.Node) {
 }
 
 func i32Value(name string, v []int32) *graph.Value {
-	t := tensor.New(tensor.I32, tensor.Shape{len(v)})
-	copy(t.I32(), v)
+	t := &tensor.Tensor{DType: tensor.I32, Shape: tensor.Shape{len(v)}, Data: i32Bytes(v)}
 	return &graph.Value{Name: name, DType: tensor.I32, Shape: tensor.Shape{len(v)}, Const: t}
 }
