@@ -70,20 +70,20 @@ func (m *Model) calibrateGraph(ctx context.Context, paths []string, pre imageio.
 	if err != nil {
 		return err
 	}
-	var ins []*tensor.Tensor
+	// One photo at a time, decoded again for the histogram pass: a folder of any size costs one
+	// photo's memory.
+	x := tensor.New(dt, shape)
 	w, h := pre.MinSize()
-	for _, f := range files {
-		img, err := imageio.DecodeFile(f, imageio.DecodeOptions{MinWidth: w, MinHeight: h})
+	cal, err := calibrate.CollectFrom(ctx, m.g, shape, len(files), func(i int) (*tensor.Tensor, error) {
+		img, err := imageio.DecodeFile(files[i], imageio.DecodeOptions{MinWidth: w, MinHeight: h})
 		if err != nil {
-			return fmt.Errorf("calibration photo: %w", err)
+			return nil, fmt.Errorf("calibration photo: %w", err)
 		}
-		x := tensor.New(dt, shape)
 		if err := pre.Into(img, x, 0); err != nil {
-			return fmt.Errorf("calibration photo %s: %w", f, err)
+			return nil, fmt.Errorf("calibration photo %s: %w", files[i], err)
 		}
-		ins = append(ins, x)
-	}
-	cal, err := calibrate.Collect(ctx, m.g, ins, calibrate.Options{Threads: threads})
+		return x, nil
+	}, calibrate.Options{Threads: threads})
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.Path, err)
 	}

@@ -58,10 +58,27 @@ type stat struct {
 // input) and returns the quantization of every f32 activation it computed, named as in the optimized
 // graph (the names passes.QuantizeStatic looks up). g is not modified.
 func Collect(ctx context.Context, g *graph.Graph, inputs []*tensor.Tensor, opts Options) (passes.Calibration, error) {
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("calibrate: no calibration inputs")
+	}
+	shape := inputs[0].Shape
+	return CollectFrom(ctx, g, shape, len(inputs), func(i int) (*tensor.Tensor, error) {
+		if in := inputs[i]; in == nil || !in.Shape.Equal(shape) || in.DType != g.Inputs[0].DType {
+			return nil, fmt.Errorf("calibrate: input %d is not %s%s like the first", i, g.Inputs[0].DType, shape)
+		}
+		return inputs[i], nil
+	}, opts)
+}
+
+// CollectFrom is Collect over n inputs of the given shape that input(i) makes on demand (decoding a
+// photo, say), so only one is held at a time; it is called twice per input except for MinMax (a
+// histogram pass follows the range pass). The tensor it returns is read before the next call, so it
+// may be reused.
+func CollectFrom(ctx context.Context, g *graph.Graph, shape tensor.Shape, n int, input func(i int) (*tensor.Tensor, error), opts Options) (passes.Calibration, error) {
 	if len(g.Inputs) != 1 {
 		return nil, fmt.Errorf("calibrate: the model has %d inputs; calibration feeds one", len(g.Inputs))
 	}
-	if len(inputs) == 0 {
+	if n <= 0 {
 		return nil, fmt.Errorf("calibrate: no calibration inputs")
 	}
 	method := opts.Method
@@ -80,12 +97,6 @@ func Collect(ctx context.Context, g *graph.Graph, inputs []*tensor.Tensor, opts 
 		}
 	default:
 		return nil, fmt.Errorf("calibrate: unknown method %q (want %s, %s or %s)", method, MinMax, Percentile, MSE)
-	}
-	shape := inputs[0].Shape
-	for i, in := range inputs {
-		if in == nil || !in.Shape.Equal(shape) || in.DType != g.Inputs[0].DType {
-			return nil, fmt.Errorf("calibrate: input %d is not %s%s like the first", i, g.Inputs[0].DType, shape)
-		}
 	}
 	stats := map[string]*stat{}
 	pass := 1
@@ -138,7 +149,14 @@ func Collect(ctx context.Context, g *graph.Graph, inputs []*tensor.Tensor, opts 
 				s.hist = make([]float64, bins)
 			}
 		}
-		for _, in := range inputs {
+		for i := range n {
+			in, err := input(i)
+			if err != nil {
+				return nil, err
+			}
+			if in == nil || !in.Shape.Equal(shape) || in.DType != g.Inputs[0].DType {
+				return nil, fmt.Errorf("calibrate: input %d is not %s%s", i, g.Inputs[0].DType, shape)
+			}
 			if in.DType == tensor.F32 { // the graph input is an activation too (the first layer's)
 				observe(&graph.Node{Outputs: g.Inputs}, []*tensor.Tensor{in})
 			}
