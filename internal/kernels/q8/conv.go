@@ -35,6 +35,12 @@ type Epi struct {
 	LastRows int     // rows stored of the last block (1..CM)
 }
 
+// StaticConvBehind reports whether the static conv tile would run slower here than the dynamic int8
+// path: ConvTile has an AVX-512 VNNI form and a Go one, the dynamic kernels also an AVX2 form, so on
+// an AVX2 CPU without VNNI the facade keeps activations dynamic (static int8 stays correct there, only
+// slow). Where neither has assembly (-tags purego, other architectures) both are Go loops.
+func StaticConvBehind() bool { return !useVNNI && useAVX2 }
+
 // PackedConvLen is PackConv's output length for m output channels of k (padded) inputs.
 func PackedConvLen(m, k int) int { return RoundUp(m, CN) * K4(k) * 4 }
 
