@@ -19,7 +19,7 @@ type SizeError struct {
 }
 
 func (e *SizeError) Error() string {
-	return fmt.Sprintf("shape %s of %s is too large: it needs more than %d TiB, the most one tensor may take", e.Shape, e.DType, MaxBytes>>40)
+	return fmt.Sprintf("shape %s of %s needs more than %d TiB: too large (the most one tensor may take)", e.Shape, e.DType, MaxBytes>>40)
 }
 
 // Bytes is the byte size of a tensor of shape s and element type dt, multiplied with overflow checks.

@@ -36,7 +36,7 @@ func TestShapeBytes(t *testing.T) {
 		}
 	}
 	_, err := Shape{1, 3, 1 << 31, 1 << 31}.Bytes(F32)
-	if want := "shape [1,3,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB, the most one tensor may take"; err == nil || err.Error() != want {
+	if want := "shape [1,3,2147483648,2147483648] of f32 needs more than 256 TiB: too large (the most one tensor may take)"; err == nil || err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
 }
