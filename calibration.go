@@ -3,6 +3,7 @@ package wanwu
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/wanwu-ai/wanwu/calibrate"
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -70,14 +72,14 @@ func (m *Model) calibrateGraph(ctx context.Context, paths []string, pre imageio.
 	if err != nil {
 		return err
 	}
-	// One photo at a time, decoded again for the histogram pass: a folder of any size costs one
-	// photo's memory.
+	// One photo at a time, decoded again for the histogram pass and straight into the model's resize
+	// (as ClassifyFile): a folder of any size, of photos of any size, costs about one input's memory.
 	x := tensor.New(dt, shape)
 	w, h := pre.MinSize()
 	cal, err := calibrate.CollectFrom(ctx, m.g, shape, len(files), func(i int) (*tensor.Tensor, error) {
-		img, err := imageio.DecodeFile(files[i], imageio.DecodeOptions{MinWidth: w, MinHeight: h})
+		img, err := decodeCalibrationPhoto(ctx, files[i], pre, imageio.DecodeOptions{MinWidth: w, MinHeight: h})
 		if err != nil {
-			return nil, fmt.Errorf("calibration photo: %w", err)
+			return nil, fmt.Errorf("calibration photo %s: %w", files[i], err)
 		}
 		if err := pre.Into(img, x, 0); err != nil {
 			return nil, fmt.Errorf("calibration photo %s: %w", files[i], err)
@@ -110,4 +112,25 @@ func Calibration(ctx context.Context, model string, photos []string, opts ...Opt
 		return nil, err
 	}
 	return passes.LoadCalibration(m.g)
+}
+
+// decodeCalibrationPhoto reads a photo (at most imageio.DefaultMaxBytes) and decodes it into pre's
+// resize, as ClassifyFile does.
+func decodeCalibrationPhoto(ctx context.Context, path string, pre imageio.Preprocess, opts imageio.DecodeOptions) (*imageio.RGB, error) {
+	if _, err := userfile.CheckRegular(path); err != nil { // a named pipe would block the open
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, imageio.DefaultMaxBytes+1))
+	f.Close()
+	if err == nil && len(data) > imageio.DefaultMaxBytes {
+		err = fmt.Errorf("%w: the file exceeds the %d-byte limit", imageio.ErrTooLarge, imageio.DefaultMaxBytes)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pre.DecodeResized(ctx, data, opts)
 }

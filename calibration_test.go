@@ -99,6 +99,10 @@ func TestWithCalibration(t *testing.T) {
 	bads := []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()}
 	if !q8.StaticConvBehind() { // a photo is only decoded where static int8 runs
 		bads = append(bads, notPhoto)
+		fifo := filepath.Join(t.TempDir(), "pipe.jpg")
+		if err := mkfifo(fifo); err == nil { // refused unopened: opening would block
+			bads = append(bads, fifo)
+		}
 	}
 	for _, bad := range bads {
 		_, err := Load(ctx, model, WithPrecision("int8"), WithInputSize(64), WithCalibration(bad))
