@@ -20,6 +20,7 @@ import (
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/importer/tflite"
+	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
@@ -49,6 +50,7 @@ type config struct {
 	logf         func(format string, a ...any)
 	winograd     bool
 	memLimit     bool
+	calibrate    []string // WithCalibration
 }
 
 // WithThreads sets the number of threads for intra-op parallelism: 0 (the default) is one per core
@@ -454,6 +456,24 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 			}
 		}
 		m.memLimitSet = setMemoryLimit(memory.HeapLimit(c.Breakdown))
+	}
+	if len(cfg.calibrate) > 0 {
+		if c.Precision != "int8" && cfg.precision != "" && cfg.precision != "auto" {
+			return fmt.Errorf("%s: calibration photos are for int8, not %s", m.Path, c.Precision)
+		}
+		switch {
+		case c.Precision == "int8" && q8.StaticConvBehind():
+			if _, err := calibrationFiles(cfg.calibrate); err != nil { // named paths must still exist
+				return err
+			}
+			if cfg.logf != nil {
+				cfg.logf("%s: static int8 runs in assembly with AVX-512 VNNI only; this CPU has AVX2 alone, where dynamic int8 is faster: calibration skipped", m.Name)
+			}
+		case c.Precision == "int8":
+			if err := m.calibrateGraph(context.Background(), cfg.calibrate, m.pre, shape, ii.dtype, cfg.threads); err != nil {
+				return err
+			}
+		}
 	}
 	shared, err := runtime.NewShared(cfg.threads)
 	if err != nil {

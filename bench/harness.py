@@ -30,8 +30,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MODELS = ["mobilenet_v2", "resnet50", "resnest101_54k"]
-FRAMEWORKS = ["wanwu", "ort", "torch"]
-FW_NAME = {"wanwu": "wanwu", "ort": "ONNX Runtime", "torch": "PyTorch"}
+FRAMEWORKS = ["wanwu", "ort", "torch", "wanwu-int8", "wanwu-int8s"]
+FW_NAME = {"wanwu": "wanwu", "ort": "ONNX Runtime", "torch": "PyTorch",
+           "wanwu-int8": "wanwu int8 (dynamic activations)", "wanwu-int8s": "wanwu int8 (static, --calibrate)"}
+# wanwu's int8 rows, printed as extra columns beside the fp32 table when a run has them.
+INT8 = ["wanwu-int8", "wanwu-int8s"]
 MiB = 1 << 20
 
 
@@ -90,8 +93,13 @@ def timed_process(cmd, env=None):
 def command(fw, cfg, a):
     model = os.path.join(a.models_dir, cfg["model"], "model.onnx")
     common = ["--size", str(cfg["size"]), "--batch", str(cfg["batch"]), "--threads", str(cfg["threads"])]
-    if fw == "wanwu":
-        return [a.wanwu, "bench", "--model", model, *common, "--format", "json", "--warmup", str(a.warmup),
+    if fw.startswith("wanwu"):
+        extra = []
+        if fw in INT8:
+            extra = ["--precision", "int8"]
+        if fw == "wanwu-int8s":
+            extra += ["--calibrate", a.calibrate]
+        return [a.wanwu, "bench", "--model", model, *common, *extra, "--format", "json", "--warmup", str(a.warmup),
                 "--iters", str(a.min_runs), "--min-time", f"{a.min_seconds}s", "--max-time", f"{a.max_seconds}s"]
     loop = ["--warmup", str(a.warmup), "--min-runs", str(a.min_runs), "--min-seconds", str(a.min_seconds),
             "--max-seconds", str(a.max_seconds)]
@@ -188,6 +196,9 @@ def table(doc, markdown, stat="median_ms"):
         by.setdefault((r["model"], r["size"], r["batch"], r["threads"]), {})[r["framework"]] = r
     head = ["model", "size", "batch", "threads", "wanwu ms", "ORT ms", "PyTorch ms", "wanwu/ORT", "wanwu/PyTorch",
             "wanwu MiB", "ORT MiB", "PyTorch MiB", "RSS wanwu/ORT", "RSS wanwu/PyTorch"]
+    extra = [fw for fw in INT8 if any(r["framework"] == fw for r in doc["results"])]
+    for fw in extra:
+        head += [fw + " ms", fw + "/ORT", fw + " MiB"]
     rows = []
     for key in sorted(by, key=lambda k: (MODELS.index(k[0]) if k[0] in MODELS else 9, -k[1], k[2], k[3])):
         f = by[key]
@@ -200,6 +211,9 @@ def table(doc, markdown, stat="median_ms"):
                      mib(w), mib(o), mib(t),
                      ratio(v(w, "peak_rss_bytes"), v(o, "peak_rss_bytes")),
                      ratio(v(w, "peak_rss_bytes"), v(t, "peak_rss_bytes"))])
+        for fw in extra:
+            q = f.get(fw)
+            rows[-1] += [ms(q, mo, stat), ratio(v(q, stat), v(o, stat)), mib(q)]
     if markdown:
         out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if i < 1 else "---:" for i in range(len(head))) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -287,7 +301,8 @@ def main():
     p.add_argument("--sizes", type=ints, default=[224, 160, 128])
     p.add_argument("--threads", type=ints, default=[1, 2])
     p.add_argument("--batches", type=ints, default=[1, 8], help="batch > 1 runs for resnet50 at the largest size only")
-    p.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    p.add_argument("--frameworks", default="wanwu,ort,torch",
+                   help="comma-separated, of " + ", ".join(FRAMEWORKS) + " (the int8 ones are wanwu at --precision int8)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--min-runs", type=int, default=20)
     p.add_argument("--min-seconds", type=float, default=2.0)
@@ -302,6 +317,9 @@ def main():
                         "machine the scheduler then gives it the cores ahead of others' jobs")
     p.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
     p.add_argument("--wanwu", default=os.path.join(ROOT, "bin", "wanwu"))
+    p.add_argument("--calibrate", metavar="DIR",
+                   help="photos for wanwu-int8s (wanwu bench --calibrate DIR), e.g. ../shared/images; its peak RSS "
+                        "includes the one-time float calibration run")
     p.add_argument("--cache", default=os.path.join(HERE, "results", "cache"))
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--report", metavar="JSON", help="print the table of a saved run and exit")
@@ -324,6 +342,8 @@ def main():
     for f in fws:
         if f not in FRAMEWORKS:
             p.error(f"unknown framework {f!r}; one of {', '.join(FRAMEWORKS)}")
+    if "wanwu-int8s" in fws and not a.calibrate:
+        p.error("wanwu-int8s needs --calibrate DIR (photos)")
 
     os.makedirs(a.out, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

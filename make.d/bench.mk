@@ -8,3 +8,10 @@ bench:
 
 bench-quick:
 	bash bench/run.sh --quick $(BENCH_ARGS)
+
+# VPDPBUSD (AVX-512 VNNI) peak beside the FMA peak: the ceiling the int8 kernels are reported against.
+.PHONY: cpu-peak-vnni
+cpu-peak-vnni:
+	@mkdir -p bin
+	gcc -O2 -mavx512f -mavx512vnni -fopenmp bench/cpu_peak_vnni.c -o bin/cpu_peak_vnni
+	bin/cpu_peak_vnni

@@ -29,6 +29,11 @@ type Options struct {
 	// with per-channel int8 weights and dynamically quantized activations (passes.QuantizeWeights).
 	// Converting releases the source graph's file pages as it goes when its Backing allows it.
 	Precision string
+	// AfterStep, when set, is called after every kernel with the node it ran and its output tensors
+	// (views of the arena, valid until the next step writes over them): activation calibration
+	// (package calibrate) reads the ranges of intermediate values through it, profilers time steps.
+	// Such a program keeps every residual Add as its own step, so each value it observes exists.
+	AfterStep func(n *graph.Node, outputs []*tensor.Tensor)
 	// Shared, when not nil, is where the program takes its derived weights, arena and worker pool from,
 	// shared with the other programs compiled with it (see Shared); Threads is then the Shared's.
 	// Estimate ignores it.
@@ -62,6 +67,8 @@ type Program struct {
 	outputs []*tensor.Tensor
 	stats   Stats
 	closed  bool
+	// afterStep is Options.AfterStep.
+	afterStep func(*graph.Node, []*tensor.Tensor)
 	// views and scratch place tensors and kernel scratch in the arena by offset, so bind can move them
 	// onto another arena (a Shared's grows when a larger program joins).
 	views   []arenaView
@@ -106,7 +113,7 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 	if err := checkAllocatable(c.plan.ArenaSize); err != nil {
 		return nil, err
 	}
-	p := &Program{g: c.g, stats: c.stats, shared: opts.Shared}
+	p := &Program{g: c.g, stats: c.stats, shared: opts.Shared, afterStep: opts.AfterStep}
 
 	// One tensor header per value; alias and in-place values view their root buffer's bytes.
 	hdr := map[*graph.Value]*tensor.Tensor{}
@@ -323,9 +330,13 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	// After the precision rewrite, which would drop a residual input it does not know about.
-	if err := passes.FuseConvAdd(g); err != nil {
-		return nil, fmt.Errorf("runtime: %w", err)
+	// After the precision rewrite, which would drop a residual input it does not know about. Not
+	// when every step is observed (calibration): the fused node would hide the convolution's own
+	// output, whose range the static int8 program needs.
+	if opts.AfterStep == nil {
+		if err := passes.FuseConvAdd(g); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
 	}
 	for _, v := range g.Inputs {
 		if !known(v.Shape) {

@@ -44,6 +44,9 @@ func (p *Program) Run(ctx context.Context, inputs []*tensor.Tensor) ([]*tensor.T
 		if err := s.kernel.Run(&s.ctx, s.in, s.out); err != nil {
 			return nil, fmt.Errorf("runtime: node %q (%s): %w", s.node.Name, s.node.Op, err)
 		}
+		if p.afterStep != nil {
+			p.afterStep(s.node, s.out)
+		}
 	}
 	return p.outputs, nil
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -25,6 +27,58 @@ func loadTiny(t *testing.T, name string) *graph.Graph {
 	return g
 }
 
+// withMinMaxCalibration is a clone of g carrying a static int8 calibration: each f32 activation's
+// min/max (widened to hold 0) over a seeded random input at size×size, as package calibrate's MinMax
+// (which imports runtime, so cannot be used here). The static pass must convert something.
+func withMinMaxCalibration(t *testing.T, g *graph.Graph, size int) *graph.Graph {
+	t.Helper()
+	lo, hi := map[string]float32{}, map[string]float32{}
+	p, err := Compile(g, Options{Threads: 1, InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: {1, 3, size, size}},
+		AfterStep: func(n *graph.Node, outs []*tensor.Tensor) {
+			for i, o := range outs {
+				if o == nil || o.DType != tensor.F32 {
+					continue
+				}
+				name := n.Outputs[i].Name
+				for _, v := range o.F32() {
+					lo[name], hi[name] = min(lo[name], v), max(hi[name], v)
+				}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Run(context.Background(), []*tensor.Tensor{randInput(rand.New(rand.NewPCG(3, 4)), tensor.Shape{1, 3, size, size})}); err != nil {
+		t.Fatal(err)
+	}
+	cal := passes.Calibration{}
+	for name := range lo {
+		scale := (hi[name] - lo[name]) / 255
+		if scale == 0 {
+			scale = 1
+		}
+		cal[name] = passes.ActivationQuant{Scale: scale, ZP: uint8(math.Round(float64(-lo[name] / scale)))}
+	}
+	c := g.Clone()
+	passes.StoreCalibration(c, cal)
+	q, err := Compile(c, Options{Threads: 1, Precision: "int8", InputShapes: map[string]tensor.Shape{c.Inputs[0].Name: {1, 3, size, size}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	static := 0
+	for _, n := range q.g.Nodes {
+		if n.Op == "Q8Conv" {
+			static++
+		}
+	}
+	if static == 0 {
+		t.Fatal("the calibrated graph compiles to no Q8Conv")
+	}
+	return c
+}
+
 func batchOpts(g *graph.Graph, precision string, batch, size int, sh *Shared) Options {
 	return Options{Threads: 1, Precision: precision, Shared: sh,
 		InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: {batch, 3, size, size}}}
@@ -37,9 +91,13 @@ func batchOpts(g *graph.Graph, precision string, batch, size int, sh *Shared) Op
 func TestSharedProgramsShareWeights(t *testing.T) {
 	batches := []int{1, 4, 2} // 4 before 2: the arena grows, then a smaller program joins
 	for _, name := range []string{"mobilenet_v2_tiny", "resnet50_tiny", "resnest_tiny_bn"} {
-		for _, prec := range []string{"", "fp16", "int8"} {
+		for _, prec := range []string{"", "fp16", "int8", "int8-static"} {
 			t.Run(name+"/"+prec, func(t *testing.T) {
 				g := loadTiny(t, name)
+				if prec == "int8-static" {
+					g = withMinMaxCalibration(t, g, 64)
+					prec = "int8"
+				}
 				sh, err := NewShared(1)
 				if err != nil {
 					t.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/graph/passes"
+	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
@@ -34,6 +36,7 @@ type benchFlags struct {
 	noHeader             bool
 	winograd             bool
 	precision, budget    string
+	calibrate            []string
 }
 
 // benchResult is the JSON contract of `wanwu bench --format json` (the peer harness in bench/ reads it).
@@ -83,6 +86,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")
+	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	fl.IntVar(&f.batch, "batch", 1, "batch size for a dynamic batch dim")
 	fl.IntVar(&f.iters, "iters", 20, "timed runs (at least)")
 	fl.IntVar(&f.warmup, "warmup", 5, "untimed runs before timing")
@@ -119,6 +123,9 @@ func (f benchFlags) validate() error {
 		if f.precision == "auto" && f.budget == "" {
 			return usagef("--precision auto needs --budget")
 		}
+	}
+	if len(f.calibrate) > 0 && f.precision != "int8" {
+		return usagef("--calibrate needs --precision int8")
 	}
 	return checkThreads(f.threads)
 }
@@ -191,6 +198,15 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		}
 		feed[i] = tensor.New(in.DType, s)
 		fillRandom(feed[i], rng)
+	}
+	if len(f.calibrate) > 0 && q8.StaticConvBehind() {
+		fmt.Fprintln(m.Stderr, "wanwu bench: static int8 runs in assembly with AVX-512 VNNI only; this CPU has AVX2 alone, where dynamic int8 is faster: --calibrate ignored")
+	} else if len(f.calibrate) > 0 {
+		cal, err := wanwu.Calibration(ctx, path, f.calibrate, wanwu.WithThreads(threads), wanwu.WithInputSize(size))
+		if err != nil {
+			return err
+		}
+		passes.StoreCalibration(g, cal)
 	}
 	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes, Winograd: f.winograd, Precision: runPrecision})
 	if err != nil {

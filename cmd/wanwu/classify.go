@@ -27,6 +27,7 @@ import (
 	"github.com/wanwu-ai/wanwu/memory"
 )
 
+const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
 const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50: +25 MiB)"
 
 type classifyFlags struct {
@@ -43,6 +44,7 @@ type classifyFlags struct {
 	only      onlyFlags
 	verbose   bool
 	winograd  bool
+	calibrate []string
 }
 
 func (m *Main) classifyCommand() *cobra.Command {
@@ -76,6 +78,7 @@ already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was d
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl or csv")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
+	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	addMemoryFlags(fl, &f)
 	return c
 }
@@ -97,6 +100,9 @@ func (m *Main) memoryOptions(f classifyFlags) ([]wanwu.Option, memory.Budget, er
 	}
 	if f.precision != "" && f.precision != "auto" {
 		opts = append(opts, wanwu.WithPrecision(f.precision))
+	}
+	if len(f.calibrate) > 0 {
+		opts = append(opts, wanwu.WithCalibration(f.calibrate...))
 	}
 	if f.budget != "" {
 		b, err := parseSizeFlag("budget", f.budget)
@@ -144,6 +150,9 @@ func (f classifyFlags) validate() error {
 	}
 	if err := f.only.validate(); err != nil {
 		return err
+	}
+	if len(f.calibrate) > 0 && f.precision != "int8" {
+		return usagef("--calibrate needs --precision int8")
 	}
 	return checkPrecision(f.precision)
 }

@@ -27,7 +27,9 @@ func QuantizeWeights(g *graph.Graph, precision string) error {
 }
 
 // QuantizeWeightsReleasing rewrites, for precision "int8", every f32 layer with constant weights into a
-// dynamically quantized one (fp32 and "" leave g alone):
+// quantized one (fp32 and "" leave g alone). When g carries a calibration (StoreCalibration), the
+// layers it covers become statically quantized u8 NHWC ops first (QuantizeStatic); the rest become
+// dynamically quantized ones:
 //
 //	y = Conv(x, w:const f32[M,C/g,kh,kw], b) -> y = DynQConv(x, w':const i8[packed], s:const f32[M], b)
 //	y = Gemm(a, w:const, c)  (alpha=beta=1, transA=0, c absent or [N]) -> y = DynQGemm(a, w', s, c)
@@ -45,6 +47,9 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 	case PrecisionInt8:
 	default:
 		return fmt.Errorf("passes: unknown precision %q (want fp32 or int8)", precision)
+	}
+	if err := quantizeStaticWith(g, Conversion{Release: rel}); err != nil {
+		return err
 	}
 	return quantizeWeights(g, releasingInt8(rel))
 }
@@ -69,6 +74,9 @@ func releasingInt8(rel graph.RangeReleaser) int8Weights {
 // QuantizeWeightsWith is QuantizeWeightsReleasing(g, "int8", c.Release), QuantizeWeightsVirtual
 // (c.Virtual) or either with the quantized weights shared through c.Memo.
 func QuantizeWeightsWith(g *graph.Graph, c Conversion) error {
+	if err := quantizeStaticWith(g, c); err != nil {
+		return err
+	}
 	wts := releasingInt8(c.Release)
 	if c.Virtual != nil {
 		wts = virtualInt8(c.Virtual)
@@ -112,6 +120,9 @@ func bytesF32(b []byte) []float32 {
 // bytes come from virtual(n), e.g. a view of a reserved, never-written mapping, so the estimate sees the
 // real sizes at no memory cost (the DynQ kernels' Compile only views the packing).
 func QuantizeWeightsVirtual(g *graph.Graph, virtual func(n int) []byte) error {
+	if err := quantizeStaticWith(g, Conversion{Virtual: virtual}); err != nil {
+		return err
+	}
 	return quantizeWeights(g, virtualInt8(virtual))
 }
 

@@ -59,3 +59,25 @@ func dw3x3RQVNNI(y *byte, x *uint8, ld, oh, ow, stride int, w *int8, f int32, p 
 //
 //go:noescape
 func addU8AVX512(y, a, b *byte, n int, p *AddRQ)
+
+// convTile12x32VNNI is ConvTile (conv_amd64.s, generated).
+//
+//go:noescape
+func convTile12x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi)
+
+// convTile8x32VNNI and convTile4x32VNNI are the 8- and 4-row forms (a layer's last rows).
+//
+//go:noescape
+func convTile8x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi)
+
+//go:noescape
+func convTile4x32VNNI(a *uint8, lda int, b *int8, k4 int, y *uint8, ldy int, tiles int, e *Epi)
+
+//go:noescape
+func copySegsAVX512(dst *uint8, ldd int, src *uint8, lds int, n, l int)
+
+//go:noescape
+func maxSegsAVX512(dst *uint8, ldd int, src *uint8, lds int, n, l int)
+
+//go:noescape
+func sumPixelsAVX512(acc *int32, x *uint8, n, c int)
