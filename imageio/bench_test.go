@@ -1,9 +1,11 @@
 package imageio
 
 import (
+	"context"
 	"os"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/internal/imagegen"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -33,6 +35,20 @@ func BenchmarkDecodeJPEG420(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := DecodeBytes(data, DecodeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeIntoTallPNG streams a 1×4,000,000 grey PNG through the resize: the per-row cost
+// that decides how long the hostile 1×100,000,000 photo takes.
+func BenchmarkDecodeIntoTallPNG(b *testing.B) {
+	data := imagegen.TallPNG(4_000_000, [3]byte{200, 100, 50})
+	p, _ := Preprocess{Width: 224, Height: 224}.Normalized()
+	dst := tensor.New(tensor.F32, p.Shape(1))
+	b.SetBytes(4_000_000)
+	for b.Loop() {
+		if err := p.DecodeInto(context.Background(), data, DecodeOptions{}, dst, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -282,6 +282,28 @@ func (p *pngInfo) decodePixels(ctx context.Context, src func() ([]byte, error), 
 	pr := make([]uint8, len(cr))
 	if !p.interlaced {
 		for y := 0; y < p.h; y++ {
+			if next := s.next(y); next != y {
+				// Rows the sink does not read (most of a tall photo: outside a centre crop, or
+				// between the few a downscale samples) are unfiltered in bulk, only as far as
+				// the rows after them need: no sink calls. After the last one only the filter
+				// bytes are checked.
+				last := next < 0 || next >= p.h
+				end := next
+				if last {
+					end = p.h
+				}
+				k, err := p.skipRows(z, cr, pr, end-y, last)
+				if err != nil {
+					return err
+				}
+				if y/64 != (y+k)/64 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				y += k - 1
+				continue
+			}
 			if err := p.readRow(z, cr, pr); err != nil {
 				return err
 			}
@@ -342,6 +364,78 @@ func (p *pngInfo) decodePixels(ctx context.Context, src func() ([]byte, error), 
 		return pngFormatError("too much pixel data")
 	}
 	return nil
+}
+
+// skipRows consumes up to count rows (at least one) that no one reads, unfiltering each in place
+// into pr (the previous row, filter byte first) unless last says no later row needs it; only the
+// filter bytes are then checked. It works from the inflater's window, falling back to readRow for
+// a row split across a refill (through cr). It returns how many rows it consumed.
+func (p *pngInfo) skipRows(z *inflater, cr, pr []uint8, count int, last bool) (int, error) {
+	n := len(pr)
+	if z.wr-z.rd < n { // a row split across a refill: cr is scratch
+		if err := p.readRow(z, cr, pr); err != nil {
+			return 0, err
+		}
+		copy(pr, cr)
+		return 1, nil
+	}
+	k := min(count, (z.wr-z.rd)/n)
+	win := z.hist[z.rd : z.rd+k*n]
+	z.rd += k * n
+	bpp := (p.bpp + 7) / 8
+	prev := pr[1:n]
+	for r := 0; r < k; r++ {
+		row := win[r*n : (r+1)*n]
+		f, h := row[0], row[1:n]
+		if f > 4 {
+			return 0, pngFormatError("bad filter type")
+		}
+		if last {
+			continue
+		}
+		switch f {
+		case 0:
+			for i, v := range h { // rows this short do not pay memmove's call
+				prev[i] = v
+			}
+		case 1: // Sub
+			copy(prev[:bpp], h)
+			for i := bpp; i < len(prev); i++ {
+				prev[i] = h[i] + prev[i-bpp]
+			}
+		case 2: // Up
+			for i, v := range h {
+				prev[i] += v
+			}
+		case 3: // Average: prev[i-bpp] is already this row's, prev[i] still the last row's
+			for i := 0; i < bpp; i++ {
+				prev[i] = h[i] + prev[i]/2
+			}
+			for i := bpp; i < len(prev); i++ {
+				prev[i] = h[i] + uint8((int(prev[i-bpp])+int(prev[i]))/2)
+			}
+		case 4: // Paeth: the last row's byte at i-bpp lives on in old, being overwritten
+			var old [8]uint8
+			for i := range prev {
+				b := int(prev[i])
+				var a, c int
+				if i >= bpp {
+					a, c = int(prev[i-bpp]), int(old[i%bpp])
+				}
+				old[i%bpp] = uint8(b)
+				pa, pb, pc := absInt(b-c), absInt(a-c), absInt(a+b-2*c)
+				pred := c
+				if pa <= pb && pa <= pc {
+					pred = a
+				} else if pb <= pc {
+					pred = b
+				}
+				prev[i] = h[i] + uint8(pred)
+			}
+		}
+	}
+	pr[0] = win[(k-1)*n]
+	return k, nil
 }
 
 // readRow reads and unfilters one row into cr (filter byte first), pr being the previous row.

@@ -156,6 +156,27 @@ func (a *axis) readers(y int) (lo, hi int) {
 	return lo, hi
 }
 
+// nextRead is the first input at or after y that some output reads, or -1 when none does.
+func (a *axis) nextRead(y int) int {
+	lo, _ := a.readers(y)
+	if lo == len(a.start) {
+		return -1
+	}
+	return max(y, int(a.start[lo]))
+}
+
+// prevRead is the last input at or before y that some output reads, or -1 when none does.
+func (a *axis) prevRead(y int) int {
+	lo, hi := a.readers(y)
+	if hi > lo {
+		return y
+	}
+	if lo == 0 { // every output starts after y
+		return -1
+	}
+	return int(a.start[lo-1]+a.count[lo-1]) - 1
+}
+
 // axisBytes is what prepare allocates for n outputs of an in→out resize (see prepare).
 func axisBytes(in, out, n int, antialias bool) int64 {
 	_, support := filterScale(in, out, antialias)

@@ -91,10 +91,15 @@ type rowSink interface {
 	row(y int) []uint8
 	// commit takes the buffer of row y once it is filled.
 	commit(y int)
+	// next is the first stored row at or after y that the sink uses (-1: none), so a decoder may
+	// run through the rows before it without asking for each.
+	next(y int) int
 }
 
 // rows: a sink that builds the whole image uses all of them.
 func (s *sink) rows() (lo, hi int) { return 0, s.h }
+
+func (s *sink) next(y int) int { return y }
 
 // streamSink feeds a resizer directly from a decoder, for orientations 1-4 (which keep rows
 // rows): nothing of the source is held but the row being decoded.
@@ -123,6 +128,17 @@ func (s *streamSink) rows() (lo, hi int) {
 		lo, hi = s.h-hi, s.h-lo
 	}
 	return lo, hi
+}
+
+func (s *streamSink) next(y int) int {
+	if s.orient == 3 || s.orient == 4 { // stored rows run bottom-up in the oriented image
+		o := s.rz.v.prevRead(s.h - 1 - y)
+		if o < 0 {
+			return -1
+		}
+		return s.h - 1 - o
+	}
+	return s.rz.v.nextRead(y)
 }
 
 func (s *streamSink) row(y int) []uint8 {
@@ -189,6 +205,16 @@ func boxSinkBytes(w, h, orient, x0, x1, y0, y1 int) int64 {
 }
 
 func (s *boxSink) rows() (lo, hi int) { return s.sy0, s.sy1 }
+
+func (s *boxSink) next(y int) int {
+	switch {
+	case y < s.sy0:
+		return s.sy0
+	case y < s.sy1:
+		return y
+	}
+	return -1
+}
 
 func (s *boxSink) row(y int) []uint8 {
 	if y < s.sy0 || y >= s.sy1 {
