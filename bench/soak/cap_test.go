@@ -77,7 +77,7 @@ func TestServeUnderMemoryCap(t *testing.T) {
 	t.Logf("ResNet-50: %s", resnet)
 	cases := []capCase{
 		{name: "default-model", model: "mobilenet_v2_1.0_224_quant", budget: "128MiB", cap: 160 << 20},
-		{name: "resnet50-dynamic-batch", model: resnet, budget: resnetBudget, cap: resnetCap, args: []string{"--max-batch", "4"}},
+		{name: "resnet50-dynamic-batch", model: resnet, budget: resnetBudget, cap: resnetCap, args: []string{"--max-batch", "8"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
