@@ -184,7 +184,7 @@ type weightCtx struct {
 	absent map[*tensor.Tensor]bool
 	// storePacked marks the constants kernels packed through the store (Packed).
 	storePacked map[*tensor.Tensor]bool
-	err    error
+	err         error
 }
 
 var nonces struct {
