@@ -284,6 +284,10 @@ func open(ctx context.Context, model string, cfg config) (*Model, inputInfo, err
 
 // ImportGraph reads a model file into the IR, choosing the importer by content (TFLite files carry "TFL3"
 // at byte 4), not by name. The caller closes the graph.
+//
+// A compiled model file (.wanwu, by its header) gives the optimized graph it holds, format "wanwu":
+// compile it with the file's packings (compiled.Of(g).Prepacked) and Winograd setting, at precision
+// "" (it is converted already).
 func ImportGraph(path string) (*graph.Graph, string, error) {
 	head := make([]byte, 8)
 	file, err := os.Open(path)
@@ -292,6 +296,13 @@ func ImportGraph(path string) (*graph.Graph, string, error) {
 	}
 	n, _ := io.ReadFull(file, head)
 	file.Close()
+	if compiled.IsCompiled(head[:n]) {
+		f, err := compiled.Open(path)
+		if err != nil {
+			return nil, "", err
+		}
+		return f.Graph, "wanwu", nil
+	}
 	if n == 8 && bytes.Equal(head[4:8], []byte("TFL3")) {
 		g, err := tflite.Load(path)
 		return g, "tflite", err
@@ -434,7 +445,7 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 
 	// Labels, checked against the classes the model scores.
 	classes := -1 // unknown until compiled; configure checks the labels against the program then
-	if osh := m.g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 {
+	if osh := m.g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 && (m.compiled == nil || m.compiled.Info.Keep == nil) {
 		classes = osh[len(osh)-1]
 	}
 	if err := m.chooseLabels(entry, cfg, classes); err != nil {

@@ -64,7 +64,19 @@ func Open(path string) (*File, error) {
 
 // mapping unmaps the file, and the zeros standing for weights that exist only packed, when the graph
 // is closed.
-type mapping struct{ data, zeros []byte }
+type mapping struct {
+	data, zeros []byte
+	file        *File
+}
+
+// Of returns the compiled model file a graph was opened from (Open, Decode), or nil for a graph of
+// another source: for callers that compile a graph themselves (runtime.Options.Prepacked, Winograd).
+func Of(g *graph.Graph) *File {
+	if m, ok := g.Backing.(*mapping); ok {
+		return m.file
+	}
+	return nil
+}
 
 func (m *mapping) Close() error {
 	data, zeros := m.data, m.zeros
@@ -108,7 +120,7 @@ func parse(path string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	f.Graph.Backing = &mapping{data: data, zeros: zeros}
+	f.Graph.Backing = &mapping{data: data, zeros: zeros, file: f}
 	f.data = data
 	return f, nil
 }

@@ -41,7 +41,7 @@ converted from, or by its name beside the file) and has changed since.`,
 	fl := c.Flags()
 	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
 	fl.StringVarP(&f.out, "output", "o", "", "the compiled model file to write (.wanwu)")
-	fl.StringVar(&f.precision, "precision", "fp32", "weight precision: fp32, fp16 or int8 (quantized models keep theirs)")
+	fl.StringVar(&f.precision, "precision", "auto", "weight precision: fp32, fp16, int8, or auto: fp32, or what a quantized model stores")
 	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	fl.StringVar(&f.labels, "labels", "", "label file to record: one label per line, JSON array/object, or ModelScope meta_info.txt")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
