@@ -29,7 +29,7 @@ func Precisions() []string { return slices.Clone(precisions) }
 // int8 for a float model, "" (the model as it is) for fp32 and for any model stored in half or
 // quantized precision (configurations name those by the stored precision).
 func (m *Model) runPrecision(p string) string {
-	if p == "fp32" || !slices.Contains(precisions, p) || GraphPrecision(m.g) != "fp32" {
+	if p == "fp32" || !slices.Contains(precisions, p) || m.storedPrecision() != "fp32" || m.compiled != nil {
 		return ""
 	}
 	return p
@@ -41,8 +41,8 @@ var PlanSizes = []int{224, 192, 160, 128}
 // candidatePrecisions are the precisions to consider: the stored one for quantized or half models,
 // else every registered precision (or just the one asked for).
 func (m *Model) candidatePrecisions(asked string) ([]string, error) {
-	stored := GraphPrecision(m.g)
-	if stored != "fp32" {
+	stored := m.storedPrecision()
+	if stored != "fp32" || m.compiled != nil {
 		if asked != "" && asked != "auto" && asked != stored {
 			return nil, fmt.Errorf("%s: the model stores %s weights; --precision %s is not possible", m.Path, stored, asked)
 		}
@@ -159,7 +159,7 @@ func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (m
 	c.Breakdown = m.held(memory.Predict(runtime.Union(st), m.decodeCost(photo, pre)), opts.Precision)
 	c.PredictedPeakBytes = c.Breakdown.Total()
 	if c.Precision == "fp32" {
-		c.Precision = GraphPrecision(m.g) // a half or quantized file runs as stored
+		c.Precision = m.storedPrecision() // a half, quantized or compiled file runs as stored
 	}
 	return c, nil
 }

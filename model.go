@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/compiled"
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/imageio"
@@ -51,6 +52,7 @@ type config struct {
 	winograd     bool
 	memLimit     bool
 	calibrate    []string // WithCalibration
+	exportable   bool     // Convert: compile what a compiled model file needs (runtime.Options.Exportable)
 }
 
 // WithThreads sets the number of threads for intra-op parallelism: 0 (the default) is one per core
@@ -134,8 +136,10 @@ type Model struct {
 	Name string
 	// Path is the model file.
 	Path string
-	// Format is "onnx" or "tflite".
+	// Format is "onnx", "tflite" or "wanwu" (a compiled model file, package compiled).
 	Format string
+	// compiled is the mapped compiled model file when Format is "wanwu".
+	compiled *compiled.File
 
 	labels    *labels.Set
 	pre       imageio.Preprocess
@@ -247,15 +251,29 @@ func open(ctx context.Context, model string, cfg config) (*Model, inputInfo, err
 	if err != nil {
 		return nil, inputInfo{}, err
 	}
-	g, format, err := ImportGraph(path)
-	if err != nil {
-		return nil, inputInfo{}, err
+	var m *Model
+	if isCompiledFile(path) {
+		cf, err := compiled.Open(path)
+		if err != nil {
+			return nil, inputInfo{}, err
+		}
+		m = &Model{Path: path, Format: "wanwu", g: cf.Graph, compiled: cf, Name: cf.Info.Name}
+		if err := m.checkCompiledOptions(cfg); err != nil {
+			cf.Graph.Close()
+			return nil, inputInfo{}, err
+		}
+	} else {
+		g, format, err := ImportGraph(path)
+		if err != nil {
+			return nil, inputInfo{}, err
+		}
+		m = &Model{Path: path, Format: format, g: g}
+		m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		if entry != nil {
+			m.Name = entry.Name
+		}
 	}
-	m := &Model{Path: path, Format: format, g: g}
-	m.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	if entry != nil {
-		m.Name = entry.Name
-	}
+	g := m.g
 	ii, err := m.prepare(entry, cfg)
 	if err != nil {
 		g.Close()
@@ -266,6 +284,10 @@ func open(ctx context.Context, model string, cfg config) (*Model, inputInfo, err
 
 // ImportGraph reads a model file into the IR, choosing the importer by content (TFLite files carry "TFL3"
 // at byte 4), not by name. The caller closes the graph.
+//
+// A compiled model file (.wanwu, by its header) gives the optimized graph it holds, format "wanwu":
+// compile it with the file's packings (compiled.Of(g).Prepacked) and Winograd setting, at precision
+// "" (it is converted already).
 func ImportGraph(path string) (*graph.Graph, string, error) {
 	head := make([]byte, 8)
 	file, err := os.Open(path)
@@ -274,6 +296,13 @@ func ImportGraph(path string) (*graph.Graph, string, error) {
 	}
 	n, _ := io.ReadFull(file, head)
 	file.Close()
+	if compiled.IsCompiled(head[:n]) {
+		f, err := compiled.Open(path)
+		if err != nil {
+			return nil, "", err
+		}
+		return f.Graph, "wanwu", nil
+	}
 	if n == 8 && bytes.Equal(head[4:8], []byte("TFL3")) {
 		g, err := tflite.Load(path)
 		return g, "tflite", err
@@ -345,6 +374,8 @@ func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) 
 	switch {
 	case cfg.pre != nil:
 		pre = *cfg.pre
+	case m.compiled != nil:
+		pre = m.compiled.Info.Preprocess
 	default:
 		sidecar := strings.TrimSuffix(m.Path, filepath.Ext(m.Path)) + ".json"
 		if _, err := os.Stat(sidecar); err == nil {
@@ -401,6 +432,9 @@ func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis int) image
 // classifier to the subset.
 func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 	m.winograd = cfg.winograd
+	if m.compiled != nil {
+		m.winograd = m.compiled.Info.Winograd // the packings were made for it
+	}
 	ii, err := m.inputInfo(cfg)
 	if err != nil {
 		return ii, err
@@ -411,7 +445,7 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 
 	// Labels, checked against the classes the model scores.
 	classes := -1 // unknown until compiled; configure checks the labels against the program then
-	if osh := m.g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 {
+	if osh := m.g.Outputs[0].Shape; len(osh) > 0 && osh[len(osh)-1] > 0 && (m.compiled == nil || m.compiled.Info.Keep == nil) {
 		classes = osh[len(osh)-1]
 	}
 	if err := m.chooseLabels(entry, cfg, classes); err != nil {
@@ -419,6 +453,10 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 	}
 
 	keep := cfg.classes
+	if m.compiled != nil {
+		m.keep = m.compiled.Info.Keep // pruned when converted; checkCompiledOptions refused another subset
+		return ii, nil
+	}
 	if len(cfg.only) > 0 {
 		if m.labels == nil {
 			return ii, fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
@@ -482,6 +520,10 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	m.shared = shared
 	m.ropts = runtime.Options{Threads: cfg.threads, InputShapes: map[string]tensor.Shape{ii.name: shape},
 		Precision: m.runPrecision(c.Precision), Winograd: m.winograd, Shared: shared}
+	if m.compiled != nil {
+		m.ropts.Prepacked = m.compiled.Prepacked
+	}
+	m.ropts.Exportable = cfg.exportable
 	prog, err := runtime.Compile(m.g, m.ropts)
 	if err != nil {
 		shared.Close()
@@ -495,7 +537,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	if cfg.logf != nil {
 		cfg.logf("%s: %s; predicted peak %s", m.Name, m.chosen, m.chosen.Breakdown)
 	}
-	m.precision = GraphPrecision(m.g)
+	m.precision = m.storedPrecision()
 	if c.Precision != "fp32" {
 		m.precision = c.Precision
 	}

@@ -183,6 +183,12 @@ func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) erro
 		if st, err := os.Stat(cfg.labelsPath); err == nil {
 			m.labelBytes = 4 * st.Size()
 		}
+	case m.compiled != nil:
+		s, err := compiledLabels(m.Path, m.compiled.Info.Labels)
+		if err != nil {
+			return err
+		}
+		m.labels = s
 	case entry != nil && entry.Labels == "imagenet1001":
 		m.labels = labels.ImageNetWithBackground()
 	case m.g.Meta["labels"] != "":

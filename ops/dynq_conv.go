@@ -24,7 +24,8 @@ import (
 )
 
 func init() {
-	Register("DynQConv", &Def{Infer: inferDynQConv, Compile: compileDynQConv})
+	Register("DynQConv", &Def{Infer: inferDynQConv, Compile: func(n *graph.Node) (Kernel, error) { return compileDynQConv(n, nil) },
+		CompileCached: compileDynQConv})
 }
 
 // dynqPanelBytes bounds one slot's packed activation panel so it stays in L2.
@@ -102,7 +103,9 @@ type dynqConvKernel struct {
 	used    int
 }
 
-func compileDynQConv(n *graph.Node) (Kernel, error) {
+// compileDynQConv compiles n; the weight's row sums come from wc (nil: computed here), so programs
+// sharing a store, and a compiled model file, compute them once.
+func compileDynQConv(n *graph.Node, wc WeightCache) (Kernel, error) {
 	if err := inferDynQConv(n); err != nil {
 		return nil, err
 	}
@@ -146,10 +149,12 @@ func compileDynQConv(n *graph.Node) (Kernel, error) {
 	}
 	k.w = w.Const.I8()
 	k.wscale = sc.Const.F32()
-	k.rowSum = make([]int32, k.cout)
-	for gi := 0; gi < k.groups; gi++ {
-		q8.RowSumsA(k.rowSum[gi*k.mg:], k.w[gi*k.glen:], k.mg, k.k4)
-	}
+	k.rowSum = bytesAsI32(packedWeights(wc, w.Const, fmt.Sprintf("q8.RowSumsA g%d %dx%d", k.groups, k.mg, k.k4), 4*k.cout, func(dst []byte) {
+		sums := bytesAsI32(dst)
+		for gi := 0; gi < k.groups; gi++ {
+			q8.RowSumsA(sums[gi*k.mg:], k.w[gi*k.glen:], k.mg, k.k4)
+		}
+	}))
 	k.s, k.off = make([]float32, k.cout), make([]float32, k.cout)
 	k.direct = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
 		g.OH == g.H && g.OW == g.W && g.C%4 == 0

@@ -21,7 +21,8 @@ import (
 )
 
 func init() {
-	Register("DynQGemm", &Def{Infer: inferDynQGemm, Compile: compileDynQGemm})
+	Register("DynQGemm", &Def{Infer: inferDynQGemm, Compile: func(n *graph.Node) (Kernel, error) { return compileDynQGemm(n, nil) },
+		CompileCached: compileDynQGemm})
 }
 
 func inferDynQGemm(n *graph.Node) error {
@@ -73,7 +74,9 @@ type dynqGemmKernel struct {
 	spanLen int
 }
 
-func compileDynQGemm(n *graph.Node) (Kernel, error) {
+// compileDynQGemm compiles n; the weight's column sums come from wc (nil: computed here), so programs
+// sharing a store, and a compiled model file, compute them once.
+func compileDynQGemm(n *graph.Node, wc WeightCache) (Kernel, error) {
 	if err := inferDynQGemm(n); err != nil {
 		return nil, err
 	}
@@ -102,8 +105,9 @@ func compileDynQGemm(n *graph.Node) (Kernel, error) {
 		k.lo, k.hi = float32(math.Inf(-1)), float32(math.Inf(1))
 	}
 	k.w, k.wscale = w.Const.I8(), sc.Const.F32()
-	k.wsum = make([]int32, k.n)
-	q8.GemvSums(k.wsum, k.w, k.n, k.k)
+	k.wsum = bytesAsI32(packedWeights(wc, w.Const, fmt.Sprintf("q8.GemvSums %dx%d", k.n, k.k), 4*k.n, func(dst []byte) {
+		q8.GemvSums(bytesAsI32(dst), k.w, k.n, k.k)
+	}))
 	k.s, k.off = make([]float32, k.n), make([]float32, k.n)
 	k.xlen = q8.RoundUp(q8.GemvXLen(k.k), 64)
 	k.mm = make([][2]float32, 64)

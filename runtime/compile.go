@@ -38,6 +38,15 @@ type Options struct {
 	// shared with the other programs compiled with it (see Shared); Threads is then the Shared's.
 	// Estimate ignores it.
 	Shared *Shared
+	// Prepacked are kernel packings made earlier (a compiled model file, package compiled): a kernel
+	// asking for one of them takes it as it is instead of packing the weight again. A weight whose Data
+	// is empty exists only packed: a kernel asking for a packing of it that is not here fails the compile
+	// (nothing could fill it).
+	Prepacked []PackedWeight
+	// Exportable keeps in the program's graph what a compiled model file needs to run it again: a
+	// constant a kernel packed for itself (not through the weight store, so Packings lacks it) keeps
+	// its data instead of being dropped once packed.
+	Exportable bool
 }
 
 // PackedWeights is implemented by kernels that keep their own copy of weights (repacked for the
@@ -67,6 +76,8 @@ type Program struct {
 	outputs []*tensor.Tensor
 	stats   Stats
 	closed  bool
+	// packings are what the kernels took from the weight store, for Packings.
+	packings []Packing
 	// afterStep is Options.AfterStep.
 	afterStep func(*graph.Node, []*tensor.Tensor)
 	// views and scratch place tensors and kernel scratch in the arena by offset, so bind can move them
@@ -113,7 +124,7 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 	if err := checkAllocatable(c.plan.ArenaSize); err != nil {
 		return nil, err
 	}
-	p := &Program{g: c.g, stats: c.stats, shared: opts.Shared, afterStep: opts.AfterStep}
+	p := &Program{g: c.g, stats: c.stats, shared: opts.Shared, afterStep: opts.AfterStep, packings: c.packings}
 
 	// One tensor header per value; alias and in-place values view their root buffer's bytes.
 	hdr := map[*graph.Value]*tensor.Tensor{}
@@ -281,6 +292,7 @@ type compiled struct {
 	rootPlan map[int]int
 	plan     plan.Plan
 	stats    Stats
+	packings []Packing
 }
 
 func (c *compiled) find(b int) int {
@@ -300,6 +312,7 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 		return nil, err
 	}
 	wc := newWeightCtx(store, src, estimate)
+	wc.prepack(opts.Prepacked)
 	wc.canonicalize(g)
 	if !opts.Winograd {
 		for _, n := range g.Nodes {
@@ -344,6 +357,7 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 		}
 	}
 	release := newWeightReleaser(src, g, !estimate, wc)
+	release.keepPrivate = opts.Exportable
 	c := &compiled{g: g, bufOf: map[*graph.Value]int{}, constView: map[*graph.Value]*tensor.Tensor{}, rootPlan: map[int]int{}}
 	newBuf := func(v *graph.Value, first int) {
 		c.bufOf[v] = len(c.parent)
@@ -397,6 +411,9 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 		}
 		wc.node = i
 		k, err := compileKernel(d, n, wc)
+		if err == nil {
+			err = wc.err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("runtime: compile node %q (%s): %w", n.Name, n.Op, err)
 		}
@@ -404,6 +421,7 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 			return nil, fmt.Errorf("runtime: compile node %q (%s): op returned no kernel", n.Name, n.Op)
 		}
 		c.kernels[i] = k
+		c.packings = append(c.packings, wc.packingsOf(i, n)...)
 		release.compiled(i, n, k)
 		for _, o := range n.Outputs {
 			if o != nil && o.Const == nil {

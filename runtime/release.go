@@ -27,6 +27,8 @@ type weightReleaser struct {
 	lastUse  map[*graph.Value]int // index of the last node reading each constant
 	unpacked map[*graph.Value]bool
 	wc       *weightCtx // copies small constants once per store
+	// keepPrivate keeps the data of constants packed only by kernels for themselves (Options.Exportable).
+	keepPrivate bool
 }
 
 // smallConst is the size below which a constant the program reads is copied out of a mapped file.
@@ -89,6 +91,9 @@ func (r *weightReleaser) compiled(i int, n *graph.Node, k ops.Kernel) {
 			continue
 		}
 		t := v.Const
+		if !r.unpacked[v] && r.keepPrivate && !r.wc.storePacked[t] {
+			continue
+		}
 		if !r.unpacked[v] {
 			v.Const = &tensor.Tensor{DType: t.DType, Shape: t.Shape} // every reader packed it
 		} else if r.rel != nil && r.src[t] && len(t.Data) <= smallConst {

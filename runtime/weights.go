@@ -135,6 +135,13 @@ func (s *weightStore) product(parent weightID, kind string, build func() [][]byt
 	return bufs
 }
 
+// has reports whether the store holds derivation kind of the weight parent.
+func (s *weightStore) has(parent weightID, kind string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.products[productKey{parent, kind}] != nil
+}
+
 // canonical returns the tensor first registered under id when a program still holds it, else
 // registers t.
 func (s *weightStore) canonical(id weightID, t *tensor.Tensor) *tensor.Tensor {
@@ -171,6 +178,13 @@ type weightCtx struct {
 	// node is the node whose kernel is being compiled; packs records what its kernel took from the store.
 	node  int
 	packs map[int][]weightUse
+	// taken are the packings node's kernel took (packingsOf); absent marks weights that exist only
+	// packed (Options.Prepacked); err is the first packing that could not be had.
+	taken  []takenPack
+	absent map[*tensor.Tensor]bool
+	// storePacked marks the constants kernels packed through the store (Packed).
+	storePacked map[*tensor.Tensor]bool
+	err         error
 }
 
 var nonces struct {
@@ -180,7 +194,7 @@ var nonces struct {
 
 func newWeightCtx(store *weightStore, src *graph.Graph, estimate bool) *weightCtx {
 	c := &weightCtx{store: store, estimate: estimate, src: map[*tensor.Tensor]bool{}, ids: map[*tensor.Tensor]weightID{},
-		packs: map[int][]weightUse{}}
+		packs: map[int][]weightUse{}, absent: map[*tensor.Tensor]bool{}, storePacked: map[*tensor.Tensor]bool{}}
 	_, c.mapped = src.Backing.(graph.RangeReleaser)
 	nonces.Lock()
 	nonces.n++
@@ -275,6 +289,13 @@ func (c *weightCtx) copyOf(t *tensor.Tensor) []byte {
 // Packed implements ops.WeightCache.
 func (c *weightCtx) Packed(w *tensor.Tensor, layout string, n int, fill func(dst []byte)) []byte {
 	parent := c.id(w)
+	if c.absent[w] && !c.store.has(parent, layout) {
+		// Nothing to fill it from; the zeros only let the kernel's Compile return before build fails.
+		if c.err == nil {
+			c.err = missingPacking(layout)
+		}
+		return make([]byte, n)
+	}
 	b := c.store.product(parent, layout, func() [][]byte {
 		if c.estimate {
 			return [][]byte{c.virtual(n)}
@@ -284,9 +305,15 @@ func (c *weightCtx) Packed(w *tensor.Tensor, layout string, n int, fill func(dst
 		return [][]byte{b}
 	})[0]
 	if len(b) != n {
-		panic(fmt.Sprintf("runtime: packing %q asked for %d bytes, the store holds %d", layout, n, len(b)))
+		// A packing handed in (Options.Prepacked) of the wrong size: a file that lies about its packings.
+		if c.err == nil {
+			c.err = fmt.Errorf("packing %q takes %d bytes, the one given has %d", layout, n, len(b))
+		}
+		return make([]byte, n)
 	}
 	c.packs[c.node] = append(c.packs[c.node], weightUse{id: deriveID(parent, layout, 0), bytes: n, packed: true})
+	c.taken = append(c.taken, takenPack{w: w, layout: layout, data: b})
+	c.storePacked[w] = true
 	return b
 }
 

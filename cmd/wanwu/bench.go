@@ -17,6 +17,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/compiled"
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
@@ -184,6 +185,18 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	if runPrecision == "fp32" || runPrecision == "auto" || runPrecision == wanwu.GraphPrecision(g) {
 		runPrecision = "" // as stored
 	}
+	winograd := f.winograd
+	cf := compiled.Of(g)
+	if cf != nil {
+		// A compiled model file runs as converted, with its own packings.
+		if precision != "" && precision != "auto" && precision != cf.Info.Precision {
+			return fmt.Errorf("%s: compiled for %s; --precision %s needs converting the source model again", path, cf.Info.Precision, precision)
+		}
+		if len(f.calibrate) > 0 {
+			return fmt.Errorf("%s: calibration is done when converting (wanwu convert --calibrate), not on a compiled model file", path)
+		}
+		runPrecision, winograd, precision = "", cf.Info.Winograd, cf.Info.Precision
+	}
 	shapes := map[string]tensor.Shape{}
 	feed := make([]*tensor.Tensor, len(g.Inputs))
 	rng := rand.New(rand.NewPCG(1, 2)) // seeded: every run of a configuration sees the same input
@@ -208,7 +221,11 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		}
 		passes.StoreCalibration(g, cal)
 	}
-	prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes, Winograd: f.winograd, Precision: runPrecision})
+	ropts := runtime.Options{Threads: threads, InputShapes: shapes, Winograd: winograd, Precision: runPrecision}
+	if cf != nil {
+		ropts.Prepacked = cf.Prepacked
+	}
+	prog, err := runtime.Compile(g, ropts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

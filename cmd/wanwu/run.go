@@ -10,6 +10,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/catalog"
+	"github.com/wanwu-ai/wanwu/compiled"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
@@ -86,7 +87,11 @@ printed maps an output name to its files.`,
 			for name := range byName {
 				return usagef("the model has no input named %q", name)
 			}
-			prog, err := runtime.Compile(g, runtime.Options{Threads: threads, InputShapes: shapes})
+			ropts := runtime.Options{Threads: threads, InputShapes: shapes}
+			if cf := compiled.Of(g); cf != nil { // runs as converted, with its own packings
+				ropts.Prepacked, ropts.Winograd = cf.Prepacked, cf.Info.Winograd
+			}
+			prog, err := runtime.Compile(g, ropts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", model, err)
 			}

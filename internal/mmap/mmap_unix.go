@@ -55,3 +55,16 @@ func Release(region, p []byte, window int) {
 		_ = unix.Madvise(region[s:e], unix.MADV_DONTNEED)
 	}
 }
+
+// Zeros maps n bytes of read-only anonymous memory: reading it maps the kernel's shared zero page,
+// which is not resident memory of the process. Unmap releases it.
+func Zeros(n int) ([]byte, error) {
+	if n <= 0 {
+		return []byte{}, nil
+	}
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("mmap %d zero bytes: %w", n, err)
+	}
+	return b, nil
+}
