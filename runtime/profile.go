@@ -107,14 +107,8 @@ type OpTime struct {
 	Steps int           // steps of this op type in the program
 	MACs  int64         // per run, summed over those steps
 	Total time.Duration // summed over those steps and the runs
-}
-
-// GFLOPS is the op type's arithmetic rate: 2·MACs per run at its mean time per run.
-func (o *OpTime) GFLOPS(runs int) float64 {
-	if runs == 0 {
-		return 0
-	}
-	return gflops(o.MACs, o.Total/time.Duration(runs))
+	// Min sums those steps' minima: a load-robust lower figure for one run's share.
+	Min time.Duration
 }
 
 // ByOp sums the steps per op type, the largest total first (ties by name).
@@ -132,6 +126,7 @@ func (pr *Profile) ByOp() []OpTime {
 		out[j].Steps++
 		out[j].MACs += s.MACs
 		out[j].Total += s.Total
+		out[j].Min += s.Min
 	}
 	slices.SortFunc(out, func(a, b OpTime) int {
 		return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Op, b.Op))

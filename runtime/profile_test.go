@@ -115,14 +115,18 @@ func TestRunProfiled(t *testing.T) {
 			if sum > prof.Wall || float64(sum) < 0.9*float64(prof.Wall) {
 				t.Errorf("steps sum to %v of %v wall", sum, prof.Wall)
 			}
-			var byOp time.Duration
+			var byOp, byOpMin, mins time.Duration
 			var macs int64
 			for _, o := range prof.ByOp() {
 				byOp += o.Total
+				byOpMin += o.Min
 				macs += o.MACs
 			}
-			if byOp != sum || macs != st.MACs {
-				t.Errorf("ByOp sums to %v and %d MACs, want %v and %d", byOp, macs, sum, st.MACs)
+			for _, s := range prof.Steps {
+				mins += s.Min
+			}
+			if byOp != sum || byOpMin != mins || macs != st.MACs {
+				t.Errorf("ByOp sums to %v (minima %v) and %d MACs, want %v (%v) and %d", byOp, byOpMin, macs, sum, mins, st.MACs)
 			}
 			slow := prof.Slowest(3)
 			for i := 1; i < len(slow); i++ {
