@@ -77,7 +77,7 @@ func (p *Program) NewProfile() *Profile {
 }
 
 // RunProfiled is Run, adding each step's wall time to prof (made by p.NewProfile). Like Run it
-// allocates nothing; the clock reads cost about 0.1 µs per step.
+// allocates nothing; the clock read costs about 55 ns per step (KVM clock).
 func (p *Program) RunProfiled(ctx context.Context, inputs []*tensor.Tensor, prof *Profile) ([]*tensor.Tensor, error) {
 	if prof == nil || prof.prog != p {
 		return nil, errors.New("runtime: RunProfiled with a Profile not made by this Program's NewProfile")

@@ -67,6 +67,9 @@ func TestBenchProfileJSON(t *testing.T) {
 	if !near(nodeMS, p.StepsMS) || !near(nodePct, 100) {
 		t.Errorf("nodes sum to %v ms (%v %%), steps_ms %v", nodeMS, nodePct, p.StepsMS)
 	}
+	if !(0 < p.MinMS && p.MinMS <= p.MedianMS) {
+		t.Errorf("profiled min %v, median %v", p.MinMS, p.MedianMS)
+	}
 	if !(90 <= p.StepsPct && p.StepsPct <= 100) {
 		t.Errorf("steps are %v %% of the wall time", p.StepsPct)
 	}
