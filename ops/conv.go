@@ -211,7 +211,7 @@ type convKernel struct {
 	depthwise bool
 	dwPlan    *f32.DepthwisePlan // depthwise: the plane kernels' tables
 	pointwise bool
-	direct    bool            // pointwise with f32 weights on a micro-kernel that reads B in place: no packing
+	direct    bool            // pointwise on a micro-kernel that reads B in place: no packing
 	packed    []f32.PackedA   // per group; nil when W is not constant
 	packed16  []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
 	wideLen   int             // floats per slot for widening f16 blocks (f32.Widen16Len)
@@ -356,7 +356,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 	// Slots are per-thread workspaces; the thread count is not known until Run, so size for this
 	// process's GOMAXPROCS (the runtime's pools never exceed it).
 	k.slots = runtime.GOMAXPROCS(0)
-	k.direct = k.pointwise && k.packed16 == nil && f32.Direct()
+	k.direct = k.pointwise && f32.Direct()
 	maxCols := convTileCols
 	if k.direct {
 		maxCols = 2 * convTileCols // no packed block to bound; B stays in L2
@@ -574,7 +574,9 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 				ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
 			}
 		}
-		if direct {
+		if direct && k.packed16 != nil {
+			f32.MulDirect16(&k.packed16[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep, wide)
+		} else if direct {
 			f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep)
 		} else if k.packed16 != nil {
 			f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep, wide)

@@ -31,8 +31,9 @@ type Options struct {
 	Precision string
 	// AfterStep, when set, is called after every kernel with the node it ran and its output tensors
 	// (views of the arena, valid until the next step writes over them): activation calibration
-	// (package calibrate) reads the ranges of intermediate values through it, profilers time steps.
-	// Such a program keeps every residual Add as its own step, so each value it observes exists.
+	// (package calibrate) reads the ranges of intermediate values through it. Such a program keeps
+	// every residual Add as its own step, so each value it observes exists; to time the program as it
+	// normally runs, use Program.RunProfiled instead.
 	AfterStep func(n *graph.Node, outputs []*tensor.Tensor)
 	// Shared, when not nil, is where the program takes its derived weights, arena and worker pool from,
 	// shared with the other programs compiled with it (see Shared); Threads is then the Shared's.
@@ -61,6 +62,7 @@ type step struct {
 	in, out []*tensor.Tensor
 	ctx     ops.Ctx
 	node    *graph.Node
+	stat    int // index of the node's row in Stats.Steps
 }
 
 // Program is a compiled graph. It is not safe for concurrent use: Run reuses one arena, so callers
@@ -157,7 +159,7 @@ func Compile(g *graph.Graph, opts Options) (*Program, error) {
 		if c.kernels[i] == nil {
 			continue // alias: its output header is all it takes
 		}
-		s := step{kernel: c.kernels[i], node: n, in: make([]*tensor.Tensor, len(n.Inputs)), out: make([]*tensor.Tensor, len(n.Outputs))}
+		s := step{kernel: c.kernels[i], node: n, stat: i, in: make([]*tensor.Tensor, len(n.Inputs)), out: make([]*tensor.Tensor, len(n.Outputs))}
 		for j, v := range n.Inputs {
 			s.in[j] = tensorOf(v)
 		}

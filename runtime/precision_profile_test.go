@@ -21,8 +21,8 @@ import (
 
 // TestInt8Profile (WANWU_BENCH=1; WANWU_BENCH_ITERS, WANWU_BENCH_THREADS) prints where ResNet-50's
 // time goes at 224, batch 1, for fp32, dynamic int8 and static int8 (calibrated on calibPhotos): each
-// step's minimum over the runs (timed between runtime.Options.AfterStep calls), summed per op type,
-// with the MACs of the convolutions and their rate. The minimum per step is the least load-sensitive
+// step's minimum over the runs (Program.RunProfiled: the program as it runs, fusions included),
+// summed per op type, with the MACs of the convolutions and their rate. The minimum per step is the least load-sensitive
 // figure on a shared machine; its sum is below any single run's time.
 func TestInt8Profile(t *testing.T) {
 	if os.Getenv("WANWU_BENCH") == "" {
@@ -52,31 +52,14 @@ func TestInt8Profile(t *testing.T) {
 		name, prec string
 		g          *graph.Graph
 	}{{"fp32", "", g}, {"int8 dynamic", "int8", g}, {"int8 static", "int8", sg}} {
-		type step struct {
-			op   string
-			macs float64
-			min  time.Duration
-		}
-		var steps []*step
-		i, last := 0, time.Time{}
 		p, err := runtime.Compile(mode.g, runtime.Options{Threads: threads, Precision: mode.prec,
-			InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: in.Shape},
-			AfterStep: func(n *graph.Node, _ []*tensor.Tensor) {
-				now := time.Now()
-				d := now.Sub(last)
-				last = now
-				if i == len(steps) {
-					steps = append(steps, &step{op: n.Op, macs: convMACs(n), min: d})
-				}
-				steps[i].min = min(steps[i].min, d)
-				i++
-			}})
+			InputShapes: map[string]tensor.Shape{g.Inputs[0].Name: in.Shape}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		prof := p.NewProfile()
 		for range iters {
-			i, last = 0, time.Now()
-			if _, err := p.Run(context.Background(), []*tensor.Tensor{in}); err != nil {
+			if _, err := p.RunProfiled(context.Background(), []*tensor.Tensor{in}, prof); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -88,16 +71,16 @@ func TestInt8Profile(t *testing.T) {
 		}
 		by := map[string]*agg{}
 		var total time.Duration
-		for _, s := range steps {
-			a := by[s.op]
+		for _, s := range prof.Steps {
+			a := by[s.Op]
 			if a == nil {
 				a = &agg{}
-				by[s.op] = a
+				by[s.Op] = a
 			}
 			a.n++
-			a.macs += s.macs
-			a.d += s.min
-			total += s.min
+			a.macs += float64(s.MACs)
+			a.d += s.Min
+			total += s.Min
 		}
 		ops := make([]string, 0, len(by))
 		for op := range by {
@@ -115,30 +98,4 @@ func TestInt8Profile(t *testing.T) {
 			t.Logf("| %s | %d | %.2f | %.0f %% | %.2f | %s |", op, a.n, ms(a.d), 100*float64(a.d)/float64(total), a.macs/1e9, rate)
 		}
 	}
-}
-
-// convMACs is a convolution node's multiply-accumulates (0 for other ops): output elements times
-// the kernel window times input channels per group. Q8Conv's values are NHWC, the others NCHW.
-func convMACs(n *graph.Node) float64 {
-	if len(n.Inputs) < 2 || len(n.Outputs) == 0 {
-		return 0
-	}
-	y := n.Outputs[0].Shape
-	switch n.Op {
-	case "Q8Conv":
-		k := n.Ints("kernel_shape", nil)
-		if len(k) != 2 || len(y) != 4 {
-			return 0
-		}
-		return float64(y.NumElements()) * float64(k[0]*k[1]) * float64(n.Inputs[0].Shape[3])
-	case "Conv", "DynQConv":
-		x := n.Inputs[0].Shape
-		k := n.Ints("kernel_shape", nil)
-		if len(k) != 2 || len(x) != 4 || len(y) != 4 {
-			return 0
-		}
-		group := n.Int("group", 1)
-		return float64(y.NumElements()) * float64(k[0]*k[1]) * float64(x[1]/int(group))
-	}
-	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -15,6 +16,11 @@ import (
 // The returned slice and tensors belong to the Program: they view the arena and stay valid until the
 // next Run or Close. Run allocates nothing. A Program is not safe for concurrent Run calls.
 func (p *Program) Run(ctx context.Context, inputs []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return p.run(ctx, inputs, nil)
+}
+
+// run is Run, timing each step into prof when it is not nil.
+func (p *Program) run(ctx context.Context, inputs []*tensor.Tensor, prof *Profile) ([]*tensor.Tensor, error) {
 	if p.closed {
 		return nil, errors.New("runtime: Run on a closed Program")
 	}
@@ -34,6 +40,12 @@ func (p *Program) Run(ctx context.Context, inputs []*tensor.Tensor) ([]*tensor.T
 		}
 		copy(slot.Data, t.Data)
 	}
+	// One clock read per step: each step's time runs from the end of the one before it (the first
+	// from the end of the input copy), so the steps' times tile the run with nothing left between.
+	var last time.Time
+	if prof != nil {
+		last = time.Now()
+	}
 	for i := range p.steps {
 		if ctx != nil {
 			if err := ctx.Err(); err != nil {
@@ -43,6 +55,11 @@ func (p *Program) Run(ctx context.Context, inputs []*tensor.Tensor) ([]*tensor.T
 		s := &p.steps[i]
 		if err := s.kernel.Run(&s.ctx, s.in, s.out); err != nil {
 			return nil, fmt.Errorf("runtime: node %q (%s): %w", s.node.Name, s.node.Op, err)
+		}
+		if prof != nil {
+			now := time.Now()
+			prof.Steps[i].add(now.Sub(last))
+			last = now
 		}
 		if p.afterStep != nil {
 			p.afterStep(s.node, s.out)

@@ -46,7 +46,8 @@ type StepStat struct {
 	Node, Op string
 	DType    tensor.DType
 	Shape    tensor.Shape // output 0
-	// MACs counts multiply-accumulates for Conv, ConvTranspose, Gemm, MatMul and their QLinear forms (0 otherwise).
+	// MACs counts multiply-accumulates for Conv, ConvTranspose, Gemm, MatMul, their QLinear forms and
+	// the precision rewrites' F16Conv, DynQConv, DynQGemm and Q8Conv (0 otherwise).
 	MACs         int64
 	ScratchBytes int
 	Alias        bool // runs nothing: the output views input 0
@@ -136,7 +137,7 @@ func macs(n *graph.Node) int64 {
 			return 0
 		}
 		return outN * int64(tensor.Shape(w.Shape[1:]).NumElements())
-	case "DynQConv":
+	case "DynQConv", "F16Conv":
 		ws := n.Ints("weight_shape", nil)
 		if len(ws) < 2 {
 			return 0
@@ -146,6 +147,13 @@ func macs(n *graph.Node) int64 {
 			k *= d
 		}
 		return outN * k
+	case "Q8Conv":
+		// NHWC, no groups; X's channels may be padded past the source's (counted: the kernel runs them).
+		x, ks := n.Input(0), n.Ints("kernel_shape", nil)
+		if x == nil || len(x.Shape) != 4 || len(ks) != 2 || len(out.Shape) != 4 {
+			return 0
+		}
+		return int64(out.Shape[0]*out.Shape[1]*out.Shape[2]) * n.Int("out_channels", 0) * ks[0] * ks[1] * dimOf(x, 3)
 	case "DynQGemm":
 		return outN * n.Int("k", 0)
 	case "ConvTranspose":

@@ -38,6 +38,8 @@ type benchFlags struct {
 	winograd             bool
 	precision, budget    string
 	calibrate            []string
+	profile              bool
+	top                  int
 }
 
 // benchResult is the JSON contract of `wanwu bench --format json` (the peer harness in bench/ reads it).
@@ -58,6 +60,8 @@ type benchResult struct {
 	// PredictedPeakBytes is memory.Predict for the program and its input tensors: the model of process
 	// memory plan, classify and serve use, to compare with PeakRSSBytes.
 	PredictedPeakBytes int64 `json:"predicted_peak_bytes"`
+	// Profile is present with --profile only.
+	Profile *benchProfile `json:"profile,omitempty"`
 }
 
 func (m *Main) benchCommand() *cobra.Command {
@@ -95,6 +99,8 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl.DurationVar(&f.maxTime, "max-time", 0, "stop timing after this long even before --iters runs (0 = no limit)")
 	fl.StringVar(&f.format, "format", "text", "text or json")
 	fl.BoolVar(&f.noHeader, "no-header", false, "text: omit the header line (for appending rows)")
+	fl.BoolVar(&f.profile, "profile", false, profileUsage)
+	fl.IntVar(&f.top, "top", 15, "with --profile, text: how many of the slowest nodes to list (0 = all)")
 	return c
 }
 
@@ -110,6 +116,8 @@ func (f benchFlags) validate() error {
 		return usagef("--warmup must be 0 or more, got %d", f.warmup)
 	case f.minTime < 0 || f.maxTime < 0:
 		return usagef("--min-time and --max-time must not be negative")
+	case f.top < 0:
+		return usagef("--top must be 0 or more, got %d", f.top)
 	}
 	if err := checkFormat(f.format, "text", "json"); err != nil {
 		return err
@@ -261,6 +269,12 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 	if r.MedianMS > 0 {
 		r.ImagesPerS = float64(f.batch) * 1000 / r.MedianMS
 	}
+	if f.profile {
+		// After the plain runs (so their figures are untouched), as many runs again, step by step.
+		if r.Profile, err = profileRuns(ctx, prog, feed, len(times), r.MedianMS); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	r.PeakRSSBytes, err = procstat.PeakRSS()
 	if err != nil {
 		// Not Linux (no /proc): report 0 rather than fail the benchmark.
@@ -273,6 +287,9 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		fmt.Fprintln(m.Stdout, benchHeader())
 	}
 	fmt.Fprintln(m.Stdout, r.line())
+	if r.Profile != nil {
+		r.Profile.write(m.Stdout, f.top)
+	}
 	return nil
 }
 

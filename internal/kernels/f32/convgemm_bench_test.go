@@ -3,6 +3,8 @@ package f32
 import (
 	"fmt"
 	"testing"
+
+	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // resnetGEMMs are ResNet-50's convolutions at 224×224 as GEMMs: M = output channels, N = output
@@ -30,24 +32,27 @@ var resnetGEMMs = []struct {
 // BenchmarkConvGEMM times the GEMM of a convolution as ops.Conv runs it on one thread: A (the
 // weights) packed once, B (K×N, the input of a 1×1 convolution) walked in tiles of at most 256
 // columns, each either packed KC rows at a time (PackB) or read in place (MulDirect), with the
-// bias epilogue.
+// bias epilogue; f16=true keeps A in halves (PackA16), widened block by block as MulPacked16 and
+// MulDirect16 do for fp16 weights.
 func BenchmarkConvGEMM(b *testing.B) {
 	for _, s := range resnetGEMMs {
 		for _, im := range Impls() {
 			for _, direct := range []bool{false, true} {
-				if !im.Available || (direct && !im.full) {
-					continue
+				for _, half := range []bool{false, true} {
+					if !im.Available || (direct && !im.full) {
+						continue
+					}
+					b.Run(fmt.Sprintf("%s/%s/direct=%v/f16=%v", s.name, im.Name, direct, half), func(b *testing.B) {
+						defer Use(im)()
+						benchConvGEMM(b, s.m, s.n, s.k, direct, half)
+					})
 				}
-				b.Run(fmt.Sprintf("%s/%s/direct=%v", s.name, im.Name, direct), func(b *testing.B) {
-					defer Use(im)()
-					benchConvGEMM(b, s.m, s.n, s.k, direct)
-				})
 			}
 		}
 	}
 }
 
-func benchConvGEMM(b *testing.B, m, n, k int, direct bool) {
+func benchConvGEMM(b *testing.B, m, n, k int, direct, half bool) {
 	a := make([]float32, m*k)
 	x := make([]float32, k*n)
 	for i := range a {
@@ -58,6 +63,12 @@ func benchConvGEMM(b *testing.B, m, n, k int, direct bool) {
 	}
 	bias := make([]float32, m)
 	pa := PackA(make([]float32, PackedALen(m, k)), false, m, k, 1, a, k)
+	a16 := make([]uint16, m*k)
+	for i, v := range a {
+		a16[i] = tensor.F32ToF16(v)
+	}
+	pa16 := PackA16(make([]uint16, PackedALen(m, k)), m, k, a16, k)
+	wide := make([]float32, Widen16Len())
 	c := make([]float32, m*n)
 	const tile = 256
 	work := make([]float32, PackedBLen(KC, tile))
@@ -70,12 +81,18 @@ func benchConvGEMM(b *testing.B, m, n, k int, direct bool) {
 				if pc == 0 {
 					ep.Bias = bias
 				}
-				if direct {
+				switch {
+				case direct && half:
+					MulDirect16(&pa16, 0, m, pc, kc, x[pc*n+j0:], n, nc, c[j0:], n, ep, wide)
+				case direct:
 					MulDirect(&pa, 0, m, pc, kc, x[pc*n+j0:], n, nc, c[j0:], n, ep)
-					continue
+				case half:
+					PackB(work, false, kc, nc, x[pc*n+j0:], n)
+					MulPacked16(&pa16, 0, m, pc, kc, work, nc, c[j0:], n, ep, wide)
+				default:
+					PackB(work, false, kc, nc, x[pc*n+j0:], n)
+					MulPacked(&pa, 0, m, pc, kc, work, nc, c[j0:], n, ep)
 				}
-				PackB(work, false, kc, nc, x[pc*n+j0:], n)
-				MulPacked(&pa, 0, m, pc, kc, work, nc, c[j0:], n, ep)
 			}
 		}
 	})

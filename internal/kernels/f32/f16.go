@@ -78,6 +78,24 @@ func Widen16Len() int { return MC * KC }
 // A[:, pc:pc+kc] is widened into wbuf (Widen16Len floats, it stays in L2 while every column panel of
 // bp runs over it), then multiplied exactly as MulPacked would with the f32 values.
 func MulPacked16(pa *PackedA16, i0, i1, pc, kc int, bp []float32, n int, c []float32, ldc int, ep Epilogue, wbuf []float32) {
+	mulBlock16(pa, i0, i1, pc, kc, bp, 0, n, c, ldc, ep, wbuf)
+}
+
+// MulDirect16 is MulDirect for a half-precision PackedA16 (B read in place, rows ldb apart), with A
+// widened block by block into wbuf as MulPacked16 does: a 1×1 convolution with fp16 weights then
+// copies its input no more than with fp32 weights.
+func MulDirect16(pa *PackedA16, i0, i1, pc, kc int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue, wbuf []float32) {
+	if !cur.full {
+		panic("f32: MulDirect16 with a micro-kernel that needs packed B")
+	}
+	if ldb < n {
+		panic("f32: MulDirect16 row stride shorter than the row")
+	}
+	mulBlock16(pa, i0, i1, pc, kc, b, ldb, n, c, ldc, ep, wbuf)
+}
+
+// mulBlock16 is mulBlock over a PackedA16 (ldb == 0: b is a packed block).
+func mulBlock16(pa *PackedA16, i0, i1, pc, kc int, b []float32, ldb, n int, c []float32, ldc int, ep Epilogue, wbuf []float32) {
 	im := cur
 	mr, nr := im.MR, im.NR
 	if pa.MR != mr {
@@ -88,7 +106,7 @@ func MulPacked16(pa *PackedA16, i0, i1, pc, kc int, bp []float32, n int, c []flo
 	}
 	mp := RoundUp(pa.M, mr)
 	blk := pa.Data[pc*mp:]
-	t := newTiler(im, kc, bp, 0, n, c, ldc, ep, i0)
+	t := newTiler(im, kc, b, ldb, n, c, ldc, ep, i0)
 	for ic := i0; ic < i1; ic += MC {
 		ie := min(ic+MC, i1)
 		rows := RoundUp(ie-ic, mr) // whole panels: the padding rows are in the packed data

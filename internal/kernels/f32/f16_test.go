@@ -96,6 +96,7 @@ func TestDot16Ladder(t *testing.T) {
 // TestMulPacked16MatchesF32: packing halves and widening per block gives bit for bit what the f32
 // path gives on the widened weights, with the epilogue (bias on the first k block, clamp on the
 // last), row ranges that start inside A and end mid-panel, and column tails.
+// MulDirect16, where the kernel reads B in place, likewise matches MulDirect.
 func TestMulPacked16MatchesF32(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
@@ -117,6 +118,16 @@ func TestMulPacked16MatchesF32(t *testing.T) {
 			}
 			c16, c32 := guarded(r, (m-i0)*n), guarded(r, (m-i0)*n)
 			copy(c32, c16)
+			// MulDirect16 against MulDirect, B read in place with rows ldb > n apart (kernels that
+			// need packed B have neither).
+			full := Selected().full
+			ldb := n + 3
+			bstr := make([]float32, k*ldb)
+			for p := 0; p < k; p++ {
+				copy(bstr[p*ldb:p*ldb+n], bmat[p*n:(p+1)*n])
+			}
+			d16, d32 := guarded(r, (m-i0)*n), guarded(r, (m-i0)*n)
+			copy(d32, d16)
 			for pc := 0; pc < k; pc += KC {
 				kcl := min(KC, k-pc)
 				PackB(bp, false, kcl, n, bmat[pc*n:], n)
@@ -129,8 +140,18 @@ func TestMulPacked16MatchesF32(t *testing.T) {
 				}
 				MulPacked16(&pa16, i0, m, pc, kcl, bp, n, c16, n, ep, wbuf)
 				MulPacked(&pa, i0, m, pc, kcl, bp, n, c32, n, ep)
+				if full {
+					MulDirect16(&pa16, i0, m, pc, kcl, bstr[pc*ldb:], ldb, n, d16, n, ep, wbuf)
+					MulDirect(&pa, i0, m, pc, kcl, bstr[pc*ldb:], ldb, n, d32, n, ep)
+				}
 			}
 			checkGuard(t, "c", c16)
+			checkGuard(t, "direct c", d16)
+			for i := range d16 {
+				if full && math.Float32bits(d16[i]) != math.Float32bits(d32[i]) {
+					t.Fatalf("%v: direct C[%d] = %v, f32 path %v", sz, i, d16[i], d32[i])
+				}
+			}
 			checkGuard(t, "wbuf", wbuf)
 			checkGuard16(t, "a16", a16)
 			for i := range c16 {
@@ -146,6 +167,9 @@ func TestMulPacked16MatchesF32(t *testing.T) {
 				w := min(max(want[i]+bias[i0+i/n], -0.5), 3)
 				if math.Abs(float64(c16[i]-w)) > 1e-4*(1+math.Abs(float64(w))) {
 					t.Fatalf("%v: C[%d] = %v, naive %v", sz, i, c16[i], w)
+				}
+				if full && math.Abs(float64(d16[i]-w)) > 1e-4*(1+math.Abs(float64(w))) {
+					t.Fatalf("%v: direct C[%d] = %v, naive %v", sz, i, d16[i], w)
 				}
 			}
 		}
@@ -193,6 +217,7 @@ func TestF16KernelsNoAlloc(t *testing.T) {
 	y := guarded16(r, 1000)
 	if n := testing.AllocsPerRun(5, func() {
 		MulPacked16(&pa, 0, m, 0, KC, bp, n, c, n, Epilogue{}, wbuf)
+		MulDirect16(&pa, 0, m, 0, KC, bp, n, n, c, n, Epilogue{}, wbuf)
 		Dot16(x, y)
 	}); n != 0 {
 		t.Fatalf("%v allocations per run", n)
