@@ -98,9 +98,9 @@ func TestSynthFloatModel(t *testing.T) {
 		"t1 = Relu(t0_nchw) -> f32[1,2,4,4]\n" +
 		"t2 = Sigmoid(t1) -> f32[1,2,4,4]\n" +
 		"t3 = HardSwish(t2) -> f32[1,2,4,4]\n" +
-		"t4 = Clip(t3, c:const f32[], c_1:const f32[]) -> f32[1,2,4,4]\n" +
-		"t4_nhwc = Transpose(t4) {perm=[0 2 3 1]} -> f32[1,4,4,2]\n" +
-		"output t4_nhwc\n"
+		"t4_ir = Clip(t3, c:const f32[], c_1:const f32[]) -> f32[1,2,4,4]\n" +
+		"t4 = Transpose(t4_ir) {perm=[0 2 3 1]} -> f32[1,4,4,2]\n" +
+		"output t4\n"
 	if got := g.Dump(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
