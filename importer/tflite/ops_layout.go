@@ -13,7 +13,9 @@ import (
 // where shrink_axis_mask drops dims, a reshape in TFLite element order. Per dim: a masked begin
 // (end) takes the whole range in the stride's direction, negative values count from the end and
 // values clamp; a shrunk dim keeps the one element at begin; offset=true makes end relative to
-// begin. Ellipsis and new-axis masks are refused.
+// begin. An ellipsis stands for as many whole dims as the spec leaves out (a spec shorter than the
+// input has one at its end), and a new axis adds a dim of 1 to the output, consuming no input dim
+// (denseSlice).
 func convStridedSlice(b *builder, o *opc) error {
 	x, err := b.in(o, 0)
 	if err != nil {
@@ -36,32 +38,36 @@ func convStridedSlice(b *builder, o *opc) error {
 		return fmt.Errorf("strides: %w", err)
 	}
 	op := opts[fb.StridedSliceOptions](o)
-	if op.EllipsisMask() != 0 || op.NewAxisMask() != 0 {
-		return fmt.Errorf("ellipsis_mask and new_axis_mask are not supported")
-	}
 	r := len(xt.shape)
-	if len(begin) != len(end) || len(begin) != len(strides) || len(begin) > r || !xt.shape.Known() {
+	if len(begin) != len(end) || len(begin) != len(strides) || !xt.shape.Known() {
 		return fmt.Errorf("begin/end/strides of lengths %d/%d/%d for input %s", len(begin), len(end), len(strides), xt.shape)
 	}
+	if op.Offset() {
+		for d := range end {
+			end[d] += begin[d]
+		}
+	}
+	sp, err := denseSlice(r, begin, end, strides, sliceMasks{op.BeginMask(), op.EndMask(), op.EllipsisMask(), op.NewAxisMask(), op.ShrinkAxisMask()})
+	if err != nil {
+		return err
+	}
+	begin, end, strides = sp.begin, sp.end, sp.strides
 	var starts, ends, axes, steps []int64
 	sliced := xt.shape.Clone()
-	shrunk := false
+	shrunk := sp.newAxes // the output's rank differs from the input's: reshape after the Slice
 	for d := range begin {
 		dim, s := xt.shape[d], strides[d]
 		if s == 0 {
 			return fmt.Errorf("stride 0 on axis %d", d)
 		}
 		bg, en := begin[d], end[d]
-		if op.Offset() {
-			en += bg
-		}
 		if bg < 0 {
 			bg += dim
 		}
 		if en < 0 {
 			en += dim
 		}
-		if op.ShrinkAxisMask()&(1<<d) != 0 {
+		if sp.shrink&(1<<d) != 0 {
 			if bg < 0 || bg >= dim {
 				return fmt.Errorf("shrink index %d out of range for axis %d of size %d", begin[d], d, dim)
 			}
@@ -71,13 +77,13 @@ func convStridedSlice(b *builder, o *opc) error {
 			if s < 0 {
 				lo, hi = -1, dim-1
 			}
-			if op.BeginMask()&(1<<d) != 0 {
+			if sp.beginMask&(1<<d) != 0 {
 				bg = hi
 				if s > 0 {
 					bg = lo
 				}
 			}
-			if op.EndMask()&(1<<d) != 0 {
+			if sp.endMask&(1<<d) != 0 {
 				en = lo
 				if s > 0 {
 					en = hi
@@ -116,6 +122,80 @@ func convStridedSlice(b *builder, o *opc) error {
 	b.node("Slice", ins, v)
 	b.reshapeTo(b.flatNHWC(v, &tinfo{name: v.Name, shape: sliced, dt: xt.dt}), o.out[0])
 	return nil
+}
+
+// sliceMasks are STRIDED_SLICE's bit masks over the positions of its begin/end/strides spec.
+type sliceMasks struct{ begin, end, ellipsis, newAxis, shrink int32 }
+
+// denseSpec is a strided-slice spec with one entry per input dim.
+type denseSpec struct {
+	begin, end, strides        []int
+	beginMask, endMask, shrink int32 // bits per input dim
+	newAxes                    bool  // the spec inserts dims of 1 into the output
+}
+
+// denseSlice expands a STRIDED_SLICE spec over rank input dims as TensorFlow does
+// (strided_slice_op.cc's BuildDenseSpec): the first ellipsis covers the input dims that the
+// entries around it leave over (a spec without one gets one at its end), each taken whole; a
+// new-axis entry (which wins over shrink, and loses to ellipsis, on the same position) consumes no
+// input dim; every other entry consumes the next input dim.
+func denseSlice(rank int, begin, end, strides []int, m sliceMasks) (*denseSpec, error) {
+	n := len(begin)
+	ellipsis := -1
+	for i := 0; i < n; i++ {
+		if m.ellipsis&(1<<i) != 0 {
+			ellipsis = i
+			break
+		}
+	}
+	consumed := 0 // input dims the entries other than the ellipsis consume
+	for i := 0; i < n; i++ {
+		if i != ellipsis && m.newAxis&(1<<i) == 0 {
+			consumed++
+		}
+	}
+	if ellipsis < 0 {
+		ellipsis = n // the implicit ellipsis at the end
+	}
+	if consumed > rank {
+		return nil, fmt.Errorf("the slice spec indexes %d dims of a rank-%d input", consumed, rank)
+	}
+	sp := &denseSpec{begin: make([]int, rank), end: make([]int, rank), strides: make([]int, rank)}
+	full := 0
+	whole := func(k int) {
+		for ; k > 0; k-- {
+			sp.strides[full] = 1
+			sp.beginMask |= 1 << full
+			sp.endMask |= 1 << full
+			full++
+		}
+	}
+	for i := 0; i < n; i++ {
+		switch {
+		case i == ellipsis:
+			whole(rank - consumed)
+		case m.ellipsis&(1<<i) != 0:
+			return nil, fmt.Errorf("more than one ellipsis in the slice spec")
+		case m.newAxis&(1<<i) != 0:
+			sp.newAxes = true
+		default:
+			sp.begin[full], sp.end[full], sp.strides[full] = begin[i], end[i], strides[i]
+			if m.begin&(1<<i) != 0 {
+				sp.beginMask |= 1 << full
+			}
+			if m.end&(1<<i) != 0 {
+				sp.endMask |= 1 << full
+			}
+			if m.shrink&(1<<i) != 0 {
+				sp.shrink |= 1 << full
+			}
+			full++
+		}
+	}
+	if ellipsis == n {
+		whole(rank - consumed)
+	}
+	return sp, nil
 }
 
 // convDepthSpace: TensorFlow's DepthToSpace is ONNX's DCR order, SpaceToDepth the same in both.
