@@ -34,6 +34,7 @@ func TestAgainstTFLiteInterpreter(t *testing.T) {
 	}
 	cases := append([]opCase{}, mediapipeOpCases...)
 	cases = append(cases, resizeCases()...)
+	cases = append(cases, wildOpCases...)
 	for _, c := range floatOpCases {
 		cases = append(cases, opCase{c.name, c.build})
 	}
@@ -109,7 +110,8 @@ func closeTo(got, want []float64, tol float64) error {
 // (which XNNPACK runs; the custom op itself is not registered there); a CONV_2D or DEPTHWISE_CONV_2D
 // without bias gets a zero bias (that build demands one); a fused activation on TRANSPOSE_CONV or
 // CONCATENATION becomes an activation op after it (that build ignores or refuses it); a STRIDED_SLICE
-// with offset gets begin+end as its end (offset is newer than that build).
+// with offset gets begin+end as its end (offset is newer than that build); an ARG_MAX/ARG_MIN
+// answers in int32 instead of int64 (the web API returns no int64 data; the values are the same).
 func forInterpreter(src *tflitegen.Model) (*tflitegen.Model, error) {
 	m := &tflitegen.Model{Tensors: append([]tflitegen.Tensor{}, src.Tensors...), Inputs: src.Inputs, Outputs: src.Outputs}
 	shape := func(ti int32) []int32 { return m.Tensors[ti].Shape }
@@ -140,6 +142,13 @@ func forInterpreter(src *tflitegen.Model) (*tflitegen.Model, error) {
 		case (op.Code == fb.BuiltinOperatorCONV_2D || op.Code == fb.BuiltinOperatorDEPTHWISE_CONV_2D) && (len(op.Inputs) < 3 || op.Inputs[2] < 0):
 			oc := shape(op.Outputs[0])[3]
 			op.Inputs = append(op.Inputs[:2], m.ConstF32(m.Tensors[op.Outputs[0]].Name+"_zero_bias", []int32{oc}, make([]float32, oc)))
+		case (op.Code == fb.BuiltinOperatorARG_MAX || op.Code == fb.BuiltinOperatorARG_MIN) && m.Tensors[op.Outputs[0]].Type == fb.TensorTypeINT64:
+			m.Tensors[op.Outputs[0]].Type = fb.TensorTypeINT32
+			if op.Code == fb.BuiltinOperatorARG_MAX {
+				op.Options = tflitegen.ArgMax{OutputType: fb.TensorTypeINT32}
+			} else {
+				op.Options = tflitegen.ArgMin{OutputType: fb.TensorTypeINT32}
+			}
 		case op.Code == fb.BuiltinOperatorSTRIDED_SLICE:
 			if o := op.Options.(tflitegen.StridedSlice); o.Offset {
 				begin, end := i32s(m.Tensors[op.Inputs[1]].Data), i32s(m.Tensors[op.Inputs[2]].Data)

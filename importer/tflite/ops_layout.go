@@ -5,6 +5,8 @@ import (
 
 	"github.com/wanwu-ai/wanwu/graph"
 	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/tensor"
+	"github.com/wanwu-ai/wanwu/tensorio"
 )
 
 // Operators that move elements: STRIDED_SLICE, DEPTH_TO_SPACE, SPACE_TO_DEPTH and the resizes.
@@ -290,4 +292,165 @@ func convResize(b *builder, o *opc) error {
 		}
 	}
 	return nil
+}
+
+// convTranspose: TRANSPOSE's perm (a constant) names TFLite axes; a 4-D value is held NCHW, so IR
+// axis i of the output is TFLite axis [0,3,1,2][i], which perm takes from TFLite input axis
+// perm[that], held at IR axis axisNCHW(perm[that]).
+func convTranspose(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	perm, err := constAxes(o.in[1])
+	if err != nil {
+		return fmt.Errorf("perm: %w", err)
+	}
+	r := len(o.in[0].shape)
+	if len(perm) != r || len(o.out[0].shape) != r {
+		return fmt.Errorf("perm %v for input %s and output %s", perm, o.in[0].shape, o.out[0].shape)
+	}
+	seen := make([]bool, r)
+	for _, p := range perm {
+		if p < 0 || p >= r || seen[p] {
+			return fmt.Errorf("perm %v is not a permutation of %d axes", perm, r)
+		}
+		seen[p] = true
+	}
+	ir := make([]int64, r)
+	for i := range ir {
+		a := i
+		if r == 4 {
+			a = [4]int{0, 3, 1, 2}[i]
+		}
+		ir[i] = int64(axisNCHW(perm[a], r))
+	}
+	b.node("Transpose", []*graph.Value{x}, b.newAct(o.out[0])).SetInts("perm", ir)
+	return nil
+}
+
+// convArgMax: ARG_MAX/ARG_MIN over one constant axis, the axis dropped, the index as the output
+// tensor's int32 or int64. Over the channels of a 4-D input the NCHW result [N,H,W] is already in
+// TFLite's order; over another axis the IR keeps the reduced dim and the result is reshaped in
+// NHWC element order.
+func convArgMax(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	ax, err := constAxes(o.in[1])
+	if err != nil || len(ax) != 1 {
+		return fmt.Errorf("axis must be one constant, %v", err)
+	}
+	xt, yt := o.in[0], o.out[0]
+	r := len(xt.shape)
+	a := ax[0]
+	if a < 0 {
+		a += r
+	}
+	if a < 0 || a >= r || !xt.shape.Known() {
+		return fmt.Errorf("axis %d for input %s", ax[0], xt.shape)
+	}
+	if yt.dt != tensor.I32 && yt.dt != tensor.I64 {
+		return fmt.Errorf("output type %s (want int32 or int64)", yt.dt)
+	}
+	code, _ := b.builtin(o.op)
+	op := "ArgMax"
+	if code == fb.BuiltinOperatorARG_MIN {
+		op = "ArgMin"
+	}
+	kept := xt.shape.Clone()
+	kept[a] = 1
+	direct := r != 4 || a == 3
+	idx := &graph.Value{Name: b.name(yt.name + "_i64"), DType: tensor.I64}
+	if direct {
+		idx.Shape = append(xt.shape[:a:a].Clone(), xt.shape[a+1:]...)
+	} else {
+		idx.Shape = nchw(kept)
+	}
+	n := b.node(op, []*graph.Value{x}, idx)
+	n.SetInt("axis", int64(axisNCHW(a, r)))
+	if direct {
+		n.SetInt("keepdims", 0)
+	} else {
+		n.SetInt("keepdims", 1)
+		flat := b.flatNHWC(idx, &tinfo{name: idx.Name, shape: kept, dt: tensor.I64})
+		mid := &graph.Value{Name: b.name(yt.name + "_i64_flat"), DType: tensor.I64, Shape: yt.shape.Clone()}
+		b.reshapeNode(flat, mid, yt.shape)
+		idx = mid
+	}
+	y := b.newAct(yt)
+	if yt.dt == tensor.I64 {
+		b.node("Identity", []*graph.Value{idx}, y)
+		return nil
+	}
+	b.node("Cast", []*graph.Value{idx}, y).SetInt("to", tensorio.ONNXFromDType(tensor.I32))
+	return nil
+}
+
+// convPad: PAD (quantized: pads with the zero point, a real 0), PADV2 (its constant_values) and
+// MIRROR_PAD (REFLECT only) onto Pad; TFLite's [rank][2] paddings become ONNX's befores, afters.
+func convPad(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt, pt := o.in[0], o.in[1]
+	if pt == nil || pt.data == nil {
+		return fmt.Errorf("paddings must be constant")
+	}
+	p, err := constAxes(pt)
+	if err != nil {
+		return err
+	}
+	rank := len(xt.shape)
+	if len(p) != 2*rank {
+		return fmt.Errorf("paddings has %d values for rank %d", len(p), rank)
+	}
+	// TFLite paddings are [rank][2] (before, after); ONNX pads are all befores then all afters.
+	onnx := make([]int64, 2*rank)
+	for d := 0; d < rank; d++ {
+		if p[2*d] < 0 || p[2*d+1] < 0 {
+			return fmt.Errorf("negative padding %v", p)
+		}
+		id := d
+		if rank == 4 {
+			id = axisNCHW(d, 4)
+		}
+		onnx[id], onnx[rank+id] = int64(p[2*d]), int64(p[2*d+1])
+	}
+	ins := []*graph.Value{x, b.i64Const("pads", onnx)}
+	code, _ := b.builtin(o.op)
+	switch {
+	case code == fb.BuiltinOperatorMIRROR_PAD:
+		if opts[fb.MirrorPadOptions](o).Mode() != fb.MirrorPadModeREFLECT {
+			return fmt.Errorf("SYMMETRIC mirror padding is not supported (REFLECT is)")
+		}
+		b.node("Pad", ins, b.newAct(o.out[0])).SetStr("mode", "reflect")
+		return nil
+	case code == fb.BuiltinOperatorPADV2 && len(o.in) > 2 && o.in[2] != nil:
+		v, err := b.padValue(o.in[2], xt)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, v)
+	case quantized(o):
+		// Padding with the zero point pads with real 0.
+		_, z := b.qparams(o.out[0])
+		ins = append(ins, z)
+	}
+	b.node("Pad", ins, b.newAct(o.out[0]))
+	return nil
+}
+
+// padValue is PADV2's constant_values, a one-element constant of the input's type (an int8 one
+// moved to the uint8 the activations are carried in).
+func (b *builder) padValue(t, xt *tinfo) (*graph.Value, error) {
+	if t.data == nil || t.shape.NumElements() != 1 || t.dt != xt.dt {
+		return nil, fmt.Errorf("constant_values must be one constant %s value", xt.dt)
+	}
+	if xt.toU8 {
+		return b.zpConst(tensor.U8, int64(int8(t.data[0]))+128), nil
+	}
+	return b.constant(t.name, t.dt, tensor.Shape{}, t.data[:t.dt.Size()]), nil
 }

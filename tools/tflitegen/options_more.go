@@ -130,3 +130,39 @@ func TransposeConvBiasOptions(padding fb.Padding, strideW, strideH int32) []byte
 	}
 	return out
 }
+
+// ArgMax is ARG_MAX's options (the axis is input 1); ArgMin the same for ARG_MIN.
+type ArgMax struct{ OutputType fb.TensorType }
+
+func (o ArgMax) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ArgMaxOptionsStart(b)
+	fb.ArgMaxOptionsAddOutputType(b, o.OutputType)
+	return fb.BuiltinOptionsArgMaxOptions, fb.ArgMaxOptionsEnd(b)
+}
+
+// ArgMin is ARG_MIN's options.
+type ArgMin struct{ OutputType fb.TensorType }
+
+func (o ArgMin) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ArgMinOptionsStart(b)
+	fb.ArgMinOptionsAddOutputType(b, o.OutputType)
+	return fb.BuiltinOptionsArgMinOptions, fb.ArgMinOptionsEnd(b)
+}
+
+// MirrorPad is MIRROR_PAD's options (the paddings are input 1).
+type MirrorPad struct{ Mode fb.MirrorPadMode }
+
+func (o MirrorPad) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.MirrorPadOptionsStart(b)
+	fb.MirrorPadOptionsAddMode(b, o.Mode)
+	return fb.BuiltinOptionsMirrorPadOptions, fb.MirrorPadOptionsEnd(b)
+}
+
+// Gelu is GELU's options.
+type Gelu struct{ Approximate bool }
+
+func (o Gelu) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.GeluOptionsStart(b)
+	fb.GeluOptionsAddApproximate(b, o.Approximate)
+	return fb.BuiltinOptionsGeluOptions, fb.GeluOptionsEnd(b)
+}

@@ -121,7 +121,7 @@ func evalMore(m *Model, vals [][]float32, op Op, xs, ys []int) ([]float32, error
 		}
 		return transposeConv(x, xs, in(1), ws, in(2), ys, sh, sw, padH, padW, fb.ActivationFunctionTypeNONE), nil
 	}
-	return nil, fmt.Errorf("not supported by the reference")
+	return evalWild(m, vals, op, xs, ys)
 }
 
 func optAct(o Options) fb.ActivationFunctionType {

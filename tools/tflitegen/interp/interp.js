@@ -6,7 +6,7 @@
 //
 // Each in<i>.bin holds input i's raw little-endian bytes in the model's own dtype and shape; each
 // output i is written to out<i>.bin the same way, and one line "i name dtype d0,d1,... count" is
-// printed for it.
+// printed for it. The web API gives no data for an int64 output (its dtype reads 'unknown').
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -1,0 +1,105 @@
+package tflite
+
+import (
+	"math/rand"
+	"testing"
+
+	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/tools/tflitegen"
+)
+
+// Hand-built float models for the operators TF2-converted models use beyond MediaPipe's
+// (element-wise math, TRANSPOSE, EXPAND_DIMS, ARG_MAX/ARG_MIN, PADV2, MIRROR_PAD), each compared
+// with tflitegen's reference interpreter (tools/tflitegen/ref_wild.go).
+var wildOpCases = []struct {
+	name  string
+	build func(m *tflitegen.Model, r *rand.Rand)
+}{
+	{"maximum/minimum with [C] constants, squared_difference of activations, pow by 2-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x, x2 := m.Act("x", 1, 3, 4, 5), m.Act("x2", 1, 3, 4, 5)
+		a, b := m.Act("a", 1, 3, 4, 5), m.Act("b", 1, 3, 4, 5)
+		m.AddOp(fb.BuiltinOperatorMAXIMUM, nil, shp(x, m.ConstF32("lo", shp(5), randF32(r, 5))), a)
+		m.AddOp(fb.BuiltinOperatorMINIMUM, nil, shp(a, m.ConstF32("hi", shp(1, 1, 1, 5), randF32(r, 5))), b)
+		d := m.Act("d", 1, 3, 4, 5)
+		m.AddOp(fb.BuiltinOperatorSQUARED_DIFFERENCE, nil, shp(b, x2), d)
+		p := m.Act("p", 1, 3, 4, 5)
+		m.AddOp(fb.BuiltinOperatorPOW, nil, shp(d, m.ConstF32("e", shp(4, 5), randF32(r, 20))), p)
+		m.Inputs, m.Outputs = shp(x, x2), shp(b, d, p)
+	}},
+	{"greater, less_equal, equal into bool outputs", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 2, 3, 4)
+		g := m.ActT("g", fb.TensorTypeBOOL, 1, 2, 3, 4)
+		m.AddOp(fb.BuiltinOperatorGREATER, nil, shp(x, m.ConstF32("t", shp(4), randF32(r, 4))), g)
+		l := m.ActT("l", fb.TensorTypeBOOL, 1, 2, 3, 4)
+		m.AddOp(fb.BuiltinOperatorLESS_EQUAL, nil, shp(x, m.ConstF32("z", shp(), []float32{0})), l)
+		f := m.Act("f", 1, 2, 3, 4)
+		m.AddOp(fb.BuiltinOperatorFLOOR, nil, shp(x), f)
+		e := m.ActT("e", fb.TensorTypeBOOL, 1, 2, 3, 4)
+		m.AddOp(fb.BuiltinOperatorEQUAL, nil, shp(f, m.ConstF32("zero", shp(), []float32{0})), e)
+		m.Inputs, m.Outputs = shp(x), shp(g, l, e)
+	}},
+	{"unary: relu_n1_to_1 relu_0_to_1 square sqrt rsqrt log ceil elu gelu (both)", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 3, 3, 4)
+		var outs []int32
+		chain := func(code fb.BuiltinOperator, o tflitegen.Options, in int32) int32 {
+			y := m.Act(fb.EnumNamesBuiltinOperator[code], 1, 3, 3, 4)
+			m.AddOp(code, o, shp(in), y)
+			outs = append(outs, y)
+			return y
+		}
+		chain(fb.BuiltinOperatorRELU_N1_TO_1, nil, x)
+		chain(fb.BuiltinOperatorRELU_0_TO_1, nil, x)
+		sq := chain(fb.BuiltinOperatorSQUARE, nil, x)
+		chain(fb.BuiltinOperatorSQRT, nil, sq)
+		chain(fb.BuiltinOperatorRSQRT, nil, sq)
+		chain(fb.BuiltinOperatorLOG, nil, sq)
+		chain(fb.BuiltinOperatorCEIL, nil, x)
+		chain(fb.BuiltinOperatorELU, nil, x)
+		chain(fb.BuiltinOperatorGELU, nil, x)
+		chain(fb.BuiltinOperatorGELU, tflitegen.Gelu{Approximate: true}, x)
+		m.Inputs, m.Outputs = shp(x), outs
+	}},
+	{"transpose 4-D [0,2,1,3] and [0,3,1,2], 3-D [2,0,1], expand_dims 3-D to 4-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 3, 4, 5)
+		a := m.Act("a", 1, 4, 3, 5)
+		m.AddOp(fb.BuiltinOperatorTRANSPOSE, nil, shp(x, m.ConstI32("p", shp(4), shp(0, 2, 1, 3))), a)
+		c := m.Act("c", 1, 5, 3, 4)
+		m.AddOp(fb.BuiltinOperatorTRANSPOSE, nil, shp(x, m.ConstI32("p2", shp(4), shp(0, 3, 1, 2))), c)
+		x3 := m.Act("x3", 2, 3, 4)
+		t := m.Act("t", 4, 2, 3)
+		m.AddOp(fb.BuiltinOperatorTRANSPOSE, nil, shp(x3, m.ConstI32("p3", shp(3), shp(2, 0, 1))), t)
+		e := m.Act("e", 4, 2, 1, 3)
+		m.AddOp(fb.BuiltinOperatorEXPAND_DIMS, nil, shp(t, m.ConstI32("ax", shp(1), shp(2))), e)
+		m.Inputs, m.Outputs = shp(x, x3), shp(a, c, t, e)
+	}},
+	{"arg_max over channels (int32) and over H (int64), arg_min of 2-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 3, 4, 5)
+		a := m.ActT("a", fb.TensorTypeINT32, 1, 3, 4)
+		m.AddOp(fb.BuiltinOperatorARG_MAX, tflitegen.ArgMax{OutputType: fb.TensorTypeINT32}, shp(x, m.ConstI32("c", shp(1), shp(3))), a)
+		h := m.ActT("h", fb.TensorTypeINT64, 1, 4, 5)
+		m.AddOp(fb.BuiltinOperatorARG_MAX, tflitegen.ArgMax{OutputType: fb.TensorTypeINT64}, shp(x, m.ConstI32("hx", shp(1), shp(1))), h)
+		x2 := m.Act("x2", 3, 7)
+		n := m.ActT("n", fb.TensorTypeINT32, 7)
+		m.AddOp(fb.BuiltinOperatorARG_MIN, tflitegen.ArgMin{OutputType: fb.TensorTypeINT32}, shp(x2, m.ConstI32("z", shp(1), shp(0))), n)
+		m.Inputs, m.Outputs = shp(x, x2), shp(a, h, n)
+	}},
+	{"padv2 with a constant, mirror_pad reflect 4-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 3, 4, 2)
+		a := m.Act("a", 1, 4, 7, 3)
+		m.AddOp(fb.BuiltinOperatorPADV2, nil, shp(x, m.ConstI32("p", shp(4, 2), shp(0, 0, 1, 0, 2, 1, 0, 1)), m.ConstF32("v", shp(), []float32{-2.5})), a)
+		b := m.Act("b", 1, 5, 7, 2)
+		m.AddOp(fb.BuiltinOperatorMIRROR_PAD, tflitegen.MirrorPad{Mode: fb.MirrorPadModeREFLECT}, shp(x, m.ConstI32("p2", shp(4, 2), shp(0, 0, 1, 1, 2, 1, 0, 0))), b)
+		m.Inputs, m.Outputs = shp(x), shp(a, b)
+	}},
+}
+
+func TestWildOps(t *testing.T) {
+	for i, c := range wildOpCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewSource(int64(500 + i)))
+			m := &tflitegen.Model{}
+			c.build(m, r)
+			runAgainstReference(t, m, r, 1e-5)
+		})
+	}
+}
