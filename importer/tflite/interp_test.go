@@ -89,6 +89,39 @@ func TestAgainstTFLiteInterpreter(t *testing.T) {
 	}
 }
 
+// TestQuantizedResizeAgainstTFLite: the quantized resizes of TestQuantizedResize through TFLite
+// itself. Nearest must agree exactly; TFLite's integer bilinear interpolates in fixed point, wanwu
+// in float, so they may differ by one quantization step (on a few elements).
+func TestQuantizedResizeAgainstTFLite(t *testing.T) {
+	script := os.Getenv("WANWU_TFLITE_INTERP")
+	if script == "" {
+		t.Skip("WANWU_TFLITE_INTERP not set (tools/tflitegen/interp/README.md)")
+	}
+	quantResizeCases(func(name string, typ fb.TensorType, zp int64, lo, hi float64, nearest bool, opt [2]bool) {
+		t.Run(name, func(t *testing.T) {
+			x := randF32(rand.New(rand.NewSource(7)), 60)
+			for i := range x {
+				x[i] *= 2
+			}
+			m := quantResizeModel(typ, zp, nearest, opt, true)
+			want, err := runInterpreter(script, m.Bytes(), [][]float32{x}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := compileRun(t, m.Bytes(), tensor.FromF32(tensor.Shape{1, 4, 5, 3}, x))[0].F32()
+			tol := 1e-6
+			if !nearest {
+				tol += 0.02
+			}
+			for i, w := range want[0] {
+				if d := math.Abs(float64(got[i]) - w); d > tol {
+					t.Fatalf("element %d: %g, TFLite %g", i, got[i], w)
+				}
+			}
+		})
+	})
+}
+
 // closeTo compares got with want within tol of want's largest magnitude.
 func closeTo(got, want []float64, tol float64) error {
 	if len(got) != len(want) {

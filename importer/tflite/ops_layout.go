@@ -245,9 +245,28 @@ func convResize(b *builder, o *opc) error {
 	if len(xt.shape) != 4 || len(yt.shape) != 4 || !yt.shape.Known() {
 		return fmt.Errorf("input and output must be 4-D with a known size, are %s and %s", xt.shape, yt.shape)
 	}
+	y := b.newAct(yt)
 	if quantized(o) {
-		return fmt.Errorf("quantized resizing is not supported (float models only)")
+		// TFLite keeps the input's scale and zero point; the resize runs on the dequantized values
+		// and rounds back (TFLite's integer kernels interpolate in fixed point: at most one step
+		// apart, on few elements).
+		xs, xz := b.qparams(xt)
+		ys, yz := b.qparams(yt)
+		f := &graph.Value{Name: b.name(y.Name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
+		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+		g := &graph.Value{Name: b.name(y.Name + "_f32out"), DType: tensor.F32, Shape: y.Shape.Clone()}
+		if err := b.resize(o, f, g); err != nil {
+			return err
+		}
+		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr("rounding", "tflite")
+		return nil
 	}
+	return b.resize(o, x, y)
+}
+
+// resize emits the float Resize of x into y for RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR.
+func (b *builder) resize(o *opc, x, y *graph.Value) error {
+	yt := o.out[0]
 	code, _ := b.builtin(o.op)
 	var align, half bool
 	mode := "linear"
@@ -270,7 +289,6 @@ func convResize(b *builder, o *opc) error {
 			return fmt.Errorf("size %v disagrees with the output %s", size, yt.shape)
 		}
 	}
-	y := b.newAct(yt)
 	sizes := b.i64Const("sizes", []int64{int64(yt.shape[0]), int64(yt.shape[3]), int64(yt.shape[1]), int64(yt.shape[2])})
 	n := b.node("Resize", []*graph.Value{x, nil, nil, sizes}, y)
 	n.SetStr("mode", mode)

@@ -1,10 +1,13 @@
 package tflite
 
 import (
+	"fmt"
+	"math"
 	"math/rand"
 	"testing"
 
 	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tools/tflitegen"
 )
 
@@ -102,4 +105,78 @@ func TestWildOps(t *testing.T) {
 			runAgainstReference(t, m, r, 1e-5)
 		})
 	}
+}
+
+// quantResizeModel resizes x [1,4,5,3] to [1,7,11,3]; with quant, through QUANTIZE -> the resize on
+// typ (scale 0.02, zero point zp) -> DEQUANTIZE.
+func quantResizeModel(typ fb.TensorType, zp int64, nearest bool, opt [2]bool, quant bool) *tflitegen.Model {
+	m := &tflitegen.Model{}
+	x := m.Act("x", 1, 4, 5, 3)
+	y := m.Act("y", 1, 7, 11, 3)
+	size := m.ConstI32("size", shp(2), shp(7, 11))
+	in, out := x, y
+	if quant {
+		in = m.AddTensor(tflitegen.Tensor{Name: "xq", Type: typ, Shape: shp(1, 4, 5, 3), Scale: []float32{0.02}, ZeroPoint: []int64{zp}})
+		m.AddOp(fb.BuiltinOperatorQUANTIZE, nil, shp(x), in)
+		out = m.AddTensor(tflitegen.Tensor{Name: "yq", Type: typ, Shape: shp(1, 7, 11, 3), Scale: []float32{0.02}, ZeroPoint: []int64{zp}})
+	}
+	if nearest {
+		m.AddOp(fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR, tflitegen.ResizeNearest{AlignCorners: opt[0], HalfPixelCenters: opt[1]}, shp(in, size), out)
+	} else {
+		m.AddOp(fb.BuiltinOperatorRESIZE_BILINEAR, tflitegen.ResizeBilinear{AlignCorners: opt[0], HalfPixelCenters: opt[1]}, shp(in, size), out)
+	}
+	if quant {
+		m.AddOp(fb.BuiltinOperatorDEQUANTIZE, nil, shp(out), y)
+	}
+	m.Inputs, m.Outputs = shp(x), shp(y)
+	return m
+}
+
+// quantResizeCases: uint8 and int8, nearest and bilinear, each option set.
+func quantResizeCases(f func(name string, typ fb.TensorType, zp int64, lo, hi float64, nearest bool, opt [2]bool)) {
+	for _, typ := range []fb.TensorType{fb.TensorTypeUINT8, fb.TensorTypeINT8} {
+		zp, lo, hi := int64(128), 0.0, 255.0
+		if typ == fb.TensorTypeINT8 {
+			zp, lo, hi = 3, -128, 127
+		}
+		for _, nearest := range []bool{false, true} {
+			for _, opt := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+				f(fmt.Sprintf("%s nearest=%v align_corners=%v half_pixel=%v", fb.EnumNamesTensorType[typ], nearest, opt[0], opt[1]), typ, zp, lo, hi, nearest, opt)
+			}
+		}
+	}
+}
+
+// Quantized RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR (uint8 and int8, as in quantized
+// segmentation models) against the float resize of the quantized input. Nearest moves values, so
+// it is exact; bilinear rounds back to the grid: within half a step.
+func TestQuantizedResize(t *testing.T) {
+	const scale = 0.02
+	quantResizeCases(func(name string, typ fb.TensorType, zp int64, lo, hi float64, nearest bool, opt [2]bool) {
+		t.Run(name, func(t *testing.T) {
+			x := randF32(rand.New(rand.NewSource(7)), 60)
+			for i := range x {
+				x[i] *= 2 // past the int8 range too, so clamping is exercised
+			}
+			xdq := make([]float32, len(x))
+			for i, v := range x { // TFLite's QUANTIZE: round half away from zero, clamp
+				q := math.Max(lo, math.Min(hi, math.Round(float64(v)/scale)+float64(zp)))
+				xdq[i] = float32((q - float64(zp)) * scale)
+			}
+			want, err := tflitegen.Eval(quantResizeModel(typ, zp, nearest, opt, false), [][]float32{xdq})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := compileRun(t, quantResizeModel(typ, zp, nearest, opt, true).Bytes(), tensor.FromF32(tensor.Shape{1, 4, 5, 3}, x))[0].F32()
+			tol := 1e-6
+			if !nearest {
+				tol += scale / 2
+			}
+			for i, w := range want[0] {
+				if d := math.Abs(float64(got[i] - w)); d > tol {
+					t.Fatalf("element %d: %g, want %g (|d| %.3g > %.3g)", i, got[i], w, d, tol)
+				}
+			}
+		})
+	})
 }
