@@ -1,0 +1,142 @@
+package ops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// The trigonometric/hyperbolic unary ops, Sign, Celu, Shrink (unary.go) and ReduceProd, ReduceL1,
+// ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceLogSumExp (reduce.go) against their formulas in
+// float64, on an awkward shape (the ONNX node suite in conformance/ covers them too).
+
+func TestTrigAndFriendsVsFormula(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	x := tensor.New(tensor.F32, tensor.Shape{3, 7, 13})
+	for i := range x.F32() {
+		x.F32()[i] = float32(1.9*r.Float64() - 0.95) // inside Asin's, Acos's and Atanh's domain
+	}
+	x.F32()[0], x.F32()[1], x.F32()[2] = 0, 0.5, -0.5 // Sign of 0; Shrink's lambd edges
+	f := map[string]func(v float64) float64{
+		"Sin": math.Sin, "Cos": math.Cos, "Tan": math.Tan, "Asin": math.Asin, "Acos": math.Acos,
+		"Atan": math.Atan, "Sinh": math.Sinh, "Cosh": math.Cosh, "Asinh": math.Asinh, "Atanh": math.Atanh,
+		"Acosh": func(v float64) float64 { return math.Acosh(1 + math.Abs(v)) }, // fed 1+|x| below
+		"Sign": func(v float64) float64 {
+			if v == 0 {
+				return 0
+			}
+			return math.Copysign(1, v)
+		},
+		"Celu": func(v float64) float64 { return math.Max(0, v) + math.Min(0, 0.5*(math.Exp(v/0.5)-1)) },
+		"Shrink": func(v float64) float64 {
+			if v < -0.5 {
+				return v + 0.25
+			}
+			if v > 0.5 {
+				return v - 0.25
+			}
+			return 0
+		},
+	}
+	attrs := map[string]map[string]graph.Attr{
+		"Celu":   {"alpha": {Kind: graph.AttrFloat, Float: 0.5}},
+		"Shrink": {"bias": {Kind: graph.AttrFloat, Float: 0.25}, "lambd": {Kind: graph.AttrFloat, Float: 0.5}},
+	}
+	for op, ref := range f {
+		in := x
+		if op == "Acosh" {
+			in = tensor.New(tensor.F32, x.Shape)
+			for i, v := range x.F32() {
+				in.F32()[i] = 1 + float32(math.Abs(float64(v)))
+			}
+		}
+		out, err := Eval(mkNode(op, attrs[op], in))
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		for i, v := range out[0].F32() {
+			arg := float64(x.F32()[i])
+			want := ref(arg)
+			if op == "Acosh" {
+				want = math.Acosh(float64(in.F32()[i]))
+			}
+			if !(math.Abs(float64(v)-want) <= 1e-5*(1+math.Abs(want))) { // a NaN on either side fails too
+				t.Fatalf("%s(%g) = %g, want %g", op, arg, v, want)
+			}
+		}
+	}
+}
+
+func TestReduceFormsVsFormula(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	x := tensor.New(tensor.F32, tensor.Shape{3, 5, 7})
+	for i := range x.F32() {
+		x.F32()[i] = float32(0.5 + r.Float64()) // positive (ReduceLogSum), near 1 (ReduceProd stays finite)
+	}
+	forms := map[string]struct{ pre, post func(float64) float64 }{
+		"ReduceL1":        {math.Abs, func(v float64) float64 { return v }},
+		"ReduceL2":        {func(v float64) float64 { return v * v }, math.Sqrt},
+		"ReduceSumSquare": {func(v float64) float64 { return v * v }, func(v float64) float64 { return v }},
+		"ReduceLogSum":    {func(v float64) float64 { return v }, math.Log},
+		"ReduceLogSumExp": {math.Exp, math.Log},
+	}
+	for _, axes := range [][]int64{{1}, {0, 2}, {2}} {
+		for _, keep := range []int64{0, 1} {
+			a := map[string]graph.Attr{"axes": {Kind: graph.AttrInts, Ints: axes}, "keepdims": {Kind: graph.AttrInt, Int: keep}}
+			reduced := map[int]bool{}
+			for _, ax := range axes {
+				reduced[int(ax)] = true
+			}
+			// want[op][flat index over the kept dims]
+			want := map[string]map[int]float64{}
+			xs := x.Shape
+			for i := 0; i < xs[0]; i++ {
+				for j := 0; j < xs[1]; j++ {
+					for k := 0; k < xs[2]; k++ {
+						idx, o := []int{i, j, k}, 0
+						for d := 0; d < 3; d++ {
+							if !reduced[d] {
+								o = o*xs[d] + idx[d]
+							}
+						}
+						v := float64(x.F32()[(i*xs[1]+j)*xs[2]+k])
+						for op, fm := range forms {
+							if want[op] == nil {
+								want[op] = map[int]float64{}
+							}
+							want[op][o] += fm.pre(v)
+						}
+						if want["ReduceProd"] == nil {
+							want["ReduceProd"] = map[int]float64{}
+						}
+						if _, ok := want["ReduceProd"][o]; !ok {
+							want["ReduceProd"][o] = 1
+						}
+						want["ReduceProd"][o] *= v
+					}
+				}
+			}
+			for op, w := range want {
+				out, err := Eval(mkNode(op, a, x))
+				if err != nil {
+					t.Fatalf("%s: %v", op, err)
+				}
+				if len(out[0].F32()) != len(w) {
+					t.Fatalf("%s axes %v: %d outputs, want %d", op, axes, len(out[0].F32()), len(w))
+				}
+				for o, v := range out[0].F32() {
+					e := w[o]
+					if fm, ok := forms[op]; ok {
+						e = fm.post(e)
+					}
+					if !(math.Abs(float64(v)-e) <= 1e-5*(1+math.Abs(e))) {
+						t.Fatalf("%s axes %v keepdims %d [%d] = %g, want %g", op, axes, keep, o, v, e)
+					}
+				}
+			}
+		}
+	}
+}
