@@ -198,6 +198,19 @@ func (b *builder) floatUnary(o *opc, code fb.BuiltinOperator, x, y *graph.Value)
 		b.node("Ceil", []*graph.Value{x}, y)
 	case fb.BuiltinOperatorELU:
 		b.node("Elu", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorSIN:
+		b.node("Sin", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorCOS:
+		b.node("Cos", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION:
+		// TFLite sums x² over depth [c-r, c+r] and scales it by alpha; ONNX's LRN by alpha/size.
+		op := opts[fb.LocalResponseNormalizationOptions](o)
+		size := 2*op.Radius() + 1
+		n := b.node("LRN", []*graph.Value{x}, y)
+		n.SetInt("size", int64(size))
+		n.SetFloat("alpha", op.Alpha()*float32(size))
+		n.SetFloat("beta", op.Beta())
+		n.SetFloat("bias", op.Bias())
 	case fb.BuiltinOperatorGELU:
 		n := b.node("Gelu", []*graph.Value{x}, y)
 		if opts[fb.GeluOptions](o).Approximate() {

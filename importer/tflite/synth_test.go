@@ -107,11 +107,11 @@ func TestSynthFloatModel(t *testing.T) {
 }
 
 func TestUnsupportedOpsListed(t *testing.T) {
-	_, err := Decode(synthModel(fb.BuiltinOperatorRELU, fb.BuiltinOperatorCOS, fb.BuiltinOperatorLOG_SOFTMAX))
+	_, err := Decode(synthModel(fb.BuiltinOperatorRELU, fb.BuiltinOperatorTOPK_V2, fb.BuiltinOperatorLOG_SOFTMAX))
 	if err == nil {
 		t.Fatal("no error for unsupported ops")
 	}
-	for _, s := range []string{"COS (operator 1, subgraph 0)", "LOG_SOFTMAX (operator 2, subgraph 0)", "2 unsupported"} {
+	for _, s := range []string{"TOPK_V2 (operator 1, subgraph 0)", "LOG_SOFTMAX (operator 2, subgraph 0)", "2 unsupported"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q lacks %q", err, s)
 		}

@@ -41,7 +41,7 @@ var wildOpCases = []struct {
 		m.AddOp(fb.BuiltinOperatorEQUAL, nil, shp(f, m.ConstF32("zero", shp(), []float32{0})), e)
 		m.Inputs, m.Outputs = shp(x), shp(g, l, e)
 	}},
-	{"unary: relu_n1_to_1 relu_0_to_1 square sqrt rsqrt log ceil elu gelu (both)", func(m *tflitegen.Model, r *rand.Rand) {
+	{"unary: relu_n1_to_1 relu_0_to_1 square sqrt rsqrt log ceil elu gelu (both) sin cos", func(m *tflitegen.Model, r *rand.Rand) {
 		x := m.Act("x", 1, 3, 3, 4)
 		var outs []int32
 		chain := func(code fb.BuiltinOperator, o tflitegen.Options, in int32) int32 {
@@ -60,6 +60,8 @@ var wildOpCases = []struct {
 		chain(fb.BuiltinOperatorELU, nil, x)
 		chain(fb.BuiltinOperatorGELU, nil, x)
 		chain(fb.BuiltinOperatorGELU, tflitegen.Gelu{Approximate: true}, x)
+		chain(fb.BuiltinOperatorSIN, nil, x)
+		chain(fb.BuiltinOperatorCOS, nil, x)
 		m.Inputs, m.Outputs = shp(x), outs
 	}},
 	{"transpose 4-D [0,2,1,3] and [0,3,1,2], 3-D [2,0,1], expand_dims 3-D to 4-D", func(m *tflitegen.Model, r *rand.Rand) {
@@ -85,6 +87,14 @@ var wildOpCases = []struct {
 		n := m.ActT("n", fb.TensorTypeINT32, 7)
 		m.AddOp(fb.BuiltinOperatorARG_MIN, tflitegen.ArgMin{OutputType: fb.TensorTypeINT32}, shp(x2, m.ConstI32("z", shp(1), shp(0))), n)
 		m.Inputs, m.Outputs = shp(x, x2), shp(a, h, n)
+	}},
+	{"local_response_normalization radius 2, and radius 7 (wider than the depth)", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 3, 4, 6)
+		a := m.Act("a", 1, 3, 4, 6)
+		m.AddOp(fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION, tflitegen.LocalResponseNormalization{Radius: 2, Bias: 1, Alpha: 1e-2, Beta: 0.75}, shp(x), a)
+		b := m.Act("b", 1, 3, 4, 6)
+		m.AddOp(fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION, tflitegen.LocalResponseNormalization{Radius: 7, Bias: 2, Alpha: 0.3, Beta: 0.5}, shp(x), b)
+		m.Inputs, m.Outputs = shp(x), shp(a, b)
 	}},
 	{"padv2 with a constant, mirror_pad reflect 4-D", func(m *tflitegen.Model, r *rand.Rand) {
 		x := m.Act("x", 1, 3, 4, 2)

@@ -166,3 +166,18 @@ func (o Gelu) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOff
 	fb.GeluOptionsAddApproximate(b, o.Approximate)
 	return fb.BuiltinOptionsGeluOptions, fb.GeluOptionsEnd(b)
 }
+
+// LocalResponseNormalization is LOCAL_RESPONSE_NORMALIZATION's options.
+type LocalResponseNormalization struct {
+	Radius            int32
+	Bias, Alpha, Beta float32
+}
+
+func (o LocalResponseNormalization) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.LocalResponseNormalizationOptionsStart(b)
+	fb.LocalResponseNormalizationOptionsAddRadius(b, o.Radius)
+	fb.LocalResponseNormalizationOptionsAddBias(b, o.Bias)
+	fb.LocalResponseNormalizationOptionsAddAlpha(b, o.Alpha)
+	fb.LocalResponseNormalizationOptionsAddBeta(b, o.Beta)
+	return fb.BuiltinOptionsLocalResponseNormalizationOptions, fb.LocalResponseNormalizationOptionsEnd(b)
+}

@@ -77,6 +77,23 @@ func evalWild(m *Model, vals [][]float32, op Op, xs, ys []int) ([]float32, error
 			}), nil
 		}
 		return unary(func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }), nil
+	case fb.BuiltinOperatorSIN:
+		return unary(math.Sin), nil
+	case fb.BuiltinOperatorCOS:
+		return unary(math.Cos), nil
+	case fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION: // over the last (depth) axis
+		o := op.Options.(LocalResponseNormalization)
+		depth := xs[len(xs)-1]
+		y := make([]float32, len(x))
+		for i := range x {
+			c, base := i%depth, i-i%depth
+			var s float64
+			for cc := max(0, c-int(o.Radius)); cc <= min(depth-1, c+int(o.Radius)); cc++ {
+				s += float64(x[base+cc]) * float64(x[base+cc])
+			}
+			y[i] = float32(float64(x[i]) * math.Pow(float64(o.Bias)+float64(o.Alpha)*s, -float64(o.Beta)))
+		}
+		return y, nil
 	case fb.BuiltinOperatorEXPAND_DIMS:
 		return append([]float32(nil), x...), nil
 	case fb.BuiltinOperatorTRANSPOSE:
