@@ -140,3 +140,26 @@ func TestReduceFormsVsFormula(t *testing.T) {
 		}
 	}
 }
+
+// Hardmax: 1 at the first largest element along the axis, 0 elsewhere (ties go to the first).
+func TestHardmaxFirstMax(t *testing.T) {
+	x := tensor.FromF32(tensor.Shape{2, 3, 2}, []float32{1, 5, 3, 5, 3, -1, 0, 0, 0, 0, -2, 7})
+	for _, c := range []struct {
+		axis int64
+		want []float32
+	}{
+		{1, []float32{0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1}},
+		{2, []float32{0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 0, 1}},
+		{0, []float32{1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1}},
+	} {
+		out, err := Eval(mkNode("Hardmax", map[string]graph.Attr{"axis": {Kind: graph.AttrInt, Int: c.axis}}, x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range out[0].F32() {
+			if v != c.want[i] {
+				t.Fatalf("axis %d: %v, want %v", c.axis, out[0].F32(), c.want)
+			}
+		}
+	}
+}
