@@ -163,3 +163,28 @@ func TestHardmaxFirstMax(t *testing.T) {
 		}
 	}
 }
+
+// IsNaN and IsInf with each detect_* setting, on every kind of float.
+func TestIsNaNIsInf(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	x := tensor.FromF32(tensor.Shape{6}, []float32{1, -inf, inf, nan, 0, -3.5})
+	for _, c := range []struct {
+		op       string
+		pos, neg int64
+		want     []byte
+	}{
+		{"IsNaN", 1, 1, []byte{0, 0, 0, 1, 0, 0}},
+		{"IsInf", 1, 1, []byte{0, 1, 1, 0, 0, 0}},
+		{"IsInf", 1, 0, []byte{0, 0, 1, 0, 0, 0}},
+		{"IsInf", 0, 1, []byte{0, 1, 0, 0, 0, 0}},
+	} {
+		out, err := Eval(mkNode(c.op, map[string]graph.Attr{"detect_positive": {Kind: graph.AttrInt, Int: c.pos},
+			"detect_negative": {Kind: graph.AttrInt, Int: c.neg}}, x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0].DType != tensor.Bool || string(out[0].Data) != string(c.want) {
+			t.Errorf("%s pos=%d neg=%d: %s %v, want %v", c.op, c.pos, c.neg, out[0].DType, out[0].Data, c.want)
+		}
+	}
+}
