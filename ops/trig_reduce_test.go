@@ -188,3 +188,23 @@ func TestIsNaNIsInf(t *testing.T) {
 		}
 	}
 }
+
+// Mean of three broadcast operands against the per-element average.
+func TestMeanBroadcast(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	a, b, c := randF32(r, tensor.Shape{2, 3, 4}), randF32(r, tensor.Shape{3, 1}), randF32(r, tensor.Shape{4})
+	out, err := Eval(mkNode("Mean", nil, a, b, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 3; j++ {
+			for k := 0; k < 4; k++ {
+				want := (float64(a.F32()[(i*3+j)*4+k]) + float64(b.F32()[j]) + float64(c.F32()[k])) / 3
+				if got := float64(out[0].F32()[(i*3+j)*4+k]); !(math.Abs(got-want) <= 1e-6*(1+math.Abs(want))) {
+					t.Fatalf("[%d,%d,%d] = %g, want %g", i, j, k, got, want)
+				}
+			}
+		}
+	}
+}
