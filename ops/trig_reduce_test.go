@@ -208,3 +208,37 @@ func TestMeanBroadcast(t *testing.T) {
 		}
 	}
 }
+
+// Trilu (both triangles, k from -3 to 3, a batch of two 3×4 matrices) and EyeLike (k from -2 to 2)
+// against their definitions.
+func TestTriluEyeLike(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	x := randF32(r, tensor.Shape{2, 3, 4})
+	for _, upper := range []int64{0, 1} {
+		for k := int64(-3); k <= 3; k++ {
+			out, err := Eval(mkNode("Trilu", map[string]graph.Attr{"upper": {Kind: graph.AttrInt, Int: upper}},
+				x, tensor.FromI64(tensor.Shape{}, []int64{k})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p, v := range out[0].F32() {
+				i, j := (p/4)%3, p%4
+				keep := upper == 1 && int64(j-i) >= k || upper == 0 && int64(j-i) <= k
+				if want := map[bool]float32{true: x.F32()[p], false: 0}[keep]; v != want {
+					t.Fatalf("upper=%d k=%d [%d]: %g, want %g", upper, k, p, v, want)
+				}
+			}
+		}
+	}
+	for k := int64(-2); k <= 2; k++ {
+		out, err := Eval(mkNode("EyeLike", map[string]graph.Attr{"k": {Kind: graph.AttrInt, Int: k}}, tensor.New(tensor.I64, tensor.Shape{3, 4})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, v := range out[0].I64() {
+			if want := map[bool]int64{true: 1, false: 0}[int64(p%4-p/4) == k]; v != want {
+				t.Fatalf("EyeLike k=%d [%d]: %d, want %d", k, p, v, want)
+			}
+		}
+	}
+}
