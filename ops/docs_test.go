@@ -74,7 +74,7 @@ RSQRT, SIN, SOFTMAX, SPACE_TO_DEPTH, SQRT, SQUARE, SQUARED_DIFFERENCE, SQUEEZE, 
 TANH, TRANSPOSE, TRANSPOSE_CONV; custom: Convolution2DTransposeBias (MediaPipe). DENSIFY (sparse
 weights) and DEQUANTIZE of constants (float16 or int8 weights) are computed at import. Quantized
 (uint8/int8) forms: ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
-MAX_POOL_2D, MEAN (over H and W), MUL, SOFTMAX, LOGISTIC, and through float the other activations,
+MAX_POOL_2D, MEAN (over H and W), MUL, SOFTMAX, LOGISTIC, and through float ARG_MAX/ARG_MIN, the other activations,
 unary math and the resizes; the layout ops (PAD, PADV2, MIRROR_PAD, RESHAPE, EXPAND_DIMS, SQUEEZE, TRANSPOSE,
 STRIDED_SLICE, DEPTH_TO_SPACE, SPACE_TO_DEPTH) move quantized bytes as they are. The float forms are
 checked against TensorFlow Lite itself by an opt-in test (tools/tflitegen/interp).

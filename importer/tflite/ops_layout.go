@@ -386,6 +386,13 @@ func convArgMax(b *builder, o *opc) error {
 	} else {
 		idx.Shape = nchw(kept)
 	}
+	if quantized(o) {
+		// The largest quantized value is the largest real one (scale > 0): find it in float.
+		xs, xz := b.qparams(xt)
+		f := &graph.Value{Name: b.name(xt.name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
+		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+		x = f
+	}
 	n := b.node(op, []*graph.Value{x}, idx)
 	n.SetInt("axis", int64(axisNCHW(a, r)))
 	if direct {

@@ -190,3 +190,41 @@ func TestQuantizedResize(t *testing.T) {
 		})
 	})
 }
+
+// ARG_MAX of a uint8 and an int8 tensor (a quantized segmentation head) is the ARG_MAX of their
+// real values: compared with the float model on the dequantized input.
+func TestQuantizedArgMax(t *testing.T) {
+	for _, typ := range []fb.TensorType{fb.TensorTypeUINT8, fb.TensorTypeINT8} {
+		t.Run(fb.EnumNamesTensorType[typ], func(t *testing.T) {
+			build := func(quant bool) *tflitegen.Model {
+				m := &tflitegen.Model{}
+				x := m.Act("x", 1, 3, 4, 6)
+				in := x
+				if quant {
+					in = m.AddTensor(tflitegen.Tensor{Name: "xq", Type: typ, Shape: shp(1, 3, 4, 6), Scale: []float32{0.05}, ZeroPoint: []int64{map[fb.TensorType]int64{fb.TensorTypeUINT8: 121, fb.TensorTypeINT8: -7}[typ]}})
+					m.AddOp(fb.BuiltinOperatorQUANTIZE, nil, shp(x), in)
+				}
+				y := m.ActT("y", fb.TensorTypeINT32, 1, 3, 4)
+				m.AddOp(fb.BuiltinOperatorARG_MAX, tflitegen.ArgMax{OutputType: fb.TensorTypeINT32}, shp(in, m.ConstI32("c", shp(1), shp(3))), y)
+				m.Inputs, m.Outputs = shp(x), shp(y)
+				return m
+			}
+			// Values on the quantization grid, far enough apart that no two round together.
+			r := rand.New(rand.NewSource(9))
+			x := make([]float32, 72)
+			for i := range x {
+				x[i] = float32(r.Intn(40)-20) * 0.05
+			}
+			want, err := tflitegen.Eval(build(false), [][]float32{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := compileRun(t, build(true).Bytes(), tensor.FromF32(tensor.Shape{1, 3, 4, 6}, x))[0]
+			for i, w := range want[0] {
+				if float32(got.I32()[i]) != w {
+					t.Fatalf("[%d]: %d, want %g", i, got.I32()[i], w)
+				}
+			}
+		})
+	}
+}
