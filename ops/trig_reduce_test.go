@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -238,6 +239,54 @@ func TestTriluEyeLike(t *testing.T) {
 		for p, v := range out[0].I64() {
 			if want := map[bool]int64{true: 1, false: 0}[int64(p%4-p/4) == k]; v != want {
 				t.Fatalf("EyeLike k=%d [%d]: %d, want %d", k, p, v, want)
+			}
+		}
+	}
+}
+
+// TopK against a stable sort of each lane (ties: lower index first), largest and smallest, over a
+// middle axis, with k as an input and as TopK-1's attribute.
+func TestTopKVsStableSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	x := tensor.New(tensor.F32, tensor.Shape{2, 6, 3})
+	for i := range x.F32() {
+		x.F32()[i] = float32(r.IntN(4)) // many ties
+	}
+	for _, largest := range []int64{1, 0} {
+		for _, k := range []int64{1, 4, 6} {
+			for _, attrForm := range []bool{false, true} {
+				attrs := map[string]graph.Attr{"axis": {Kind: graph.AttrInt, Int: 1}, "largest": {Kind: graph.AttrInt, Int: largest}}
+				ins := []*tensor.Tensor{x, tensor.FromI64(tensor.Shape{1}, []int64{k})}
+				if attrForm {
+					attrs["k"] = graph.Attr{Kind: graph.AttrInt, Int: k}
+					ins = ins[:1]
+				}
+				n := mkNode("TopK", attrs, ins...)
+				n.Outputs = append(n.Outputs, &graph.Value{Name: "indices"})
+				out, err := Eval(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for b := 0; b < 2; b++ {
+					for c := 0; c < 3; c++ {
+						order := []int{0, 1, 2, 3, 4, 5}
+						at := func(a int) float32 { return x.F32()[(b*6+a)*3+c] }
+						slices.SortStableFunc(order, func(p, q int) int {
+							d := at(p) - at(q)
+							if largest == 1 {
+								d = -d
+							}
+							return int(d)
+						})
+						for rk := 0; rk < int(k); rk++ {
+							p := (b*int(k)+rk)*3 + c
+							if got := out[1].I64()[p]; got != int64(order[rk]) || out[0].F32()[p] != at(order[rk]) {
+								t.Fatalf("largest=%d k=%d attr=%v lane (%d,%d) rank %d: index %d value %g, want %d %g",
+									largest, k, attrForm, b, c, rk, got, out[0].F32()[p], order[rk], at(order[rk]))
+							}
+						}
+					}
+				}
 			}
 		}
 	}
