@@ -291,3 +291,43 @@ func TestTopKVsStableSort(t *testing.T) {
 		}
 	}
 }
+
+// ScatterElements on axis 1 with negative and repeated indices, plain and with each reduction,
+// against the definition applied in indices' row-major order.
+func TestScatterElementsVsNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	data, upd := randF32(r, tensor.Shape{3, 5}), randF32(r, tensor.Shape{2, 4})
+	idx := tensor.FromI64(tensor.Shape{2, 4}, []int64{0, -1, 4, 0, 2, 2, -5, 3}) // -5 is 0: repeats
+	for _, red := range []string{"none", "add", "mul", "max", "min"} {
+		out, err := Eval(mkNode("ScatterElements", map[string]graph.Attr{"axis": {Kind: graph.AttrInt, Int: 1},
+			"reduction": {Kind: graph.AttrString, Str: red}}, data, idx, upd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(data.F32())
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 4; j++ {
+				c := idx.I64()[i*4+j]
+				if c < 0 {
+					c += 5
+				}
+				p, u := i*5+int(c), upd.F32()[i*4+j]
+				switch red {
+				case "none":
+					want[p] = u
+				case "add":
+					want[p] += u
+				case "mul":
+					want[p] *= u
+				case "max":
+					want[p] = max(want[p], u)
+				case "min":
+					want[p] = min(want[p], u)
+				}
+			}
+		}
+		if !slices.Equal(out[0].F32(), want) {
+			t.Errorf("reduction %s: %v, want %v", red, out[0].F32(), want)
+		}
+	}
+}
