@@ -331,3 +331,32 @@ func TestScatterElementsVsNaive(t *testing.T) {
 		}
 	}
 }
+
+// GatherND with whole-element tuples, slice-picking tuples, a negative index and batch_dims 1,
+// against indexing written out.
+func TestGatherNDVsIndexing(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	data := randF32(r, tensor.Shape{2, 3, 4})
+	at := func(i, j, k int) float32 { return data.F32()[(i*3+j)*4+k] }
+	cases := []struct {
+		name    string
+		batch   int64
+		idx     *tensor.Tensor
+		want    []float32
+		wantDim tensor.Shape
+	}{
+		{"full tuples", 0, tensor.FromI64(tensor.Shape{2, 3}, []int64{1, 2, 3, 0, -1, 0}), []float32{at(1, 2, 3), at(0, 2, 0)}, tensor.Shape{2}},
+		{"slices", 0, tensor.FromI64(tensor.Shape{1, 2, 1}, []int64{1, 0}),
+			append(append([]float32{}, data.F32()[12:24]...), data.F32()[0:12]...), tensor.Shape{1, 2, 3, 4}},
+		{"batch_dims 1", 1, tensor.FromI64(tensor.Shape{2, 1, 2}, []int64{2, 1, 0, 3}), []float32{at(0, 2, 1), at(1, 0, 3)}, tensor.Shape{2, 1}},
+	}
+	for _, c := range cases {
+		out, err := Eval(mkNode("GatherND", map[string]graph.Attr{"batch_dims": {Kind: graph.AttrInt, Int: c.batch}}, data, c.idx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out[0].Shape.Equal(c.wantDim) || !slices.Equal(out[0].F32(), c.want) {
+			t.Errorf("%s: %s %v, want %s %v", c.name, out[0].Shape, out[0].F32(), c.wantDim, c.want)
+		}
+	}
+}
