@@ -360,3 +360,28 @@ func TestGatherNDVsIndexing(t *testing.T) {
 		}
 	}
 }
+
+// OneHot with float indices (truncated), negative and out-of-range ones, on axis 0 and the last.
+func TestOneHotVsDefinition(t *testing.T) {
+	idx := tensor.FromF32(tensor.Shape{2, 2}, []float32{1.7, -1, 5, 0})
+	vals := tensor.FromI64(tensor.Shape{2}, []int64{-3, 9})
+	depth := tensor.FromI64(tensor.Shape{}, []int64{4})
+	for _, axis := range []int64{-1, 0} {
+		out, err := Eval(mkNode("OneHot", map[string]graph.Attr{"axis": {Kind: graph.AttrInt, Int: axis}}, idx, depth, vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hot := []int{1, 3, -1, 0} // 1.7 -> 1, -1 -> 3, 5 -> none, 0 -> 0
+		for p, v := range out[0].I64() {
+			var e, d int // element of idx, depth position
+			if axis == -1 {
+				e, d = p/4, p%4
+			} else {
+				d, e = p/4, p%4
+			}
+			if want := map[bool]int64{true: 9, false: -3}[hot[e] == d]; v != want {
+				t.Fatalf("axis %d [%d]: %d, want %d", axis, p, v, want)
+			}
+		}
+	}
+}
