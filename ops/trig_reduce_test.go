@@ -385,3 +385,15 @@ func TestOneHotVsDefinition(t *testing.T) {
 		}
 	}
 }
+
+// CastLike takes the target dtype from its second input, converting as Cast does.
+func TestCastLike(t *testing.T) {
+	x := tensor.FromF32(tensor.Shape{3}, []float32{1.7, -2.5, 0})
+	out, err := Eval(mkNode("CastLike", nil, x, tensor.FromI64(tensor.Shape{1}, []int64{0})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].DType != tensor.I64 || !slices.Equal(out[0].I64(), []int64{1, -2, 0}) {
+		t.Errorf("CastLike to int64: %s %v, want int64 [1 -2 0]", out[0].DType, out[0].I64())
+	}
+}
