@@ -397,3 +397,53 @@ func TestCastLike(t *testing.T) {
 		t.Errorf("CastLike to int64: %s %v, want int64 [1 -2 0]", out[0].DType, out[0].I64())
 	}
 }
+
+// GridSample: the identity grid (pixel centres, align_corners=1) gives X back in every mode; a grid
+// point past the right edge reads 0 with zeros padding, the edge pixel with border padding, and
+// its mirror image with reflection padding.
+func TestGridSampleDefinitions(t *testing.T) {
+	r := rand.New(rand.NewPCG(81, 82))
+	x := randF32(r, tensor.Shape{1, 2, 3, 4})
+	grid := tensor.New(tensor.F32, tensor.Shape{1, 3, 4, 2})
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 4; j++ {
+			grid.F32()[(i*4+j)*2], grid.F32()[(i*4+j)*2+1] = float32(j)/3*2-1, float32(i)/2*2-1
+		}
+	}
+	attrs := func(mode, pad string, align int64) map[string]graph.Attr {
+		return map[string]graph.Attr{"mode": {Kind: graph.AttrString, Str: mode}, "padding_mode": {Kind: graph.AttrString, Str: pad},
+			"align_corners": {Kind: graph.AttrInt, Int: align}}
+	}
+	for _, mode := range []string{"bilinear", "nearest", "bicubic"} {
+		out, err := Eval(mkNode("GridSample", attrs(mode, "zeros", 1), x, grid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range out[0].F32() {
+			if math.Abs(float64(v-x.F32()[i])) > 1e-5 {
+				t.Fatalf("%s identity grid [%d]: %g, want %g", mode, i, v, x.F32()[i])
+			}
+		}
+	}
+	// (x, y) = (1 + 2/3, 0) with align_corners=1 is column 3 + 1 = 4 of 0..3, row 1.
+	past := tensor.FromF32(tensor.Shape{1, 1, 1, 2}, []float32{1 + 2.0/3, 0})
+	row := func(c, col int) float32 { return x.F32()[(c*3+1)*4+col] }
+	for _, c := range []struct {
+		pad  string
+		want func(ch int) float32
+	}{
+		{"zeros", func(int) float32 { return 0 }},
+		{"border", func(ch int) float32 { return row(ch, 3) }},
+		{"reflection", func(ch int) float32 { return row(ch, 2) }},
+	} {
+		out, err := Eval(mkNode("GridSample", attrs("bilinear", c.pad, 1), x, past))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ch := 0; ch < 2; ch++ {
+			if v := out[0].F32()[ch]; math.Abs(float64(v-c.want(ch))) > 1e-5 {
+				t.Errorf("%s padding, channel %d: %g, want %g", c.pad, ch, v, c.want(ch))
+			}
+		}
+	}
+}
