@@ -447,3 +447,52 @@ func TestGridSampleDefinitions(t *testing.T) {
 		}
 	}
 }
+
+// LSTM and GRU with sequence_lens, both directions: an entry of length 2 in a batch run over 4
+// steps ends in the state of a run over its first 2 steps alone, and its Y past step 2 is zero.
+func TestRecurrentSequenceLens(t *testing.T) {
+	r := rand.New(rand.NewPCG(91, 92))
+	const in, hid = 3, 4
+	for _, op := range []string{"LSTM", "GRU", "RNN"} {
+		g := rnnGates[op]
+		w, rr := randF32(r, tensor.Shape{2, g * hid, in}), randF32(r, tensor.Shape{2, g * hid, hid})
+		b := randF32(r, tensor.Shape{2, 2 * g * hid})
+		x := randF32(r, tensor.Shape{4, 2, in})
+		run := func(x *tensor.Tensor, lens []int32) []*tensor.Tensor {
+			attrs := map[string]graph.Attr{"hidden_size": {Kind: graph.AttrInt, Int: hid}, "direction": {Kind: graph.AttrString, Str: "bidirectional"},
+				"linear_before_reset": {Kind: graph.AttrInt, Int: 1}}
+			ins := []*tensor.Tensor{x, w, rr, b, nil}
+			if lens != nil {
+				ins[4] = tensor.New(tensor.I32, tensor.Shape{len(lens)})
+				copy(ins[4].I32(), lens)
+			}
+			n := mkNode(op, attrs, ins...)
+			n.Outputs = append(n.Outputs, &graph.Value{Name: "y_h"})
+			out, err := Eval(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		full := run(x, []int32{2, 4})
+		// Entry 0's first two steps alone: X[:2, 0:1, :].
+		x0 := tensor.New(tensor.F32, tensor.Shape{2, 1, in})
+		for s := 0; s < 2; s++ {
+			copy(x0.F32()[s*in:(s+1)*in], x.F32()[(s*2)*in:(s*2+1)*in])
+		}
+		alone := run(x0, nil)
+		for d := 0; d < 2; d++ {
+			for j := 0; j < hid; j++ {
+				got, want := full[1].F32()[(d*2+0)*hid+j], alone[1].F32()[d*hid+j]
+				if math.Abs(float64(got-want)) > 1e-6 {
+					t.Fatalf("%s direction %d: Y_h %g, alone %g", op, d, got, want)
+				}
+				for s := 2; s < 4; s++ { // Y [seq, dirs, batch, hidden]
+					if v := full[0].F32()[((s*2+d)*2+0)*hid+j]; v != 0 {
+						t.Fatalf("%s: Y at step %d past the length is %g", op, s, v)
+					}
+				}
+			}
+		}
+	}
+}
