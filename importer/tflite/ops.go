@@ -91,6 +91,9 @@ func init() {
 		fb.BuiltinOperatorARG_MIN:                      convArgMax,
 		fb.BuiltinOperatorPADV2:                        convPad,
 		fb.BuiltinOperatorMIRROR_PAD:                   convPad,
+		fb.BuiltinOperatorSLICE:                        convSlice,
+		fb.BuiltinOperatorSPLIT:                        convSplit,
+		fb.BuiltinOperatorSPLIT_V:                      convSplit,
 	}
 }
 

@@ -53,7 +53,50 @@ func convStridedSlice(b *builder, o *opc) error {
 	if err != nil {
 		return err
 	}
-	begin, end, strides = sp.begin, sp.end, sp.strides
+	return b.sliceDense(o, x, sp)
+}
+
+// convSlice: SLICE(x, begin, size) is the strided slice with end = begin + size (size -1: to the
+// end) and stride 1.
+func convSlice(b *builder, o *opc) error {
+	x, err := b.in(o, 0)
+	if err != nil {
+		return err
+	}
+	xt := o.in[0]
+	if len(o.in) < 3 {
+		return fmt.Errorf("needs begin and size inputs")
+	}
+	begin, err := constAxes(o.in[1])
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	size, err := constAxes(o.in[2])
+	if err != nil {
+		return fmt.Errorf("size: %w", err)
+	}
+	r := len(xt.shape)
+	if len(begin) != r || len(size) != r || !xt.shape.Known() {
+		return fmt.Errorf("begin %v and size %v for input %s", begin, size, xt.shape)
+	}
+	sp := &denseSpec{begin: begin, end: make([]int, r), strides: make([]int, r)}
+	for d := range begin {
+		if begin[d] < 0 || begin[d] > xt.shape[d] || size[d] < -1 {
+			return fmt.Errorf("begin %v and size %v for input %s", begin, size, xt.shape)
+		}
+		sp.strides[d], sp.end[d] = 1, begin[d]+size[d]
+		if size[d] == -1 {
+			sp.endMask |= 1 << d
+		}
+	}
+	return b.sliceDense(o, x, sp)
+}
+
+// sliceDense emits the Slice (and the reshape a shrink or new axis needs) for a dense spec.
+func (b *builder) sliceDense(o *opc, x *graph.Value, sp *denseSpec) error {
+	xt := o.in[0]
+	r := len(xt.shape)
+	begin, end, strides := sp.begin, sp.end, sp.strides
 	var starts, ends, axes, steps []int64
 	sliced := xt.shape.Clone()
 	shrunk := sp.newAxes // the output's rank differs from the input's: reshape after the Slice
@@ -478,4 +521,75 @@ func (b *builder) padValue(t, xt *tinfo) (*graph.Value, error) {
 		return b.zpConst(tensor.U8, int64(int8(t.data[0]))+128), nil
 	}
 	return b.constant(t.name, t.dt, tensor.Shape{}, t.data[:t.dt.Size()]), nil
+}
+
+// convSplit: SPLIT (axis, x; num_splits equal parts) and SPLIT_V (x, size_splits, axis; one size
+// may be -1, the rest) onto Split with explicit sizes along the NCHW axis.
+func convSplit(b *builder, o *opc) error {
+	code, _ := b.builtin(o.op)
+	xi, ai := 1, 0
+	if code == fb.BuiltinOperatorSPLIT_V {
+		xi, ai = 0, 2
+	}
+	if len(o.in) <= max(xi, ai) || o.in[xi] == nil {
+		return fmt.Errorf("needs the input and the axis")
+	}
+	x, err := b.value(o.in[xi].ti)
+	if err != nil {
+		return err
+	}
+	xt := o.in[xi]
+	ax, err := constAxes(o.in[ai])
+	if err != nil || len(ax) != 1 {
+		return fmt.Errorf("axis must be one constant, %v", err)
+	}
+	r := len(xt.shape)
+	a := ax[0]
+	if a < 0 {
+		a += r
+	}
+	if a < 0 || a >= r || !xt.shape.Known() {
+		return fmt.Errorf("axis %d for input %s", ax[0], xt.shape)
+	}
+	dim, n := xt.shape[a], len(o.out)
+	sizes := make([]int64, n)
+	if code == fb.BuiltinOperatorSPLIT {
+		if dim%n != 0 {
+			return fmt.Errorf("%d outputs do not split %d evenly", n, dim)
+		}
+		for i := range sizes {
+			sizes[i] = int64(dim / n)
+		}
+	} else {
+		ss, err := constAxes(o.in[1])
+		if err != nil || len(ss) != n {
+			return fmt.Errorf("size_splits %v for %d outputs (%v)", ss, n, err)
+		}
+		rest, free := dim, -1
+		for i, v := range ss {
+			switch {
+			case v == -1 && free < 0:
+				free = i
+			case v < 0:
+				return fmt.Errorf("size_splits %v", ss)
+			default:
+				sizes[i] = int64(v)
+				rest -= v
+			}
+		}
+		if free >= 0 {
+			sizes[free] = int64(rest)
+		} else if rest != 0 {
+			return fmt.Errorf("size_splits %v do not sum to %d", ss, dim)
+		}
+		if rest < 0 {
+			return fmt.Errorf("size_splits %v exceed %d", ss, dim)
+		}
+	}
+	outs := make([]*graph.Value, n)
+	for i, t := range o.out {
+		outs[i] = b.newAct(t)
+	}
+	b.node("Split", []*graph.Value{x, b.i64Const("split", sizes)}, outs...).SetInt("axis", int64(axisNCHW(a, r)))
+	return nil
 }

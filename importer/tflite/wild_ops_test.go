@@ -96,6 +96,26 @@ var wildOpCases = []struct {
 		m.AddOp(fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION, tflitegen.LocalResponseNormalization{Radius: 7, Bias: 2, Alpha: 0.3, Beta: 0.5}, shp(x), b)
 		m.Inputs, m.Outputs = shp(x), shp(a, b)
 	}},
+	{"slice 4-D with a size of -1, slice 2-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 5, 6, 4)
+		a := m.Act("a", 1, 3, 4, 2)
+		m.AddOp(fb.BuiltinOperatorSLICE, nil, shp(x, m.ConstI32("b", shp(4), shp(0, 1, 2, 1)), m.ConstI32("s", shp(4), shp(1, 3, -1, 2))), a)
+		x2 := m.Act("x2", 4, 7)
+		c := m.Act("c", 2, 3)
+		m.AddOp(fb.BuiltinOperatorSLICE, nil, shp(x2, m.ConstI32("b2", shp(2), shp(2, 4)), m.ConstI32("s2", shp(2), shp(-1, 3))), c)
+		m.Inputs, m.Outputs = shp(x, x2), shp(a, c)
+	}},
+	{"split channels in 3, split_v H as 1/-1/2, split 2-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 5, 4, 6)
+		c0, c1, c2 := m.Act("c0", 1, 5, 4, 2), m.Act("c1", 1, 5, 4, 2), m.Act("c2", 1, 5, 4, 2)
+		m.AddOp(fb.BuiltinOperatorSPLIT, tflitegen.Split{NumSplits: 3}, shp(m.ConstI32("ax", shp(), shp(3)), x), c0, c1, c2)
+		h0, h1, h2 := m.Act("h0", 1, 1, 4, 6), m.Act("h1", 1, 2, 4, 6), m.Act("h2", 1, 2, 4, 6)
+		m.AddOp(fb.BuiltinOperatorSPLIT_V, tflitegen.SplitV{NumSplits: 3}, shp(x, m.ConstI32("sz", shp(3), shp(1, -1, 2)), m.ConstI32("ax2", shp(), shp(-3))), h0, h1, h2)
+		x2 := m.Act("x2", 3, 8)
+		a, b := m.Act("a", 3, 4), m.Act("b", 3, 4)
+		m.AddOp(fb.BuiltinOperatorSPLIT, tflitegen.Split{NumSplits: 2}, shp(m.ConstI32("ax3", shp(), shp(1)), x2), a, b)
+		m.Inputs, m.Outputs = shp(x, x2), shp(c0, c1, c2, h0, h1, h2, a, b)
+	}},
 	{"padv2 with a constant, mirror_pad reflect 4-D", func(m *tflitegen.Model, r *rand.Rand) {
 		x := m.Act("x", 1, 3, 4, 2)
 		a := m.Act("a", 1, 4, 7, 3)

@@ -181,3 +181,21 @@ func (o LocalResponseNormalization) build(b *flatbuffers.Builder) (fb.BuiltinOpt
 	fb.LocalResponseNormalizationOptionsAddBeta(b, o.Beta)
 	return fb.BuiltinOptionsLocalResponseNormalizationOptions, fb.LocalResponseNormalizationOptionsEnd(b)
 }
+
+// Split is SPLIT's options (the axis is input 0, the tensor input 1).
+type Split struct{ NumSplits int32 }
+
+func (o Split) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SplitOptionsStart(b)
+	fb.SplitOptionsAddNumSplits(b, o.NumSplits)
+	return fb.BuiltinOptionsSplitOptions, fb.SplitOptionsEnd(b)
+}
+
+// SplitV is SPLIT_V's options (inputs: the tensor, size_splits, axis).
+type SplitV struct{ NumSplits int32 }
+
+func (o SplitV) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SplitVOptionsStart(b)
+	fb.SplitVOptionsAddNumSplits(b, o.NumSplits)
+	return fb.BuiltinOptionsSplitVOptions, fb.SplitVOptionsEnd(b)
+}

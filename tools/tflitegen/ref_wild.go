@@ -94,6 +94,41 @@ func evalWild(m *Model, vals [][]float32, op Op, xs, ys []int) ([]float32, error
 			y[i] = float32(float64(x[i]) * math.Pow(float64(o.Bias)+float64(o.Alpha)*s, -float64(o.Beta)))
 		}
 		return y, nil
+	case fb.BuiltinOperatorSLICE:
+		begin, size := i32Data(m, op.Inputs[1]), i32Data(m, op.Inputs[2])
+		y := make([]float32, 0, prod(ys))
+		forEach(xs, func(idx []int, flat int) {
+			for d, i := range idx {
+				if i < int(begin[d]) || size[d] >= 0 && i >= int(begin[d]+size[d]) {
+					return
+				}
+			}
+			y = append(y, x[flat])
+		})
+		return y, nil
+	case fb.BuiltinOperatorSPLIT, fb.BuiltinOperatorSPLIT_V:
+		// Outputs one after another: for each, the input elements whose axis index is in its range.
+		xi, ai := 1, 0
+		if op.Code == fb.BuiltinOperatorSPLIT_V {
+			xi, ai = 0, 2
+		}
+		x, xs = vals[op.Inputs[xi]], shapeOf(m, op.Inputs[xi])
+		axis := int(i32Data(m, op.Inputs[ai])[0])
+		if axis < 0 {
+			axis += len(xs)
+		}
+		var y []float32
+		lo := 0
+		for _, o := range op.Outputs {
+			hi := lo + shapeOf(m, o)[axis]
+			forEach(xs, func(idx []int, flat int) {
+				if idx[axis] >= lo && idx[axis] < hi {
+					y = append(y, x[flat])
+				}
+			})
+			lo = hi
+		}
+		return y, nil
 	case fb.BuiltinOperatorEXPAND_DIMS:
 		return append([]float32(nil), x...), nil
 	case fb.BuiltinOperatorTRANSPOSE:
