@@ -11,9 +11,10 @@
 //
 // wanwu plans all memory before the first Run, so values that fix output shapes (Reshape's shape,
 // Slice's starts, Resize's scales, reduction axes ...) must be constants, as they are in exported
-// models. Node tests often feed them as graph inputs; the runner binds those inputs to the data
-// set's values as constants, and then also runs the case with them fed at run time, where the
-// engine may refuse the model but must not return a wrong result.
+// models. Node tests often feed them as graph inputs; the runner binds those inputs (the ones that
+// reach such a slot, directly or through other nodes) to the data set's values as constants, and
+// then also runs the case with them fed at run time, where the engine may refuse the model but
+// must not return a wrong result.
 //
 //	go test -v -run TestONNXNode ./conformance   # prints "conformance: N passed, 0 failed, M skipped"
 //	go test -v -run TestPyTorch ./conformance    # testdata/models (and models/) vs PyTorch

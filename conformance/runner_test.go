@@ -115,13 +115,30 @@ var shapeInputs = map[string][]int{
 	"ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1}, "ReduceSumSquare": {1},
 }
 
-// shapeInputIndexes returns the indexes of g's inputs that feed a shape slot of some node.
+// shapeInputIndexes returns the indexes of g's inputs that feed a shape slot of some node, directly
+// or through other nodes (an expanded function casts and scales its size input before Range).
 func shapeInputIndexes(g *graph.Graph) map[int]bool {
 	slot := map[*graph.Value]bool{}
 	for _, n := range g.Nodes {
 		for _, i := range shapeInputs[n.Op] {
 			if v := n.Input(i); v != nil {
 				slot[v] = true
+			}
+		}
+	}
+	// Nodes are in topological order: walking them backwards, a node producing a value that fixes a
+	// shape makes its inputs fix it too.
+	for k := len(g.Nodes) - 1; k >= 0; k-- {
+		n := g.Nodes[k]
+		feeds := false
+		for _, o := range n.Outputs {
+			feeds = feeds || (o != nil && slot[o])
+		}
+		if feeds {
+			for _, v := range n.Inputs {
+				if v != nil {
+					slot[v] = true
+				}
 			}
 		}
 	}

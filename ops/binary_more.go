@@ -125,3 +125,44 @@ func init() {
 	}
 	Register("Not", &Def{Infer: inferUnary, Compile: compileNot, InPlace: true})
 }
+
+// Mean (variadic, NumPy broadcasting): the Sum kernel, then the result scaled by 1/len(inputs).
+type meanKernel struct {
+	Kernel
+	inv float32
+}
+
+func (k *meanKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
+	if err := k.Kernel.Run(ctx, in, out); err != nil {
+		return err
+	}
+	y := elems[float32](out[0])
+	for i := range y {
+		y[i] *= k.inv
+	}
+	return nil
+}
+
+func compileMean(n *graph.Node) (Kernel, error) {
+	if n.Inputs[0].DType != tensor.F32 {
+		return nil, errf(n, "unsupported dtype %s", n.Inputs[0].DType)
+	}
+	sum := *n
+	sum.Op = "Sum"
+	k, err := compileArith(&sum)
+	if err != nil {
+		return nil, err
+	}
+	return &meanKernel{Kernel: k, inv: 1 / float32(len(n.Inputs))}, nil
+}
+
+func inferMean(n *graph.Node) error {
+	if err := needInputs(n, 1); err != nil {
+		return err
+	}
+	return inferBroadcast(n, n.Inputs[0].DType, n.Inputs)
+}
+
+func init() {
+	Register("Mean", &Def{Infer: inferMean, Compile: compileMean, InPlace: true})
+}

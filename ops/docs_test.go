@@ -65,15 +65,19 @@ against ONNX's schema history); later changes by normalize.go. Float16 models (w
 activations) are widened to float32 at import, inputs and outputs included (importer/onnx/fp16.go).
 
 **TFLite** (importer/tflite), subgraph 0; NHWC becomes NCHW at import. Builtins:
-ABS, ADD, AVERAGE_POOL_2D, CAST, CONCATENATION, CONV_2D, DENSIFY, DEPTHWISE_CONV_2D, DEPTH_TO_SPACE,
-DEQUANTIZE, DIV, EXP, FULLY_CONNECTED, GREATER_EQUAL, HARD_SWISH, LEAKY_RELU, LESS, LOGISTIC,
-MAX_POOL_2D, MEAN, MUL, NEG, PAD, PRELU, QUANTIZE, REDUCE_MAX, RELU, RELU6, RESHAPE, RESIZE_BILINEAR,
-RESIZE_NEAREST_NEIGHBOR, SOFTMAX, SPACE_TO_DEPTH, SQUEEZE, STRIDED_SLICE, SUB, SUM, TANH,
-TRANSPOSE_CONV; custom: Convolution2DTransposeBias (MediaPipe). DENSIFY (sparse weights) and
-DEQUANTIZE of constants (float16 or int8 weights) are computed at import. Quantized (uint8/int8)
-forms: ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, MEAN (over
-H and W), MUL, SOFTMAX, LOGISTIC, and through float the other activations; the layout ops
-(PAD, RESHAPE, SQUEEZE, STRIDED_SLICE, DEPTH_TO_SPACE, SPACE_TO_DEPTH) move quantized bytes as they are.
+ABS, ADD, ARG_MAX, ARG_MIN, AVERAGE_POOL_2D, CAST, CEIL, CONCATENATION, CONV_2D, COS, DENSIFY,
+DEPTHWISE_CONV_2D, DEPTH_TO_SPACE, DEQUANTIZE, DIV, ELU, EQUAL, EXP, EXPAND_DIMS, FLOOR,
+FULLY_CONNECTED, GELU, GREATER, GREATER_EQUAL, HARD_SWISH, LEAKY_RELU, LESS, LESS_EQUAL,
+LOCAL_RESPONSE_NORMALIZATION, LOG, LOGISTIC, MAXIMUM, MAX_POOL_2D, MEAN, MINIMUM, MIRROR_PAD, MUL, NEG, PAD, PADV2, POW, PRELU, QUANTIZE,
+REDUCE_MAX, RELU, RELU6, RELU_0_TO_1, RELU_N1_TO_1, RESHAPE, RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR,
+RSQRT, SIN, SLICE, SOFTMAX, SPACE_TO_DEPTH, SPLIT, SPLIT_V, SQRT, SQUARE, SQUARED_DIFFERENCE, SQUEEZE, STRIDED_SLICE, SUB, SUM,
+TANH, TRANSPOSE, TRANSPOSE_CONV; custom: Convolution2DTransposeBias (MediaPipe). DENSIFY (sparse
+weights) and DEQUANTIZE of constants (float16 or int8 weights) are computed at import. Quantized
+(uint8/int8) forms: ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED,
+MAX_POOL_2D, MEAN (over H and W), MUL, SOFTMAX, LOGISTIC, and through float ARG_MAX/ARG_MIN, the other activations,
+unary math and the resizes; the layout ops (PAD, PADV2, MIRROR_PAD, RESHAPE, EXPAND_DIMS, SQUEEZE, TRANSPOSE,
+STRIDED_SLICE, SLICE, SPLIT, SPLIT_V, DEPTH_TO_SPACE, SPACE_TO_DEPTH) move quantized bytes as they are. The float forms are
+checked against TensorFlow Lite itself by an opt-in test (tools/tflitegen/interp).
 
 `
 

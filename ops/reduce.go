@@ -8,8 +8,10 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// ReduceMean, ReduceSum, ReduceMax, ReduceMin (axes as attribute or input, keepdims,
-// noop_with_empty_axes) and ArgMax.
+// ReduceMean, ReduceSum, ReduceMax, ReduceMin, ReduceProd and the sums of a function of x with a
+// function applied after (ReduceL1 = Σ|x|, ReduceL2 = √Σx², ReduceSumSquare = Σx²,
+// ReduceLogSum = log Σx, ReduceLogSumExp = log Σeˣ, as ONNX defines them: no max subtracted), with
+// axes as attribute or input, keepdims, noop_with_empty_axes; and ArgMax/ArgMin.
 
 // reduceAxes resolves the reduced axes; nil with ok means "all axes", noop means identity.
 func reduceAxes(n *graph.Node, rank int) (axes []bool, noop, known bool, err error) {
@@ -84,6 +86,17 @@ type reduceKernel struct {
 	idx     []int
 	count   float32
 	noop    bool
+	// pre maps each element before a sum, post each result after it (nil: identity).
+	pre, post func(float32) float32
+}
+
+// sumForms are the reductions computed as post(Σ pre(x)).
+var sumForms = map[string][2]func(float32) float32{
+	"ReduceL1":        {func(v float32) float32 { return float32(math.Abs(float64(v))) }, nil},
+	"ReduceL2":        {func(v float32) float32 { return v * v }, func(v float32) float32 { return float32(math.Sqrt(float64(v))) }},
+	"ReduceSumSquare": {func(v float32) float32 { return v * v }, nil},
+	"ReduceLogSum":    {nil, func(v float32) float32 { return float32(math.Log(float64(v))) }},
+	"ReduceLogSumExp": {func(v float32) float32 { return float32(math.Exp(float64(v))) }, func(v float32) float32 { return float32(math.Log(float64(v))) }},
 }
 
 func (k *reduceKernel) ScratchBytes() int { return 0 }
@@ -100,6 +113,8 @@ func (k *reduceKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 		init = float32(math.Inf(-1))
 	case "ReduceMin":
 		init = float32(math.Inf(1))
+	case "ReduceProd":
+		init = 1
 	}
 	for i := range y {
 		y[i] = init
@@ -114,6 +129,26 @@ func (k *reduceKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 	for base := 0; base < len(x); base += n {
 		run := x[base : base+n]
 		switch {
+		case k.pre != nil && kept:
+			for i, v := range run {
+				y[o+i] += k.pre(v)
+			}
+		case k.pre != nil:
+			s := y[o]
+			for _, v := range run {
+				s += k.pre(v)
+			}
+			y[o] = s
+		case k.op == "ReduceProd" && kept:
+			for i, v := range run {
+				y[o+i] *= v
+			}
+		case k.op == "ReduceProd":
+			p := y[o]
+			for _, v := range run {
+				p *= v
+			}
+			y[o] = p
 		case kept:
 			reduceInto(k.op, y[o:o+n], run)
 		case k.op == "ReduceMax":
@@ -139,6 +174,11 @@ func (k *reduceKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 			y[i] *= inv
 		}
 	}
+	if k.post != nil {
+		for i, v := range y {
+			y[i] = k.post(v)
+		}
+	}
 	return nil
 }
 
@@ -156,6 +196,12 @@ func compileReduce(n *graph.Node) (Kernel, error) {
 	}
 	k := &reduceKernel{op: n.Op, dims: slices.Clone([]int(x.Shape)), ostride: make([]int, len(x.Shape)),
 		idx: make([]int, len(x.Shape)), noop: noop, count: 1}
+	if f, ok := sumForms[n.Op]; ok {
+		k.pre, k.post = f[0], f[1]
+		if k.pre == nil {
+			k.pre = func(v float32) float32 { return v }
+		}
+	}
 	acc := 1
 	for i := len(x.Shape) - 1; i >= 0; i-- {
 		if axes[i] {
@@ -306,7 +352,8 @@ func compileArgMax(n *graph.Node) (Kernel, error) {
 }
 
 func init() {
-	for _, op := range []string{"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"} {
+	for _, op := range []string{"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+		"ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"} {
 		Register(op, &Def{Infer: inferReduce, Compile: compileReduce})
 	}
 	Register("ArgMax", &Def{Infer: inferArgMax, Compile: compileArgMax})

@@ -420,6 +420,15 @@ func inferCast(n *graph.Node) error {
 	return nil
 }
 
+// inferCastLike: Cast to the dtype of input 1 (whose values are not read).
+func inferCastLike(n *graph.Node) error {
+	if err := needInputs(n, 2); err != nil {
+		return err
+	}
+	setOut(n, 0, n.Inputs[1].DType, n.Inputs[0].Shape.Clone())
+	return nil
+}
+
 // castKernel converts through float64 (floats) or int64 (integers), so every pair of dtypes works:
 // float -> integer truncates toward zero like C, anything -> bool is "!= 0", f16 rounds to nearest even.
 type castKernel struct{ from, to tensor.DType }
@@ -525,4 +534,5 @@ func init() {
 	Register("Constant", &Def{Infer: inferConstant, Compile: compileConstant})
 	Register("ConstantOfShape", &Def{Infer: inferConstantOfShape, Compile: compileConstantOfShape})
 	Register("Cast", &Def{Infer: inferCast, Compile: compileCast, InPlace: true})
+	Register("CastLike", &Def{Infer: inferCastLike, Compile: compileCast, InPlace: true})
 }

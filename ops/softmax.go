@@ -7,12 +7,13 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Softmax and LogSoftmax along one axis (opset >= 13 semantics; importers rewrite the older
-// "flatten to 2-D at axis" form, which equals this one when axis is the last dim).
+// Softmax, LogSoftmax and Hardmax (1 at the first largest element, 0 elsewhere) along one axis
+// (opset >= 13 semantics; importers rewrite the older "flatten to 2-D at axis" form, which equals
+// this one when axis is the last dim).
 
 type softmaxKernel struct {
 	outer, axis, inner int
-	log                bool
+	log, hard          bool
 	x, dst             []float32
 }
 
@@ -30,6 +31,19 @@ func (k *softmaxKernel) Do(lo, hi int) {
 	for l := lo; l < hi; l++ {
 		o, i := l/k.inner, l%k.inner
 		base := o*k.axis*k.inner + i
+		if k.hard {
+			best := 0
+			for a := 1; a < k.axis; a++ {
+				if k.x[base+a*k.inner] > k.x[base+best*k.inner] {
+					best = a
+				}
+			}
+			for a := 0; a < k.axis; a++ {
+				k.dst[base+a*k.inner] = 0
+			}
+			k.dst[base+best*k.inner] = 1
+			continue
+		}
 		mx := float32(math.Inf(-1))
 		for a := 0; a < k.axis; a++ {
 			mx = max(mx, k.x[base+a*k.inner])
@@ -67,7 +81,7 @@ func compileSoftmax(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &softmaxKernel{axis: x.Shape[ax], log: n.Op == "LogSoftmax"}
+	k := &softmaxKernel{axis: x.Shape[ax], log: n.Op == "LogSoftmax", hard: n.Op == "Hardmax"}
 	k.outer, k.inner = blockDims(x.Shape, ax, 1)
 	return k, nil
 }
@@ -75,4 +89,5 @@ func compileSoftmax(n *graph.Node) (Kernel, error) {
 func init() {
 	Register("Softmax", &Def{Infer: inferUnary, Compile: compileSoftmax, InPlace: true})
 	Register("LogSoftmax", &Def{Infer: inferUnary, Compile: compileSoftmax, InPlace: true})
+	Register("Hardmax", &Def{Infer: inferUnary, Compile: compileSoftmax, InPlace: true})
 }

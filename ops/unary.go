@@ -8,7 +8,8 @@ import (
 )
 
 // Unary element-wise operators on f32: Relu, Clip, Sigmoid, HardSigmoid, HardSwish, LeakyRelu, Erf,
-// Sqrt, Exp, Log, Neg, Abs, Reciprocal, Tanh, Floor, Ceil, Round (Clip, Neg, Abs and Relu also on integers).
+// Sqrt, Exp, Log, Neg, Abs, Reciprocal, Tanh, Floor, Ceil, Round, the trigonometric and hyperbolic
+// functions and their inverses, Sign, Celu, Shrink (Clip, Neg, Abs and Relu also on integers).
 // All run in place when the runtime aliases out to in[0].
 
 type unaryKernel[T any] struct {
@@ -107,6 +108,52 @@ func unaryF32(n *graph.Node) func(d, x []float32) {
 		return mapF32(func(v float32) float32 { return float32(math.Abs(float64(v))) })
 	case "Reciprocal":
 		return mapF32(func(v float32) float32 { return 1 / v })
+	case "Sin":
+		return f64(math.Sin)
+	case "Cos":
+		return f64(math.Cos)
+	case "Tan":
+		return f64(math.Tan)
+	case "Asin":
+		return f64(math.Asin)
+	case "Acos":
+		return f64(math.Acos)
+	case "Atan":
+		return f64(math.Atan)
+	case "Sinh":
+		return f64(math.Sinh)
+	case "Cosh":
+		return f64(math.Cosh)
+	case "Asinh":
+		return f64(math.Asinh)
+	case "Acosh":
+		return f64(math.Acosh)
+	case "Atanh":
+		return f64(math.Atanh)
+	case "Sign":
+		return mapF32(func(v float32) float32 {
+			switch {
+			case v > 0:
+				return 1
+			case v < 0:
+				return -1
+			}
+			return v // 0 stays 0 (and NaN NaN)
+		})
+	case "Celu": // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+		alpha := float64(n.Float("alpha", 1))
+		return f64(func(v float64) float64 { return max(0, v) + min(0, alpha*math.Expm1(v/alpha)) })
+	case "Shrink": // x + bias below -lambd, x - bias above lambd, 0 between
+		bias, lambd := n.Float("bias", 0), n.Float("lambd", 0.5)
+		return mapF32(func(v float32) float32 {
+			switch {
+			case v < -lambd:
+				return v + bias
+			case v > lambd:
+				return v - bias
+			}
+			return 0
+		})
 	}
 	return nil
 }
@@ -223,7 +270,8 @@ func compileClip(n *graph.Node) (Kernel, error) {
 
 func init() {
 	for _, op := range []string{"Relu", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Erf", "Sqrt", "Exp",
-		"Log", "Neg", "Abs", "Reciprocal", "Tanh", "Floor", "Ceil", "Round"} {
+		"Log", "Neg", "Abs", "Reciprocal", "Tanh", "Floor", "Ceil", "Round",
+		"Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Sign", "Celu", "Shrink"} {
 		Register(op, &Def{Infer: inferUnary, Compile: compileUnary, InPlace: true})
 	}
 	Register("Clip", &Def{Infer: inferUnary, Compile: compileClip, InPlace: true})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
 )
 
@@ -117,5 +118,51 @@ func TestRunFixtureMatchesPyTorch(t *testing.T) {
 		"--input", "nope="+filepath.Join(dir, "test_data_set_1", "input_0.pb"), "--output-dir", outDir)
 	if code != exitUsage {
 		t.Errorf("unknown input name: exit %d, want 2", code)
+	}
+}
+
+// `wanwu run` on a float16 model takes its float16 input as the model declares it (widened like the
+// model) and matches PyTorch's float16 reference; a float16 tensor for a float32 model stays refused.
+func TestRunFloat16Model(t *testing.T) {
+	dir := fixture(t, "mobilenet_v2_tiny_fp16")
+	in := filepath.Join(dir, "test_data_set_0", "input_0.pb")
+	x, _, err := tensorio.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.DType != tensor.F16 {
+		t.Fatalf("fixture input is %s, want f16", x.DType)
+	}
+	outDir := t.TempDir()
+	stdout, stderr, code := runCLI(t, "run", "--model", filepath.Join(dir, "model.onnx"), "--input", in, "--output-dir", outDir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	name, _, _ := strings.Cut(stdout, " ")
+	got, _, err := tensorio.ReadFile(filepath.Join(outDir, name+".npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := tensorio.ReadFile(filepath.Join(dir, "test_data_set_0", "output_0.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DType != tensor.F32 || !got.Shape.Equal(want.Shape) {
+		t.Fatalf("output %s%s, want f32%s", got.DType, got.Shape, want.Shape)
+	}
+	maxAbs, maxErr := 0.0, 0.0
+	for i, h := range want.F16() {
+		w := float64(tensor.F16ToF32(h))
+		maxAbs = math.Max(maxAbs, math.Abs(w))
+		maxErr = math.Max(maxErr, math.Abs(float64(got.F32()[i])-w))
+	}
+	// The reference is stored as float16: one float16 step of the largest logit, and some slack.
+	if maxErr > 2e-3*maxAbs {
+		t.Errorf("max error %g vs max |y| %g", maxErr, maxAbs)
+	}
+	f32 := fixture(t, "mobilenet_v2_tiny")
+	_, stderr, code = runCLI(t, "run", "--model", filepath.Join(f32, "model.onnx"), "--input", in, "--output-dir", t.TempDir())
+	if code == 0 || !strings.Contains(stderr, "f16") {
+		t.Errorf("float16 input to a float32 model: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -33,7 +33,10 @@ Each output is written inside --output-dir as <output name>.pb and .npy, its nam
 path separators, NUL, control and Windows-reserved characters become '_'; a name that is empty or all
 dots ("..") becomes output<i> or underscores; a name too long for a file name is cut and ends in ~ and
 12 hex digits of its SHA-256, as does one whose file name another output already took. Each line
-printed maps an output name to its files.`,
+printed maps an output name to its files.
+
+A float16 model runs in float32 (its weights widened at import): its inputs may be given as float16
+(the model's own type) or float32, and its outputs are written as float32.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
 			if model == "" {
@@ -81,6 +84,9 @@ printed maps an output name to its files.`,
 					return usagef("no --input for graph input %q", in.Name)
 				}
 				delete(byName, in.Name)
+				if t.DType == tensor.F16 && in.DType == tensor.F32 && g.Meta["wanwu.fp16"] != "" {
+					t = widenF16(t) // the model's own float16 input, widened at import like the model
+				}
 				shapes[in.Name] = t.Shape
 				feed[i] = t
 			}
@@ -125,4 +131,14 @@ printed maps an output name to its files.`,
 	c.Flags().StringVar(&outDir, "output-dir", "", "directory for the outputs")
 	c.Flags().IntVar(&threads, "threads", 0, "threads (0 = all cores)")
 	return c
+}
+
+// widenF16 returns a float32 copy of a float16 tensor (exact: every float16 is a float32).
+func widenF16(t *tensor.Tensor) *tensor.Tensor {
+	out := tensor.New(tensor.F32, t.Shape)
+	f := out.F32()
+	for i, h := range t.F16() {
+		f[i] = tensor.F16ToF32(h)
+	}
+	return out
 }

@@ -49,6 +49,13 @@ var forms = map[string][]form{
 	"GlobalAveragePool": {{1, nil}}, "GlobalMaxPool": {{1, nil}}, "AveragePool": {{1, nil}, {7, nil}},
 	"MaxPool": {{1, nil}, {8, nil}}, "ArgMax": {{1, nil}}, "ArgMin": {{1, nil}},
 	"ReduceMax": {{1, nil}}, "ReduceMean": {{1, nil}}, "ReduceMin": {{1, nil}}, "ReduceSum": {{1, nil}},
+	"ReduceProd": {{1, nil}}, "ReduceL1": {{1, nil}}, "ReduceL2": {{1, nil}}, "ReduceSumSquare": {{1, nil}},
+	"ReduceLogSum": {{1, nil}}, "ReduceLogSumExp": {{1, nil}},
+	"Sin": {{7, nil}}, "Cos": {{7, nil}}, "Tan": {{7, nil}}, "Asin": {{7, nil}}, "Acos": {{7, nil}}, "Atan": {{7, nil}},
+	"Sinh": {{9, nil}}, "Cosh": {{9, nil}}, "Asinh": {{9, nil}}, "Acosh": {{9, nil}}, "Atanh": {{9, nil}},
+	"Sign": {{9, nil}}, "Shrink": {{9, nil}}, "LRN": {{1, nil}}, "IsNaN": {{9, nil}}, "Mean": {{1, nil}, {6, nil}, {8, nil}}, "EyeLike": {{9, nil}}, "TopK": {{1, nil}}, "OneHot": {{9, nil}},
+	// output_sequence (versions 1) only said whether Y is produced; GRU-1 is linear_before_reset=0.
+	"RNN": {{1, nil}, {7, nil}}, "GRU": {{1, nil}, {3, nil}, {7, nil}}, "LSTM": {{1, nil}, {7, nil}},
 	"Squeeze": {{1, nil}}, "Unsqueeze": {{1, nil}}, "Clip": {{1, nil}, {6, nil}},
 	"Max": {{1, nil}, {6, nil}, {8, nil}}, "Min": {{1, nil}, {6, nil}, {8, nil}}, "Sum": {{1, nil}, {6, nil}, {8, nil}},
 

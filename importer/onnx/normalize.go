@@ -85,9 +85,11 @@ func dropout(b *builder, n *graph.Node) ([]*graph.Node, error) {
 	}
 	// From opset 12 a training_mode input can switch dropout on; only a constant false is inference,
 	// or a constant ratio of 0, which drops nothing and scales by 1/(1-0) even in training mode
-	// (torchvision 0.14's Swin exports its attention dropout that way).
+	// (torchvision 0.14's Swin exports its attention dropout that way). The ratio is float16 in a
+	// float16 model (widened only after normalisation); +0 is all zero bytes in either.
 	ratio := n.Input(1)
-	zeroRatio := ratio != nil && ratio.Const != nil && ratio.Const.DType == tensor.F32 && !anyNonZero(ratio.Const.Data)
+	zeroRatio := ratio != nil && ratio.Const != nil && (ratio.Const.DType == tensor.F32 || ratio.Const.DType == tensor.F16) &&
+		!anyNonZero(ratio.Const.Data)
 	if tm := n.Input(2); tm != nil && !zeroRatio && (tm.Const == nil || anyNonZero(tm.Const.Data)) {
 		return nil, fmt.Errorf("Dropout in training mode (training_mode %q is not a constant false) is not supported", tm.Name)
 	}

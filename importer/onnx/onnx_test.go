@@ -309,6 +309,9 @@ func TestOpsetNormalization(t *testing.T) {
 		{"dropout-13 training mode with ratio 0", 13, []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "r", "tm"}, []string{"y"})},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 4),
 			"input x f32[4]\ny = Identity(x)\noutput y\n", []*onnxpb.TensorProto{rawTensor("r", onnxpb.TensorProto_FLOAT, nil, f32Raw(0)), rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{1})}},
+		{"dropout-13 training mode with float16 ratio 0", 13, []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "r", "tm"}, []string{"y"})},
+			valueInfo("x", onnxpb.TensorProto_FLOAT16, 4),
+			"input x f32[4]\ny = Identity(x)\noutput y\n", []*onnxpb.TensorProto{rawTensor("r", onnxpb.TensorProto_FLOAT16, nil, []byte{0, 0}), rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{1})}},
 		{"dropout-13 training_mode false", 13, []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "", "tm"}, []string{"y"})},
 			valueInfo("x", onnxpb.TensorProto_FLOAT, 4),
 			"input x f32[4]\ny = Identity(x)\noutput y\n", []*onnxpb.TensorProto{rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{0})}},
@@ -357,6 +360,8 @@ func TestModelErrors(t *testing.T) {
 			inits: []*onnxpb.TensorProto{rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{1})}}, `node "d" (Dropout, opset 13): Dropout in training mode`},
 		{"training dropout ratio 0.5", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "r", "tm"}, []string{"y"})}, inputs: in, outputs: out,
 			inits: []*onnxpb.TensorProto{rawTensor("r", onnxpb.TensorProto_FLOAT, nil, f32Raw(0.5)), rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{1})}}, `node "d" (Dropout, opset 13): Dropout in training mode`},
+		{"training dropout float16 ratio 0.5", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Dropout", "d", []string{"x", "r", "tm"}, []string{"y"})}, inputs: in, outputs: out,
+			inits: []*onnxpb.TensorProto{rawTensor("r", onnxpb.TensorProto_FLOAT16, nil, []byte{0x00, 0x38}), rawTensor("tm", onnxpb.TensorProto_BOOL, nil, []byte{1})}}, `node "d" (Dropout, opset 13): Dropout in training mode`},
 		{"cycle", modelSpec{opset: 13, nodes: []*onnxpb.NodeProto{node("Add", "a1", []string{"x", "b"}, []string{"a"}), node("Relu", "a2", []string{"a"}, []string{"b"}), node("Relu", "a3", []string{"a"}, []string{"y"})}, inputs: in, outputs: out}, "cycle"},
 	}
 	for _, c := range cases {

@@ -141,6 +141,30 @@ var mediapipeOpCases = []struct {
 			shp(x, m.ConstI32("b", shp(2), shp(1, 2)), m.ConstI32("e", shp(2), shp(3, 5)), m.ConstI32("s", shp(2), shp(2, 2))), y)
 		m.Inputs, m.Outputs = shp(x), shp(y)
 	}},
+	{"strided_slice ellipsis: x[..., 1:3] and x[0:1, ..., ::2] of 4-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 1, 4, 5, 6)
+		y := m.Act("y", 1, 4, 5, 2)
+		m.AddOp(fb.BuiltinOperatorSTRIDED_SLICE, tflitegen.StridedSlice{EllipsisMask: 1},
+			shp(x, m.ConstI32("b", shp(2), shp(0, 1)), m.ConstI32("e", shp(2), shp(0, 3)), m.ConstI32("s", shp(2), shp(1, 1))), y)
+		z := m.Act("z", 1, 4, 5, 3)
+		m.AddOp(fb.BuiltinOperatorSTRIDED_SLICE, tflitegen.StridedSlice{EllipsisMask: 2, EndMask: 4},
+			shp(x, m.ConstI32("b2", shp(3), shp(0, 0, 0)), m.ConstI32("e2", shp(3), shp(1, 0, 0)), m.ConstI32("s2", shp(3), shp(1, 1, 2))), z)
+		m.Inputs, m.Outputs = shp(x), shp(y, z)
+	}},
+	{"strided_slice new axes: x[1, ..., None, 2] of 3-D, x[None, :, 1:] of 2-D, x[:, None] of 3-D to 4-D", func(m *tflitegen.Model, r *rand.Rand) {
+		x := m.Act("x", 3, 4, 5)
+		y := m.Act("y", 4, 1)
+		m.AddOp(fb.BuiltinOperatorSTRIDED_SLICE, tflitegen.StridedSlice{ShrinkAxisMask: 1 | 8, EllipsisMask: 2, NewAxisMask: 4},
+			shp(x, m.ConstI32("b", shp(4), shp(1, 0, 0, 2)), m.ConstI32("e", shp(4), shp(2, 0, 0, 3)), m.ConstI32("s", shp(4), shp(1, 1, 1, 1))), y)
+		x2 := m.Act("x2", 3, 4)
+		z := m.Act("z", 1, 3, 3)
+		m.AddOp(fb.BuiltinOperatorSTRIDED_SLICE, tflitegen.StridedSlice{NewAxisMask: 1, BeginMask: 2, EndMask: 2 | 4},
+			shp(x2, m.ConstI32("b2", shp(3), shp(0, 0, 1)), m.ConstI32("e2", shp(3), shp(0, 0, 0)), m.ConstI32("s2", shp(3), shp(1, 1, 1))), z)
+		w := m.Act("w", 3, 1, 4, 5)
+		m.AddOp(fb.BuiltinOperatorSTRIDED_SLICE, tflitegen.StridedSlice{NewAxisMask: 2, BeginMask: 1, EndMask: 1},
+			shp(x, m.ConstI32("b3", shp(2), shp(0, 0)), m.ConstI32("e3", shp(2), shp(0, 0)), m.ConstI32("s3", shp(2), shp(1, 1))), w)
+		m.Inputs, m.Outputs = shp(x, x2), shp(y, z, w)
+	}},
 	{"depth_to_space 2 then space_to_depth 3", func(m *tflitegen.Model, r *rand.Rand) {
 		x := m.Act("x", 1, 3, 2, 8)
 		a := m.Act("a", 1, 6, 4, 2)

@@ -25,46 +25,75 @@ var converters map[fb.BuiltinOperator]converter
 
 func init() {
 	converters = map[fb.BuiltinOperator]converter{
-		fb.BuiltinOperatorCONV_2D:                 convConv,
-		fb.BuiltinOperatorDEPTHWISE_CONV_2D:       convConv,
-		fb.BuiltinOperatorFULLY_CONNECTED:         convFC,
-		fb.BuiltinOperatorAVERAGE_POOL_2D:         convPool,
-		fb.BuiltinOperatorMAX_POOL_2D:             convPool,
-		fb.BuiltinOperatorMEAN:                    convReduce,
-		fb.BuiltinOperatorADD:                     convBinary,
-		fb.BuiltinOperatorMUL:                     convBinary,
-		fb.BuiltinOperatorPAD:                     convPad,
-		fb.BuiltinOperatorRESHAPE:                 convReshape,
-		fb.BuiltinOperatorSQUEEZE:                 convSqueeze,
-		fb.BuiltinOperatorCONCATENATION:           convConcat,
-		fb.BuiltinOperatorSOFTMAX:                 convSoftmax,
-		fb.BuiltinOperatorLOGISTIC:                convUnary,
-		fb.BuiltinOperatorHARD_SWISH:              convUnary,
-		fb.BuiltinOperatorRELU:                    convUnary,
-		fb.BuiltinOperatorRELU6:                   convUnary,
-		fb.BuiltinOperatorQUANTIZE:                convQuantize,
-		fb.BuiltinOperatorDEQUANTIZE:              convDequantize,
-		fb.BuiltinOperatorDENSIFY:                 convDensify,
-		fb.BuiltinOperatorSUB:                     convBinary,
-		fb.BuiltinOperatorDIV:                     convBinary,
-		fb.BuiltinOperatorPRELU:                   convBinary,
-		fb.BuiltinOperatorGREATER_EQUAL:           convBinary,
-		fb.BuiltinOperatorLESS:                    convBinary,
-		fb.BuiltinOperatorNEG:                     convUnary,
-		fb.BuiltinOperatorABS:                     convUnary,
-		fb.BuiltinOperatorEXP:                     convUnary,
-		fb.BuiltinOperatorTANH:                    convUnary,
-		fb.BuiltinOperatorLEAKY_RELU:              convUnary,
-		fb.BuiltinOperatorCAST:                    convCast,
-		fb.BuiltinOperatorSUM:                     convReduce,
-		fb.BuiltinOperatorREDUCE_MAX:              convReduce,
-		fb.BuiltinOperatorSTRIDED_SLICE:           convStridedSlice,
-		fb.BuiltinOperatorDEPTH_TO_SPACE:          convDepthSpace,
-		fb.BuiltinOperatorSPACE_TO_DEPTH:          convDepthSpace,
-		fb.BuiltinOperatorRESIZE_BILINEAR:         convResize,
-		fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR: convResize,
-		fb.BuiltinOperatorTRANSPOSE_CONV:          convTransposeConv,
-		fb.BuiltinOperatorCUSTOM:                  convCustom,
+		fb.BuiltinOperatorCONV_2D:                      convConv,
+		fb.BuiltinOperatorDEPTHWISE_CONV_2D:            convConv,
+		fb.BuiltinOperatorFULLY_CONNECTED:              convFC,
+		fb.BuiltinOperatorAVERAGE_POOL_2D:              convPool,
+		fb.BuiltinOperatorMAX_POOL_2D:                  convPool,
+		fb.BuiltinOperatorMEAN:                         convReduce,
+		fb.BuiltinOperatorADD:                          convBinary,
+		fb.BuiltinOperatorMUL:                          convBinary,
+		fb.BuiltinOperatorPAD:                          convPad,
+		fb.BuiltinOperatorRESHAPE:                      convReshape,
+		fb.BuiltinOperatorSQUEEZE:                      convSqueeze,
+		fb.BuiltinOperatorCONCATENATION:                convConcat,
+		fb.BuiltinOperatorSOFTMAX:                      convSoftmax,
+		fb.BuiltinOperatorLOGISTIC:                     convUnary,
+		fb.BuiltinOperatorHARD_SWISH:                   convUnary,
+		fb.BuiltinOperatorRELU:                         convUnary,
+		fb.BuiltinOperatorRELU6:                        convUnary,
+		fb.BuiltinOperatorQUANTIZE:                     convQuantize,
+		fb.BuiltinOperatorDEQUANTIZE:                   convDequantize,
+		fb.BuiltinOperatorDENSIFY:                      convDensify,
+		fb.BuiltinOperatorSUB:                          convBinary,
+		fb.BuiltinOperatorDIV:                          convBinary,
+		fb.BuiltinOperatorPRELU:                        convBinary,
+		fb.BuiltinOperatorGREATER_EQUAL:                convBinary,
+		fb.BuiltinOperatorLESS:                         convBinary,
+		fb.BuiltinOperatorNEG:                          convUnary,
+		fb.BuiltinOperatorABS:                          convUnary,
+		fb.BuiltinOperatorEXP:                          convUnary,
+		fb.BuiltinOperatorTANH:                         convUnary,
+		fb.BuiltinOperatorLEAKY_RELU:                   convUnary,
+		fb.BuiltinOperatorCAST:                         convCast,
+		fb.BuiltinOperatorSUM:                          convReduce,
+		fb.BuiltinOperatorREDUCE_MAX:                   convReduce,
+		fb.BuiltinOperatorSTRIDED_SLICE:                convStridedSlice,
+		fb.BuiltinOperatorDEPTH_TO_SPACE:               convDepthSpace,
+		fb.BuiltinOperatorSPACE_TO_DEPTH:               convDepthSpace,
+		fb.BuiltinOperatorRESIZE_BILINEAR:              convResize,
+		fb.BuiltinOperatorRESIZE_NEAREST_NEIGHBOR:      convResize,
+		fb.BuiltinOperatorTRANSPOSE_CONV:               convTransposeConv,
+		fb.BuiltinOperatorCUSTOM:                       convCustom,
+		fb.BuiltinOperatorMAXIMUM:                      convBinary,
+		fb.BuiltinOperatorMINIMUM:                      convBinary,
+		fb.BuiltinOperatorPOW:                          convBinary,
+		fb.BuiltinOperatorSQUARED_DIFFERENCE:           convBinary,
+		fb.BuiltinOperatorGREATER:                      convBinary,
+		fb.BuiltinOperatorLESS_EQUAL:                   convBinary,
+		fb.BuiltinOperatorEQUAL:                        convBinary,
+		fb.BuiltinOperatorRELU_N1_TO_1:                 convUnary,
+		fb.BuiltinOperatorRELU_0_TO_1:                  convUnary,
+		fb.BuiltinOperatorSQRT:                         convUnary,
+		fb.BuiltinOperatorRSQRT:                        convUnary,
+		fb.BuiltinOperatorSQUARE:                       convUnary,
+		fb.BuiltinOperatorLOG:                          convUnary,
+		fb.BuiltinOperatorFLOOR:                        convUnary,
+		fb.BuiltinOperatorCEIL:                         convUnary,
+		fb.BuiltinOperatorELU:                          convUnary,
+		fb.BuiltinOperatorGELU:                         convUnary,
+		fb.BuiltinOperatorSIN:                          convUnary,
+		fb.BuiltinOperatorCOS:                          convUnary,
+		fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION: convUnary,
+		fb.BuiltinOperatorEXPAND_DIMS:                  convReshape,
+		fb.BuiltinOperatorTRANSPOSE:                    convTranspose,
+		fb.BuiltinOperatorARG_MAX:                      convArgMax,
+		fb.BuiltinOperatorARG_MIN:                      convArgMax,
+		fb.BuiltinOperatorPADV2:                        convPad,
+		fb.BuiltinOperatorMIRROR_PAD:                   convPad,
+		fb.BuiltinOperatorSLICE:                        convSlice,
+		fb.BuiltinOperatorSPLIT:                        convSplit,
+		fb.BuiltinOperatorSPLIT_V:                      convSplit,
 	}
 }
 
@@ -462,45 +491,6 @@ func leU32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 func leU64(b []byte) uint64 { return uint64(leU32(b)) | uint64(leU32(b[4:]))<<32 }
-
-func convPad(b *builder, o *opc) error {
-	x, err := b.in(o, 0)
-	if err != nil {
-		return err
-	}
-	xt, pt := o.in[0], o.in[1]
-	if pt == nil || pt.data == nil {
-		return fmt.Errorf("paddings must be constant")
-	}
-	p, err := constAxes(pt)
-	if err != nil {
-		return err
-	}
-	rank := len(xt.shape)
-	if len(p) != 2*rank {
-		return fmt.Errorf("paddings has %d values for rank %d", len(p), rank)
-	}
-	// TFLite paddings are [rank][2] (before, after); ONNX pads are all befores then all afters.
-	onnx := make([]int64, 2*rank)
-	for d := 0; d < rank; d++ {
-		if p[2*d] < 0 || p[2*d+1] < 0 {
-			return fmt.Errorf("negative padding %v", p)
-		}
-		id := d
-		if rank == 4 {
-			id = axisNCHW(d, 4)
-		}
-		onnx[id], onnx[rank+id] = int64(p[2*d]), int64(p[2*d+1])
-	}
-	ins := []*graph.Value{x, b.i64Const("pads", onnx)}
-	if quantized(o) {
-		// Padding with the zero point pads with real 0.
-		_, z := b.qparams(o.out[0])
-		ins = append(ins, z)
-	}
-	b.node("Pad", ins, b.newAct(o.out[0]))
-	return nil
-}
 
 func convReshape(b *builder, o *opc) error {
 	x, err := b.in(o, 0)

@@ -17,6 +17,9 @@ var binaryOps = map[fb.BuiltinOperator]string{
 	fb.BuiltinOperatorADD: "Add", fb.BuiltinOperatorMUL: "Mul", fb.BuiltinOperatorSUB: "Sub",
 	fb.BuiltinOperatorDIV: "Div", fb.BuiltinOperatorGREATER_EQUAL: "GreaterOrEqual",
 	fb.BuiltinOperatorLESS: "Less", fb.BuiltinOperatorPRELU: "PRelu",
+	fb.BuiltinOperatorMAXIMUM: "Max", fb.BuiltinOperatorMINIMUM: "Min", fb.BuiltinOperatorPOW: "Pow",
+	fb.BuiltinOperatorGREATER: "Greater", fb.BuiltinOperatorLESS_EQUAL: "LessOrEqual", fb.BuiltinOperatorEQUAL: "Equal",
+	fb.BuiltinOperatorSQUARED_DIFFERENCE: "Sub", // then squared (convBinary)
 }
 
 // bcastOperand returns the IR value of operand t of an element-wise op whose output has rank
@@ -81,6 +84,11 @@ func convBinary(b *builder, o *opc) error {
 		}
 		n = b.node(op, []*graph.Value{ins[0], as, az, ins[1], bs, bz, ys, yz}, y)
 		n.SetStr("rounding", "tflite")
+	} else if code == fb.BuiltinOperatorSQUARED_DIFFERENCE {
+		// (a - b)²: the difference, then its square.
+		d := &graph.Value{Name: b.name(y.Name + "_diff"), DType: y.DType, Shape: y.Shape.Clone()}
+		b.node("Sub", ins[:], d)
+		n = b.node("Mul", []*graph.Value{d, d}, y)
 	} else {
 		n = b.node(binaryOps[code], ins[:], y)
 	}
@@ -170,6 +178,44 @@ func (b *builder) floatUnary(o *opc, code fb.BuiltinOperator, x, y *graph.Value)
 		b.node("Tanh", []*graph.Value{x}, y)
 	case fb.BuiltinOperatorLEAKY_RELU:
 		b.node("LeakyRelu", []*graph.Value{x}, y).SetFloat("alpha", opts[fb.LeakyReluOptions](o).Alpha())
+	case fb.BuiltinOperatorRELU_N1_TO_1:
+		b.node("Clip", []*graph.Value{x, b.f32Const(-1), b.f32Const(1)}, y)
+	case fb.BuiltinOperatorRELU_0_TO_1:
+		b.node("Clip", []*graph.Value{x, b.f32Const(0), b.f32Const(1)}, y)
+	case fb.BuiltinOperatorSQRT:
+		b.node("Sqrt", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorRSQRT:
+		r := &graph.Value{Name: b.name(y.Name + "_sqrt"), DType: y.DType, Shape: y.Shape.Clone()}
+		b.node("Sqrt", []*graph.Value{x}, r)
+		b.node("Reciprocal", []*graph.Value{r}, y)
+	case fb.BuiltinOperatorSQUARE:
+		b.node("Mul", []*graph.Value{x, x}, y)
+	case fb.BuiltinOperatorLOG:
+		b.node("Log", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorFLOOR:
+		b.node("Floor", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorCEIL:
+		b.node("Ceil", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorELU:
+		b.node("Elu", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorSIN:
+		b.node("Sin", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorCOS:
+		b.node("Cos", []*graph.Value{x}, y)
+	case fb.BuiltinOperatorLOCAL_RESPONSE_NORMALIZATION:
+		// TFLite sums x² over depth [c-r, c+r] and scales it by alpha; ONNX's LRN by alpha/size.
+		op := opts[fb.LocalResponseNormalizationOptions](o)
+		size := 2*op.Radius() + 1
+		n := b.node("LRN", []*graph.Value{x}, y)
+		n.SetInt("size", int64(size))
+		n.SetFloat("alpha", op.Alpha()*float32(size))
+		n.SetFloat("beta", op.Beta())
+		n.SetFloat("bias", op.Bias())
+	case fb.BuiltinOperatorGELU:
+		n := b.node("Gelu", []*graph.Value{x}, y)
+		if opts[fb.GeluOptions](o).Approximate() {
+			n.SetStr("approximate", "tanh")
+		}
 	}
 }
 

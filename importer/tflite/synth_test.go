@@ -98,20 +98,20 @@ func TestSynthFloatModel(t *testing.T) {
 		"t1 = Relu(t0_nchw) -> f32[1,2,4,4]\n" +
 		"t2 = Sigmoid(t1) -> f32[1,2,4,4]\n" +
 		"t3 = HardSwish(t2) -> f32[1,2,4,4]\n" +
-		"t4 = Clip(t3, c:const f32[], c_1:const f32[]) -> f32[1,2,4,4]\n" +
-		"t4_nhwc = Transpose(t4) {perm=[0 2 3 1]} -> f32[1,4,4,2]\n" +
-		"output t4_nhwc\n"
+		"t4_ir = Clip(t3, c:const f32[], c_1:const f32[]) -> f32[1,2,4,4]\n" +
+		"t4 = Transpose(t4_ir) {perm=[0 2 3 1]} -> f32[1,4,4,2]\n" +
+		"output t4\n"
 	if got := g.Dump(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
 
 func TestUnsupportedOpsListed(t *testing.T) {
-	_, err := Decode(synthModel(fb.BuiltinOperatorRELU, fb.BuiltinOperatorCOS, fb.BuiltinOperatorLOG_SOFTMAX))
+	_, err := Decode(synthModel(fb.BuiltinOperatorRELU, fb.BuiltinOperatorTOPK_V2, fb.BuiltinOperatorLOG_SOFTMAX))
 	if err == nil {
 		t.Fatal("no error for unsupported ops")
 	}
-	for _, s := range []string{"COS (operator 1, subgraph 0)", "LOG_SOFTMAX (operator 2, subgraph 0)", "2 unsupported"} {
+	for _, s := range []string{"TOPK_V2 (operator 1, subgraph 0)", "LOG_SOFTMAX (operator 2, subgraph 0)", "2 unsupported"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q lacks %q", err, s)
 		}

@@ -372,6 +372,7 @@ func (b *builder) addOutput(ti int32) error {
 	if err != nil {
 		return err
 	}
+	inner := v
 	if len(t.shape) == 4 && t.data == nil {
 		out := &graph.Value{Name: b.name(t.name + "_nhwc"), DType: v.DType, Shape: t.shape.Clone()}
 		n := b.node("Transpose", []*graph.Value{v}, out)
@@ -381,8 +382,25 @@ func (b *builder) addOutput(ti int32) error {
 	if t.toU8 {
 		v = b.requant(v, t, tensor.I8)
 	}
+	// The output carries the model's tensor name (callers look outputs up by it, `wanwu run` names
+	// its files after it); the value computed inside, in the IR's layout or dtype, takes a suffix.
+	// Not when that value is also a graph input, whose name is the model's too, nor for a tensor
+	// listed twice among the outputs, whose second copy keeps its suffixed name.
+	if v != inner && inner.Name == t.name && !b.isInput(inner) {
+		inner.Name = b.name(t.name + "_ir")
+		v.Name = t.name
+	}
 	b.g.Outputs = append(b.g.Outputs, v)
 	return nil
+}
+
+func (b *builder) isInput(v *graph.Value) bool {
+	for _, in := range b.g.Inputs {
+		if in == v {
+			return true
+		}
+	}
+	return false
 }
 
 // requant converts between int8 and its uint8 twin (same scale, zero point ±128) with a

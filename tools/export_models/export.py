@@ -46,7 +46,7 @@ import forms  # noqa: E402
 # folding only touches constants (BatchNormalization nodes stay, which --keep-bn checks).
 warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
 
-ARCHS = ("mobilenet_v2", "resnet50", "resnest101", "decoder", "tiny_cnn")
+ARCHS = ("mobilenet_v2", "resnet50", "resnest101", "decoder", "tiny_cnn", "crnn")
 
 # Full-depth stage layouts; --depth replaces them for reduced fixtures.
 FULL_DEPTH = {
@@ -75,7 +75,28 @@ PRESETS = {
                                    classes=10, sets=[(1, 64, 64), (2, 72, 56)], form="float16"),
     "tiny_cnn_dynamic_int8": dict(arch="tiny_cnn", classes=10, sets=[(1, 48, 48), (2, 40, 56)], form="dynamic_int8"),
     "decoder_tiny": dict(arch="decoder", classes=3, sets=[(1, 32, 32), (2, 24, 40)]),
+    # A CRNN-style text recogniser: convs, the height averaged away, a bidirectional LSTM and a
+    # bidirectional GRU over the width, per-column logits [batch, width/4, classes].
+    "crnn_tiny": dict(arch="crnn", classes=5, sets=[(1, 16, 48), (2, 12, 40)]),
 }
+
+
+class CRNN(nn.Module):
+    """Convolutions down by 4, the mean over the height, then a bidirectional LSTM and a
+    bidirectional GRU (torch.onnx writes GRU with linear_before_reset=1) over the columns."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 12, 3, 2, 1), nn.ReLU())
+        self.lstm = nn.LSTM(12, 8, bidirectional=True)
+        self.gru = nn.GRU(16, 6, bidirectional=True)
+        self.fc = nn.Linear(12, classes)
+
+    def forward(self, x):
+        seq = self.features(x).mean(dim=2).permute(2, 0, 1)  # [width, batch, channels]
+        y, _ = self.lstm(seq)
+        y, _ = self.gru(y)
+        return self.fc(y).permute(1, 0, 2)
 
 
 class Decoder(nn.Module):
@@ -149,6 +170,8 @@ def build(arch, width_mult, depth, classes, seed):
         return Decoder(classes)
     if arch == "tiny_cnn":
         return TinyCNN(classes)
+    if arch == "crnn":
+        return CRNN(classes)
     layers = depth or FULL_DEPTH[arch]
     if len(layers) != 4:
         raise SystemExit(f"--depth for {arch} needs 4 stage depths")

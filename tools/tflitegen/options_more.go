@@ -130,3 +130,72 @@ func TransposeConvBiasOptions(padding fb.Padding, strideW, strideH int32) []byte
 	}
 	return out
 }
+
+// ArgMax is ARG_MAX's options (the axis is input 1); ArgMin the same for ARG_MIN.
+type ArgMax struct{ OutputType fb.TensorType }
+
+func (o ArgMax) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ArgMaxOptionsStart(b)
+	fb.ArgMaxOptionsAddOutputType(b, o.OutputType)
+	return fb.BuiltinOptionsArgMaxOptions, fb.ArgMaxOptionsEnd(b)
+}
+
+// ArgMin is ARG_MIN's options.
+type ArgMin struct{ OutputType fb.TensorType }
+
+func (o ArgMin) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.ArgMinOptionsStart(b)
+	fb.ArgMinOptionsAddOutputType(b, o.OutputType)
+	return fb.BuiltinOptionsArgMinOptions, fb.ArgMinOptionsEnd(b)
+}
+
+// MirrorPad is MIRROR_PAD's options (the paddings are input 1).
+type MirrorPad struct{ Mode fb.MirrorPadMode }
+
+func (o MirrorPad) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.MirrorPadOptionsStart(b)
+	fb.MirrorPadOptionsAddMode(b, o.Mode)
+	return fb.BuiltinOptionsMirrorPadOptions, fb.MirrorPadOptionsEnd(b)
+}
+
+// Gelu is GELU's options.
+type Gelu struct{ Approximate bool }
+
+func (o Gelu) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.GeluOptionsStart(b)
+	fb.GeluOptionsAddApproximate(b, o.Approximate)
+	return fb.BuiltinOptionsGeluOptions, fb.GeluOptionsEnd(b)
+}
+
+// LocalResponseNormalization is LOCAL_RESPONSE_NORMALIZATION's options.
+type LocalResponseNormalization struct {
+	Radius            int32
+	Bias, Alpha, Beta float32
+}
+
+func (o LocalResponseNormalization) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.LocalResponseNormalizationOptionsStart(b)
+	fb.LocalResponseNormalizationOptionsAddRadius(b, o.Radius)
+	fb.LocalResponseNormalizationOptionsAddBias(b, o.Bias)
+	fb.LocalResponseNormalizationOptionsAddAlpha(b, o.Alpha)
+	fb.LocalResponseNormalizationOptionsAddBeta(b, o.Beta)
+	return fb.BuiltinOptionsLocalResponseNormalizationOptions, fb.LocalResponseNormalizationOptionsEnd(b)
+}
+
+// Split is SPLIT's options (the axis is input 0, the tensor input 1).
+type Split struct{ NumSplits int32 }
+
+func (o Split) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SplitOptionsStart(b)
+	fb.SplitOptionsAddNumSplits(b, o.NumSplits)
+	return fb.BuiltinOptionsSplitOptions, fb.SplitOptionsEnd(b)
+}
+
+// SplitV is SPLIT_V's options (inputs: the tensor, size_splits, axis).
+type SplitV struct{ NumSplits int32 }
+
+func (o SplitV) build(b *flatbuffers.Builder) (fb.BuiltinOptions, flatbuffers.UOffsetT) {
+	fb.SplitVOptionsStart(b)
+	fb.SplitVOptionsAddNumSplits(b, o.NumSplits)
+	return fb.BuiltinOptionsSplitVOptions, fb.SplitVOptionsEnd(b)
+}

@@ -40,11 +40,19 @@ func Eval(m *Model, inputs [][]float32) ([][]float32, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tflitegen: op %d (%s): %w", k, fb.EnumNamesBuiltinOperator[op.Code], err)
 		}
-		if len(y) != numel(m.Tensors[op.Outputs[0]].Shape) {
-			return nil, fmt.Errorf("tflitegen: op %d (%s) produced %d values for shape %v", k,
-				fb.EnumNamesBuiltinOperator[op.Code], len(y), m.Tensors[op.Outputs[0]].Shape)
+		// An op with several outputs returns them one after another.
+		total := 0
+		for _, o := range op.Outputs {
+			total += numel(m.Tensors[o].Shape)
 		}
-		vals[op.Outputs[0]] = y
+		if len(y) != total {
+			return nil, fmt.Errorf("tflitegen: op %d (%s) produced %d values for outputs of %d", k,
+				fb.EnumNamesBuiltinOperator[op.Code], len(y), total)
+		}
+		for _, o := range op.Outputs {
+			n := numel(m.Tensors[o].Shape)
+			vals[o], y = y[:n:n], y[n:]
+		}
 	}
 	out := make([][]float32, len(m.Outputs))
 	for i, ti := range m.Outputs {

@@ -121,7 +121,7 @@ func evalMore(m *Model, vals [][]float32, op Op, xs, ys []int) ([]float32, error
 		}
 		return transposeConv(x, xs, in(1), ws, in(2), ys, sh, sw, padH, padW, fb.ActivationFunctionTypeNONE), nil
 	}
-	return nil, fmt.Errorf("not supported by the reference")
+	return evalWild(m, vals, op, xs, ys)
 }
 
 func optAct(o Options) fb.ActivationFunctionType {
@@ -226,21 +226,57 @@ func reduce(xs []int, x []float32, axes []int32, isMax bool) []float32 {
 	return y
 }
 
-// stridedSlice follows tf.strided_slice (no ellipsis or new axes): per dim, masked begin/end take
-// the whole range in the stride's direction, negative values count from the end, values clamp,
-// and shrink_axis keeps the single element at begin.
+// stridedSlice follows tf.strided_slice: per dim, masked begin/end take the whole range in the
+// stride's direction, negative values count from the end, values clamp, and shrink_axis keeps the
+// single element at begin. Spec entries before the (first) ellipsis index input dims from the
+// front, entries after it from the back, and the dims between are taken whole (no ellipsis: one at
+// the end); a new-axis entry indexes no input dim (it only adds a 1 to the output shape, which
+// leaves the element order as it is).
 func stridedSlice(xs []int, x []float32, begin, end, strides []int32, o StridedSlice) ([]float32, error) {
 	r := len(xs)
+	spec := make([]int, r) // input dim -> spec entry, -1 for a dim taken whole
+	for d := range spec {
+		spec[d] = -1
+	}
+	ell := len(begin)
+	for i := range begin {
+		if o.EllipsisMask&(1<<i) != 0 {
+			ell = i
+			break
+		}
+	}
+	indexes := func(i int) bool { return o.EllipsisMask&(1<<i) == 0 && o.NewAxisMask&(1<<i) == 0 }
+	d := 0
+	for i := 0; i < ell; i++ {
+		if indexes(i) {
+			if d >= r {
+				return nil, fmt.Errorf("spec indexes more dims than %d", r)
+			}
+			spec[d] = i
+			d++
+		}
+	}
+	back := r - 1
+	for i := len(begin) - 1; i > ell; i-- {
+		if indexes(i) {
+			if back < d {
+				return nil, fmt.Errorf("spec indexes more dims than %d", r)
+			}
+			spec[back] = i
+			back--
+		}
+	}
 	type rng struct{ start, stride, n int }
 	rs := make([]rng, r)
 	for d := 0; d < r; d++ {
 		dim := xs[d]
-		if d >= len(begin) {
+		i := spec[d]
+		if i < 0 {
 			rs[d] = rng{0, 1, dim}
 			continue
 		}
-		s := int(strides[d])
-		b, e := int(begin[d]), int(end[d])
+		s := int(strides[i])
+		b, e := int(begin[i]), int(end[i])
 		if o.Offset {
 			e += b
 		}
@@ -250,7 +286,7 @@ func stridedSlice(xs []int, x []float32, begin, end, strides []int32, o StridedS
 		if e < 0 {
 			e += dim
 		}
-		if o.ShrinkAxisMask&(1<<d) != 0 {
+		if o.ShrinkAxisMask&(1<<i) != 0 {
 			if b < 0 || b >= dim {
 				return nil, fmt.Errorf("shrink index %d out of range", begin[d])
 			}
@@ -261,10 +297,10 @@ func stridedSlice(xs []int, x []float32, begin, end, strides []int32, o StridedS
 		if s < 0 {
 			lo, hi = -1, dim-1
 		}
-		if o.BeginMask&(1<<d) != 0 {
+		if o.BeginMask&(1<<i) != 0 {
 			b = map[bool]int{true: 0, false: dim - 1}[s > 0]
 		}
-		if o.EndMask&(1<<d) != 0 {
+		if o.EndMask&(1<<i) != 0 {
 			e = map[bool]int{true: dim, false: -1}[s > 0]
 		}
 		b, e = min(max(b, lo), hi), min(max(e, lo), hi)
