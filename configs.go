@@ -198,5 +198,9 @@ func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option
 	if len(all) == 0 {
 		return memory.Plan{}, firstErr
 	}
-	return memory.Choose(m.Name, all, budget), nil
+	p := memory.Choose(m.Name, all, budget)
+	for _, u := range m.unmatched {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("--only: no class matches %q; ignored", u))
+	}
+	return p, nil
 }

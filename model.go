@@ -141,8 +141,9 @@ type Model struct {
 	pre       imageio.Preprocess
 	basePre   imageio.Preprocess // before fitting to an input size
 	precision string
-	outQuant  *quant // dequantization of the output, for integer outputs
-	outProbs  bool   // the model already ends in a softmax
+	outQuant  *quant  // dequantization of the output, for integer outputs
+	outProbs  bool    // the model already ends in a softmax
+	beta      float64 // the softmax's beta where scoreFromLogits took the softmax out of the graph (0: 1)
 
 	mu   sync.Mutex
 	g    *graph.Graph
@@ -160,7 +161,8 @@ type Model struct {
 	memLimit    bool  // WithMemoryLimit: raise the Go memory limit with the batch programs' prediction
 	memLimitSet int64 // the limit WithMemoryLimit set (0: none)
 
-	keep []int // kept class indices after head pruning (nil: all), for mapping outputs back
+	keep      []int    // kept class indices after head pruning (nil: all), for mapping outputs back
+	unmatched []string // WithOnly queries that matched no class (others did), for a warning
 	// srcHeap is what the source graph holds on the Go heap beside the program: the pruned head's copied
 	// rows (needed to compile again) and a label file's table. A converted (int8/fp16) program keeps its
 	// own head, so these add to its predicted peak; an fp32 program reads the copied rows itself.
@@ -418,12 +420,13 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 		return ii, err
 	}
 
+	m.beta, _ = scoreFromLogits(m.g)
 	keep := cfg.classes
 	if len(cfg.only) > 0 {
 		if m.labels == nil {
 			return ii, fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
 		}
-		if keep, err = m.labels.Match(cfg.only, cfg.onlyMode); err != nil {
+		if keep, m.unmatched, err = m.labels.MatchSome(cfg.only, cfg.onlyMode); err != nil {
 			return ii, err
 		}
 	}

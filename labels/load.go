@@ -73,7 +73,7 @@ func Parse(name string, data []byte) (*Set, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("labels: %s: no labels", name)
 	}
-	return &Set{en: names, zh: names}, nil
+	return &Set{en: names, zh: names, background: -1}, nil
 }
 
 // invalidUTF8At returns the 1-based line and byte column of the first invalid UTF-8 sequence.

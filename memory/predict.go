@@ -159,6 +159,8 @@ type Plan struct {
 	BudgetBytes int64    `json:"budget_bytes"`
 	Chosen      *Config  `json:"chosen"`
 	Candidates  []Config `json:"candidates"`
+	// Warnings are what the user should know that did not stop the plan (--only words matching nothing).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PrecisionRank orders precisions by accuracy: lower is better. Unknown precisions rank last.

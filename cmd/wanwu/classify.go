@@ -191,6 +191,7 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		return err
 	}
 	defer model.Close()
+	warnUnmatched(m.Stderr, model.Unmatched())
 	var bar *progressbar.ProgressBar
 	if pw := progressWriter(m.Stderr); pw != nil && len(files) > 3 {
 		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(pw),
@@ -216,7 +217,9 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 			rec.Model, rec.InputSize, rec.Precision = model.Name, []int{h, w}, model.Precision()
 			if f.lang == "en" {
 				for i := range res.Predictions {
-					res.Predictions[i].Label = res.Predictions[i].LabelEn
+					if en := res.Predictions[i].LabelEn; en != "" { // a label file without English keeps its names
+						res.Predictions[i].Label = en
+					}
 				}
 			}
 			rec.Predictions, rec.ElapsedMS = res.Predictions, &ms

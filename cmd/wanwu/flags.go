@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -105,6 +106,13 @@ func (o onlyFlags) option() (wanwu.Option, error) {
 		mode = labels.MatchExact
 	}
 	return wanwu.WithOnly(queries, mode), nil
+}
+
+// warnUnmatched tells the user which --only words selected no class (the run goes on with the others).
+func warnUnmatched(w io.Writer, unmatched []string) {
+	for _, u := range unmatched {
+		fmt.Fprintf(w, "wanwu: warning: --only: no class matches %q; ignored\n", u)
+	}
 }
 
 // queries collects --only (comma-separated, ASCII or Chinese commas) and --only-file (one per line).

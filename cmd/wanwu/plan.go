@@ -107,6 +107,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		return err
 	}
 	p.Model = f.model
+	for _, w := range p.Warnings {
+		fmt.Fprintf(m.Stderr, "wanwu: warning: %s\n", w)
+	}
 	if f.format == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")

@@ -39,6 +39,7 @@ type serveFlags struct {
 	logFormat            string
 	releaseAfter         time.Duration
 	winograd             bool
+	only                 onlyFlags
 }
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -88,6 +89,7 @@ See docs/api.md.`,
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
+	f.only.register(fl, "serve only these classes (comma-separated names or categories, as for classify --only): the classifier is pruned to them at load; a request's only= selects among them")
 	fl.DurationVar(&f.releaseAfter, "release-after", 0, "release the model's memory after this long without requests; the next request recompiles (0 = never)")
 	return c
 }
@@ -125,6 +127,9 @@ func (f serveFlags) validate() (budget, maxBody int64, err error) {
 		return 0, 0, err
 	}
 	if err := checkPrecision(f.precision); err != nil {
+		return 0, 0, err
+	}
+	if err := f.only.validate(); err != nil {
 		return 0, 0, err
 	}
 	switch {
@@ -189,6 +194,13 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	if f.winograd {
 		opts = append(opts, wanwu.WithWinograd())
 	}
+	only, err := f.only.option()
+	if err != nil {
+		return err
+	}
+	if only != nil {
+		opts = append(opts, only)
+	}
 	if f.releaseAfter > 0 {
 		opts = append(opts, wanwu.WithReleaseAfter(f.releaseAfter), wanwu.WithLogf(func(format string, a ...any) {
 			log.Info(fmt.Sprintf(format, a...))
@@ -199,6 +211,9 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer model.Close()
+	for _, u := range model.Unmatched() {
+		log.Warn("--only: no class matches a word; ignored", "word", u)
+	}
 
 	info, maxBatch, pred, err := modelInfo(model, f.maxBatch, budget)
 	if err != nil {
@@ -236,7 +251,7 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	srv, err := server.New(model, info, server.Config{Budget: budget, MaxBatch: maxBatch, MaxWait: f.maxWait,
 		MaxBody: maxBody, Timeout: f.timeout, AdmissionWait: f.admissionWait, MaxPixels: f.maxPixels,
 		BodyTimeout: f.bodyTimeout, BodyStall: f.bodyStall, MaxDecodes: f.maxDecodes, MaxConns: f.maxConns,
-		DrainDelay: f.drainDelay, Drain: f.drain, Logger: log})
+		DrainDelay: f.drainDelay, Drain: f.drain, Logger: log, Classes: model.Classes()})
 	if err != nil {
 		return err
 	}

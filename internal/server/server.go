@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,9 @@ type Config struct {
 	// Drain bounds how long Serve then waits for requests in flight; default 30s.
 	Drain  time.Duration
 	Logger *slog.Logger
+	// Classes are the classes the model was pruned to at load (wanwu serve --only), ascending; nil: all.
+	// A request's only= selects among them.
+	Classes []int
 }
 
 // Model is what the server needs from a loaded model: *wanwu.Model implements it.
@@ -322,6 +326,8 @@ type query struct {
 	topK int
 	lang string
 	only []int // classes kept (nil: all)
+	// warnings name only= words that matched no class while others did (the response carries them).
+	warnings []string
 }
 
 // parseQuery validates the query. Matching only= against the label set reserves its scratch first (a
@@ -368,10 +374,19 @@ func (s *Server) parseQuery(ctx context.Context, r *http.Request, res *reservati
 		if err := res.acquire(ctx, scratch, s.cfg.AdmissionWait); err != nil {
 			return q, admitError(err, 400)
 		}
-		idx, err := ls.Match(qs, mode)
+		idx, unmatched, err := ls.MatchSome(qs, mode)
 		res.shrink(scratch - int64(cap(idx))*8)
 		if err != nil {
 			return q, fail(400, "bad_query", "only: %v", err)
+		}
+		if s.cfg.Classes != nil {
+			idx = intersect(idx, s.cfg.Classes)
+			if len(idx) == 0 {
+				return q, fail(400, "bad_query", "only: no class that this server keeps (wanwu serve --only) matches %q", o)
+			}
+		}
+		for _, u := range unmatched {
+			q.warnings = append(q.warnings, fmt.Sprintf("only: no class matches %q; ignored", u))
 		}
 		q.only = idx
 	}
@@ -388,6 +403,17 @@ func (s *Server) parseQuery(ctx context.Context, r *http.Request, res *reservati
 		}
 	}
 	return q, nil
+}
+
+// intersect is the classes in both a and b (each ascending), in a's backing array.
+func intersect(a, b []int) []int {
+	out := a[:0]
+	for _, i := range a {
+		if _, ok := slices.BinarySearch(b, i); ok {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // predictionJSONBytes bounds one prediction's JSON for the label set ls (nil: "#N" names): the index and
