@@ -76,7 +76,7 @@ already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was d
 	fl.StringVar(&f.lang, "lang", "zh", "label language: zh or en")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
-	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl or csv")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl, csv, or csv-bom (CSV starting with a UTF-8 byte-order mark, so spreadsheet programs such as Excel read the Chinese labels right)")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
 	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	addMemoryFlags(fl, &f)
@@ -139,7 +139,7 @@ func (f classifyFlags) validate() error {
 	if f.lang != "zh" && f.lang != "en" {
 		return usagef("--lang must be zh or en, got %q", f.lang)
 	}
-	if err := checkFormat(f.format, "text", "json", "jsonl", "csv"); err != nil {
+	if err := checkFormat(f.format, "text", "json", "jsonl", "csv", "csv-bom"); err != nil {
 		return err
 	}
 	if err := checkThreads(f.threads); err != nil {

@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	"github.com/wanwu-ai/wanwu/labels"
 )
 
 // A word of --only that matches no class is a warning on stderr and the run goes on with the others;
@@ -36,5 +40,65 @@ func TestOnlyUnmatchedWordWarns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A top-K list holds no background class and, after the first, no class under wanwu.MinScore (printed
+// 0.0 %): fewer than --top-k when fewer are meaningful.
+func TestTopKNotPadded(t *testing.T) {
+	for _, photo := range []string{"parrot.jpg", "cat.bmp", "sunflower.bmp"} {
+		out, stderr, code := runCLI(t, "classify", "--format", "jsonl", "--top-k", "20", testutil.Shared(t, "images", photo))
+		var r record
+		if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil || len(r.Predictions) == 0 {
+			t.Fatalf("%s: exit %d, %v: %s %s", photo, code, err, out, stderr)
+		}
+		for i, p := range r.Predictions {
+			if p.Index == 0 || (i > 0 && p.Score < wanwu.MinScore) {
+				t.Errorf("%s: rank %d is %d %q at %.6f: padding", photo, i+1, p.Index, p.Label, p.Score)
+			}
+		}
+		text, _, _ := runCLI(t, "classify", "--top-k", "20", testutil.Shared(t, "images", photo))
+		if strings.Contains(text, " 0.0%") {
+			t.Errorf("%s: text output lists 0.0%%: %s", photo, text)
+		}
+	}
+}
+
+// csv-bom is CSV after a UTF-8 byte-order mark; a label file without English leaves label_en empty (in
+// JSON and CSV), and --lang en keeps the file's names.
+func TestCSVBOMAndLabelFileEnglish(t *testing.T) {
+	parrot := testutil.Shared(t, "images", "parrot.jpg")
+	out, stderr, code := runCLI(t, "classify", "--format", "csv-bom", parrot)
+	if code != 0 || !strings.HasPrefix(out, "\uFEFFfile,rank,") || strings.Count(out, "\uFEFF") != 1 {
+		t.Fatalf("csv-bom: exit %d, %q %s", code, out, stderr)
+	}
+	plain, _, _ := runCLI(t, "classify", "--format", "csv", parrot)
+	if strings.HasPrefix(plain, "\uFEFF") || !strings.Contains(out, "金刚鹦鹉") {
+		t.Errorf("csv starts with a BOM or lacks the Chinese label: %q / %q", plain, out)
+	}
+
+	// A label file with the model's 1001 classes, the Chinese names only.
+	var names []string
+	ls := labels.ImageNetWithBackground()
+	for i := 0; i < ls.Len(); i++ {
+		names = append(names, ls.Chinese(i))
+	}
+	file := filepath.Join(t.TempDir(), "zh.txt")
+	if err := os.WriteFile(file, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"zh", "en"} {
+		out, stderr, code = runCLI(t, "classify", "--format", "jsonl", "--labels", file, "--lang", lang, parrot)
+		var r record
+		if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil || len(r.Predictions) == 0 {
+			t.Fatalf("exit %d, %v: %s %s", code, err, out, stderr)
+		}
+		if p := r.Predictions[0]; p.Label != "金刚鹦鹉" || p.LabelEn != "" {
+			t.Errorf("--lang %s: label %q, label_en %q; want 金刚鹦鹉 and empty", lang, p.Label, p.LabelEn)
+		}
+	}
+	out, _, _ = runCLI(t, "classify", "--format", "csv", "--labels", file, parrot)
+	if !strings.Contains(out, ",金刚鹦鹉,,") {
+		t.Errorf("csv with a Chinese-only label file: label_en not empty: %q", out)
 	}
 }
