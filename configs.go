@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -162,6 +163,20 @@ func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (m
 		c.Precision = GraphPrecision(m.g) // a half or quantized file runs as stored
 	}
 	return c, nil
+}
+
+// ModelLabels returns the label set a model would classify with under opts (WithLabelFile,
+// WithCategoryFile ...), without compiling it.
+func ModelLabels(ctx context.Context, model string, opts ...Option) (*labels.Set, error) {
+	m, _, err := open(ctx, model, newConfig(opts))
+	if err != nil {
+		return nil, err
+	}
+	m.g.Close()
+	if m.labels == nil {
+		return nil, fmt.Errorf("%s: the model has no class names (give --labels)", m.Path)
+	}
+	return m.labels, nil
 }
 
 // PlanConfigs predicts every candidate configuration of a model (each precision the engine runs it in

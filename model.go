@@ -3,6 +3,7 @@ package wanwu
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/importer/tflite"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
@@ -34,6 +36,7 @@ type config struct {
 	threads    int
 	labels     *labels.Set
 	labelsPath string
+	catsPath   string
 	pre        *imageio.Preprocess
 	fetcher    *catalog.Fetcher
 	size       int
@@ -63,6 +66,10 @@ func WithLabels(s *labels.Set) Option { return func(c *config) { c.labels = s } 
 
 // WithLabelFile loads labels from a file (txt, JSON or ModelScope meta_info.txt; see package labels).
 func WithLabelFile(path string) Option { return func(c *config) { c.labelsPath = path } }
+
+// WithCategoryFile adds the categories of a categories file (labels.LoadCategories) to the model's
+// labels, so WithOnly can select a category (水果) of a user label file.
+func WithCategoryFile(path string) Option { return func(c *config) { c.catsPath = path } }
 
 // WithPreprocess overrides how photos become input tensors.
 func WithPreprocess(p imageio.Preprocess) Option { return func(c *config) { c.pre = &p } }
@@ -348,8 +355,10 @@ func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) 
 	case cfg.pre != nil:
 		pre = *cfg.pre
 	default:
-		sidecar := strings.TrimSuffix(m.Path, filepath.Ext(m.Path)) + ".json"
-		if _, err := os.Stat(sidecar); err == nil {
+		sidecar := sidecarPath(m.Path)
+		if sc, err := readSidecar(sidecar); err != nil {
+			return pre, err
+		} else if sc.Preprocess != nil {
 			p, err := imageio.LoadConfig(sidecar)
 			if err != nil {
 				return pre, err
@@ -382,6 +391,36 @@ func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) 
 		return pre, fmt.Errorf("%s: input %q has element type %s; want f32, u8 or i8", m.Path, ii.name, ii.dtype)
 	}
 	return pre, nil
+}
+
+// sidecarPath is the JSON file beside a model that describes it: <model>.json.
+func sidecarPath(model string) string {
+	return strings.TrimSuffix(model, filepath.Ext(model)) + ".json"
+}
+
+// sidecar is what Load reads from a model's sidecar: its preprocessing (imageio.LoadConfig) and labels.
+type sidecar struct {
+	Preprocess *json.RawMessage `json:"preprocess"`
+	Labels     json.RawMessage  `json:"labels"` // a JSON label list (labels.Parse): array, or index -> name
+}
+
+// maxSidecarBytes bounds a sidecar: a preprocess section and up to labels.MaxLabels names.
+const maxSidecarBytes = 32 << 20
+
+// readSidecar reads the sidecar at path; none there is the zero sidecar.
+func readSidecar(path string) (sidecar, error) {
+	var sc sidecar
+	if _, err := os.Stat(path); err != nil {
+		return sc, nil
+	}
+	data, err := userfile.ReadFile(path, maxSidecarBytes, "a model sidecar", userfile.CheckText)
+	if err != nil {
+		return sc, err
+	}
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return sc, fmt.Errorf("%s: %w", path, err)
+	}
+	return sc, nil
 }
 
 // preprocessFor fits the preprocessing to an input size: the crop is the size, and the shorter side

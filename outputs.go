@@ -255,6 +255,12 @@ func topKOf(s []float64, k int) []Prediction {
 	return out
 }
 
+// sidecarHasLabels reports whether the model's sidecar (<model>.json) has a "labels" list.
+func sidecarHasLabels(model string) bool {
+	sc, err := readSidecar(sidecarPath(model))
+	return err == nil && len(sc.Labels) > 0 && string(sc.Labels) != "null"
+}
+
 // chooseLabels picks the label set for a model scoring classes classes (-1: not known before compiling).
 func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) error {
 	switch {
@@ -271,6 +277,17 @@ func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) erro
 		if st, err := os.Stat(cfg.labelsPath); err == nil {
 			m.labelBytes = 4 * st.Size()
 		}
+	case entry == nil && sidecarHasLabels(m.Path):
+		sc, err := readSidecar(sidecarPath(m.Path))
+		if err != nil {
+			return err
+		}
+		s, err := labels.Parse(sidecarPath(m.Path)+" (labels)", sc.Labels)
+		if err != nil {
+			return err
+		}
+		m.labels = withChinese(s)
+		m.labelBytes = 4 * int64(len(sc.Labels)) // as for a label file
 	case entry != nil && entry.Labels == "imagenet1001":
 		m.labels = labels.ImageNetWithBackground()
 	case m.g.Meta["labels"] != "":
@@ -283,6 +300,16 @@ func (m *Model) chooseLabels(entry *catalog.Entry, cfg config, classes int) erro
 		m.labels = labels.ImageNetWithBackground()
 	case classes == 1000:
 		m.labels = labels.ImageNet()
+	}
+	if cfg.catsPath != "" {
+		if m.labels == nil {
+			return fmt.Errorf("%s: a categories file needs class names, and this model has none (give --labels)", m.Path)
+		}
+		s, err := labels.LoadCategories(cfg.catsPath, m.labels)
+		if err != nil {
+			return err
+		}
+		m.labels = s
 	}
 	if m.labels != nil && classes > 0 && m.labels.Len() != classes {
 		return fmt.Errorf("%s: the model scores %d classes but the label set has %d", m.Path, classes, m.labels.Len())

@@ -45,6 +45,7 @@ func (s *Set) matchIndex() *matchIndex {
 			ix.byCat = make(map[string][]int)
 			for i, cs := range s.cats {
 				for _, c := range cs {
+					c = strings.ToLower(c) // queries are lower-cased: "Fruit" from a user file matches fruit
 					ix.byCat[c] = append(ix.byCat[c], i)
 				}
 			}

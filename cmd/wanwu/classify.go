@@ -28,11 +28,13 @@ import (
 )
 
 const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
+const categoriesUsage = "categories file for the label file (lines \"水果: 苹果, 香蕉\"; docs/labels.md), so --only 水果 selects them"
 const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50: +25 MiB)"
 
 type classifyFlags struct {
 	model   string
 	labels  string
+	cats    string
 	topK    int
 	lang    string
 	threads int
@@ -71,7 +73,8 @@ already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was d
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name (see `wanwu models`)")
-	fl.StringVar(&f.labels, "labels", "", "label file: one label per line, JSON array/object, or ModelScope meta_info.txt")
+	fl.StringVar(&f.labels, "labels", "", "label file: one label per line, a table with a header (label, label_en, categories), JSON array/object, or ModelScope meta_info.txt (docs/labels.md)")
+	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.IntVar(&f.topK, "top-k", 5, "number of classes to show per photo")
 	fl.StringVar(&f.lang, "lang", "zh", "label language: zh or en")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
@@ -173,6 +176,9 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.cats != "" {
+		opts = append(opts, wanwu.WithCategoryFile(f.cats))
 	}
 	files := collectPhotos(args)
 	if len(files) == 0 {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,5 +102,50 @@ func TestCSVBOMAndLabelFileEnglish(t *testing.T) {
 	out, _, _ = runCLI(t, "classify", "--format", "csv", "--labels", file, parrot)
 	if !strings.Contains(out, ",金刚鹦鹉,,") {
 		t.Errorf("csv with a Chinese-only label file: label_en not empty: %q", out)
+	}
+}
+
+// A user label table with a categories column, and a categories file: --only selects a category of
+// either, and `wanwu labels --categories` lists them with their sizes.
+func TestUserCategories(t *testing.T) {
+	ls := labels.ImageNetWithBackground()
+	pets, err := ls.Match([]string{"猫", "狗"}, labels.MatchExact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	table.WriteString("label\tcategories\n")
+	for i := 0; i < ls.Len(); i++ {
+		cat := ""
+		if _, ok := slices.BinarySearch(pets, i); ok {
+			cat = "宠物"
+		}
+		table.WriteString(ls.Chinese(i) + "\t" + cat + "\n")
+	}
+	dir := t.TempDir()
+	file, cats := filepath.Join(dir, "labels.tsv"), filepath.Join(dir, "cats.txt")
+	os.WriteFile(file, []byte(table.String()), 0o644)
+	os.WriteFile(cats, []byte("零食: 热狗, 椒盐卷饼\n"), 0o644)
+
+	out, stderr, code := runCLI(t, "labels", "--labels", file, "--categories-file", cats, "--categories")
+	if code != 0 || !strings.Contains(out, "宠物\t"+strconv.Itoa(len(pets))+"\t") || !strings.Contains(out, "零食\t2\t椒盐卷饼,热狗") {
+		t.Fatalf("labels --categories: exit %d: %q %s", code, out, stderr)
+	}
+	for _, c := range []struct{ photo, only string }{{"cat.bmp", "宠物"}, {"hot_dog.jpg", "零食"}} {
+		out, stderr, code = runCLI(t, "classify", "--format", "jsonl", "--labels", file, "--categories-file", cats,
+			"--only", c.only, testutil.Shared(t, "images", c.photo))
+		var r record
+		if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil || len(r.Predictions) == 0 {
+			t.Fatalf("%s --only %s: exit %d, %v: %s %s", c.photo, c.only, code, err, out, stderr)
+		}
+		want, _, _ := runCLI(t, "labels", "--labels", file, "--categories-file", cats, "--only", c.only)
+		for _, p := range r.Predictions {
+			if !strings.Contains(want, "\n"+strconv.Itoa(p.Index)+"\t") && !strings.HasPrefix(want, strconv.Itoa(p.Index)+"\t") {
+				t.Errorf("%s --only %s: %d %s is not in the category", c.photo, c.only, p.Index, p.Label)
+			}
+		}
+	}
+	if _, stderr, code := runCLI(t, "labels", "--categories", "--labels", filepath.Join(dir, "labels.tsv"), "--categories-file", filepath.Join(dir, "none.txt")); code == 0 || !strings.Contains(stderr, "none.txt") {
+		t.Errorf("missing categories file: exit %d, %s", code, stderr)
 	}
 }

@@ -146,6 +146,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.serveCommand(),
 		m.benchCommand(),
 		m.planCommand(),
+		m.labelsCommand(),
 	)
 	return root
 }

@@ -15,6 +15,7 @@ import (
 
 type planFlags struct {
 	model, budget, format, labels string
+	cats                          string
 	only                          onlyFlags
 	size, threads                 int
 	precision                     string
@@ -42,6 +43,7 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: detected)")
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	fl.StringVar(&f.labels, "labels", "", "label file (for --only on models without built-in labels)")
+	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	f.only.register(fl, "plan for a classifier pruned to these classes (as for classify --only)")
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = the default and 224, 192, 160, 128 below it, for dynamic models)")
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
@@ -84,6 +86,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.cats != "" {
+		opts = append(opts, wanwu.WithCategoryFile(f.cats))
 	}
 	if f.photo != "" {
 		if _, err := userfile.CheckRegular(f.photo); err != nil { // a named pipe would block the read

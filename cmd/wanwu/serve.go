@@ -25,6 +25,7 @@ import (
 
 type serveFlags struct {
 	addr, model, labels  string
+	cats                 string
 	precision            string
 	budget, maxBody      string
 	maxBatch             int
@@ -71,6 +72,7 @@ See docs/api.md.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
 	fl.StringVar(&f.labels, "labels", "", "label file (see wanwu classify --help)")
+	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.StringVar(&f.budget, "budget", "", "memory budget for the process, e.g. 512MiB (default: cgroup limit or MemAvailable, less 10%)")
 	fl.IntVar(&f.maxBatch, "max-batch", 8, "most images per model run (1 = no batching)")
 	fl.DurationVar(&f.maxWait, "max-wait", 5*time.Millisecond, "how long a batch waits for more images")
@@ -190,6 +192,9 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.cats != "" {
+		opts = append(opts, wanwu.WithCategoryFile(f.cats))
 	}
 	if f.winograd {
 		opts = append(opts, wanwu.WithWinograd())
