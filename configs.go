@@ -78,6 +78,13 @@ func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 			}
 		}
 	}
+	if m.resize > 0 { // a crop cannot be larger than the photo resized
+		fit := slices.DeleteFunc(slices.Clone(sizes), func(s int) bool { return s > m.resize })
+		if len(fit) == 0 || (!ii.dynamic && len(fit) < len(sizes)) {
+			return nil, fmt.Errorf("%s: --resize %d is smaller than the %dx%d input it is cropped to", m.Path, m.resize, sizes[len(sizes)-1], sizes[len(sizes)-1])
+		}
+		sizes = fit
+	}
 	threads := cfg.threads
 	if threads <= 0 {
 		threads = goruntime.GOMAXPROCS(0)
@@ -156,8 +163,9 @@ func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (m
 	if outs := st.Steps; len(outs) > 0 {
 		c.Labels = outs[len(outs)-1].Shape.NumElements() / c.Batch
 	}
-	pre := preprocessFor(m.basePre, ii.shapeFor(c.Size, 1), ii.hAxis)
+	pre := preprocessFor(m.basePre, ii.shapeFor(c.Size, 1), ii.hAxis, m.resize)
 	c.Breakdown = m.held(memory.Predict(runtime.Union(st), m.decodeCost(photo, pre)), opts.Precision)
+	c.Resize = shorterSide(pre)
 	c.PredictedPeakBytes = c.Breakdown.Total()
 	if c.Precision == "fp32" {
 		c.Precision = GraphPrecision(m.g) // a half or quantized file runs as stored

@@ -40,6 +40,7 @@ type config struct {
 	pre        *imageio.Preprocess
 	fetcher    *catalog.Fetcher
 	size       int
+	resize     int // WithResize: the shorter side before the centre crop (0: the model's ratio)
 
 	precision    string // "" or "auto": the best that fits (fp32 without a budget)
 	budget       int64  // bytes; 0 = no budget (unless autoBudget)
@@ -79,6 +80,12 @@ func WithFetcher(f *catalog.Fetcher) Option { return func(c *config) { c.fetcher
 
 // WithInputSize sets the square input side for models whose spatial size is dynamic.
 func WithInputSize(n int) Option { return func(c *config) { c.size = n } }
+
+// WithResize sets the shorter side photos are resized to before the centre crop of the input size
+// (torchvision Resize(n) + CenterCrop(size)): WithResize(160) with WithInputSize(128) is
+// Resize(160)/CenterCrop(128). Only for models that resize the shorter side and crop (ONNX defaults,
+// sidecars with "shorter_crop"); it must be at least the input size.
+func WithResize(n int) Option { return func(c *config) { c.resize = n } }
 
 // WithPrecision asks for a weight precision: "fp32", another one the engine supports for the model
 // (see Precisions), or "auto" (the default): the most accurate that fits the budget.
@@ -185,6 +192,7 @@ type Model struct {
 	releases     int
 	logf         func(format string, a ...any) // nil: quiet
 	winograd     bool                          // Options.Winograd of every program compiled
+	resize       int                           // WithResize (0: the model's own ratio)
 }
 
 type quant struct {
@@ -393,6 +401,17 @@ func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) 
 	return pre, nil
 }
 
+// shorterSide is the side photos are resized to before the centre crop, 0 when they are not cropped so.
+func shorterSide(p imageio.Preprocess) int {
+	if p.Resize != "shorter_crop" && p.Resize != "" {
+		return 0
+	}
+	if p.ResizeShorter == 0 {
+		return max(p.Width, p.Height) * 256 / 224
+	}
+	return p.ResizeShorter
+}
+
 // sidecarPath is the JSON file beside a model that describes it: <model>.json.
 func sidecarPath(model string) string {
 	return strings.TrimSuffix(model, filepath.Ext(model)) + ".json"
@@ -424,12 +443,15 @@ func readSidecar(path string) (sidecar, error) {
 }
 
 // preprocessFor fits the preprocessing to an input size: the crop is the size, and the shorter side
-// before it keeps the configured ratio (resize_shorter/height of a sidecar), or N·256/224 by default.
-func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis int) imageio.Preprocess {
+// before it is resize when given (WithResize), else keeps the configured ratio (resize_shorter/height of a
+// sidecar), or N·256/224 by default.
+func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis, resize int) imageio.Preprocess {
 	p := base
 	p.Height, p.Width = shape[hAxis], shape[hAxis+1]
 	if p.Resize == "shorter_crop" || p.Resize == "" {
-		if base.ResizeShorter > 0 && base.Height > 0 {
+		if resize > 0 {
+			p.ResizeShorter = resize
+		} else if base.ResizeShorter > 0 && base.Height > 0 {
 			p.ResizeShorter = (base.ResizeShorter*max(p.Height, p.Width) + base.Height/2) / base.Height
 		} else {
 			p.ResizeShorter = 0 // max(H,W)*256/224
@@ -448,6 +470,12 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 	}
 	if m.basePre, err = m.basePreprocess(entry, cfg, &ii); err != nil {
 		return ii, err
+	}
+	if cfg.resize != 0 {
+		if r := m.basePre.Resize; r != "shorter_crop" && r != "" {
+			return ii, fmt.Errorf("%s: --resize %d: this model's photos are resized by %q, not shorter side then crop", m.Path, cfg.resize, r)
+		}
+		m.resize = cfg.resize
 	}
 
 	// Labels, checked against the classes the model scores.
@@ -489,7 +517,10 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	}
 	m.chosen = c
 	shape := ii.shapeFor(c.Size, 1)
-	m.pre = preprocessFor(m.basePre, shape, ii.hAxis)
+	if m.resize > 0 && m.resize < max(shape[ii.hAxis], shape[ii.hAxis+1]) {
+		return fmt.Errorf("%s: --resize %d is smaller than the %dx%d input it is cropped to", m.Path, m.resize, shape[ii.hAxis], shape[ii.hAxis+1])
+	}
+	m.pre = preprocessFor(m.basePre, shape, ii.hAxis, m.resize)
 	m.memLimit = cfg.memLimit
 	if cfg.memLimit {
 		if c.PredictedPeakBytes == 0 { // no budget: nothing was estimated yet (Estimate reads no weights)
@@ -533,6 +564,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	m.prog, m.stats = prog, prog.Stats()
 	m.chosen.Breakdown = m.held(memory.Predict(runtime.Union(m.stats), m.decodeCost(cfg.photo, m.pre)), m.ropts.Precision)
 	m.chosen.PredictedPeakBytes = m.chosen.Breakdown.Total()
+	m.chosen.Resize = shorterSide(m.pre)
 	m.chosen.Labels = prog.Graph().Outputs[0].Shape.NumElements()
 	if cfg.logf != nil {
 		cfg.logf("%s: %s; predicted peak %s", m.Name, m.chosen, m.chosen.Breakdown)

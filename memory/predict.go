@@ -139,6 +139,7 @@ const HeapMarginBytes = 8 << 20
 type Config struct {
 	Precision          string `json:"precision"`
 	Size               int    `json:"size"`
+	Resize             int    `json:"resize,omitempty"` // shorter side before the centre crop (0: photos are not cropped)
 	Batch              int    `json:"batch"`
 	Threads            int    `json:"threads"`
 	Labels             int    `json:"labels"`

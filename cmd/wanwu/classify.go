@@ -40,6 +40,7 @@ type classifyFlags struct {
 	threads int
 	format  string
 	size    int
+	resize  int
 
 	precision string
 	budget    string
@@ -81,6 +82,7 @@ already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was d
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl, csv, or csv-bom (CSV starting with a UTF-8 byte-order mark, so spreadsheet programs such as Excel read the Chinese labels right)")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
+	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	addMemoryFlags(fl, &f)
 	return c
@@ -151,6 +153,9 @@ func (f classifyFlags) validate() error {
 	if err := checkSize(f.size); err != nil {
 		return err
 	}
+	if err := checkResize(f.resize, f.size); err != nil {
+		return err
+	}
 	if err := f.only.validate(); err != nil {
 		return err
 	}
@@ -172,7 +177,7 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		return err
 	}
 	ctx := c.Context()
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))

@@ -37,6 +37,20 @@ func checkSize(n int) error {
 	return nil
 }
 
+// resizeUsage is --resize's help, the same in every command that takes it.
+const resizeUsage = "shorter side photos are resized to before the centre crop of --size (Resize(160)/CenterCrop(128) is --resize 160 --size 128; 0 = the model's ratio, size x 256/224)"
+
+// checkResize refuses a --resize below the smallest input or below the crop it feeds.
+func checkResize(resize, size int) error {
+	switch {
+	case resize != 0 && resize < minSize:
+		return usagef("--resize must be 0 (the model's ratio) or at least %d, got %d", minSize, resize)
+	case resize != 0 && size != 0 && resize < size:
+		return usagef("--resize %d is smaller than --size %d: the crop must fit in the resized photo", resize, size)
+	}
+	return nil
+}
+
 func checkFormat(format string, allowed ...string) error {
 	for _, a := range allowed {
 		if format == a {

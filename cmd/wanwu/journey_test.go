@@ -149,3 +149,43 @@ func TestUserCategories(t *testing.T) {
 		t.Errorf("missing categories file: exit %d, %s", code, stderr)
 	}
 }
+
+// --resize N --size M is Resize(N)/CenterCrop(M) in classify, plan, serve and bench alike: plan reports
+// it, classify's scores follow it, and each command refuses a resize smaller than the crop it feeds from
+// the model it loads.
+func TestResizeHonoured(t *testing.T) {
+	model := filepath.Join(testutil.RepoRoot(t), "testdata/models/resnest_tiny/model.onnx")
+	photo := testutil.Shared(t, "images", "cat_720p.jpg")
+	out, stderr, code := runCLI(t, "plan", "--model", model, "--format", "json", "--budget", "1GiB", "--resize", "160", "--size", "128")
+	var p struct{ Chosen struct{ Size, Resize int } }
+	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil || p.Chosen.Size != 128 || p.Chosen.Resize != 160 {
+		t.Fatalf("plan --resize 160 --size 128: exit %d, %v, chosen %+v: %s", code, err, p.Chosen, stderr)
+	}
+	scores := map[string]float64{}
+	for _, resize := range []string{"160", "256", "0"} {
+		out, stderr, code := runCLI(t, "classify", "--model", model, "--format", "jsonl", "--size", "128", "--resize", resize, photo)
+		var r record
+		if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil || len(r.Predictions) == 0 || r.InputSize[0] != 128 {
+			t.Fatalf("classify --resize %s: exit %d, %v: %s %s", resize, code, err, out, stderr)
+		}
+		scores[resize] = r.Predictions[0].Score
+	}
+	// 0 is the default ratio: 128 x 256/224 = 146, neither 160 nor 256.
+	if scores["160"] == scores["256"] || scores["160"] == scores["0"] {
+		t.Errorf("top scores %v: --resize changed nothing", scores)
+	}
+	tflite := "mobilenet_v1_0.25_128_quant"
+	for _, args := range [][]string{
+		{"classify", "--model", model, "--resize", "100", "--size", "128", photo},
+		{"plan", "--model", model, "--resize", "100", "--size", "128"},
+		{"serve", "--model", model, "--resize", "100", "--size", "128"},
+		{"bench", "--model", model, "--resize", "100", "--size", "128", "--budget", "1GiB"},
+		{"classify", "--model", model, "--resize", "100", photo}, // the crop chosen under the budget
+		{"serve", "--model", tflite, "--addr", "127.0.0.1:0", "--resize", "160"},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		if code == 0 || !strings.Contains(stderr, "--resize") {
+			t.Errorf("%v: exit %d, stderr %q; want an error about --resize", args, code, stderr)
+		}
+	}
+}

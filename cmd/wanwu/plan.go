@@ -17,7 +17,7 @@ type planFlags struct {
 	model, budget, format, labels string
 	cats                          string
 	only                          onlyFlags
-	size, threads                 int
+	size, threads, resize         int
 	precision                     string
 	photo                         string
 }
@@ -46,6 +46,7 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	f.only.register(fl, "plan for a classifier pruned to these classes (as for classify --only)")
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = the default and 224, 192, 160, 128 below it, for dynamic models)")
+	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
 	fl.StringVar(&f.photo, "photo", "", "size the photo-decoding estimate by this photo's header (default: 1920x1080)")
@@ -60,6 +61,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		return err
 	}
 	if err := checkSize(f.size); err != nil {
+		return err
+	}
+	if err := checkResize(f.resize, f.size); err != nil {
 		return err
 	}
 	if err := checkThreads(f.threads); err != nil {
@@ -82,7 +86,7 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		}
 		budget = b
 	}
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithPrecision(f.precision),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize), wanwu.WithPrecision(f.precision),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
@@ -122,7 +126,7 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		return enc.Encode(p)
 	}
 	fmt.Fprintf(m.Stdout, "model %s, budget %s (%s)\n", p.Model, memory.FormatSize(p.BudgetBytes), budget.Source)
-	fmt.Fprintf(m.Stdout, "  %-4s %-9s %-5s %-5s %-7s %-7s %11s  %s\n", "rank", "precision", "size", "batch", "threads", "labels", "peak", "breakdown")
+	fmt.Fprintf(m.Stdout, "  %-4s %-9s %-5s %-6s %-5s %-7s %-7s %11s  %s\n", "rank", "precision", "size", "resize", "batch", "threads", "labels", "peak", "breakdown")
 	for i, c := range p.Candidates {
 		mark := " "
 		if p.Chosen != nil && c.Precision == p.Chosen.Precision && c.Size == p.Chosen.Size && c.Batch == p.Chosen.Batch {
@@ -131,8 +135,8 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 			mark = "-"
 		}
 		b := c.Breakdown
-		fmt.Fprintf(m.Stdout, "%s %-4d %-9s %-5d %-5d %-7d %-7d %11s  weights %s + packed %s + arena %s + decode %s + runtime %s\n",
-			mark, i+1, c.Precision, c.Size, c.Batch, c.Threads, c.Labels, memory.FormatSize(c.PredictedPeakBytes),
+		fmt.Fprintf(m.Stdout, "%s %-4d %-9s %-5d %-6d %-5d %-7d %-7d %11s  weights %s + packed %s + arena %s + decode %s + runtime %s\n",
+			mark, i+1, c.Precision, c.Size, c.Resize, c.Batch, c.Threads, c.Labels, memory.FormatSize(c.PredictedPeakBytes),
 			memory.FormatSize(b.Weights), memory.FormatSize(b.Packed), memory.FormatSize(b.Arena),
 			memory.FormatSize(b.Decode), memory.FormatSize(b.Runtime))
 	}

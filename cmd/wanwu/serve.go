@@ -36,6 +36,7 @@ type serveFlags struct {
 	bodyStall            time.Duration
 	maxDecodes, maxConns int
 	threads, size        int
+	resize               int
 	maxPixels            int64
 	logFormat            string
 	releaseAfter         time.Duration
@@ -89,6 +90,7 @@ See docs/api.md.`,
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
+	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
 	f.only.register(fl, "serve only these classes (comma-separated names or categories, as for classify --only): the classifier is pruned to them at load; a request's only= selects among them")
@@ -126,6 +128,9 @@ func (f serveFlags) validate() (budget, maxBody int64, err error) {
 		return 0, 0, err
 	}
 	if err := checkSize(f.size); err != nil {
+		return 0, 0, err
+	}
+	if err := checkResize(f.resize, f.size); err != nil {
 		return 0, 0, err
 	}
 	if err := checkPrecision(f.precision); err != nil {
@@ -187,7 +192,7 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 
 	// The model gets three quarters of the budget to choose its configuration in (precision, and size
 	// for dynamic models); the rest is for requests in flight: bodies, decoded photos, batch arenas.
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize),
 		wanwu.WithPrecision(f.precision), wanwu.WithBudget(budget-budget/4, budgetFrom+" less a quarter for requests"),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
@@ -265,7 +270,7 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "model", info.Name, "input_size", info.InputSize,
-		"precision", info.Precision, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
+		"precision", info.Precision, "resize", model.Config().Resize, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
 		"max_batch", maxBatch, "batch_dynamic", model.BatchDynamic(), "max_wait", f.maxWait.String(),
 		"max_body", maxBody, "timeout", f.timeout.String(), "gomaxprocs", goruntime.GOMAXPROCS(0))
 	// A second SIGTERM or SIGINT during the drain delay ends it (the first one ended ctx).
