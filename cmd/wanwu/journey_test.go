@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -186,6 +187,44 @@ func TestResizeHonoured(t *testing.T) {
 		_, stderr, code := runCLI(t, args...)
 		if code == 0 || !strings.Contains(stderr, "--resize") {
 			t.Errorf("%v: exit %d, stderr %q; want an error about --resize", args, code, stderr)
+		}
+	}
+}
+
+// `make demo` fetches into the binary's own cache: afterwards `wanwu models` lists the default model as
+// cached (with HOME and the XDG cache in a temp folder, and no WANWU_HOME).
+func TestMakeDemoFillsTheModelsCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs make demo")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	root := testutil.RepoRoot(t)
+	testutil.Shared(t, "models", "mobilenet_v2_1.0_224_quant.tflite") // the Makefile's mirror
+	home := t.TempDir()
+	bin := filepath.Join(t.TempDir(), "wanwu")
+	// The Go build and module caches stay where they are (they default to HOME's); WANWU_* are unset.
+	gocache, _ := exec.Command("go", "env", "GOCACHE").Output()
+	modcache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "WANWU_") })
+	env = append(env, "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+		"GOCACHE="+strings.TrimSpace(string(gocache)), "GOMODCACHE="+strings.TrimSpace(string(modcache)))
+	cmd := exec.Command("make", "--no-print-directory", "demo", "BIN="+bin, "SHARED="+filepath.Dir(filepath.Dir(testutil.Shared(t, "models", "mobilenet_v2_1.0_224_quant.tflite"))))
+	cmd.Dir, cmd.Env = root, env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "金刚鹦鹉") {
+		t.Fatalf("make demo: %v\n%s", err, out)
+	}
+	models := exec.Command(bin, "models")
+	models.Env = env
+	list, err := models.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(list), "\n") {
+		if strings.HasPrefix(line, "mobilenet_v2_1.0_224_quant (default)") && !strings.Contains(line, " yes ") {
+			t.Errorf("after make demo the default model is not cached:\n%s", list)
 		}
 	}
 }
