@@ -92,7 +92,7 @@ func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 	var cs []memory.Config
 	for _, p := range precs {
 		for _, s := range sizes {
-			cs = append(cs, memory.Config{Precision: p, Size: s, Batch: 1, Threads: threads})
+			cs = append(cs, memory.Config{Precision: p, Size: s, Batch: max(cfg.batch, 1), Threads: threads})
 		}
 	}
 	memory.SortByQuality(cs)
@@ -109,62 +109,87 @@ func budgetOf(cfg config) (memory.Budget, error) {
 }
 
 // chooseConfig returns the configuration to compile: without a budget the first candidate (the most
-// accurate, not estimated: configure predicts it from the compiled program); under one, the first
-// candidate whose prediction fits, which is the configuration PlanConfigs marks chosen for the same
-// options and budget (it estimates the same list with the same predict and memory.Choose).
+// accurate, not estimated: configure predicts it from the compiled program); under one, the choice of
+// choose, the one function behind PlanConfigs too.
 func (m *Model) chooseConfig(cfg config, ii inputInfo) (memory.Config, error) {
-	cands, err := m.candidates(cfg, ii)
-	if err != nil {
-		return memory.Config{}, err
-	}
+	cfg.batch = 0 // Load compiles batch 1; batch programs come later (ClassifyBatch, PrepareBatch)
 	budget, err := budgetOf(cfg)
 	if err != nil {
 		return memory.Config{}, err
 	}
 	if budget.Bytes <= 0 && !cfg.autoBudget {
+		cands, err := m.candidates(cfg, ii)
+		if err != nil {
+			return memory.Config{}, err
+		}
 		return cands[0], nil
 	}
 	m.budget = budget
+	plan, err := m.choose(context.Background(), cfg, ii, budget.Bytes, true)
+	if err != nil {
+		return memory.Config{}, err
+	}
+	if plan.Chosen == nil {
+		return memory.Config{}, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
+	}
+	if cfg.logf != nil {
+		cfg.logf("budget %s (%s)", memory.FormatSize(budget.Bytes), budget.Source)
+	}
+	return *plan.Chosen, nil
+}
+
+// choose predicts the candidates, best first, and chooses the most accurate that fits budget
+// (memory.Choose): Load (chooseConfig) and PlanConfigs both choose here, so `wanwu plan` marks what
+// `wanwu classify` runs. With firstFit it stops predicting at the first candidate that fits (Load needs
+// no more); the choice is the same, since the candidates come best first. A candidate the engine cannot
+// run (a precision a model does not support) is left out; none left is the best one's error.
+func (m *Model) choose(ctx context.Context, cfg config, ii inputInfo, budget int64, firstFit bool) (memory.Plan, error) {
+	cands, err := m.candidates(cfg, ii)
+	if err != nil {
+		return memory.Plan{}, err
+	}
 	var all []memory.Config
 	var firstErr error
 	for _, c := range cands {
+		if err := ctx.Err(); err != nil {
+			return memory.Plan{}, err
+		}
 		pc, err := m.predict(ii, c, cfg.photo)
 		if err != nil {
-			if len(cands) == 1 {
-				return memory.Config{}, err
-			}
 			firstErr = cmp.Or(firstErr, err)
-			continue // a precision the engine cannot run this model in is not a candidate
+			continue
 		}
 		all = append(all, pc)
-		if pc.PredictedPeakBytes <= budget.Bytes {
-			if cfg.logf != nil {
-				cfg.logf("budget %s (%s)", memory.FormatSize(budget.Bytes), budget.Source)
-			}
-			return pc, nil
+		if firstFit && pc.PredictedPeakBytes <= budget {
+			break
 		}
 	}
 	if len(all) == 0 {
-		return memory.Config{}, firstErr // the most accurate candidate's reason
+		return memory.Plan{}, firstErr
 	}
-	plan := memory.Choose(m.Name, all, budget.Bytes)
-	return memory.Config{}, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
+	return memory.Choose(m.Name, all, budget), nil
 }
 
 // predict estimates configuration c's peak RSS (memory.Predict) without compiling weights or
 // allocating the arena.
 func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (memory.Config, error) {
-	opts := runtime.Options{Threads: c.Threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(c.Size, c.Batch)},
-		Precision: m.runPrecision(c.Precision), Winograd: m.winograd}
-	st, err := runtime.Estimate(m.g, opts)
-	if err != nil {
-		return memory.Config{}, fmt.Errorf("%s: %s at %d: %w", m.Path, c.Precision, c.Size, err)
-	}
-	if outs := st.Steps; len(outs) > 0 {
-		c.Labels = outs[len(outs)-1].Shape.NumElements() / c.Batch
+	// A batch of N is what `wanwu serve --max-batch N` holds: a program for each batch size up to N,
+	// sharing the weights and one arena (as Model.PredictBatches).
+	var stats []runtime.Stats
+	opts := runtime.Options{Threads: c.Threads, Precision: m.runPrecision(c.Precision), Winograd: m.winograd}
+	for n := 1; n <= c.Batch; n++ {
+		opts.InputShapes = map[string]tensor.Shape{ii.name: ii.shapeFor(c.Size, n)}
+		st, err := runtime.Estimate(m.g, opts)
+		if err != nil {
+			return memory.Config{}, fmt.Errorf("%s: %s at %d, batch %d: %w", m.Path, c.Precision, c.Size, n, err)
+		}
+		if outs := st.Steps; n == 1 && len(outs) > 0 {
+			c.Labels = outs[len(outs)-1].Shape.NumElements()
+		}
+		stats = append(stats, st)
 	}
 	pre := preprocessFor(m.basePre, ii.shapeFor(c.Size, 1), ii.hAxis, m.resize)
-	c.Breakdown = m.held(memory.Predict(runtime.Union(st), m.decodeCost(photo, pre)), opts.Precision)
+	c.Breakdown = m.held(memory.Predict(runtime.Union(stats...), m.decodeCost(photo, pre)), opts.Precision)
 	c.Resize = shorterSide(pre)
 	c.PredictedPeakBytes = c.Breakdown.Total()
 	if c.Precision == "fp32" {
@@ -201,27 +226,13 @@ func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option
 		return memory.Plan{}, err
 	}
 	defer m.g.Close()
-	cands, err := m.candidates(cfg, ii)
+	if cfg.batch > 1 && !m.BatchDynamic() {
+		return memory.Plan{}, fmt.Errorf("%s: the model's batch is fixed at 1; it cannot run batches of %d", m.Path, cfg.batch)
+	}
+	p, err := m.choose(ctx, cfg, ii, budget, false)
 	if err != nil {
 		return memory.Plan{}, err
 	}
-	var all []memory.Config
-	var firstErr error
-	for _, c := range cands {
-		if err := ctx.Err(); err != nil {
-			return memory.Plan{}, err
-		}
-		pc, err := m.predict(ii, c, cfg.photo)
-		if err != nil {
-			firstErr = cmp.Or(firstErr, err)
-			continue
-		}
-		all = append(all, pc)
-	}
-	if len(all) == 0 {
-		return memory.Plan{}, firstErr
-	}
-	p := memory.Choose(m.Name, all, budget)
 	for _, u := range m.unmatched {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("--only: no class matches %q; ignored", u))
 	}

@@ -40,6 +40,7 @@ type config struct {
 	pre        *imageio.Preprocess
 	fetcher    *catalog.Fetcher
 	size       int
+	batch      int // WithBatch: plan for batches of up to this many (PlanConfigs)
 	resize     int // WithResize: the shorter side before the centre crop (0: the model's ratio)
 
 	precision    string // "" or "auto": the best that fits (fp32 without a budget)
@@ -80,6 +81,11 @@ func WithFetcher(f *catalog.Fetcher) Option { return func(c *config) { c.fetcher
 
 // WithInputSize sets the square input side for models whose spatial size is dynamic.
 func WithInputSize(n int) Option { return func(c *config) { c.size = n } }
+
+// WithBatch makes PlanConfigs predict batches of up to n photos: a program for each batch size up to n
+// sharing weights and one arena, as `wanwu serve --max-batch n` holds. A model with a fixed batch of 1
+// cannot; Load compiles batch 1 whatever it says (ClassifyBatch adds the others).
+func WithBatch(n int) Option { return func(c *config) { c.batch = n } }
 
 // WithResize sets the shorter side photos are resized to before the centre crop of the input size
 // (torchvision Resize(n) + CenterCrop(size)): WithResize(160) with WithInputSize(128) is

@@ -228,3 +228,91 @@ func TestMakeDemoFillsTheModelsCache(t *testing.T) {
 		}
 	}
 }
+
+// plan marks what classify runs: for a budget at each candidate's predicted peak (and just under it),
+// the configuration plan chooses is the one classify loads (one function, wanwu's choose, behind both).
+func TestPlanChoosesWhatClassifyRuns(t *testing.T) {
+	model := filepath.Join(testutil.RepoRoot(t), "testdata/models/resnest_tiny/model.onnx")
+	photo := testutil.Shared(t, "images", "cat_720p.jpg")
+	type plan struct {
+		Chosen *struct {
+			Precision          string
+			Size               int
+			PredictedPeakBytes int64 `json:"predicted_peak_bytes"`
+		}
+		Candidates []struct {
+			PredictedPeakBytes int64 `json:"predicted_peak_bytes"`
+		}
+	}
+	planAt := func(budget int64) plan {
+		out, stderr, code := runCLI(t, "plan", "--model", model, "--format", "json", "--photo", photo, "--budget", strconv.FormatInt(budget, 10))
+		var p plan
+		if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
+			t.Fatalf("plan --budget %d: exit %d, %v: %s", budget, code, err, stderr)
+		}
+		return p
+	}
+	all := planAt(1 << 40)
+	if len(all.Candidates) < 6 {
+		t.Fatalf("%d candidates; want several precisions and sizes", len(all.Candidates))
+	}
+	budgets := []int64{1 << 40}
+	for _, c := range all.Candidates {
+		budgets = append(budgets, c.PredictedPeakBytes, c.PredictedPeakBytes-1)
+	}
+	slices.Sort(budgets)
+	budgets = slices.Compact(budgets)
+	chosen := map[string]bool{}
+	for _, b := range budgets {
+		p := planAt(b)
+		out, stderr, code := runCLI(t, "classify", "--model", model, "--format", "jsonl", "--budget", strconv.FormatInt(b, 10), photo)
+		if p.Chosen == nil {
+			if code == 0 {
+				t.Errorf("budget %d: plan chose nothing, classify ran: %s", b, out)
+			}
+			continue
+		}
+		var r record
+		if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
+			t.Fatalf("budget %d: classify exit %d, %v: %s", b, code, err, stderr)
+		}
+		if r.Precision != p.Chosen.Precision || r.InputSize[0] != p.Chosen.Size {
+			t.Errorf("budget %d: plan chose %s at %d, classify ran %s at %d", b, p.Chosen.Precision, p.Chosen.Size, r.Precision, r.InputSize[0])
+		}
+		chosen[p.Chosen.Precision+strconv.Itoa(p.Chosen.Size)] = true
+	}
+	if len(chosen) < 3 {
+		t.Errorf("the budgets led to %d configurations; the test needs several", len(chosen))
+	}
+}
+
+// plan --batch N predicts what serve --max-batch N holds (more than batch 1), and plan --winograd the
+// Winograd weights (more packed memory); a fixed-batch model cannot plan batches.
+func TestPlanBatchAndWinograd(t *testing.T) {
+	model := filepath.Join(testutil.RepoRoot(t), "testdata/models/resnet50_tiny/model.onnx")
+	peak := func(args ...string) (int64, int64) {
+		out, stderr, code := runCLI(t, append([]string{"plan", "--model", model, "--format", "json", "--budget", "1GiB", "--precision", "fp32", "--size", "128"}, args...)...)
+		var p struct {
+			Chosen struct {
+				Batch int
+				Peak  int64 `json:"predicted_peak_bytes"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil {
+			t.Fatalf("plan %v: exit %d, %v: %s", args, code, err, stderr)
+		}
+		return p.Chosen.Peak, int64(p.Chosen.Batch)
+	}
+	one, b1 := peak()
+	four, b4 := peak("--batch", "4")
+	wino, _ := peak("--winograd")
+	if b1 != 1 || b4 != 4 || four <= one {
+		t.Errorf("batch 1: %d bytes (batch %d); batch 4: %d bytes (batch %d); want more for 4", one, b1, four, b4)
+	}
+	if wino <= one {
+		t.Errorf("--winograd predicts %d bytes, no more than %d without", wino, one)
+	}
+	if _, stderr, code := runCLI(t, "plan", "--batch", "2"); code == 0 || !strings.Contains(stderr, "fixed at 1") {
+		t.Errorf("plan --batch 2 on a fixed-batch model: exit %d, %s", code, stderr)
+	}
+}

@@ -17,7 +17,8 @@ type planFlags struct {
 	model, budget, format, labels string
 	cats                          string
 	only                          onlyFlags
-	size, threads, resize         int
+	size, threads, resize, batch  int
+	winograd                      bool
 	precision                     string
 	photo                         string
 }
@@ -47,6 +48,8 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	f.only.register(fl, "plan for a classifier pruned to these classes (as for classify --only)")
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = the default and 224, 192, 160, 128 below it, for dynamic models)")
 	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
+	fl.IntVar(&f.batch, "batch", 1, "predict batches of up to N photos, as serve --max-batch N holds (models with a dynamic batch)")
+	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
 	fl.StringVar(&f.photo, "photo", "", "size the photo-decoding estimate by this photo's header (default: 1920x1080)")
@@ -65,6 +68,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 	}
 	if err := checkResize(f.resize, f.size); err != nil {
 		return err
+	}
+	if f.batch < 1 || f.batch > 256 {
+		return usagef("--batch must be from 1 to 256, got %d", f.batch)
 	}
 	if err := checkThreads(f.threads); err != nil {
 		return err
@@ -86,13 +92,16 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		}
 		budget = b
 	}
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize), wanwu.WithPrecision(f.precision),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize), wanwu.WithPrecision(f.precision), wanwu.WithBatch(f.batch),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
 	if f.cats != "" {
 		opts = append(opts, wanwu.WithCategoryFile(f.cats))
+	}
+	if f.winograd {
+		opts = append(opts, wanwu.WithWinograd())
 	}
 	if f.photo != "" {
 		if _, err := userfile.CheckRegular(f.photo); err != nil { // a named pipe would block the read
