@@ -144,7 +144,7 @@ func WithMemoryLimit() Option { return func(c *config) { c.memLimit = true } }
 func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }
 
 // WithWinograd lets stride-1 3×3 convolutions run as Winograd F(2×2,3×3): 13-17% faster on
-// ResNet-50/ResNeSt for 16/9 the memory of those layers' packed weights (ResNet-50: +25 MiB). The
+// ResNet-50/ResNeSt for 16/9 the memory of those layers' packed weights (ResNet-50 fp32 at 224: +11 MiB peak RSS, docs/memory.md). The
 // default is the leaner im2col path; the memory prediction follows the choice.
 func WithWinograd() Option { return func(c *config) { c.winograd = true } }
 

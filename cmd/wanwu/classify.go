@@ -29,7 +29,7 @@ import (
 
 const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
 const categoriesUsage = "categories file for the label file (lines \"水果: 苹果, 香蕉\"; docs/labels.md), so --only 水果 selects them"
-const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50: +25 MiB)"
+const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50 fp32: +11 MiB peak RSS)"
 
 type classifyFlags struct {
 	model   string
@@ -69,11 +69,15 @@ photo's error and the others go on.
 Exit status: 0 every file was classified; 1 some failed (each has its error) or the model could not be
 loaded; 2 usage error (bad flags or arguments) and nothing else; 3 internal error (a bug; results
 already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was done.`,
+		Example: `  wanwu classify photo.jpg                       # Chinese top-5 with the default model
+  wanwu models                                   # the catalog models for --model, cached or not
+  wanwu classify --model resnet50.onnx --lang en cat.png
+  wanwu classify --format csv-bom --only 水果 photos/   # CSV for Excel, fruit classes only`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return m.classify(c, f, args) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name (see `wanwu models`)")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
 	fl.StringVar(&f.labels, "labels", "", "label file: one label per line, a table with a header (label, label_en, categories), JSON array/object, or ModelScope meta_info.txt (docs/labels.md)")
 	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.IntVar(&f.topK, "top-k", 5, "number of classes to show per photo")

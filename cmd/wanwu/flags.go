@@ -18,6 +18,10 @@ import (
 // Checks and parsers for the flags several subcommands share, so each is validated, and refused with
 // the same message (a usage error, exit status 2), wherever it appears.
 
+// modelUsage is --model's help in every command. No backquotes: pflag would take a quoted word for the
+// flag's value name ("--model wanwu models").
+const modelUsage = "model file (.onnx, .tflite) or catalog name; wanwu models lists the catalog"
+
 // minSize is the smallest --size accepted: an ImageNet CNN halves its input five times.
 const minSize = 32
 

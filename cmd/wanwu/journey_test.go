@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
@@ -314,5 +318,32 @@ func TestPlanBatchAndWinograd(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "plan", "--batch", "2"); code == 0 || !strings.Contains(stderr, "fixed at 1") {
 		t.Errorf("plan --batch 2 on a fixed-batch model: exit %d, %s", code, stderr)
+	}
+}
+
+// Every memory figure quoted in a command's help (long text and flags) is one docs/memory.md states, so
+// the help cannot drift from the measurements (the --winograd cost once read +25 MiB, measured +11).
+func TestHelpFiguresAreInMemoryDoc(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "docs/memory.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	figure := regexp.MustCompile(`\+?\d+(\.\d+)? [KMG]iB`)
+	root := NewMain(io.Discard, io.Discard).rootCommand()
+	found := 0
+	for _, c := range root.Commands() {
+		texts := []string{c.Long}
+		c.Flags().VisitAll(func(f *pflag.Flag) { texts = append(texts, f.Usage) })
+		for _, text := range texts {
+			for _, fig := range figure.FindAllString(text, -1) {
+				found++
+				if !strings.Contains(string(doc), fig) {
+					t.Errorf("wanwu %s --help quotes %q, which docs/memory.md does not state: %q", c.Name(), fig, text)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no figures found in the help: the pattern is broken")
 	}
 }

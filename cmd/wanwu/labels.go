@@ -30,7 +30,7 @@ file are in docs/labels.md.`,
 		RunE: func(c *cobra.Command, args []string) error { return m.listLabels(c, f) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name (see `wanwu models`)")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
 	fl.StringVar(&f.labels, "labels", "", "label file (see wanwu classify --help)")
 	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.BoolVar(&f.categories, "categories", false, "list the categories (name, number of classes, the first few) instead of the classes")

@@ -40,7 +40,7 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 		RunE: func(c *cobra.Command, args []string) error { return m.plan(c, f) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
 	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: detected)")
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	fl.StringVar(&f.labels, "labels", "", "label file (for --only on models without built-in labels)")

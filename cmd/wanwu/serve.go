@@ -71,7 +71,7 @@ See docs/api.md.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
 	fl.StringVar(&f.labels, "labels", "", "label file (see wanwu classify --help)")
 	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.StringVar(&f.budget, "budget", "", "memory budget for the process, e.g. 512MiB (default: cgroup limit or MemAvailable, less 10%)")

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -84,7 +85,13 @@ type Info struct {
 	PlanBytes   int64  `json:"plan_bytes"`   // activation arenas of every batch size the server runs
 	WeightBytes int64  `json:"weight_bytes"` // weights (and repacked copies)
 	PeakBytes   int64  `json:"peak_bytes"`   // predicted model memory: weights + arenas + runtime
-	MaxBatch    int    `json:"max_batch"`
+	// RSSBytes and PeakRSSBytes are what the process holds now and has held at most (VmRSS, VmHWM),
+	// measured when /v1/models answers: PeakBytes is the model's reservation alone, without the
+	// requests' bodies, decoded photos and the Go heap's garbage between collections. 0 (omitted) where
+	// the OS does not say (no /proc).
+	RSSBytes     int64 `json:"rss_bytes,omitempty"`
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	MaxBatch     int   `json:"max_batch"`
 	// BatchDynamic: the model runs several images in one run. Without it, max-batch is 1: a fixed-batch
 	// model runs images one by one anyway, and gathering them would only add waiting.
 	BatchDynamic bool `json:"batch_dynamic"`
@@ -318,7 +325,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"models": []Info{s.info}})
+	info := s.info
+	if st, err := procstat.Status(); err == nil {
+		info.RSSBytes, info.PeakRSSBytes = st["VmRSS"], st["VmHWM"]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": []Info{info}})
 }
 
 // query holds the validated query parameters.

@@ -25,6 +25,7 @@ import (
 	"github.com/wanwu-ai/wanwu/catalog"
 	"github.com/wanwu-ai/wanwu/imageio"
 	"github.com/wanwu-ai/wanwu/internal/imagegen"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 )
 
@@ -643,6 +644,13 @@ func TestHealthReadyModelsMetricsPage(t *testing.T) {
 	}
 	if got := models.Models[0]; got.Name != testModelName || got.Labels != 1001 || got.PlanBytes != int64(m.Stats().ArenaBytes) || got.InputSize[0] != 128 {
 		t.Errorf("models: %+v", got)
+	}
+	// Beside the model's reservation, what the process really holds (Linux: /proc), which is more.
+	if rss, err := procstat.RSS(); err == nil {
+		got := models.Models[0]
+		if got.RSSBytes < rss/2 || got.RSSBytes > 2*rss || got.PeakRSSBytes < got.RSSBytes || got.RSSBytes <= got.PeakBytes {
+			t.Errorf("models: rss_bytes %d, peak_rss_bytes %d, peak_bytes %d; the process holds %d", got.RSSBytes, got.PeakRSSBytes, got.PeakBytes, rss)
+		}
 	}
 	code, page := get(t, hs.URL+"/")
 	if code != 200 || !strings.Contains(page, "v1/classify") || !strings.Contains(page, "万物") {
