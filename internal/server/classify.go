@@ -218,6 +218,8 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 		preds := rr.Predictions
 		if q.only != nil {
 			preds = subset(preds, q.only, q.topK)
+		} else {
+			preds = s.meaningful(preds)
 		}
 		if q.lang == "en" {
 			for p := range preds {
@@ -321,6 +323,16 @@ func (s *Server) writeResults(w http.ResponseWriter, recs []wanwu.Record, warnin
 		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 	w.Write([]byte("}\n"))
+}
+
+// meaningful drops the background class and the classes under wanwu.MinScore after the first, as the
+// model's own top-K does: a batch scored for every class (another request's only=) comes back whole.
+func (s *Server) meaningful(preds []wanwu.Prediction) []wanwu.Prediction {
+	if ls := s.model.Labels(); ls != nil && ls.Background() >= 0 {
+		bg := ls.Background()
+		preds = slices.DeleteFunc(preds, func(p wanwu.Prediction) bool { return p.Index == bg })
+	}
+	return wanwu.Meaningful(preds)
 }
 
 // subset keeps the topK best predictions whose class is in only (ascending), rescaled to sum to 1 over

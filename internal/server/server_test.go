@@ -693,3 +693,14 @@ func TestNewRefusesTooSmallBudget(t *testing.T) {
 		t.Errorf("New with a budget the size of the model: %v", err)
 	}
 }
+
+// A result scored for every class (a batch shared with another request's only=) is trimmed as the
+// model's own top-K is: no background class, nothing under wanwu.MinScore after the first.
+func TestMeaningfulTrimsFullResults(t *testing.T) {
+	s, _ := newServer(t, loadModel(t), Config{})
+	got := s.meaningful([]wanwu.Prediction{{Index: 90, Score: 0.9}, {Index: 0, Score: 0.05}, {Index: 12, Score: 0.04},
+		{Index: 13, Score: wanwu.MinScore / 2}, {Index: 14, Score: 0}})
+	if len(got) != 2 || got[0].Index != 90 || got[1].Index != 12 {
+		t.Errorf("trimmed to %+v; want classes 90 and 12", got)
+	}
+}
