@@ -35,7 +35,7 @@ func TestOSMemoryCrossBuilds(t *testing.T) {
 		t.Skip("cross-compiles")
 	}
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	for _, target := range [][2]string{{"darwin", "arm64"}, {"darwin", "amd64"}, {"windows", "amd64"}, {"linux", "arm64"}} {
+	for _, target := range [][2]string{{"darwin", "arm64"}, {"windows", "amd64"}} {
 		cmd := exec.Command(gobin, "vet", ".")
 		cmd.Env = append(os.Environ(), "GOOS="+target[0], "GOARCH="+target[1], "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
