@@ -10,7 +10,8 @@ SHARED  ?= ../shared
 ifneq ($(wildcard $(SHARED)/models),)
 export WANWU_MIRROR ?= $(abspath $(SHARED)/models),$(abspath $(SHARED)/images)
 endif
-export WANWU_HOME ?= $(abspath .cache)
+# The cache is the binary's own ($WANWU_HOME, else ~/.cache/wanwu): what `make demo` fetches, `wanwu models`
+# then lists as cached, and a later `wanwu classify` finds without fetching again.
 
 .PHONY: all build demo test test-purego vet lint generate check-generated clean
 all: build
@@ -19,8 +20,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/wanwu
 
 demo: build
-	$(BIN) fetch parrot
-	$(BIN) classify "$(WANWU_HOME)/parrot.jpg"
+	$(BIN) classify "$$($(BIN) fetch parrot)"
 
 vet:
 	$(GO) vet ./...

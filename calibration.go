@@ -108,7 +108,7 @@ func Calibration(ctx context.Context, model string, photos []string, opts ...Opt
 		size = ii.baseSize
 	}
 	shape := ii.shapeFor(size, 1)
-	if err := m.calibrateGraph(ctx, photos, preprocessFor(m.basePre, shape, ii.hAxis), shape, ii.dtype, cfg.threads); err != nil {
+	if err := m.calibrateGraph(ctx, photos, preprocessFor(m.basePre, shape, ii.hAxis, m.resize), shape, ii.dtype, cfg.threads); err != nil {
 		return nil, err
 	}
 	return passes.LoadCalibration(m.g)

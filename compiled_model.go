@@ -93,6 +93,9 @@ func labelsInfo(s *labels.Set) *compiled.Labels {
 	case s == labels.ImageNetWithBackground():
 		return &compiled.Labels{Builtin: "imagenet1001"}
 	}
+	if table, ok := s.Table(); ok {
+		return &compiled.Labels{Table: string(table)}
+	}
 	names := make([]string, s.Len())
 	for i := range names {
 		names[i] = s.English(i)
@@ -111,6 +114,8 @@ func compiledLabels(path string, l *compiled.Labels) (*labels.Set, error) {
 		return labels.ImageNetWithBackground(), nil
 	case l.Builtin != "":
 		return nil, fmt.Errorf("%s: unknown built-in label set %q", path, l.Builtin)
+	case l.Table != "":
+		return labels.Parse(path+" (labels)", []byte(l.Table))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -77,6 +78,13 @@ func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 			}
 		}
 	}
+	if m.resize > 0 { // a crop cannot be larger than the photo resized
+		fit := slices.DeleteFunc(slices.Clone(sizes), func(s int) bool { return s > m.resize })
+		if len(fit) == 0 || (!ii.dynamic && len(fit) < len(sizes)) {
+			return nil, fmt.Errorf("%s: --resize %d is smaller than the %dx%d input it is cropped to", m.Path, m.resize, sizes[len(sizes)-1], sizes[len(sizes)-1])
+		}
+		sizes = fit
+	}
 	threads := cfg.threads
 	if threads <= 0 {
 		threads = goruntime.GOMAXPROCS(0)
@@ -84,7 +92,7 @@ func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 	var cs []memory.Config
 	for _, p := range precs {
 		for _, s := range sizes {
-			cs = append(cs, memory.Config{Precision: p, Size: s, Batch: 1, Threads: threads})
+			cs = append(cs, memory.Config{Precision: p, Size: s, Batch: max(cfg.batch, 1), Threads: threads})
 		}
 	}
 	memory.SortByQuality(cs)
@@ -101,83 +109,41 @@ func budgetOf(cfg config) (memory.Budget, error) {
 }
 
 // chooseConfig returns the configuration to compile: without a budget the first candidate (the most
-// accurate, not estimated: configure predicts it from the compiled program); under one, the first
-// candidate whose prediction fits, which is the configuration PlanConfigs marks chosen for the same
-// options and budget (it estimates the same list with the same predict and memory.Choose).
+// accurate, not estimated: configure predicts it from the compiled program); under one, the choice of
+// choose, the one function behind PlanConfigs too.
 func (m *Model) chooseConfig(cfg config, ii inputInfo) (memory.Config, error) {
-	cands, err := m.candidates(cfg, ii)
-	if err != nil {
-		return memory.Config{}, err
-	}
+	cfg.batch = 0 // Load compiles batch 1; batch programs come later (ClassifyBatch, PrepareBatch)
 	budget, err := budgetOf(cfg)
 	if err != nil {
 		return memory.Config{}, err
 	}
 	if budget.Bytes <= 0 && !cfg.autoBudget {
+		cands, err := m.candidates(cfg, ii)
+		if err != nil {
+			return memory.Config{}, err
+		}
 		return cands[0], nil
 	}
 	m.budget = budget
-	var all []memory.Config
-	var firstErr error
-	for _, c := range cands {
-		pc, err := m.predict(ii, c, cfg.photo)
-		if err != nil {
-			if len(cands) == 1 {
-				return memory.Config{}, err
-			}
-			firstErr = cmp.Or(firstErr, err)
-			continue // a precision the engine cannot run this model in is not a candidate
-		}
-		all = append(all, pc)
-		if pc.PredictedPeakBytes <= budget.Bytes {
-			if cfg.logf != nil {
-				cfg.logf("budget %s (%s)", memory.FormatSize(budget.Bytes), budget.Source)
-			}
-			return pc, nil
-		}
+	plan, err := m.choose(context.Background(), cfg, ii, budget.Bytes, true)
+	if err != nil {
+		return memory.Config{}, err
 	}
-	if len(all) == 0 {
-		return memory.Config{}, firstErr // the most accurate candidate's reason
+	if plan.Chosen == nil {
+		return memory.Config{}, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
 	}
-	plan := memory.Choose(m.Name, all, budget.Bytes)
-	return memory.Config{}, &memory.NoFitError{Model: m.Name, Budget: budget, Smallest: plan.Smallest()}
+	if cfg.logf != nil {
+		cfg.logf("budget %s (%s)", memory.FormatSize(budget.Bytes), budget.Source)
+	}
+	return *plan.Chosen, nil
 }
 
-// predict estimates configuration c's peak RSS (memory.Predict) without compiling weights or
-// allocating the arena.
-func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (memory.Config, error) {
-	opts := runtime.Options{Threads: c.Threads, InputShapes: map[string]tensor.Shape{ii.name: ii.shapeFor(c.Size, c.Batch)},
-		Precision: m.runPrecision(c.Precision), Winograd: m.winograd}
-	st, err := runtime.Estimate(m.g, opts)
-	if err != nil {
-		return memory.Config{}, fmt.Errorf("%s: %s at %d: %w", m.Path, c.Precision, c.Size, err)
-	}
-	if outs := st.Steps; len(outs) > 0 {
-		c.Labels = outs[len(outs)-1].Shape.NumElements() / c.Batch
-	}
-	pre := preprocessFor(m.basePre, ii.shapeFor(c.Size, 1), ii.hAxis)
-	c.Breakdown = m.held(memory.Predict(runtime.Union(st), m.decodeCost(photo, pre)), opts.Precision)
-	c.PredictedPeakBytes = c.Breakdown.Total()
-	if c.Precision == "fp32" {
-		c.Precision = m.storedPrecision() // a half, quantized or compiled file runs as stored
-	}
-	return c, nil
-}
-
-// PlanConfigs predicts every candidate configuration of a model (each precision the engine runs it in
-// and, for a dynamic input size, the model's default size and each of PlanSizes below it), ranks them
-// and chooses under budget exactly as Load does with WithBudget(budget). It does not compile weights or
-// allocate arenas. Options as for Load (WithOnly, WithThreads, WithPhotoPixels ...).
-func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option) (memory.Plan, error) {
-	cfg := newConfig(opts)
-	if err := runtime.CheckThreads(cfg.threads); err != nil {
-		return memory.Plan{}, fmt.Errorf("wanwu: %w", err)
-	}
-	m, ii, err := open(ctx, model, cfg)
-	if err != nil {
-		return memory.Plan{}, err
-	}
-	defer m.g.Close()
+// choose predicts the candidates, best first, and chooses the most accurate that fits budget
+// (memory.Choose): Load (chooseConfig) and PlanConfigs both choose here, so `wanwu plan` marks what
+// `wanwu classify` runs. With firstFit it stops predicting at the first candidate that fits (Load needs
+// no more); the choice is the same, since the candidates come best first. A candidate the engine cannot
+// run (a precision a model does not support) is left out; none left is the best one's error.
+func (m *Model) choose(ctx context.Context, cfg config, ii inputInfo, budget int64, firstFit bool) (memory.Plan, error) {
 	cands, err := m.candidates(cfg, ii)
 	if err != nil {
 		return memory.Plan{}, err
@@ -194,9 +160,81 @@ func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option
 			continue
 		}
 		all = append(all, pc)
+		if firstFit && pc.PredictedPeakBytes <= budget {
+			break
+		}
 	}
 	if len(all) == 0 {
 		return memory.Plan{}, firstErr
 	}
 	return memory.Choose(m.Name, all, budget), nil
+}
+
+// predict estimates configuration c's peak RSS (memory.Predict) without compiling weights or
+// allocating the arena.
+func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (memory.Config, error) {
+	// A batch of N is what `wanwu serve --max-batch N` holds: a program for each batch size up to N,
+	// sharing the weights and one arena (as Model.PredictBatches).
+	var stats []runtime.Stats
+	opts := runtime.Options{Threads: c.Threads, Precision: m.runPrecision(c.Precision), Winograd: m.winograd}
+	for n := 1; n <= c.Batch; n++ {
+		opts.InputShapes = map[string]tensor.Shape{ii.name: ii.shapeFor(c.Size, n)}
+		st, err := runtime.Estimate(m.g, opts)
+		if err != nil {
+			return memory.Config{}, fmt.Errorf("%s: %s at %d, batch %d: %w", m.Path, c.Precision, c.Size, n, err)
+		}
+		if outs := st.Steps; n == 1 && len(outs) > 0 {
+			c.Labels = outs[len(outs)-1].Shape.NumElements()
+		}
+		stats = append(stats, st)
+	}
+	pre := preprocessFor(m.basePre, ii.shapeFor(c.Size, 1), ii.hAxis, m.resize)
+	c.Breakdown = m.held(memory.Predict(runtime.Union(stats...), m.decodeCost(photo, pre)), opts.Precision)
+	c.Resize = shorterSide(pre)
+	c.PredictedPeakBytes = c.Breakdown.Total()
+	if c.Precision == "fp32" {
+		c.Precision = m.storedPrecision() // a half, quantized or compiled file runs as stored
+	}
+	return c, nil
+}
+
+// ModelLabels returns the label set a model would classify with under opts (WithLabelFile,
+// WithCategoryFile ...), without compiling it.
+func ModelLabels(ctx context.Context, model string, opts ...Option) (*labels.Set, error) {
+	m, _, err := open(ctx, model, newConfig(opts))
+	if err != nil {
+		return nil, err
+	}
+	m.g.Close()
+	if m.labels == nil {
+		return nil, fmt.Errorf("%s: the model has no class names (give --labels)", m.Path)
+	}
+	return m.labels, nil
+}
+
+// PlanConfigs predicts every candidate configuration of a model (each precision the engine runs it in
+// and, for a dynamic input size, the model's default size and each of PlanSizes below it), ranks them
+// and chooses under budget exactly as Load does with WithBudget(budget). It does not compile weights or
+// allocate arenas. Options as for Load (WithOnly, WithThreads, WithPhotoPixels ...).
+func PlanConfigs(ctx context.Context, model string, budget int64, opts ...Option) (memory.Plan, error) {
+	cfg := newConfig(opts)
+	if err := runtime.CheckThreads(cfg.threads); err != nil {
+		return memory.Plan{}, fmt.Errorf("wanwu: %w", err)
+	}
+	m, ii, err := open(ctx, model, cfg)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	defer m.g.Close()
+	if cfg.batch > 1 && !m.BatchDynamic() {
+		return memory.Plan{}, fmt.Errorf("%s: the model's batch is fixed at 1; it cannot run batches of %d", m.Path, cfg.batch)
+	}
+	p, err := m.choose(ctx, cfg, ii, budget, false)
+	if err != nil {
+		return memory.Plan{}, err
+	}
+	for _, u := range m.unmatched {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("--only: no class matches %q; ignored", u))
+	}
+	return p, nil
 }

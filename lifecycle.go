@@ -31,6 +31,10 @@ func (m *Model) Config() memory.Config { return m.chosen }
 // (WithOnly, WithClasses); nil when every class is scored.
 func (m *Model) Classes() []int { return m.keep }
 
+// Unmatched lists the WithOnly queries that selected no class; Load fails only when none selects one, so
+// a caller warns about these.
+func (m *Model) Unmatched() []string { return m.unmatched }
+
 // Close releases the program and the mapped model file.
 func (m *Model) Close() error {
 	m.mu.Lock()

@@ -3,6 +3,7 @@ package wanwu
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/importer/tflite"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
+	"github.com/wanwu-ai/wanwu/internal/userfile"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
@@ -35,9 +37,12 @@ type config struct {
 	threads    int
 	labels     *labels.Set
 	labelsPath string
+	catsPath   string
 	pre        *imageio.Preprocess
 	fetcher    *catalog.Fetcher
 	size       int
+	batch      int // WithBatch: plan for batches of up to this many (PlanConfigs)
+	resize     int // WithResize: the shorter side before the centre crop (0: the model's ratio)
 
 	precision    string // "" or "auto": the best that fits (fp32 without a budget)
 	budget       int64  // bytes; 0 = no budget (unless autoBudget)
@@ -66,6 +71,10 @@ func WithLabels(s *labels.Set) Option { return func(c *config) { c.labels = s } 
 // WithLabelFile loads labels from a file (txt, JSON or ModelScope meta_info.txt; see package labels).
 func WithLabelFile(path string) Option { return func(c *config) { c.labelsPath = path } }
 
+// WithCategoryFile adds the categories of a categories file (labels.LoadCategories) to the model's
+// labels, so WithOnly can select a category (水果) of a user label file.
+func WithCategoryFile(path string) Option { return func(c *config) { c.catsPath = path } }
+
 // WithPreprocess overrides how photos become input tensors.
 func WithPreprocess(p imageio.Preprocess) Option { return func(c *config) { c.pre = &p } }
 
@@ -74,6 +83,17 @@ func WithFetcher(f *catalog.Fetcher) Option { return func(c *config) { c.fetcher
 
 // WithInputSize sets the square input side for models whose spatial size is dynamic.
 func WithInputSize(n int) Option { return func(c *config) { c.size = n } }
+
+// WithBatch makes PlanConfigs predict batches of up to n photos: a program for each batch size up to n
+// sharing weights and one arena, as `wanwu serve --max-batch n` holds. A model with a fixed batch of 1
+// cannot; Load compiles batch 1 whatever it says (ClassifyBatch adds the others).
+func WithBatch(n int) Option { return func(c *config) { c.batch = n } }
+
+// WithResize sets the shorter side photos are resized to before the centre crop of the input size
+// (torchvision Resize(n) + CenterCrop(size)): WithResize(160) with WithInputSize(128) is
+// Resize(160)/CenterCrop(128). Only for models that resize the shorter side and crop (ONNX defaults,
+// sidecars with "shorter_crop"); it must be at least the input size.
+func WithResize(n int) Option { return func(c *config) { c.resize = n } }
 
 // WithPrecision asks for a weight precision: "fp32", another one the engine supports for the model
 // (see Precisions), or "auto" (the default): the most accurate that fits the budget.
@@ -126,7 +146,7 @@ func WithMemoryLimit() Option { return func(c *config) { c.memLimit = true } }
 func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }
 
 // WithWinograd lets stride-1 3×3 convolutions run as Winograd F(2×2,3×3): 13-17% faster on
-// ResNet-50/ResNeSt for 16/9 the memory of those layers' packed weights (ResNet-50: +25 MiB). The
+// ResNet-50/ResNeSt for 16/9 the memory of those layers' packed weights (ResNet-50 fp32 at 224: +11 MiB peak RSS, docs/memory.md). The
 // default is the leaner im2col path; the memory prediction follows the choice.
 func WithWinograd() Option { return func(c *config) { c.winograd = true } }
 
@@ -145,8 +165,9 @@ type Model struct {
 	pre       imageio.Preprocess
 	basePre   imageio.Preprocess // before fitting to an input size
 	precision string
-	outQuant  *quant // dequantization of the output, for integer outputs
-	outProbs  bool   // the model already ends in a softmax
+	outQuant  *quant  // dequantization of the output, for integer outputs
+	outProbs  bool    // the model already ends in a softmax
+	beta      float64 // the softmax's beta where scoreFromLogits took the softmax out of the graph (0: 1)
 
 	mu   sync.Mutex
 	g    *graph.Graph
@@ -164,7 +185,8 @@ type Model struct {
 	memLimit    bool  // WithMemoryLimit: raise the Go memory limit with the batch programs' prediction
 	memLimitSet int64 // the limit WithMemoryLimit set (0: none)
 
-	keep []int // kept class indices after head pruning (nil: all), for mapping outputs back
+	keep      []int    // kept class indices after head pruning (nil: all), for mapping outputs back
+	unmatched []string // WithOnly queries that matched no class (others did), for a warning
 	// srcHeap is what the source graph holds on the Go heap beside the program: the pruned head's copied
 	// rows (needed to compile again) and a label file's table. A converted (int8/fp16) program keeps its
 	// own head, so these add to its predicted peak; an fp32 program reads the copied rows itself.
@@ -180,6 +202,7 @@ type Model struct {
 	releases     int
 	logf         func(format string, a ...any) // nil: quiet
 	winograd     bool                          // Options.Winograd of every program compiled
+	resize       int                           // WithResize (0: the model's own ratio)
 }
 
 type quant struct {
@@ -377,8 +400,10 @@ func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) 
 	case m.compiled != nil:
 		pre = m.compiled.Info.Preprocess
 	default:
-		sidecar := strings.TrimSuffix(m.Path, filepath.Ext(m.Path)) + ".json"
-		if _, err := os.Stat(sidecar); err == nil {
+		sidecar := sidecarPath(m.Path)
+		if sc, err := readSidecar(sidecar); err != nil {
+			return pre, err
+		} else if sc.Preprocess != nil {
 			p, err := imageio.LoadConfig(sidecar)
 			if err != nil {
 				return pre, err
@@ -413,13 +438,57 @@ func (m *Model) basePreprocess(entry *catalog.Entry, cfg config, ii *inputInfo) 
 	return pre, nil
 }
 
+// shorterSide is the side photos are resized to before the centre crop, 0 when they are not cropped so.
+func shorterSide(p imageio.Preprocess) int {
+	if p.Resize != "shorter_crop" && p.Resize != "" {
+		return 0
+	}
+	if p.ResizeShorter == 0 {
+		return max(p.Width, p.Height) * 256 / 224
+	}
+	return p.ResizeShorter
+}
+
+// sidecarPath is the JSON file beside a model that describes it: <model>.json.
+func sidecarPath(model string) string {
+	return strings.TrimSuffix(model, filepath.Ext(model)) + ".json"
+}
+
+// sidecar is what Load reads from a model's sidecar: its preprocessing (imageio.LoadConfig) and labels.
+type sidecar struct {
+	Preprocess *json.RawMessage `json:"preprocess"`
+	Labels     json.RawMessage  `json:"labels"` // a JSON label list (labels.Parse): array, or index -> name
+}
+
+// maxSidecarBytes bounds a sidecar: a preprocess section and up to labels.MaxLabels names.
+const maxSidecarBytes = 32 << 20
+
+// readSidecar reads the sidecar at path; none there is the zero sidecar.
+func readSidecar(path string) (sidecar, error) {
+	var sc sidecar
+	if _, err := os.Stat(path); err != nil {
+		return sc, nil
+	}
+	data, err := userfile.ReadFile(path, maxSidecarBytes, "a model sidecar", userfile.CheckText)
+	if err != nil {
+		return sc, err
+	}
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return sc, fmt.Errorf("%s: %w", path, err)
+	}
+	return sc, nil
+}
+
 // preprocessFor fits the preprocessing to an input size: the crop is the size, and the shorter side
-// before it keeps the configured ratio (resize_shorter/height of a sidecar), or N·256/224 by default.
-func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis int) imageio.Preprocess {
+// before it is resize when given (WithResize), else keeps the configured ratio (resize_shorter/height of a
+// sidecar), or N·256/224 by default.
+func preprocessFor(base imageio.Preprocess, shape tensor.Shape, hAxis, resize int) imageio.Preprocess {
 	p := base
 	p.Height, p.Width = shape[hAxis], shape[hAxis+1]
 	if p.Resize == "shorter_crop" || p.Resize == "" {
-		if base.ResizeShorter > 0 && base.Height > 0 {
+		if resize > 0 {
+			p.ResizeShorter = resize
+		} else if base.ResizeShorter > 0 && base.Height > 0 {
 			p.ResizeShorter = (base.ResizeShorter*max(p.Height, p.Width) + base.Height/2) / base.Height
 		} else {
 			p.ResizeShorter = 0 // max(H,W)*256/224
@@ -442,6 +511,12 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 	if m.basePre, err = m.basePreprocess(entry, cfg, &ii); err != nil {
 		return ii, err
 	}
+	if cfg.resize != 0 {
+		if r := m.basePre.Resize; r != "shorter_crop" && r != "" {
+			return ii, fmt.Errorf("%s: --resize %d: this model's photos are resized by %q, not shorter side then crop", m.Path, cfg.resize, r)
+		}
+		m.resize = cfg.resize
+	}
 
 	// Labels, checked against the classes the model scores.
 	classes := -1 // unknown until compiled; configure checks the labels against the program then
@@ -452,6 +527,7 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 		return ii, err
 	}
 
+	m.beta, _ = scoreFromLogits(m.g)
 	keep := cfg.classes
 	if m.compiled != nil {
 		m.keep = m.compiled.Info.Keep // pruned when converted; checkCompiledOptions refused another subset
@@ -461,7 +537,7 @@ func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
 		if m.labels == nil {
 			return ii, fmt.Errorf("%s: --only needs class names, and this model has none (give --labels)", m.Path)
 		}
-		if keep, err = m.labels.Match(cfg.only, cfg.onlyMode); err != nil {
+		if keep, m.unmatched, err = m.labels.MatchSome(cfg.only, cfg.onlyMode); err != nil {
 			return ii, err
 		}
 	}
@@ -485,7 +561,10 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	}
 	m.chosen = c
 	shape := ii.shapeFor(c.Size, 1)
-	m.pre = preprocessFor(m.basePre, shape, ii.hAxis)
+	if m.resize > 0 && m.resize < max(shape[ii.hAxis], shape[ii.hAxis+1]) {
+		return fmt.Errorf("%s: --resize %d is smaller than the %dx%d input it is cropped to", m.Path, m.resize, shape[ii.hAxis], shape[ii.hAxis+1])
+	}
+	m.pre = preprocessFor(m.basePre, shape, ii.hAxis, m.resize)
 	m.memLimit = cfg.memLimit
 	if cfg.memLimit {
 		if c.PredictedPeakBytes == 0 { // no budget: nothing was estimated yet (Estimate reads no weights)
@@ -533,6 +612,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 	m.prog, m.stats = prog, prog.Stats()
 	m.chosen.Breakdown = m.held(memory.Predict(runtime.Union(m.stats), m.decodeCost(cfg.photo, m.pre)), m.ropts.Precision)
 	m.chosen.PredictedPeakBytes = m.chosen.Breakdown.Total()
+	m.chosen.Resize = shorterSide(m.pre)
 	m.chosen.Labels = prog.Graph().Outputs[0].Shape.NumElements()
 	if cfg.logf != nil {
 		cfg.logf("%s: %s; predicted peak %s", m.Name, m.chosen, m.chosen.Breakdown)

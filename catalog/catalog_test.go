@@ -96,6 +96,12 @@ func TestFetchReportsEverySourceTried(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "mirror") || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("error should name the mirror and the upstream URL: %v", err)
 	}
+	// Offline, the user needs to know how to point wanwu at a copy: the variables and the cache folder.
+	for _, want := range []string{"WANWU_MIRROR", "WANWU_HOME", f.Home} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
 }
 
 func TestCatalogLookups(t *testing.T) {

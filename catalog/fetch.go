@@ -98,7 +98,9 @@ func (f *Fetcher) Fetch(ctx context.Context, e Entry) (string, error) {
 	}
 	if err := f.copyVerified(ctx, e.URL, dst, e); err != nil {
 		tried = append(tried, err.Error())
-		return "", fmt.Errorf("catalog: could not provision %s: %s", e.File, strings.Join(tried, "; "))
+		return "", fmt.Errorf("catalog: could not provision %s: %s; offline, put %s in a folder and set WANWU_MIRROR to it "+
+			"(several folders comma-separated), or copy it into the cache %s (WANWU_HOME moves the cache)",
+			e.File, strings.Join(tried, "; "), e.File, filepath.Dir(dst))
 	}
 	return dst, nil
 }

@@ -110,4 +110,6 @@ type Source struct {
 type Labels struct {
 	Builtin string   `json:"builtin,omitempty"` // "imagenet" or "imagenet1001"
 	Names   []string `json:"names,omitempty"`
+	// Table is the set as a label table (labels.Set.Table): Chinese and English names and categories.
+	Table string `json:"table,omitempty"`
 }

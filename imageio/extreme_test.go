@@ -6,20 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wanwu-ai/wanwu/internal/imagegen"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
-
-// cpuTime is the process's user+system CPU time (wall time means little on a shared machine).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // extremeImages are very tall, very wide and 100 MP images of every format whose encoded form
 // stays small (flat content), generated here rather than committed.

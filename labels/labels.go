@@ -19,10 +19,22 @@ type Set struct {
 	// synonyms reports that en holds ", "-separated synonym lists (the embedded ImageNet data), so the
 	// first synonym is the display name and exact matching accepts each synonym.
 	synonyms bool
+	// background is the index of a class that means "no object" (背景, 0 of the 1001-class sets); -1: none.
+	background int
+	// english reports that en holds English names of its own (not the Chinese labels repeated).
+	english bool
 
 	once  sync.Once // builds the matching index on first Match
 	index *matchIndex
 }
+
+// Background is the index of the class that stands for "none of these" (背景: index 0 of
+// ImageNetWithBackground), or -1 when the set has none. Classifiers list it under no name.
+func (s *Set) Background() int { return s.background }
+
+// HasEnglish reports whether the set has English names of its own: the built-in sets, and user files with
+// an English column. A plain label file's one name is its Chinese (or only) label.
+func (s *Set) HasEnglish() bool { return s.english }
 
 // Len is the number of classes.
 func (s *Set) Len() int { return len(s.zh) }
@@ -100,10 +112,12 @@ func ImageNet() *Set { return imagenet() }
 var imagenetBG = sync.OnceValue(func() *Set {
 	in := imagenet()
 	s := &Set{
-		en:       append([]string{"background"}, in.en...),
-		zh:       append([]string{"背景"}, in.zh...),
-		cats:     append([][]string{nil}, in.cats...),
-		synonyms: true,
+		en:         append([]string{"background"}, in.en...),
+		zh:         append([]string{"背景"}, in.zh...),
+		cats:       append([][]string{nil}, in.cats...),
+		synonyms:   true,
+		background: 0,
+		english:    true,
 	}
 	return s
 })
@@ -118,10 +132,12 @@ func parseTable(data string) (*Set, error) {
 	data = strings.TrimSuffix(data, "\n")
 	lines := strings.Split(data, "\n")
 	s := &Set{
-		en:       make([]string, 0, len(lines)),
-		zh:       make([]string, 0, len(lines)),
-		cats:     make([][]string, 0, len(lines)),
-		synonyms: true,
+		en:         make([]string, 0, len(lines)),
+		zh:         make([]string, 0, len(lines)),
+		cats:       make([][]string, 0, len(lines)),
+		synonyms:   true,
+		background: -1,
+		english:    true,
 	}
 	for n, line := range lines {
 		f := strings.Split(line, "\t")

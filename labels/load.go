@@ -35,6 +35,9 @@ func Load(path string) (*Set, error) {
 // Parse reads label data; name (usually the file path) picks the format and is named in every error.
 // Formats:
 //
+//   - A label table, when the first line is a header of tab-separated column names: label (required),
+//     label_en (the English name; empty for none), categories (comma-separated, e.g. 水果,食物, selected
+//     by --only 水果), index (0, 1, 2, ... in output order). One class per line after it.
 //   - JSON, when name ends in .json or the data starts with '[' or '{': an array of strings, or an
 //     object mapping decimal index to name ({"0": "猫", "7": "狗"}); indices may be sparse and missing
 //     ones get the placeholder "#123". An object value may also be an array of strings whose last element
@@ -45,8 +48,9 @@ func Load(path string) (*Set, error) {
 //
 // In the line formats a "\r\n" ending is accepted, labels are trimmed of surrounding spaces, blank lines at
 // the end are ignored and a blank line elsewhere is an error (it would shift every later index). The data
-// must be valid UTF-8 without NUL bytes; a leading UTF-8 BOM is dropped. At most [MaxLabels] classes. English and Chinese
-// of every class are both the given label; user sets have no categories.
+// must be valid UTF-8 without NUL bytes; a leading UTF-8 BOM is dropped. At most [MaxLabels] classes. Without a label_en
+// column a class has no English name of its own ([Set.HasEnglish] is false: Name(i, "en") gives the label);
+// without a categories column it has none ([LoadCategories] adds them from a file).
 func Parse(name string, data []byte) (*Set, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	if !utf8.Valid(data) {
@@ -59,6 +63,17 @@ func Parse(name string, data []byte) (*Set, error) {
 	var names []string
 	var err error
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	if cols := tableHeader(string(first)); cols != nil {
+		s, err := parseUserTable(cols, data)
+		if err == nil && s.Len() == 0 {
+			err = errors.New("no labels after the header")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("labels: %s: %w", name, err)
+		}
+		return s, nil
+	}
 	switch base := filepath.Base(name); {
 	case strings.EqualFold(filepath.Ext(base), ".json") || (len(trimmed) > 0 && (trimmed[0] == '[' || trimmed[0] == '{')):
 		names, err = parseJSON(data)
@@ -73,7 +88,7 @@ func Parse(name string, data []byte) (*Set, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("labels: %s: no labels", name)
 	}
-	return &Set{en: names, zh: names}, nil
+	return &Set{en: names, zh: names, background: -1}, nil
 }
 
 // invalidUTF8At returns the 1-based line and byte column of the first invalid UTF-8 sequence.

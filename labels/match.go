@@ -45,6 +45,7 @@ func (s *Set) matchIndex() *matchIndex {
 			ix.byCat = make(map[string][]int)
 			for i, cs := range s.cats {
 				for _, c := range cs {
+					c = strings.ToLower(c) // queries are lower-cased: "Fruit" from a user file matches fruit
 					ix.byCat[c] = append(ix.byCat[c], i)
 				}
 			}
@@ -68,22 +69,34 @@ func lowerAll(names []string) []string {
 // without duplicates. A query selects a class when it matches the class's Chinese or English name under
 // mode (English ignoring case; queries are trimmed of spaces) or when it names one of the class's
 // categories exactly (狗 selects every dog breed, 食物 every dish). A query that selects nothing is an
-// error naming it, so that a typo does not silently narrow the result. Each query costs one pass over the
-// names: a few milliseconds for a 54,000-class set.
+// error naming it, so that a typo does not silently narrow the result ([Set.MatchSome] forgives it when
+// others match). Each query costs one pass over the names: a few milliseconds for a 54,000-class set.
 func (s *Set) Match(queries []string, mode MatchMode) ([]int, error) {
+	out, missed, err := s.MatchSome(queries, mode)
+	if err == nil && len(missed) > 0 {
+		err = noMatch(missed, mode)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MatchSome is Match that tolerates queries selecting nothing as long as one selects something: it
+// returns them, as given, for a warning. Every query selecting nothing is still an error.
+func (s *Set) MatchSome(queries []string, mode MatchMode) (classes []int, unmatched []string, err error) {
 	if mode != MatchSubstring && mode != MatchExact {
 		panic("labels: Match: invalid " + mode.String())
 	}
 	if len(queries) == 0 {
-		return nil, errors.New("labels: no queries to match")
+		return nil, nil, errors.New("labels: no queries to match")
 	}
 	ix := s.matchIndex()
 	hit := make([]bool, s.Len())
-	var missed []string
-	for _, q := range queries {
-		q = strings.ToLower(strings.TrimSpace(q))
+	for _, query := range queries {
+		q := strings.ToLower(strings.TrimSpace(query))
 		if q == "" {
-			return nil, errors.New("labels: empty query")
+			return nil, nil, errors.New("labels: empty query")
 		}
 		found := false
 		for _, i := range ix.byCat[q] {
@@ -95,20 +108,28 @@ func (s *Set) Match(queries []string, mode MatchMode) ([]int, error) {
 			}
 		}
 		if !found {
-			missed = append(missed, fmt.Sprintf("%q", q))
+			unmatched = append(unmatched, strings.TrimSpace(query))
 		}
 	}
-	if len(missed) > 0 {
-		return nil, fmt.Errorf("labels: no class matches %s (%s match on Chinese and English names and categories)",
-			strings.Join(missed, ", "), mode)
-	}
-	var out []int
 	for i, h := range hit {
 		if h {
-			out = append(out, i)
+			classes = append(classes, i)
 		}
 	}
-	return out, nil
+	if len(classes) == 0 {
+		return nil, unmatched, noMatch(unmatched, mode)
+	}
+	return classes, unmatched, nil
+}
+
+// noMatch is the error for queries that select no class.
+func noMatch(missed []string, mode MatchMode) error {
+	quoted := make([]string, len(missed))
+	for i, q := range missed {
+		quoted[i] = fmt.Sprintf("%q", strings.ToLower(q))
+	}
+	return fmt.Errorf("labels: no class matches %s (%s match on Chinese and English names and categories)",
+		strings.Join(quoted, ", "), mode)
 }
 
 // matches compares the lower-cased query q with class i.

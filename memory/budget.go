@@ -27,11 +27,13 @@ func SafetyMargin(bytes int64, fromCgroup bool) int64 {
 
 // DetectBudget reads the memory available to this process: the cgroup v2 memory.max of its cgroup, else
 // the cgroup v1 memory.limit_in_bytes, else /proc/meminfo MemAvailable — whichever is smaller when
-// both a limit and MemAvailable are known — minus SafetyMargin.
-func DetectBudget() (Budget, error) { return detect("/") }
+// both a limit and MemAvailable are known — minus SafetyMargin. Where none exists (macOS, Windows) the
+// OS tells: the physical memory (sysctl hw.memsize) on macOS, the available physical memory
+// (GlobalMemoryStatusEx) on Windows, less the MemAvailable margin.
+func DetectBudget() (Budget, error) { return detect("/", osMemory) }
 
-// detect is DetectBudget with the file-system root as a parameter, for tests.
-func detect(root string) (Budget, error) {
+// detect is DetectBudget with the file-system root and the OS's figure (osMemory) as parameters, for tests.
+func detect(root string, system func() (int64, string, bool)) (Budget, error) {
 	var best Budget
 	if lim, src, ok := cgroupLimit(root); ok {
 		best = Budget{Bytes: lim - SafetyMargin(lim, true), Source: src}
@@ -43,7 +45,12 @@ func detect(root string) (Budget, error) {
 		}
 	}
 	if best.Source == "" {
-		return Budget{}, fmt.Errorf("memory: cannot read a memory budget (no cgroup limit, no /proc/meminfo); give one with --budget")
+		if n, src, ok := system(); ok {
+			best = Budget{Bytes: n - SafetyMargin(n, false), Source: src}
+		}
+	}
+	if best.Source == "" {
+		return Budget{}, fmt.Errorf("memory: cannot read a memory budget (no cgroup limit, no /proc/meminfo, no OS figure); give one with --budget")
 	}
 	if best.Bytes <= 0 {
 		best.Bytes = 0

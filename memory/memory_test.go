@@ -78,7 +78,7 @@ func TestDetectBudget(t *testing.T) {
 		{"small_meminfo", map[string]string{"proc/meminfo": "MemAvailable: 102400 kB\n"}, 100<<20 - 64<<20, "MemAvailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := detect(writeFiles(t, tc.files))
+			b, err := detect(writeFiles(t, tc.files), noOSMemory)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func TestDetectBudget(t *testing.T) {
 			}
 		})
 	}
-	if _, err := detect(t.TempDir()); err == nil || !strings.Contains(err.Error(), "--budget") {
+	if _, err := detect(t.TempDir(), noOSMemory); err == nil || !strings.Contains(err.Error(), "--budget") {
 		t.Errorf("no sources: error %v, want one suggesting --budget", err)
 	}
 	// On this machine something must be readable.

@@ -139,6 +139,7 @@ const HeapMarginBytes = 8 << 20
 type Config struct {
 	Precision          string `json:"precision"`
 	Size               int    `json:"size"`
+	Resize             int    `json:"resize,omitempty"` // shorter side before the centre crop (0: photos are not cropped)
 	Batch              int    `json:"batch"`
 	Threads            int    `json:"threads"`
 	Labels             int    `json:"labels"`
@@ -159,6 +160,8 @@ type Plan struct {
 	BudgetBytes int64    `json:"budget_bytes"`
 	Chosen      *Config  `json:"chosen"`
 	Candidates  []Config `json:"candidates"`
+	// Warnings are what the user should know that did not stop the plan (--only words matching nothing).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PrecisionRank orders precisions by accuracy: lower is better. Unknown precisions rank last.

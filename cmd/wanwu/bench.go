@@ -31,6 +31,7 @@ import (
 type benchFlags struct {
 	model                string
 	size, threads, batch int
+	resize               int
 	iters, warmup        int
 	minTime, maxTime     time.Duration
 	format               string
@@ -92,6 +93,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")
 	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
+	fl.IntVar(&f.resize, "resize", 0, "with --budget: "+resizeUsage)
 	fl.IntVar(&f.batch, "batch", 1, "batch size for a dynamic batch dim")
 	fl.IntVar(&f.iters, "iters", 20, "timed runs (at least)")
 	fl.IntVar(&f.warmup, "warmup", 5, "untimed runs before timing")
@@ -123,6 +125,9 @@ func (f benchFlags) validate() error {
 		return err
 	}
 	if err := checkSize(f.size); err != nil {
+		return err
+	}
+	if err := checkResize(f.resize, f.size); err != nil {
 		return err
 	}
 	if f.precision != "" {
@@ -167,7 +172,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		if err != nil {
 			return err
 		}
-		opts := []wanwu.Option{wanwu.WithThreads(threads), wanwu.WithInputSize(f.size)}
+		opts := []wanwu.Option{wanwu.WithThreads(threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize)}
 		if precision != "" {
 			opts = append(opts, wanwu.WithPrecision(precision))
 		}

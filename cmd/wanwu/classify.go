@@ -28,16 +28,19 @@ import (
 )
 
 const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
-const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50: +25 MiB)"
+const categoriesUsage = "categories file for the label file (lines \"水果: 苹果, 香蕉\"; docs/labels.md), so --only 水果 selects them"
+const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50 fp32: +11 MiB peak RSS)"
 
 type classifyFlags struct {
 	model   string
 	labels  string
+	cats    string
 	topK    int
 	lang    string
 	threads int
 	format  string
 	size    int
+	resize  int
 
 	precision string
 	budget    string
@@ -66,18 +69,24 @@ photo's error and the others go on.
 Exit status: 0 every file was classified; 1 some failed (each has its error) or the model could not be
 loaded; 2 usage error (bad flags or arguments) and nothing else; 3 internal error (a bug; results
 already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was done.`,
+		Example: `  wanwu classify photo.jpg                       # Chinese top-5 with the default model
+  wanwu models                                   # the catalog models for --model, cached or not
+  wanwu classify --model resnet50.onnx --lang en cat.png
+  wanwu classify --format csv-bom --only 水果 photos/   # CSV for Excel, fruit classes only`,
 		Args: minArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return m.classify(c, f, args) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name (see `wanwu models`)")
-	fl.StringVar(&f.labels, "labels", "", "label file: one label per line, JSON array/object, or ModelScope meta_info.txt")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
+	fl.StringVar(&f.labels, "labels", "", "label file: one label per line, a table with a header (label, label_en, categories), JSON array/object, or ModelScope meta_info.txt (docs/labels.md)")
+	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.IntVar(&f.topK, "top-k", 5, "number of classes to show per photo")
 	fl.StringVar(&f.lang, "lang", "zh", "label language: zh or en")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
-	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl or csv")
+	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl, csv, or csv-bom (CSV starting with a UTF-8 byte-order mark, so spreadsheet programs such as Excel read the Chinese labels right)")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
+	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
 	addMemoryFlags(fl, &f)
 	return c
@@ -139,13 +148,16 @@ func (f classifyFlags) validate() error {
 	if f.lang != "zh" && f.lang != "en" {
 		return usagef("--lang must be zh or en, got %q", f.lang)
 	}
-	if err := checkFormat(f.format, "text", "json", "jsonl", "csv"); err != nil {
+	if err := checkFormat(f.format, "text", "json", "jsonl", "csv", "csv-bom"); err != nil {
 		return err
 	}
 	if err := checkThreads(f.threads); err != nil {
 		return err
 	}
 	if err := checkSize(f.size); err != nil {
+		return err
+	}
+	if err := checkResize(f.resize, f.size); err != nil {
 		return err
 	}
 	if err := f.only.validate(); err != nil {
@@ -169,10 +181,13 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		return err
 	}
 	ctx := c.Context()
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.cats != "" {
+		opts = append(opts, wanwu.WithCategoryFile(f.cats))
 	}
 	files := collectPhotos(args)
 	if len(files) == 0 {
@@ -191,6 +206,7 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 		return err
 	}
 	defer model.Close()
+	warnUnmatched(m.Stderr, model.Unmatched())
 	var bar *progressbar.ProgressBar
 	if pw := progressWriter(m.Stderr); pw != nil && len(files) > 3 {
 		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(pw),
@@ -216,7 +232,9 @@ func (m *Main) classify(c *cobra.Command, f classifyFlags, args []string) error 
 			rec.Model, rec.InputSize, rec.Precision = model.Name, []int{h, w}, model.Precision()
 			if f.lang == "en" {
 				for i := range res.Predictions {
-					res.Predictions[i].Label = res.Predictions[i].LabelEn
+					if en := res.Predictions[i].LabelEn; en != "" { // a label file without English keeps its names
+						res.Predictions[i].Label = en
+					}
 				}
 			}
 			rec.Predictions, rec.ElapsedMS = res.Predictions, &ms

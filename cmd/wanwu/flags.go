@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -16,6 +17,10 @@ import (
 
 // Checks and parsers for the flags several subcommands share, so each is validated, and refused with
 // the same message (a usage error, exit status 2), wherever it appears.
+
+// modelUsage is --model's help in every command. No backquotes: pflag would take a quoted word for the
+// flag's value name ("--model wanwu models").
+const modelUsage = "model file (.onnx, .tflite) or catalog name; wanwu models lists the catalog"
 
 // minSize is the smallest --size accepted: an ImageNet CNN halves its input five times.
 const minSize = 32
@@ -32,6 +37,20 @@ func checkThreads(n int) error {
 func checkSize(n int) error {
 	if n != 0 && n < minSize {
 		return usagef("--size must be 0 (the model's default) or at least %d, got %d", minSize, n)
+	}
+	return nil
+}
+
+// resizeUsage is --resize's help, the same in every command that takes it.
+const resizeUsage = "shorter side photos are resized to before the centre crop of --size (Resize(160)/CenterCrop(128) is --resize 160 --size 128; 0 = the model's ratio, size x 256/224)"
+
+// checkResize refuses a --resize below the smallest input or below the crop it feeds.
+func checkResize(resize, size int) error {
+	switch {
+	case resize != 0 && resize < minSize:
+		return usagef("--resize must be 0 (the model's ratio) or at least %d, got %d", minSize, resize)
+	case resize != 0 && size != 0 && resize < size:
+		return usagef("--resize %d is smaller than --size %d: the crop must fit in the resized photo", resize, size)
 	}
 	return nil
 }
@@ -105,6 +124,13 @@ func (o onlyFlags) option() (wanwu.Option, error) {
 		mode = labels.MatchExact
 	}
 	return wanwu.WithOnly(queries, mode), nil
+}
+
+// warnUnmatched tells the user which --only words selected no class (the run goes on with the others).
+func warnUnmatched(w io.Writer, unmatched []string) {
+	for _, u := range unmatched {
+		fmt.Fprintf(w, "wanwu: warning: --only: no class matches %q; ignored\n", u)
+	}
 }
 
 // queries collects --only (comma-separated, ASCII or Chinese commas) and --only-file (one per line).

@@ -147,6 +147,7 @@ func (m *Main) rootCommand() *cobra.Command {
 		m.benchCommand(),
 		m.planCommand(),
 		m.convertCommand(),
+		m.labelsCommand(),
 	)
 	return root
 }

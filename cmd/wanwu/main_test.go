@@ -82,7 +82,7 @@ func TestClassifyParrotJSONL(t *testing.T) {
 		t.Fatalf("bad jsonl %q: %v", out, err)
 	}
 	if r.File != parrot || r.Model != catalog.DefaultModel || len(r.InputSize) != 2 || r.InputSize[0] != 224 ||
-		r.Precision != "uint8" || r.ElapsedMS == nil || len(r.Predictions) != 5 {
+		r.Precision != "uint8" || r.ElapsedMS == nil || len(r.Predictions) < 1 || len(r.Predictions) > 5 {
 		t.Fatalf("record does not follow the contract: %+v", r)
 	}
 	top := r.Predictions[0]

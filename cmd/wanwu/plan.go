@@ -15,8 +15,10 @@ import (
 
 type planFlags struct {
 	model, budget, format, labels string
+	cats                          string
 	only                          onlyFlags
-	size, threads                 int
+	size, threads, resize, batch  int
+	winograd                      bool
 	precision                     string
 	photo                         string
 }
@@ -38,12 +40,16 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 		RunE: func(c *cobra.Command, args []string) error { return m.plan(c, f) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
 	fl.StringVar(&f.budget, "budget", "", "memory budget, e.g. 512MiB, 1GiB, 300M (default: detected)")
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	fl.StringVar(&f.labels, "labels", "", "label file (for --only on models without built-in labels)")
+	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	f.only.register(fl, "plan for a classifier pruned to these classes (as for classify --only)")
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = the default and 224, 192, 160, 128 below it, for dynamic models)")
+	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
+	fl.IntVar(&f.batch, "batch", 1, "predict batches of up to N photos, as serve --max-batch N holds (models with a dynamic batch)")
+	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
 	fl.StringVar(&f.photo, "photo", "", "size the photo-decoding estimate by this photo's header (default: 1920x1080)")
@@ -59,6 +65,12 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 	}
 	if err := checkSize(f.size); err != nil {
 		return err
+	}
+	if err := checkResize(f.resize, f.size); err != nil {
+		return err
+	}
+	if f.batch < 1 || f.batch > 256 {
+		return usagef("--batch must be from 1 to 256, got %d", f.batch)
 	}
 	if err := checkThreads(f.threads); err != nil {
 		return err
@@ -80,10 +92,16 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		}
 		budget = b
 	}
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithPrecision(f.precision),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize), wanwu.WithPrecision(f.precision), wanwu.WithBatch(f.batch),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
+	}
+	if f.cats != "" {
+		opts = append(opts, wanwu.WithCategoryFile(f.cats))
+	}
+	if f.winograd {
+		opts = append(opts, wanwu.WithWinograd())
 	}
 	if f.photo != "" {
 		if _, err := userfile.CheckRegular(f.photo); err != nil { // a named pipe would block the read
@@ -107,6 +125,9 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		return err
 	}
 	p.Model = f.model
+	for _, w := range p.Warnings {
+		fmt.Fprintf(m.Stderr, "wanwu: warning: %s\n", w)
+	}
 	if f.format == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
@@ -114,7 +135,7 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 		return enc.Encode(p)
 	}
 	fmt.Fprintf(m.Stdout, "model %s, budget %s (%s)\n", p.Model, memory.FormatSize(p.BudgetBytes), budget.Source)
-	fmt.Fprintf(m.Stdout, "  %-4s %-9s %-5s %-5s %-7s %-7s %11s  %s\n", "rank", "precision", "size", "batch", "threads", "labels", "peak", "breakdown")
+	fmt.Fprintf(m.Stdout, "  %-4s %-9s %-5s %-6s %-5s %-7s %-7s %11s  %s\n", "rank", "precision", "size", "resize", "batch", "threads", "labels", "peak", "breakdown")
 	for i, c := range p.Candidates {
 		mark := " "
 		if p.Chosen != nil && c.Precision == p.Chosen.Precision && c.Size == p.Chosen.Size && c.Batch == p.Chosen.Batch {
@@ -123,8 +144,8 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 			mark = "-"
 		}
 		b := c.Breakdown
-		fmt.Fprintf(m.Stdout, "%s %-4d %-9s %-5d %-5d %-7d %-7d %11s  weights %s + packed %s + arena %s + decode %s + runtime %s\n",
-			mark, i+1, c.Precision, c.Size, c.Batch, c.Threads, c.Labels, memory.FormatSize(c.PredictedPeakBytes),
+		fmt.Fprintf(m.Stdout, "%s %-4d %-9s %-5d %-6d %-5d %-7d %-7d %11s  weights %s + packed %s + arena %s + decode %s + runtime %s\n",
+			mark, i+1, c.Precision, c.Size, c.Resize, c.Batch, c.Threads, c.Labels, memory.FormatSize(c.PredictedPeakBytes),
 			memory.FormatSize(b.Weights), memory.FormatSize(b.Packed), memory.FormatSize(b.Arena),
 			memory.FormatSize(b.Decode), memory.FormatSize(b.Runtime))
 	}

@@ -22,9 +22,17 @@ type resultWriter struct {
 	written        int
 }
 
+// utf8BOM starts the csv-bom format: spreadsheet programs (Excel) read a CSV as the system's legacy
+// code page unless it starts with a byte-order mark, which turns every Chinese label into mojibake.
+const utf8BOM = "\uFEFF"
+
 func newResultWriter(stdout, stderr io.Writer, format string) *resultWriter {
 	w := &resultWriter{stdout: stdout, stderr: stderr, format: format}
-	if format == "csv" {
+	if format == "csv-bom" {
+		io.WriteString(stdout, utf8BOM)
+		w.format = "csv"
+	}
+	if w.format == "csv" {
 		w.csv = csv.NewWriter(stdout)
 		w.csv.Write([]string{"file", "rank", "index", "label", "label_en", "score", "elapsed_ms", "error"})
 		w.csv.Flush()

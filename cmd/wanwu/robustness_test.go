@@ -246,7 +246,7 @@ func TestBadAndOddImages(t *testing.T) {
 			t.Errorf("%s: no record", name)
 		case r.Error != "":
 			t.Errorf("%s: error %q, want a classification", name, r.Error)
-		case len(r.Predictions) != 3:
+		case len(r.Predictions) < 1 || len(r.Predictions) > 3: // fewer when fewer are meaningful
 			t.Errorf("%s: %d predictions", name, len(r.Predictions))
 		case macaw[name] && r.Predictions[0].LabelEn != "macaw":
 			t.Errorf("%s: top-1 %q, want macaw", name, r.Predictions[0].LabelEn)

@@ -25,6 +25,7 @@ import (
 
 type serveFlags struct {
 	addr, model, labels  string
+	cats                 string
 	precision            string
 	budget, maxBody      string
 	maxBatch             int
@@ -35,10 +36,12 @@ type serveFlags struct {
 	bodyStall            time.Duration
 	maxDecodes, maxConns int
 	threads, size        int
+	resize               int
 	maxPixels            int64
 	logFormat            string
 	releaseAfter         time.Duration
 	winograd             bool
+	only                 onlyFlags
 }
 
 func (m *Main) serveCommand() *cobra.Command {
@@ -68,8 +71,9 @@ See docs/api.md.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fl.StringVar(&f.model, "model", catalog.DefaultModel, "model file (.onnx, .tflite) or catalog name")
+	fl.StringVar(&f.model, "model", catalog.DefaultModel, modelUsage)
 	fl.StringVar(&f.labels, "labels", "", "label file (see wanwu classify --help)")
+	fl.StringVar(&f.cats, "categories-file", "", categoriesUsage)
 	fl.StringVar(&f.budget, "budget", "", "memory budget for the process, e.g. 512MiB (default: cgroup limit or MemAvailable, less 10%)")
 	fl.IntVar(&f.maxBatch, "max-batch", 8, "most images per model run (1 = no batching)")
 	fl.DurationVar(&f.maxWait, "max-wait", 5*time.Millisecond, "how long a batch waits for more images")
@@ -86,8 +90,10 @@ See docs/api.md.`,
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores; at most 4 per CPU)")
 	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
+	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json or text")
+	f.only.register(fl, "serve only these classes (comma-separated names or categories, as for classify --only): the classifier is pruned to them at load; a request's only= selects among them")
 	fl.DurationVar(&f.releaseAfter, "release-after", 0, "release the model's memory after this long without requests; the next request recompiles (0 = never)")
 	return c
 }
@@ -124,7 +130,13 @@ func (f serveFlags) validate() (budget, maxBody int64, err error) {
 	if err := checkSize(f.size); err != nil {
 		return 0, 0, err
 	}
+	if err := checkResize(f.resize, f.size); err != nil {
+		return 0, 0, err
+	}
 	if err := checkPrecision(f.precision); err != nil {
+		return 0, 0, err
+	}
+	if err := f.only.validate(); err != nil {
 		return 0, 0, err
 	}
 	switch {
@@ -180,14 +192,24 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 
 	// The model gets three quarters of the budget to choose its configuration in (precision, and size
 	// for dynamic models); the rest is for requests in flight: bodies, decoded photos, batch arenas.
-	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size),
+	opts := []wanwu.Option{wanwu.WithThreads(f.threads), wanwu.WithInputSize(f.size), wanwu.WithResize(f.resize),
 		wanwu.WithPrecision(f.precision), wanwu.WithBudget(budget-budget/4, budgetFrom+" less a quarter for requests"),
 		wanwu.WithFetcher(&catalog.Fetcher{Progress: progressWriter(m.Stderr)})}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))
 	}
+	if f.cats != "" {
+		opts = append(opts, wanwu.WithCategoryFile(f.cats))
+	}
 	if f.winograd {
 		opts = append(opts, wanwu.WithWinograd())
+	}
+	only, err := f.only.option()
+	if err != nil {
+		return err
+	}
+	if only != nil {
+		opts = append(opts, only)
 	}
 	if f.releaseAfter > 0 {
 		opts = append(opts, wanwu.WithReleaseAfter(f.releaseAfter), wanwu.WithLogf(func(format string, a ...any) {
@@ -199,6 +221,9 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer model.Close()
+	for _, u := range model.Unmatched() {
+		log.Warn("--only: no class matches a word; ignored", "word", u)
+	}
 
 	info, maxBatch, pred, err := modelInfo(model, f.maxBatch, budget)
 	if err != nil {
@@ -236,7 +261,7 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	srv, err := server.New(model, info, server.Config{Budget: budget, MaxBatch: maxBatch, MaxWait: f.maxWait,
 		MaxBody: maxBody, Timeout: f.timeout, AdmissionWait: f.admissionWait, MaxPixels: f.maxPixels,
 		BodyTimeout: f.bodyTimeout, BodyStall: f.bodyStall, MaxDecodes: f.maxDecodes, MaxConns: f.maxConns,
-		DrainDelay: f.drainDelay, Drain: f.drain, Logger: log})
+		DrainDelay: f.drainDelay, Drain: f.drain, Logger: log, Classes: model.Classes()})
 	if err != nil {
 		return err
 	}
@@ -245,7 +270,7 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "model", info.Name, "input_size", info.InputSize,
-		"precision", info.Precision, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
+		"precision", info.Precision, "resize", model.Config().Resize, "budget", budget, "budget_from", budgetFrom, "model_bytes", info.PeakBytes,
 		"max_batch", maxBatch, "batch_dynamic", model.BatchDynamic(), "max_wait", f.maxWait.String(),
 		"max_body", maxBody, "timeout", f.timeout.String(), "gomaxprocs", goruntime.GOMAXPROCS(0))
 	// A second SIGTERM or SIGINT during the drain delay ends it (the first one ended ctx).

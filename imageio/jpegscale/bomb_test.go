@@ -4,19 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wanwu-ai/wanwu/internal/imagegen"
 )
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // longProgression is a valid progression of n scans for one component: the DC scan, then
 // coefficient by coefficient a first pass at Al = 13 and its 13 refinements.

@@ -59,7 +59,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, aerr)
 		return
 	}
-	s.writeResults(w, recs)
+	s.writeResults(w, recs, q.warnings)
 }
 
 // classifyRequest reads, admits, decodes and classifies the request's images. Memory is reserved before
@@ -218,10 +218,14 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 		preds := rr.Predictions
 		if q.only != nil {
 			preds = subset(preds, q.only, q.topK)
+		} else {
+			preds = s.meaningful(preds)
 		}
 		if q.lang == "en" {
 			for p := range preds {
-				preds[p].Label = preds[p].LabelEn
+				if en := preds[p].LabelEn; en != "" { // a label file without English keeps its names
+					preds[p].Label = en
+				}
 			}
 		}
 		ms := float64(rr.Elapsed.Microseconds()) / 1000
@@ -288,8 +292,9 @@ func admitError(err error, tooBig int) *apiError {
 	}
 }
 
-// writeResults writes the records one at a time, so the response is never held whole.
-func (s *Server) writeResults(w http.ResponseWriter, recs []wanwu.Record) {
+// writeResults writes the records one at a time, so the response is never held whole, then the query's
+// warnings (only= words that matched no class) when there are any.
+func (s *Server) writeResults(w http.ResponseWriter, recs []wanwu.Record, warnings []string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	var buf bytes.Buffer
@@ -310,12 +315,31 @@ func (s *Server) writeResults(w http.ResponseWriter, recs []wanwu.Record) {
 		}
 		recs[i].Predictions = nil
 	}
-	w.Write([]byte("]}\n"))
+	w.Write([]byte("]"))
+	if len(warnings) > 0 {
+		buf.Reset()
+		enc.Encode(warnings)
+		w.Write([]byte(`,"warnings":`))
+		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	w.Write([]byte("}\n"))
+}
+
+// meaningful drops the background class and the classes under wanwu.MinScore after the first, as the
+// model's own top-K does: a batch scored for every class (another request's only=) comes back whole.
+func (s *Server) meaningful(preds []wanwu.Prediction) []wanwu.Prediction {
+	if ls := s.model.Labels(); ls != nil && ls.Background() >= 0 {
+		bg := ls.Background()
+		preds = slices.DeleteFunc(preds, func(p wanwu.Prediction) bool { return p.Index == bg })
+	}
+	return wanwu.Meaningful(preds)
 }
 
 // subset keeps the topK best predictions whose class is in only (ascending), rescaled to sum to 1 over
-// the whole subset: the softmax over the subset's logits, since p_i/Σ_subset p_j = e^{z_i}/Σ_subset e^{z_j}.
-// all is sorted best first, so the first matches are the best.
+// the whole subset: the softmax over the subset's logits, since p_i/Σ_subset p_j = e^{z_i}/Σ_subset e^{z_j}
+// (the model scores every class from its logits, so no subset's probabilities have been rounded to 0), as
+// a head pruned to the subset gives. all is sorted best first, so the first matches are the best; those
+// under wanwu.MinScore after the first are left out, as in any top-K.
 func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
 	out := make([]wanwu.Prediction, 0, min(topK, len(only)))
 	sum := 0.0
@@ -332,5 +356,5 @@ func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
 			out[i].Score /= sum
 		}
 	}
-	return out
+	return wanwu.Meaningful(out)
 }

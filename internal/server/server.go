@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/wanwu-ai/wanwu/imageio"
+	"github.com/wanwu-ai/wanwu/internal/procstat"
 	"github.com/wanwu-ai/wanwu/labels"
 	"github.com/wanwu-ai/wanwu/memory"
 )
@@ -54,6 +56,9 @@ type Config struct {
 	// Drain bounds how long Serve then waits for requests in flight; default 30s.
 	Drain  time.Duration
 	Logger *slog.Logger
+	// Classes are the classes the model was pruned to at load (wanwu serve --only), ascending; nil: all.
+	// A request's only= selects among them.
+	Classes []int
 }
 
 // Model is what the server needs from a loaded model: *wanwu.Model implements it.
@@ -80,7 +85,13 @@ type Info struct {
 	PlanBytes   int64  `json:"plan_bytes"`   // activation arenas of every batch size the server runs
 	WeightBytes int64  `json:"weight_bytes"` // weights (and repacked copies)
 	PeakBytes   int64  `json:"peak_bytes"`   // predicted model memory: weights + arenas + runtime
-	MaxBatch    int    `json:"max_batch"`
+	// RSSBytes and PeakRSSBytes are what the process holds now and has held at most (VmRSS, VmHWM),
+	// measured when /v1/models answers: PeakBytes is the model's reservation alone, without the
+	// requests' bodies, decoded photos and the Go heap's garbage between collections. 0 (omitted) where
+	// the OS does not say (no /proc).
+	RSSBytes     int64 `json:"rss_bytes,omitempty"`
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	MaxBatch     int   `json:"max_batch"`
 	// BatchDynamic: the model runs several images in one run. Without it, max-batch is 1: a fixed-batch
 	// model runs images one by one anyway, and gathering them would only add waiting.
 	BatchDynamic bool `json:"batch_dynamic"`
@@ -314,7 +325,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"models": []Info{s.info}})
+	info := s.info
+	if st, err := procstat.Status(); err == nil {
+		info.RSSBytes, info.PeakRSSBytes = st["VmRSS"], st["VmHWM"]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": []Info{info}})
 }
 
 // query holds the validated query parameters.
@@ -322,6 +337,8 @@ type query struct {
 	topK int
 	lang string
 	only []int // classes kept (nil: all)
+	// warnings name only= words that matched no class while others did (the response carries them).
+	warnings []string
 }
 
 // parseQuery validates the query. Matching only= against the label set reserves its scratch first (a
@@ -368,10 +385,19 @@ func (s *Server) parseQuery(ctx context.Context, r *http.Request, res *reservati
 		if err := res.acquire(ctx, scratch, s.cfg.AdmissionWait); err != nil {
 			return q, admitError(err, 400)
 		}
-		idx, err := ls.Match(qs, mode)
+		idx, unmatched, err := ls.MatchSome(qs, mode)
 		res.shrink(scratch - int64(cap(idx))*8)
 		if err != nil {
 			return q, fail(400, "bad_query", "only: %v", err)
+		}
+		if s.cfg.Classes != nil {
+			idx = intersect(idx, s.cfg.Classes)
+			if len(idx) == 0 {
+				return q, fail(400, "bad_query", "only: no class that this server keeps (wanwu serve --only) matches %q", o)
+			}
+		}
+		for _, u := range unmatched {
+			q.warnings = append(q.warnings, fmt.Sprintf("only: no class matches %q; ignored", u))
 		}
 		q.only = idx
 	}
@@ -388,6 +414,17 @@ func (s *Server) parseQuery(ctx context.Context, r *http.Request, res *reservati
 		}
 	}
 	return q, nil
+}
+
+// intersect is the classes in both a and b (each ascending), in a's backing array.
+func intersect(a, b []int) []int {
+	out := a[:0]
+	for _, i := range a {
+		if _, ok := slices.BinarySearch(b, i); ok {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // predictionJSONBytes bounds one prediction's JSON for the label set ls (nil: "#N" names): the index and
