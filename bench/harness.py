@@ -238,6 +238,9 @@ def table(doc, markdown, stat="median_ms"):
         notes.append(f"PyTorch rebuild vs the exported reference output (224): max|diff|/max|ref| <= {max(tc):.1e}, "
                      f"argmax {'matches' if all(r.get('check_argmax') for r in doc['results'] if 'check_argmax' in r) else 'DIFFERS'}"
                      " (same weights as the ONNX file)")
+    pn = peak_note(doc)
+    if pn:
+        notes.append(pn)
     m = doc.get("machine") or {}
     if m:
         notes.append(f"machine: {m.get('cpus')} CPUs ({m.get('cpu')}); wanwu at {m.get('git_commit')}"
@@ -276,6 +279,37 @@ def machine_info(a):
                                    cwd=HERE)
     info["torch"] = out(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"])
     return info
+
+
+def cpu_peak(a):
+    """Compiles and runs ../shared/bench/cpu_peak.c (the FMA-peak yardstick the issues quote) and returns its
+    JSON: the clock and the fp32 FMA peak at 1..N threads, or {"error": ...}. Run before and after the
+    benchmarks so every figure in the table has the machine's measured peak of the same session beside it."""
+    if not a.cpu_peak:
+        return None
+    binary = os.path.join(a.cache, "cpu_peak")
+    try:
+        os.makedirs(a.cache, exist_ok=True)
+        if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(a.cpu_peak):
+            subprocess.run(["gcc", "-O2", "-mavx512f", "-fopenmp", a.cpu_peak, "-o", binary], check=True,
+                           capture_output=True, text=True)
+        out = subprocess.run([binary], check=True, capture_output=True, text=True, timeout=300).stdout
+        return json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        return {"error": str(getattr(e, "stderr", "") or e).strip()}
+
+
+def peak_note(doc):
+    runs = [r for r in doc.get("cpu_peak") or [] if r and "error" not in r]
+    if not runs:
+        errs = [r["error"] for r in doc.get("cpu_peak") or [] if r and "error" in r]
+        return f"cpu_peak: ERROR {errs[0]}" if errs else None
+    keys = sorted({k for r in runs for k in r if k.startswith("fp32_fma_flops_")},
+                  key=lambda k: int(k.rsplit("_", 1)[1].rstrip("thr")))
+    parts = [f"{k.rsplit('_', 1)[1].rstrip('thr')} thread(s) "
+             + " / ".join(f"{r[k] / 1e9:.0f}" for r in runs if k in r) + " GFLOP/s" for k in keys]
+    return ("measured fp32 FMA peak (../shared/bench/cpu_peak.c, gcc -O2 -mavx512f -fopenmp; before / after the "
+            "benchmarks): " + ", ".join(parts))
 
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -320,6 +354,8 @@ def main():
     p.add_argument("--calibrate", metavar="DIR",
                    help="photos for wanwu-int8s (wanwu bench --calibrate DIR), e.g. ../shared/images; its peak RSS "
                         "includes the one-time float calibration run")
+    p.add_argument("--cpu-peak", default=os.path.join(ROOT, "..", "shared", "bench", "cpu_peak.c"),
+                   help="cpu_peak.c, compiled with gcc and run before and after the benchmarks ('' to skip)")
     p.add_argument("--cache", default=os.path.join(HERE, "results", "cache"))
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--report", metavar="JSON", help="print the table of a saved run and exit")
@@ -376,6 +412,8 @@ def main():
             doc["wanwu_checks"][m] = check_wanwu(m, a)
             print(f"wanwu output check {m}: {doc['wanwu_checks'][m]}", flush=True)
 
+    doc["cpu_peak"] = [cpu_peak(a)]
+    print(f"cpu_peak before: {doc['cpu_peak'][0]}", flush=True)
     deadline = time.time() + a.wait_budget
     cfgs = configs(a)
     for i, cfg in enumerate(cfgs, 1):
@@ -389,6 +427,8 @@ def main():
             print(f"[{i}/{len(cfgs)}] {fw:5s} {cfg['model']:15s} {cfg['size']} b{cfg['batch']} t{cfg['threads']}: "
                   f"{what}  other-cpu {r['other_cpu_cores']:.2f} (attempt {r['attempt']}, waited {r['idle_wait_s']} s)",
                   flush=True)
+    doc["cpu_peak"].append(cpu_peak(a))
+    print(f"cpu_peak after: {doc['cpu_peak'][1]}", flush=True)
     doc["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     save()
     print()
