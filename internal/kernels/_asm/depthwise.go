@@ -135,18 +135,6 @@ func depthwise(w *bytes.Buffer, k, s int) {
 	fmt.Fprintln(w)
 }
 
-func lanes(w *bytes.Buffer) {
-	for _, t := range []struct {
-		name  string
-		first int
-	}{{"dwEvenIdx", 0}, {"dwOddIdx", 1}} {
-		for i := 0; i < 16; i++ {
-			fmt.Fprintf(w, "DATA %s<>+%d(SB)/4, $%d\n", t.name, 4*i, t.first+2*i)
-		}
-		fmt.Fprintf(w, "GLOBL %s<>(SB), RODATA|NOPTR, $64\n\n", t.name)
-	}
-}
-
 // depthwiseAVX2 writes the AVX2+FMA row kernel of a 3×3 depthwise convolution (dilation 1, stride s)
 // over full 8-wide vectors only (the Go wrapper finishes the last len%8 columns):
 //

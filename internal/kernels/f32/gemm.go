@@ -1,10 +1,13 @@
 // Package f32 holds float32 compute kernels: blocked GEMM with packing, im2col packing for
 // convolution, depthwise convolution and small vector helpers. Kernels know nothing about graphs.
 //
-// Layout (the kernel file quartet): gemm.go is the exported API, gemm_generic.go the portable
-// micro-kernel (always compiled and tested), gemm_amd64.go the assembly stubs and their registration,
-// gemm_amd64.s the generated AVX-512 and AVX2+FMA micro-kernels (see ../_asm). The micro-kernel, and
-// with it the register tile MR×NR the packed layouts follow, is chosen once at init from internal/cpu.
+// Layout, per kernel family (gemm, dot, f16, im2col, pack, polyphase, winograd, depthwise, dwplane):
+// <family>.go the portable code and API (packing lives in gemm.go, depthwise rows in conv.go),
+// <family>_amd64.go the assembly declarations and their Go wrappers, <family>_amd64.s the generated
+// assembly (../_asm writes one .s per family) and <family>_noasm.go the stand-ins where there is no
+// assembly (another GOARCH, or -tags purego); gemm_generic.go is the portable micro-kernel (always
+// compiled and tested). The micro-kernel, and with it the register tile MR×NR the packed layouts
+// follow, is chosen once at init from internal/cpu.
 package f32
 
 import "runtime"

@@ -8,7 +8,7 @@ import (
 	"github.com/wanwu-ai/wanwu/internal/cpu"
 )
 
-//go:generate sh -c "cd ../_asm && go run . -out ../f32/gemm_amd64.s"
+//go:generate sh -c "cd ../_asm && go run . -dir ../f32"
 
 // sgemm14x32AVX512 is a 14×32 AVX-512 micro-kernel (the whole tileArgs contract): 28 zmm
 // accumulators, two zmm B vectors and two broadcast A registers; 28 FMAs per 16 loads per k step.
@@ -75,57 +75,5 @@ func fmaPeak(n int) bool {
 		return false
 	}
 	fmaPeakAVX512(n)
-	return true
-}
-
-// im2colPanelAVX512 packs kc rows of one 32-wide im2col panel from an Im2col table (see _asm).
-//
-//go:noescape
-func im2colPanelAVX512(panel, in *float32, hw int, ents *im2colEnt, nseg, used, taps, t0, kc, stride int)
-
-func im2colAsm() bool { return (cur.id == idAVX512 || cur.id == idAVX512x8) && NR == 32 }
-
-func im2colPanelAsm(panel, in []float32, hw int, ents []im2colEnt, nseg, used, taps, t0, kc, stride int) {
-	if len(panel) < kc*32 || len(ents) < taps*nseg || used < 1 || used > nseg || t0 < 0 || (kc > 0 && len(in) < ((t0+kc-1)/taps+1)*hw) {
-		panic("f32: im2col panel operands too short")
-	}
-	im2colPanelAVX512(unsafe.SliceData(panel), unsafe.SliceData(in), hw, unsafe.SliceData(ents), nseg, used, taps, t0, kc, stride)
-}
-
-// packB32AVX512 copies kc rows of cols <= 32 floats (lds apart) into a zero-padded 32-wide panel.
-//
-//go:noescape
-func packB32AVX512(dst, src *float32, lds, kc, cols int)
-
-// packA8AVX512 packs one full 8-row panel of a row-major A (scaled by alpha) for kc columns.
-//
-//go:noescape
-func packA8AVX512(dst, src *float32, lda, kc int, alpha float32)
-
-// packBPanelAsm packs one NR-wide panel of a row-major B with the vector kernel, or reports false.
-func packBPanelAsm(panel, b []float32, ldb, kc, cols int) bool {
-	if NR != 32 || (cur.id != idAVX512 && cur.id != idAVX512x8) {
-		return false
-	}
-	if kc > 0 && (len(panel) < kc*32 || cols < 1 || cols > 32 || len(b) < (kc-1)*ldb+cols) {
-		panic("f32: packB panel operands too short")
-	}
-	if kc > 0 {
-		packB32AVX512(unsafe.SliceData(panel), unsafe.SliceData(b), ldb, kc, cols)
-	}
-	return true
-}
-
-// packAPanelAsm packs one full MR-row panel of a row-major A with the vector kernel, or reports false.
-func packAPanelAsm(panel, a []float32, lda, kc int, alpha float32) bool {
-	if MR != 8 || cur.id != idAVX512x8 {
-		return false
-	}
-	if kc > 0 && (len(panel) < kc*8 || len(a) < 7*lda+kc) {
-		panic("f32: packA panel operands too short")
-	}
-	if kc > 0 {
-		packA8AVX512(unsafe.SliceData(panel), unsafe.SliceData(a), lda, kc, alpha)
-	}
 	return true
 }

@@ -1,0 +1,11 @@
+//go:build !amd64 || !gc || purego
+
+package f32
+
+func dwPlaneRung() bool { return false }
+
+func dwPlaneAsm(out, in, w []float32, tab []dwEnt, g *ConvGeom, nvec int, bias float32, clamp bool, lo, hi float32) bool {
+	return false
+}
+
+func maxPlaneAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec int) bool { return false }
