@@ -52,7 +52,7 @@ generate:
 # Generated code (protobuf, flatbuffers, assembly) must match its generators: regenerate and diff.
 # Needs protoc, flatc and protoc-gen-go (.ci/run installs them).
 check-generated: generate
-	git diff --exit-code -- importer internal/kernels
+	git diff --exit-code -- internal/onnxpb internal/tflitefb internal/kernels
 
 clean:
 	rm -rf bin .cache

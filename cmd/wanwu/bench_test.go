@@ -17,8 +17,8 @@ import (
 
 	"github.com/wanwu-ai/wanwu"
 	"github.com/wanwu-ai/wanwu/graph"
-	fbtflite "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	fbtflite "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tools/tflitegen"

@@ -21,9 +21,9 @@ import (
 	"golang.org/x/image/bmp"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"github.com/wanwu-ai/wanwu/tools/tflitegen"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 )
 
 // TestLegacyBroadcastComputedOperand: a non-constant B under opset-6 broadcast=1, axis=1 gets an

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 )
 
 // The model is walked field by field with protowire instead of proto.Unmarshal so that the bytes of

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // TestOpsDocListsBuiltins: the builtin list in docs/ops.md (written by ops' TestOpsDoc) is exactly

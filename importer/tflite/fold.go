@@ -7,7 +7,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 

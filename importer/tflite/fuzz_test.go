@@ -2,7 +2,7 @@ package tflite
 
 import (
 	"context"
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"math/rand"
 	"testing"
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
 )

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"github.com/wanwu-ai/wanwu/tools/tflitegen"
 )
 

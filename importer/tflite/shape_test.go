@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // Tensor shapes are read with overflow checks: int32 dims whose product's bytes exceed

@@ -9,8 +9,8 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // synthModel builds a float model: tensor 0 (input [1,4,4,2]) -> op0 -> t1 -> op1 -> t2 ..., one

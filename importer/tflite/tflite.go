@@ -14,8 +14,8 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
 	"github.com/wanwu-ai/wanwu/internal/mmap"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
+	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 )
 
 // ImageModel writes a tiny ONNX classifier — Conv(4×3×1×1) → GlobalAveragePool → Flatten — whose

@@ -3,7 +3,7 @@ package tflitegen
 import (
 	"fmt"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 
 	"github.com/wanwu-ai/wanwu/graph"
 )

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // weight adds a constant weight: float32, or (Float16Weights) float16 read through DEQUANTIZE.

@@ -3,7 +3,7 @@ package tflitegen
 import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // Conv2D is CONV_2D's options (filter OHWI, bias [O]).

@@ -3,7 +3,7 @@ package tflitegen
 import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // Options of the operators MediaPipe-style float models add to the classifier set of options.go.

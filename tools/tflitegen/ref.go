@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // Eval runs a float32 model with a naive NHWC interpreter (ref_more.go: the ops of MediaPipe-style

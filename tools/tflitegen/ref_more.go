@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // evalMore is the reference for the ops MediaPipe-style float models add, written from TFLite's

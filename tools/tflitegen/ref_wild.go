@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // evalWild evaluates the element-wise, layout and index operators that TF2-converted float models

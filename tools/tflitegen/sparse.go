@@ -3,7 +3,7 @@ package tflitegen
 import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	fb "github.com/wanwu-ai/wanwu/importer/tflite/tflite"
+	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
 // Sparsity is a TFLite SparsityParameters table: a traversal order over the dense dims (and block
