@@ -6,7 +6,8 @@
 //
 // Each node test directory is imported with importer/onnx, compiled with runtime.Compile for the
 // shapes of its test_data_set_* inputs, run, and compared with numpy.allclose semantics (rtol 1e-3,
-// atol 1e-7; integers and booleans exactly). Cases whose ops wanwu lacks are skipped; cases listed
+// atol 1e-7; integers and booleans exactly), under each runtime configuration of nodeConfigs (one
+// thread with Winograd allowed; two threads on the default im2col path, the worker pool splitting ops). Cases whose ops wanwu lacks are skipped; cases listed
 // in exclude.txt ("case_name  reason") run but do not count against the suite.
 //
 // wanwu plans all memory before the first Run, so values that fix output shapes (Reshape's shape,

@@ -160,7 +160,7 @@ func TestONNXNode(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			st, err := runModelDir(caseDir[name], wrt.Options{Threads: 1, Winograd: true}, check)
+			st, err := runConfigs(caseDir[name], check)
 			if st.frozen > 0 && err == nil {
 				summary.frozen++
 			}
@@ -192,4 +192,35 @@ func TestONNXNode(t *testing.T) {
 		})
 	}
 	t.Log(summaryLine())
+}
+
+// nodeConfigs are the runtime options every case runs under: one thread with Winograd allowed checks
+// the kernels as planned alone (Winograd where it applies); two threads on the default im2col path
+// add what the worker pool and the other Conv path can break (ops split across workers).
+var nodeConfigs = []struct {
+	name string
+	opts wrt.Options
+}{
+	{"threads=1 winograd", wrt.Options{Threads: 1, Winograd: true}},
+	{"threads=2", wrt.Options{Threads: 2}},
+}
+
+// runConfigs runs the case in dir under each of nodeConfigs and returns the first error, naming the
+// configuration; the stats are the first configuration's (the frozen inputs do not depend on it).
+func runConfigs(dir string, check checkFunc) (runStats, error) {
+	var first runStats
+	for i, c := range nodeConfigs {
+		st, err := runModelDir(dir, c.opts, check)
+		if i == 0 {
+			first = st
+		}
+		var u *unsupportedError
+		if errors.As(err, &u) {
+			return first, err // the same under every configuration
+		}
+		if err != nil {
+			return first, fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return first, nil
 }
