@@ -13,7 +13,7 @@ endif
 # The cache is the binary's own ($WANWU_HOME, else ~/.cache/wanwu): what `make demo` fetches, `wanwu models`
 # then lists as cached, and a later `wanwu classify` finds without fetching again.
 
-.PHONY: all build demo test test-purego vet lint generate check-generated clean
+.PHONY: all build demo test test-purego race vet lint generate check-generated clean
 all: build
 
 build:
@@ -36,15 +36,21 @@ lint: vet
 # -tags purego (the portable Go fallbacks every optimized kernel must match). The conformance target
 # repeats the ONNX node tests verbosely so their summary line
 # ("conformance: N passed, N failed, N skipped") shows in the log; it takes about a second.
-# fuzz-smoke (make.d/fuzz.mk) runs each image-decoder fuzz target for a few seconds.
+# fuzz-smoke (make.d/fuzz.mk) runs each image-decoder fuzz target for a few seconds. race runs the
+# concurrent packages (the HTTP server, the worker pool) under the race detector.
 test: lint
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-purego
+	$(MAKE) --no-print-directory race
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory fuzz-smoke
 
 test-purego:
 	$(GO) test -count=1 -tags purego ./internal/... ./ops/... ./runtime/... ./conformance/...
+
+# The race detector needs cgo (and so a C compiler, gcc in .ci/run), hence CGO_ENABLED=1 here only.
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./internal/server/... ./internal/parallel/...
 
 generate:
 	$(GO) generate ./...
