@@ -27,6 +27,17 @@ func allocated(f func()) int64 {
 	return int64(b.TotalAlloc - a.TotalAlloc)
 }
 
+// allocatedWithin is allocated(f), measured again (up to twice more, keeping the least) when it exceeds
+// bound: TotalAlloc counts the whole process, so a runtime or testing goroutine that allocates during f
+// adds a few hundred bytes now and then, while f's own allocation is the same every run.
+func allocatedWithin(bound int64, f func()) int64 {
+	got := allocated(f)
+	for i := 0; i < 2 && got > bound; i++ {
+		got = min(got, allocated(f))
+	}
+	return got
+}
+
 // costCases are images of every format and variant the cost model distinguishes.
 func costCases() map[string][]byte {
 	c := map[string][]byte{}
@@ -133,7 +144,7 @@ func TestCostBoundsAllocation(t *testing.T) {
 			for _, opts := range []DecodeOptions{{}, {MinWidth: p.Width, MinHeight: p.Height}} {
 				dst := tensor.New(p.TensorDType(), p.Shape(1))
 				var derr error
-				got := allocated(func() { derr = p.DecodeInto(context.Background(), data, opts, dst, 0) })
+				got := allocatedWithin(h.Cost(p, opts), func() { derr = p.DecodeInto(context.Background(), data, opts, dst, 0) })
 				if derr != nil {
 					t.Fatalf("%s: %v", name, derr)
 				}
@@ -144,7 +155,7 @@ func TestCostBoundsAllocation(t *testing.T) {
 			}
 		}
 		var derr error
-		got := allocated(func() { _, derr = DecodeContext(context.Background(), data, DecodeOptions{}) })
+		got := allocatedWithin(h.DecodeCost(0, 0)-h.FileBytes, func() { _, derr = DecodeContext(context.Background(), data, DecodeOptions{}) })
 		if derr != nil {
 			t.Fatal(derr)
 		}
