@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"unsafe"
 
@@ -26,9 +25,9 @@ import (
 // Bias and the fused activation are applied per tile while it is still in cache.
 
 func init() {
-	Register("Conv", &Def{Infer: inferConv, Compile: compileConv,
-		CompileCached: func(n *graph.Node, wc WeightCache) (Kernel, error) { return compileConvPacked(n, nil, 0, wc) }})
-	Register("F16Conv", &Def{Infer: inferF16Conv, Compile: compileF16Conv})
+	Register("Conv", &Def{Infer: inferConv, Compile: compileConv, MACs: convMACs,
+		CompileWith: func(n *graph.Node, o CompileOptions) (Kernel, error) { return compileConvPacked(n, nil, 0, o) }})
+	RegisterIn(graph.ExtDomain, graph.OpF16Conv, &Def{Infer: inferF16Conv, Compile: compileF16Conv, MACs: loweredConvMACs})
 }
 
 // convTileCols is the widest output-pixel tile one slot packs; with KC rows it bounds a slot's
@@ -238,17 +237,19 @@ type convKernel struct {
 	usedSlots     int
 }
 
-func compileConv(n *graph.Node) (Kernel, error) { return compileConvPacked(n, nil, 0, nil) }
+func compileConv(n *graph.Node) (Kernel, error) {
+	return compileConvPacked(n, nil, 0, CompileOptions{Winograd: true})
+}
 
 // compileConvPacked compiles a Conv; pre, when not nil, is W already packed in halves (PackedA16
 // layout for row tile preMR, one block per group) and is used in place. A constant W the kernel
-// repacks comes from wc (nil: packed here).
-func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (Kernel, error) {
+// repacks comes from o.Weights (nil: packed here).
+func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions) (Kernel, error) {
 	if err := inferConv(n); err != nil {
 		return nil, err
 	}
 	x, w := n.Input(0), n.Input(1)
-	// A constant f16 W (passes.ConvertFP16) is kept in halves and widened block by block as it runs.
+	// A constant f16 W (lower.ConvertFP16) is kept in halves and widened block by block as it runs.
 	if x.DType != tensor.F32 || (w.DType != tensor.F32 && !(w.DType == tensor.F16 && (w.IsConst() || pre != nil))) {
 		return nil, fmt.Errorf("ops: node %q (Conv): only f32 (or a constant f16 W) is supported, got X %s W %s", n.Name, x.DType, w.DType)
 	}
@@ -315,7 +316,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 		k.prepacked = true
 	} else if w.DType == tensor.F16 {
 		glen := f32.PackedALen(k.mg, K)
-		b := packedWeights(wc, w.Const, fmt.Sprintf("f32.PackA16 g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 2*k.groups*glen,
+		b := packedWeights(o, w.Const, fmt.Sprintf("f32.PackA16 g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 2*k.groups*glen,
 			func(dst []byte) {
 				d, wd := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(dst)/2), w.Const.F16()
 				for gi := 0; gi < k.groups; gi++ {
@@ -328,16 +329,16 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && !k.residual && n.Str("conv_algorithm", "") != "im2col" {
+	} else if tm := useWinograd(k); tm > 0 && !k.residual && o.Winograd {
 		var wc32 *tensor.Tensor
 		if w.IsConst() {
 			wc32 = w.Const
 		}
-		k.wino = newWinoState(k, wc32, wc, tm)
+		k.wino = newWinoState(k, wc32, o, tm)
 		return k, nil
 	} else if w.IsConst() {
 		glen := f32.PackedALen(k.mg, K)
-		data := bytesAsF32(packedWeights(wc, w.Const, fmt.Sprintf("f32.PackA g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 4*k.groups*glen,
+		data := bytesAsF32(packedWeights(o, w.Const, fmt.Sprintf("f32.PackA g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 4*k.groups*glen,
 			func(dst []byte) {
 				d, wd := bytesAsF32(dst), w.Const.F32()
 				for gi := 0; gi < k.groups; gi++ {
@@ -497,7 +498,7 @@ func (k *convKernel) depthwisePlanes(lo, hi int, pad []float32) {
 			bias = k.bias[oc]
 		}
 		dst := k.y[p*ohw : (p+1)*ohw]
-		clamp, lo, hi := k.act.clampBounds()
+		clamp, lo, hi := k.act.ClampBounds()
 		if k.z != nil {
 			clamp = false // the residual goes before the activation
 		}
@@ -538,7 +539,7 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 	if k.bias != nil {
 		bias = k.bias[gi*k.mg : (gi+1)*k.mg]
 	}
-	clamp, lo, hi := k.act.clampBounds()
+	clamp, lo, hi := k.act.ClampBounds()
 	xg := k.x[(b*k.cin+gi*g.C)*hw : (b*k.cin+(gi+1)*g.C)*hw]
 	K := g.K()
 	var wide []float32
@@ -591,33 +592,21 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 	}
 }
 
-// clampBounds reports whether the activation is a clamp the GEMM epilogue applies (Relu, Clip), and
-// its bounds.
-func (a Activation) clampBounds() (ok bool, lo, hi float32) {
-	switch a.Kind {
-	case ActRelu:
-		return true, 0, float32(math.Inf(1))
-	case ActClip:
-		return true, a.Min, a.Max
-	}
-	return false, 0, 0
-}
-
 // F16Conv is a Conv whose W is a constant already packed in half precision by
-// passes.ConvertFP16Releasing (PackConvWeightsF16): input 1 is f16[n] in the PackedA16 layout for
+// lower.ConvertFP16Releasing (PackConvWeightsF16): input 1 is f16[n] in the PackedA16 layout for
 // the row tile in attribute packed_mr, one block per group; weight_shape is W's ONNX shape. Every
 // other attribute and input is Conv's. The kernel runs straight on that memory (no second copy).
 
 // f16ConvAsConv returns a Conv node equivalent to n for shape inference and compilation, and the
 // packed halves.
 func f16ConvAsConv(n *graph.Node) (*graph.Node, []uint16, int, error) {
-	ws, w := n.Ints("weight_shape", nil), n.Input(1)
-	mr := int(n.Int("packed_mr", 0))
+	ws, w := n.Ints(graph.AttrWeightShape, nil), n.Input(1)
+	mr := int(n.Int(graph.AttrPackedMR, 0))
 	if len(ws) < 3 || w == nil || w.DType != tensor.F16 || !w.IsConst() || mr < 1 {
 		return nil, nil, 0, fmt.Errorf("ops: node %q (F16Conv): needs a constant f16 W, weight_shape and packed_mr", n.Name)
 	}
 	c := *n
-	c.Op = "Conv"
+	c.Op, c.Domain = "Conv", ""
 	c.Inputs = append([]*graph.Value(nil), n.Inputs...)
 	shape := make(tensor.Shape, len(ws))
 	for i, d := range ws {
@@ -649,7 +638,7 @@ func compileF16Conv(n *graph.Node) (Kernel, error) {
 	if want := groups * f32.RoundUp(ws[0]/groups, mr) * kk; len(pre) != want {
 		return nil, fmt.Errorf("ops: node %q (F16Conv): W has %d halves, want %d", n.Name, len(pre), want)
 	}
-	return compileConvPacked(c, pre, mr, nil)
+	return compileConvPacked(c, pre, mr, CompileOptions{Winograd: true})
 }
 
 // PackConvWeightsF16 rounds a Conv weight w (cout rows of k = Cin/group·kh·kw values; group blocks of
@@ -676,4 +665,20 @@ func PackConvWeightsF16(w []float32, cout, k, group int, release func([]byte)) (
 		return nil, 0, false
 	}
 	return packed, f32.MR, true
+}
+
+func convMACs(n *graph.Node) int64 { return weightMACs(n, n.Input(1)) }
+
+// loweredConvMACs counts an F16Conv or DynQConv, whose weight input lost its shape to packing: the
+// f32 shape is in AttrWeightShape.
+func loweredConvMACs(n *graph.Node) int64 {
+	outN, ws := outElems(n), n.Ints(graph.AttrWeightShape, nil)
+	if outN < 0 || len(ws) < 2 {
+		return 0
+	}
+	k := int64(1)
+	for _, d := range ws[1:] {
+		k *= d
+	}
+	return outN * k
 }

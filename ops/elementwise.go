@@ -373,7 +373,7 @@ func compileArith(n *graph.Node) (Kernel, error) {
 }
 
 func mkIntKernel[T integer](n *graph.Node, plans []*bcast) (Kernel, error) {
-	if n.Str("activation", "") != "" {
+	if n.Str(graph.AttrActivation, "") != "" {
 		return nil, errf(n, "fused activation on integer tensors")
 	}
 	fn := intRow[T](n.Op)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
-	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
 )
@@ -20,9 +19,13 @@ const (
 	MaxOpset = 21
 )
 
-// supported reports whether wanwu can run op; the registry is the single source of truth
-// (a variable so tests can check importing apart from op coverage).
-var supported = func(op string) bool { return ops.Lookup(op) != nil }
+// Supported, when set, reports whether the engine runs a default-domain op type; Load and Decode then
+// list every node it refuses in one UnsupportedError. The importer does not import the operator
+// registry (that would link every kernel into it): whatever links both sets this (the root package
+// wires ops' registry). Nil accepts every op, leaving unknown ones to shape inference.
+var Supported func(opType string) bool
+
+func supported(op string) bool { return Supported == nil || Supported(op) }
 
 // builder turns the walked protobuf into a graph.
 type builder struct {

@@ -48,8 +48,8 @@ func TestConformanceSweep(t *testing.T) {
 	if err != nil || len(models) == 0 {
 		t.Fatalf("no models under %s (%v)", dir, err)
 	}
-	defer func(s func(string) bool) { supported = s }(supported)
-	supported = func(string) bool { return true }
+	defer func(s func(string) bool) { Supported = s }(Supported)
+	Supported = func(string) bool { return true }
 	expectedFail := map[string]string{}
 	for _, m := range models {
 		name := filepath.Base(filepath.Dir(m))

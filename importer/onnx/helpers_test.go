@@ -11,9 +11,11 @@ import (
 	"github.com/wanwu-ai/wanwu/ops"
 )
 
-// The importer asks the op registry what is supported. Ops are being written in parallel, so the
-// tests register inert stand-ins for the ops their models use where no real one exists yet.
+// The importer asks the op registry what is supported, as the root package wires it. Ops are being
+// written in parallel, so the tests register inert stand-ins for the ops their models use where no
+// real one exists yet.
 func init() {
+	Supported = func(op string) bool { return ops.Lookup(op) != nil }
 	for _, op := range []string{"Relu", "Conv", "Add", "Softmax", "LogSoftmax", "Flatten", "Shape", "Reshape",
 		"Identity", "Resize", "MaxPool", "Gemm", "Mul", "QLinearAdd", "QLinearConv", "Transpose"} {
 		if ops.Lookup(op) == nil {
