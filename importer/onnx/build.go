@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/importer"
 	"github.com/wanwu-ai/wanwu/importer/onnx/onnxpb"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
@@ -19,13 +20,9 @@ const (
 	MaxOpset = 21
 )
 
-// Supported, when set, reports whether the engine runs a default-domain op type; Load and Decode then
-// list every node it refuses in one UnsupportedError. The importer does not import the operator
-// registry (that would link every kernel into it): whatever links both sets this (the root package
-// wires ops' registry). Nil accepts every op, leaving unknown ones to shape inference.
-var Supported func(opType string) bool
-
-func supported(op string) bool { return Supported == nil || Supported(op) }
+// supported asks the engine (importer.Supported) whether it runs op; Load and Decode list every node
+// it refuses in one UnsupportedError.
+func supported(op string) bool { return importer.Supported == nil || importer.Supported(op) }
 
 // builder turns the walked protobuf into a graph.
 type builder struct {
