@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
+	"github.com/wanwu-ai/wanwu/lower"
 )
 
 // TestWithCalibration: Load with WithCalibration runs int8 with static activation scales (its arena
@@ -45,7 +45,7 @@ func TestWithCalibration(t *testing.T) {
 			if st.Precision() != "int8" {
 				t.Fatalf("precision %q with calibration, want int8", st.Precision())
 			}
-			if q8.StaticConvBehind() { // AVX2 without VNNI: WithCalibration keeps dynamic int8 (faster there)
+			if lower.StaticConvBehind() { // AVX2 without VNNI: WithCalibration keeps dynamic int8 (faster there)
 				if a, d := st.Stats().ArenaBytes, dyn.Stats().ArenaBytes; a != d {
 					t.Errorf("AVX2 only: arena %d bytes with calibration, %d without: want dynamic int8 both", a, d)
 				}
@@ -97,7 +97,7 @@ func TestWithCalibration(t *testing.T) {
 		t.Fatal(err)
 	}
 	bads := []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()}
-	if !q8.StaticConvBehind() { // a photo is only decoded where static int8 runs
+	if !lower.StaticConvBehind() { // a photo is only decoded where static int8 runs
 		bads = append(bads, notPhoto)
 		fifo := filepath.Join(t.TempDir(), "pipe.jpg")
 		if err := mkfifo(fifo); err == nil { // refused unopened: opening would block

@@ -17,7 +17,7 @@ import (
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/importer/tflite"
-	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
+	"github.com/wanwu-ai/wanwu/lower"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -251,7 +251,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 			return fmt.Errorf("%s: calibration photos are for int8, not %s", m.Path, c.Precision)
 		}
 		switch {
-		case c.Precision == "int8" && q8.StaticConvBehind():
+		case c.Precision == "int8" && lower.StaticConvBehind():
 			if _, err := calibrationFiles(cfg.calibrate); err != nil { // named paths must still exist
 				return err
 			}

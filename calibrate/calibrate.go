@@ -10,7 +10,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
-	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
+	"github.com/wanwu-ai/wanwu/lower"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -56,7 +56,7 @@ type stat struct {
 
 // Collect runs g in fp32 on each of inputs (one tensor per run, all of one shape, for g's single
 // input) and returns the quantization of every f32 activation it computed, named as in the optimized
-// graph (the names passes.QuantizeStatic looks up). g is not modified.
+// graph (the names lower.QuantizeStatic looks up). g is not modified.
 func Collect(ctx context.Context, g *graph.Graph, inputs []*tensor.Tensor, opts Options) (passes.Calibration, error) {
 	if len(inputs) == 0 {
 		return nil, fmt.Errorf("calibrate: no calibration inputs")
@@ -112,7 +112,7 @@ func CollectFrom(ctx context.Context, g *graph.Graph, shape tensor.Shape, n int,
 			}
 			s := stats[v.Name]
 			if pass == 1 {
-				lo, hi := q8.MinMax(x)
+				lo, hi := lower.MinMax(x)
 				if s == nil {
 					stats[v.Name] = &stat{lo: lo, hi: hi}
 				} else {
@@ -123,11 +123,11 @@ func CollectFrom(ctx context.Context, g *graph.Graph, shape tensor.Shape, n int,
 			s.add(x)
 		}
 	}
-	if opts.Precision != "" && opts.Precision != passes.PrecisionInt8 && opts.Precision != passes.PrecisionFP32 {
+	if opts.Precision != "" && opts.Precision != lower.PrecisionInt8 && opts.Precision != lower.PrecisionFP32 {
 		return nil, fmt.Errorf("calibrate: precision %q (want fp32 or int8)", opts.Precision)
 	}
 	prec := opts.Precision
-	if prec == passes.PrecisionInt8 {
+	if prec == lower.PrecisionInt8 {
 		// Dynamic int8 only: a calibration already stored must not turn the observed program static.
 		g = g.Clone()
 		delete(g.Meta, passes.CalibrationKey)
@@ -177,7 +177,7 @@ func CollectFrom(ctx context.Context, g *graph.Graph, shape tensor.Shape, n int,
 		if math.IsNaN(float64(lo)) || math.IsNaN(float64(hi)) || math.IsInf(float64(hi-lo), 0) {
 			continue // a tensor that is not finite cannot be quantized; it stays float
 		}
-		scale, zp := q8.Params(lo, hi)
+		scale, zp := lower.QuantParams(lo, hi)
 		c[name] = passes.ActivationQuant{Scale: scale, ZP: zp}
 	}
 	return c, nil

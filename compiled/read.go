@@ -228,7 +228,12 @@ func build(data []byte, m *meta) (f *File, zeros []byte, err error) {
 		g.Outputs = append(g.Outputs, v)
 	}
 	for _, nm := range gm.Nodes {
-		n := &graph.Node{Name: nm.Name, Op: nm.Op, Attrs: make(map[string]graph.Attr, len(nm.Attrs))}
+		n := &graph.Node{Name: nm.Name, Op: nm.Op, Domain: nm.Domain, Attrs: make(map[string]graph.Attr, len(nm.Attrs))}
+		if n.Domain == "" && graph.IsExtOp(n.Op) {
+			// Written before nodes had domains; a compiled file is the engine's own output, so its
+			// lowered ops are the engine's, not a model's op of the same name.
+			n.Domain = graph.ExtDomain
+		}
 		for _, i := range nm.Inputs {
 			v, err := value(i, true)
 			if err != nil {

@@ -59,7 +59,8 @@ type constMeta struct {
 type nodeMeta struct {
 	Name    string              `json:"name,omitempty"`
 	Op      string              `json:"op"`
-	Inputs  []int               `json:"inputs"` // value indices, -1 for an omitted input
+	Domain  string              `json:"domain,omitempty"` // "" for ONNX's, graph.ExtDomain for lowered ops
+	Inputs  []int               `json:"inputs"`           // value indices, -1 for an omitted input
 	Outputs []int               `json:"outputs"`
 	Attrs   map[string]attrMeta `json:"attrs,omitempty"`
 }
@@ -251,7 +252,7 @@ func (w *writer) graph(g *graph.Graph) (graphMeta, error) {
 		gm.Inputs = append(gm.Inputs, id(v))
 	}
 	for _, n := range g.Nodes {
-		nm := nodeMeta{Name: n.Name, Op: n.Op}
+		nm := nodeMeta{Name: n.Name, Op: n.Op, Domain: n.Domain}
 		for _, v := range n.Inputs {
 			nm.Inputs = append(nm.Inputs, id(v))
 		}

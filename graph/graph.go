@@ -55,6 +55,9 @@ type Attr struct {
 type Node struct {
 	Name string
 	Op   string
+	// Domain is the operator set Op belongs to: "" for ONNX's default domain (and the com.microsoft
+	// contrib ops the importers map onto it), ExtDomain for the engine's own lowered ops.
+	Domain string
 	// Inputs may hold nil for an omitted optional input (ONNX's empty name).
 	Inputs  []*Value
 	Outputs []*Value
@@ -285,7 +288,7 @@ func (g *Graph) Clone() *Graph {
 		c.Inputs = append(c.Inputs, cv(v))
 	}
 	for _, n := range g.Nodes {
-		nn := &Node{Name: n.Name, Op: n.Op, Attrs: make(map[string]Attr, len(n.Attrs))}
+		nn := &Node{Name: n.Name, Op: n.Op, Domain: n.Domain, Attrs: make(map[string]Attr, len(n.Attrs))}
 		for k, a := range n.Attrs {
 			nn.Attrs[k] = a
 		}

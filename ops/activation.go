@@ -1,108 +1,80 @@
 package ops
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Fused activations: a producer (Conv, Gemm, MatMul, Add, QLinear*) may carry attribute "activation"
-// naming the activation applied to its output, with "activation_min"/"activation_max" for Clip and
-// "activation_alpha" ("activation_beta") for LeakyRelu/HardSigmoid. The fusion pass and the TFLite importer
-// (fused_activation_function) write these; kernels read them with ActivationOf.
+// Less common element-wise activations that user exports contain: Elu, Selu, Softplus, Softsign,
+// Gelu (opset 20; torch exports it as Erf arithmetic below that), Mish (opset 18), ThresholdedRelu.
+// Each is unaryKernel with a per-element function; defaults follow the ONNX spec.
 
-// ActKind is a fused activation kind.
-type ActKind uint8
-
-const (
-	ActNone ActKind = iota
-	ActRelu
-	ActClip
-	ActLeakyRelu
-	ActSigmoid
-	ActHardSigmoid
-	ActHardSwish
-)
-
-// Activation is a fused element-wise activation.
-type Activation struct {
-	Kind        ActKind
-	Min, Max    float32 // Clip bounds
-	Alpha, Beta float32 // LeakyRelu alpha; HardSigmoid alpha, beta
-}
-
-var actNames = map[string]ActKind{
-	"": ActNone, "Relu": ActRelu, "Clip": ActClip, "LeakyRelu": ActLeakyRelu,
-	"Sigmoid": ActSigmoid, "HardSigmoid": ActHardSigmoid, "HardSwish": ActHardSwish,
-}
-
-// ActivationOf reads a node's fused activation.
-func ActivationOf(n *graph.Node) (Activation, error) {
-	name := n.Str("activation", "")
-	k, ok := actNames[name]
-	if !ok {
-		return Activation{}, fmt.Errorf("ops: node %q: unknown fused activation %q", n.Name, name)
-	}
-	a := Activation{Kind: k,
-		Min:   n.Float("activation_min", float32(math.Inf(-1))),
-		Max:   n.Float("activation_max", float32(math.Inf(1))),
-		Alpha: n.Float("activation_alpha", 0.01),
-		Beta:  n.Float("activation_beta", 0.5),
-	}
-	if k == ActHardSigmoid && !n.Has("activation_alpha") {
-		a.Alpha = 0.2
-	}
-	return a, nil
-}
-
-// SetActivation records a fused activation on n.
-func SetActivation(n *graph.Node, a Activation) {
-	for name, k := range actNames {
-		if k == a.Kind {
-			n.SetStr("activation", name)
-		}
-	}
-	switch a.Kind {
-	case ActClip:
-		n.SetFloat("activation_min", a.Min)
-		n.SetFloat("activation_max", a.Max)
-	case ActLeakyRelu, ActHardSigmoid:
-		n.SetFloat("activation_alpha", a.Alpha)
-		n.SetFloat("activation_beta", a.Beta)
-	}
-}
-
-// Apply applies the activation to x in place.
-func (a Activation) Apply(x []float32) {
-	switch a.Kind {
-	case ActNone:
-	case ActRelu:
-		// max compiles to a branch-free MAXSS; an if mispredicts on mixed-sign activations.
-		for i, v := range x {
-			x[i] = max(v, 0)
-		}
-	case ActClip:
-		for i, v := range x {
-			x[i] = min(max(v, a.Min), a.Max)
-		}
-	case ActLeakyRelu:
-		for i, v := range x {
+func moreUnaryF32(n *graph.Node) func(d, x []float32) {
+	switch n.Op {
+	case "Elu":
+		alpha := float64(n.Float("alpha", 1))
+		return f64(func(v float64) float64 {
 			if v < 0 {
-				x[i] = v * a.Alpha
+				return alpha * math.Expm1(v)
 			}
+			return v
+		})
+	case "Selu":
+		alpha, gamma := float64(n.Float("alpha", 1.67326319217681884765625)), float64(n.Float("gamma", 1.05070102214813232421875))
+		return f64(func(v float64) float64 {
+			if v <= 0 {
+				return gamma * alpha * math.Expm1(v)
+			}
+			return gamma * v
+		})
+	case "Softplus":
+		return f64(softplus)
+	case "Softsign":
+		return f64(func(v float64) float64 { return v / (1 + math.Abs(v)) })
+	case "Mish":
+		return f64(func(v float64) float64 { return v * math.Tanh(softplus(v)) })
+	case "ThresholdedRelu":
+		alpha := n.Float("alpha", 1)
+		return mapF32(func(v float32) float32 {
+			if v > alpha {
+				return v
+			}
+			return 0
+		})
+	case "Gelu":
+		if n.Str("approximate", "none") == "tanh" {
+			c := math.Sqrt(2 / math.Pi)
+			return f64(func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(c*(v+0.044715*v*v*v))) })
 		}
-	case ActSigmoid:
-		for i, v := range x {
-			x[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		return f64(func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) })
+	}
+	return nil
+}
+
+// softplus is log(1+e^v) without overflow for large v.
+func softplus(v float64) float64 {
+	if v > 30 {
+		return v
+	}
+	return math.Log1p(math.Exp(v))
+}
+
+func compileMoreUnary(n *graph.Node) (Kernel, error) {
+	if n.Inputs[0].DType != tensor.F32 {
+		return nil, errf(n, "unsupported dtype %s (float32 only)", n.Inputs[0].DType)
+	}
+	if n.Op == "Gelu" {
+		if a := n.Str("approximate", "none"); a != "none" && a != "tanh" {
+			return nil, errf(n, "unknown approximate %q", a)
 		}
-	case ActHardSigmoid:
-		for i, v := range x {
-			x[i] = min(max(a.Alpha*v+a.Beta, 0), 1)
-		}
-	case ActHardSwish:
-		for i, v := range x {
-			x[i] = v * min(max(v/6+0.5, 0), 1)
-		}
+	}
+	return &unaryKernel[float32]{f: moreUnaryF32(n)}, nil
+}
+
+func init() {
+	for _, op := range []string{"Elu", "Selu", "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Gelu"} {
+		Register(op, &Def{Infer: inferUnary, Compile: compileMoreUnary, InPlace: true})
 	}
 }

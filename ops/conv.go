@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"unsafe"
 
@@ -26,9 +25,8 @@ import (
 // Bias and the fused activation are applied per tile while it is still in cache.
 
 func init() {
-	Register("Conv", &Def{Infer: inferConv, Compile: compileConv,
-		CompileCached: func(n *graph.Node, wc WeightCache) (Kernel, error) { return compileConvPacked(n, nil, 0, wc) }})
-	Register("F16Conv", &Def{Infer: inferF16Conv, Compile: compileF16Conv})
+	Register("Conv", &Def{Infer: inferConv, Compile: compileConv, MACs: convMACs,
+		CompileWith: func(n *graph.Node, o CompileOptions) (Kernel, error) { return compileConvPacked(n, nil, 0, o) }})
 }
 
 // convTileCols is the widest output-pixel tile one slot packs; with KC rows it bounds a slot's
@@ -238,17 +236,19 @@ type convKernel struct {
 	usedSlots     int
 }
 
-func compileConv(n *graph.Node) (Kernel, error) { return compileConvPacked(n, nil, 0, nil) }
+func compileConv(n *graph.Node) (Kernel, error) {
+	return compileConvPacked(n, nil, 0, CompileOptions{Winograd: true})
+}
 
 // compileConvPacked compiles a Conv; pre, when not nil, is W already packed in halves (PackedA16
 // layout for row tile preMR, one block per group) and is used in place. A constant W the kernel
-// repacks comes from wc (nil: packed here).
-func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (Kernel, error) {
+// repacks comes from o.Weights (nil: packed here).
+func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions) (Kernel, error) {
 	if err := inferConv(n); err != nil {
 		return nil, err
 	}
 	x, w := n.Input(0), n.Input(1)
-	// A constant f16 W (passes.ConvertFP16) is kept in halves and widened block by block as it runs.
+	// A constant f16 W (lower.ConvertFP16) is kept in halves and widened block by block as it runs.
 	if x.DType != tensor.F32 || (w.DType != tensor.F32 && !(w.DType == tensor.F16 && (w.IsConst() || pre != nil))) {
 		return nil, fmt.Errorf("ops: node %q (Conv): only f32 (or a constant f16 W) is supported, got X %s W %s", n.Name, x.DType, w.DType)
 	}
@@ -315,7 +315,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 		k.prepacked = true
 	} else if w.DType == tensor.F16 {
 		glen := f32.PackedALen(k.mg, K)
-		b := packedWeights(wc, w.Const, fmt.Sprintf("f32.PackA16 g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 2*k.groups*glen,
+		b := packedWeights(o, w.Const, fmt.Sprintf("f32.PackA16 g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 2*k.groups*glen,
 			func(dst []byte) {
 				d, wd := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(dst)/2), w.Const.F16()
 				for gi := 0; gi < k.groups; gi++ {
@@ -328,16 +328,16 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && !k.residual && n.Str("conv_algorithm", "") != "im2col" {
+	} else if tm := useWinograd(k); tm > 0 && !k.residual && o.Winograd {
 		var wc32 *tensor.Tensor
 		if w.IsConst() {
 			wc32 = w.Const
 		}
-		k.wino = newWinoState(k, wc32, wc, tm)
+		k.wino = newWinoState(k, wc32, o, tm)
 		return k, nil
 	} else if w.IsConst() {
 		glen := f32.PackedALen(k.mg, K)
-		data := bytesAsF32(packedWeights(wc, w.Const, fmt.Sprintf("f32.PackA g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 4*k.groups*glen,
+		data := bytesAsF32(packedWeights(o, w.Const, fmt.Sprintf("f32.PackA g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 4*k.groups*glen,
 			func(dst []byte) {
 				d, wd := bytesAsF32(dst), w.Const.F32()
 				for gi := 0; gi < k.groups; gi++ {
@@ -379,301 +379,4 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, wc WeightCache) (
 	return k, nil
 }
 
-// PackedBytes is the size of W packed at Compile (runtime.PackedWeights).
-func (k *convKernel) PackedBytes() int {
-	n := 0
-	if k.wino != nil {
-		n += 4 * len(k.wino.data)
-	}
-	for _, p := range k.packed {
-		n += 4 * len(p.Data)
-	}
-	if !k.prepacked {
-		for _, p := range k.packed16 {
-			n += 2 * len(p.Data)
-		}
-	}
-	return n
-}
-
-// PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
-func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil || (k.wino != nil && k.wino.data != nil) || (k.packed16 != nil && !k.prepacked) {
-		return []int{1}
-	}
-	return nil
-}
-
-func (k *convKernel) ScratchBytes() int {
-	if k.depthwise {
-		return 0 // f32.DepthwisePadded pads strips in a stack buffer
-	}
-	if k.wino != nil {
-		return 4 * k.wino.scratchLen
-	}
-	return 4 * (k.groups*k.packLen + k.slots*k.slotLen)
-}
-
-func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
-	k.x, k.y = in[0].F32(), out[0].F32()
-	if k.packed16 == nil {
-		k.w = in[1].F32()
-	}
-	k.bias, k.z = nil, nil
-	if len(in) > 2 && in[2] != nil {
-		k.bias = in[2].F32()
-	}
-	if len(in) > 3 && in[3] != nil {
-		k.z = in[3].F32()
-	}
-	g := &k.geom
-	scratch := bytesAsF32(ctx.Scratch)
-	if k.depthwise {
-		ctx.Pool.For(k.batch*k.cout, 1, k)
-		return nil
-	}
-	if k.wino != nil {
-		k.runWinograd(ctx, scratch)
-		return nil
-	}
-	if k.packed == nil && k.packed16 == nil {
-		K := g.K()
-		for gi := range k.pa {
-			k.pa[gi] = f32.PackA(scratch[gi*k.packLen:(gi+1)*k.packLen], false, k.mg, K, 1, k.w[gi*k.mg*K:], K)
-		}
-		scratch = scratch[k.groups*k.packLen:]
-	} else {
-		k.pa = k.packed
-	}
-	k.work = scratch[:k.slots*k.slotLen]
-	k.items = k.batch * k.groups * k.tiles * k.msplit
-	k.usedSlots = min(k.slots, k.items, max(ctx.Pool.Threads(), 1))
-	ctx.Pool.For(k.usedSlots, 1, k)
-	return nil
-}
-
-// Do runs output planes (depthwise) or slots (GEMM path); each slot owns one workspace and a
-// contiguous run of (image, group, tile, row-part) items.
-func (k *convKernel) Do(lo, hi int) {
-	if k.wino != nil {
-		k.doWinograd(lo, hi)
-		return
-	}
-	if k.depthwise {
-		k.doDepthwise(lo, hi)
-		return
-	}
-	for s := lo; s < hi; s++ {
-		work := k.work[s*k.slotLen : (s+1)*k.slotLen]
-		var tab *f32.Im2col
-		if k.im2col != nil {
-			tab = &k.im2col[s]
-		}
-		for it := s * k.items / k.usedSlots; it < (s+1)*k.items/k.usedSlots; it++ {
-			k.doItem(it, work, tab)
-		}
-	}
-}
-
-func (k *convKernel) doDepthwise(lo, hi int) {
-	if k.dwPlan.Vector() {
-		k.depthwisePlanes(lo, hi, nil) // no strip buffer to zero
-		return
-	}
-	var pad [f32.DepthwiseStripLen]float32 // zeroed once per run of planes, not per plane
-	k.depthwisePlanes(lo, hi, pad[:])
-}
-
-// depthwisePlanes computes output planes [lo, hi) (image-major); pad is the strip buffer of the rungs
-// without plane kernels.
-func (k *convKernel) depthwisePlanes(lo, hi int, pad []float32) {
-	g := &k.geom
-	hw, ohw, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
-	for p := lo; p < hi; p++ {
-		b, oc := p/k.cout, p%k.cout
-		ic := oc / k.mg
-		var bias float32
-		if k.bias != nil {
-			bias = k.bias[oc]
-		}
-		dst := k.y[p*ohw : (p+1)*ohw]
-		clamp, lo, hi := k.act.clampBounds()
-		if k.z != nil {
-			clamp = false // the residual goes before the activation
-		}
-		k.dwPlan.Plane(dst, k.x[(b*k.cin+ic)*hw:(b*k.cin+ic+1)*hw], k.w[oc*kk:(oc+1)*kk], bias, clamp, lo, hi, pad)
-		if k.z != nil {
-			for i, v := range k.z[p*ohw : (p+1)*ohw] {
-				dst[i] += v
-			}
-		}
-		if !clamp {
-			k.act.Apply(dst)
-		}
-	}
-}
-
-func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
-	g := &k.geom
-	mp := it % k.msplit
-	it /= k.msplit
-	t := it % k.tiles
-	it /= k.tiles
-	gi := it % k.groups
-	b := it / k.groups
-
-	// Rows [m0, m1) of this group, split on MR boundaries.
-	panels := (k.mg + f32.MR - 1) / f32.MR
-	m0 := mp * panels / k.msplit * f32.MR
-	m1 := min((mp+1)*panels/k.msplit*f32.MR, k.mg)
-	if m0 >= m1 {
-		return
-	}
-	ohw, hw := g.OH*g.OW, g.H*g.W
-	j0 := t * k.panels / k.tiles * f32.NR
-	ncl := min((t+1)*k.panels/k.tiles*f32.NR, ohw) - j0
-	oc0 := gi*k.mg + m0
-	c := k.y[(b*k.cout+oc0)*ohw+j0:]
-	var bias []float32
-	if k.bias != nil {
-		bias = k.bias[gi*k.mg : (gi+1)*k.mg]
-	}
-	clamp, lo, hi := k.act.clampBounds()
-	xg := k.x[(b*k.cin+gi*g.C)*hw : (b*k.cin+(gi+1)*g.C)*hw]
-	K := g.K()
-	var wide []float32
-	if k.packed16 != nil {
-		wide = work[len(work)-k.wideLen:]
-		work = work[:len(work)-k.wideLen]
-	}
-	direct := k.direct
-	if !k.pointwise {
-		tab.Init(g, j0, ncl)
-	}
-	for pc := 0; pc < K; pc += f32.KC {
-		kcl := min(f32.KC, K-pc)
-		if direct {
-			// 1×1 stride 1: B is the input itself (rows of hw pixels); the micro-kernel reads it in
-			// place, so there is no copy at all.
-		} else if k.pointwise {
-			f32.PackB(work, false, kcl, ncl, xg[pc*hw+j0:], hw)
-		} else {
-			tab.Pack(work, xg, pc, kcl)
-		}
-		// Bias joins on the first k block (which overwrites C), the clamp on the last: both happen in
-		// the micro-kernel's registers, so C is written once per block and never re-read for them.
-		ep := f32.Epilogue{Acc: pc > 0}
-		if pc == 0 {
-			ep.Bias = bias
-		}
-		if pc+kcl == K {
-			if k.z != nil {
-				ep.Add = k.z[(b*k.cout+oc0)*ohw+j0:]
-			}
-			if clamp {
-				ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
-			}
-		}
-		if direct && k.packed16 != nil {
-			f32.MulDirect16(&k.packed16[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep, wide)
-		} else if direct {
-			f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep)
-		} else if k.packed16 != nil {
-			f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep, wide)
-		} else {
-			f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)
-		}
-	}
-	if !clamp && k.act.Kind != ActNone {
-		for r := 0; r < m1-m0; r++ {
-			k.act.Apply(c[r*ohw : r*ohw+ncl])
-		}
-	}
-}
-
-// clampBounds reports whether the activation is a clamp the GEMM epilogue applies (Relu, Clip), and
-// its bounds.
-func (a Activation) clampBounds() (ok bool, lo, hi float32) {
-	switch a.Kind {
-	case ActRelu:
-		return true, 0, float32(math.Inf(1))
-	case ActClip:
-		return true, a.Min, a.Max
-	}
-	return false, 0, 0
-}
-
-// F16Conv is a Conv whose W is a constant already packed in half precision by
-// passes.ConvertFP16Releasing (PackConvWeightsF16): input 1 is f16[n] in the PackedA16 layout for
-// the row tile in attribute packed_mr, one block per group; weight_shape is W's ONNX shape. Every
-// other attribute and input is Conv's. The kernel runs straight on that memory (no second copy).
-
-// f16ConvAsConv returns a Conv node equivalent to n for shape inference and compilation, and the
-// packed halves.
-func f16ConvAsConv(n *graph.Node) (*graph.Node, []uint16, int, error) {
-	ws, w := n.Ints("weight_shape", nil), n.Input(1)
-	mr := int(n.Int("packed_mr", 0))
-	if len(ws) < 3 || w == nil || w.DType != tensor.F16 || !w.IsConst() || mr < 1 {
-		return nil, nil, 0, fmt.Errorf("ops: node %q (F16Conv): needs a constant f16 W, weight_shape and packed_mr", n.Name)
-	}
-	c := *n
-	c.Op = "Conv"
-	c.Inputs = append([]*graph.Value(nil), n.Inputs...)
-	shape := make(tensor.Shape, len(ws))
-	for i, d := range ws {
-		shape[i] = int(d)
-	}
-	c.Inputs[1] = &graph.Value{Name: w.Name, DType: tensor.F16, Shape: shape}
-	return &c, w.Const.F16(), mr, nil
-}
-
-func inferF16Conv(n *graph.Node) error {
-	c, _, _, err := f16ConvAsConv(n)
-	if err != nil {
-		return err
-	}
-	return inferConv(c)
-}
-
-func compileF16Conv(n *graph.Node) (Kernel, error) {
-	c, pre, mr, err := f16ConvAsConv(n)
-	if err != nil {
-		return nil, err
-	}
-	ws := c.Inputs[1].Shape
-	groups := int(n.Int("group", 1))
-	if groups < 1 || ws[0]%groups != 0 || (groups > 1 && ws[1] == 1) {
-		return nil, fmt.Errorf("ops: node %q (F16Conv): weight_shape %s and group %d are not a packed (non-depthwise) convolution", n.Name, ws, groups)
-	}
-	kk := tensor.Shape(ws[1:]).NumElements()
-	if want := groups * f32.RoundUp(ws[0]/groups, mr) * kk; len(pre) != want {
-		return nil, fmt.Errorf("ops: node %q (F16Conv): W has %d halves, want %d", n.Name, len(pre), want)
-	}
-	return compileConvPacked(c, pre, mr, nil)
-}
-
-// PackConvWeightsF16 rounds a Conv weight w (cout rows of k = Cin/group·kh·kw values; group blocks of
-// cout/group rows) to half precision straight into the PackedA16 layout of the current micro-kernel,
-// one block per group, concatenated, for F16Conv; mr is that layout's row tile. release, when not nil,
-// is called on each ~4 MiB of w once it has been read. ok is false (and packed nil) when a weight
-// overflows the half range.
-func PackConvWeightsF16(w []float32, cout, k, group int, release func([]byte)) (packed []uint16, mr int, ok bool) {
-	mg := cout / group
-	glen := f32.PackedALen(mg, k)
-	packed = make([]uint16, group*glen)
-	ok = true
-	done := 0
-	for oc := 0; oc < cout; oc++ {
-		if !f32.PackRowA16(packed[oc/mg*glen:(oc/mg+1)*glen], mg, k, oc%mg, w[oc*k:(oc+1)*k]) {
-			ok = false
-		}
-		if release != nil && ((oc+1)*k*4-done >= releaseChunk || oc == cout-1) {
-			release(f32Bytes(w[done/4 : (oc+1)*k]))
-			done = (oc + 1) * k * 4
-		}
-	}
-	if !ok {
-		return nil, 0, false
-	}
-	return packed, f32.MR, true
-}
+func convMACs(n *graph.Node) int64 { return weightMACs(n, n.Input(1)) }

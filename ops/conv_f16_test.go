@@ -52,7 +52,7 @@ func TestConvF16WeightsMatchReference(t *testing.T) {
 			n.SetInt("group", int64(cc.group))
 			var act Activation
 			if cc.act != "" {
-				act = Activation{Kind: actNames[cc.act], Min: -0.25, Max: 0.5, Alpha: 0.1}
+				act = Activation{Kind: actKind(cc.act), Min: -0.25, Max: 0.5, Alpha: 0.1}
 				SetActivation(n, act)
 			}
 			act.Apply(want)
@@ -160,7 +160,7 @@ func TestF16ConvPrepacked(t *testing.T) {
 			want, _ := ref.Conv(x.F32(), [4]int{cc.n, cc.c, cc.h, cc.w}, wr.F32(), [4]int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, bias,
 				ref.Conv2D{Group: cc.group, Strides: cc.stride, Dilations: cc.dil, Pads: cc.pads})
 			if cc.act != "" {
-				Activation{Kind: actNames[cc.act]}.Apply(want)
+				Activation{Kind: actKind(cc.act)}.Apply(want)
 			}
 			k := cc.c / cc.group * cc.kh * cc.kw
 			for _, pack := range f32.Impls() {
@@ -173,14 +173,14 @@ func TestF16ConvPrepacked(t *testing.T) {
 				if !ok {
 					t.Fatal("PackConvWeightsF16 refused finite weights")
 				}
-				n := &graph.Node{Name: "conv", Op: "F16Conv"}
+				n := &graph.Node{Name: "conv", Op: graph.OpF16Conv, Domain: graph.ExtDomain}
 				n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
 				n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
 				n.SetInt("group", int64(cc.group))
-				n.SetInts("weight_shape", ints64(cc.m, cc.c/cc.group, cc.kh, cc.kw))
-				n.SetInt("packed_mr", int64(mr))
+				n.SetInts(graph.AttrWeightShape, ints64(cc.m, cc.c/cc.group, cc.kh, cc.kw))
+				n.SetInt(graph.AttrPackedMR, int64(mr))
 				if cc.act != "" {
-					SetActivation(n, Activation{Kind: actNames[cc.act]})
+					SetActivation(n, Activation{Kind: actKind(cc.act)})
 				}
 				wt := &tensor.Tensor{DType: tensor.F16, Shape: tensor.Shape{len(packed)}, Data: u16AsBytes(packed)}
 				got := runOp(t, n, []*tensor.Tensor{x, wt, b}, []bool{false, true, true}, nil)

@@ -82,7 +82,7 @@ func runOp(t *testing.T, n *graph.Node, ins []*tensor.Tensor, isConst []bool, po
 	if len(n.Outputs) == 0 {
 		n.Outputs = []*graph.Value{{Name: "y"}}
 	}
-	d := Lookup(n.Op)
+	d := LookupNode(n)
 	if err := d.Infer(n); err != nil {
 		t.Fatalf("Infer: %v", err)
 	}
@@ -233,7 +233,7 @@ func testConvMatchesReference(t *testing.T) {
 		n.SetInt("group", int64(cc.group))
 		var act Activation
 		if cc.act != "" {
-			act = Activation{Kind: actNames[cc.act], Min: -0.25, Max: 0.5, Alpha: 0.1}
+			act = Activation{Kind: actKind(cc.act), Min: -0.25, Max: 0.5, Alpha: 0.1}
 			SetActivation(n, act)
 		}
 		// The residual form (a fused Add, passes.FuseConvAdd) against the unfused reference:
@@ -388,7 +388,7 @@ func BenchmarkConvResNet(b *testing.B) {
 			n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
 			n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
 			n.SetInt("group", int64(cc.group))
-			n.SetStr("activation", "Relu")
+			n.SetStr(graph.AttrActivation, "Relu")
 			if err := inferConv(n); err != nil {
 				b.Fatal(err)
 			}
@@ -423,4 +423,13 @@ func BenchmarkConvResNet(b *testing.B) {
 			}
 		})
 	}
+}
+
+// actKind is the fused activation kind a test case names.
+func actKind(name string) ActKind {
+	k, ok := graph.ActKindNamed(name)
+	if !ok {
+		panic("unknown activation " + name)
+	}
+	return k
 }

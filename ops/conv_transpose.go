@@ -22,7 +22,7 @@ import (
 // asks for out = in*stride.
 
 func init() {
-	Register("ConvTranspose", &Def{Infer: inferConvTranspose, Compile: compileConvTranspose})
+	Register("ConvTranspose", &Def{Infer: inferConvTranspose, Compile: compileConvTranspose, MACs: convTransposeMACs})
 }
 
 // convTransposeGeom is the resolved geometry of one ConvTranspose (2-D; 1-D has H = KH = 1).
@@ -299,4 +299,13 @@ func (k *convTransposeKernel) col2im(oc int) {
 // String describes the geometry (for debugging dumps).
 func (g convTransposeGeom) String() string {
 	return fmt.Sprintf("convT %dx%d s%dx%d d%dx%d p%d,%d -> %dx%d", g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.oh, g.ow)
+}
+
+// convTransposeMACs: every input element meets Cout/group × kernel weights.
+func convTransposeMACs(n *graph.Node) int64 {
+	x, w := n.Input(0), n.Input(1)
+	if outElems(n) < 0 || w == nil || !w.Shape.Known() || x == nil || !x.Shape.Known() {
+		return 0
+	}
+	return int64(x.Shape.NumElements()) * int64(tensor.Shape(w.Shape[1:]).NumElements())
 }

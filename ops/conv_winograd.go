@@ -22,8 +22,8 @@ import (
 // so they stay bounded whatever the image size.
 
 // Winograd's transformed weights take 16/9 the memory of the 3×3 weights they replace (ResNet-50: packed
-// weights 91 -> 116 MiB), so a Conv whose "conv_algorithm" attribute is "im2col" never uses it; the
-// runtime sets that on every Conv unless Options.Winograd asks for speed over memory.
+// weights 91 -> 116 MiB), so a Conv uses it only when CompileOptions.Winograd allows it: the runtime
+// allows it when Options.Winograd asks for speed over memory.
 //
 // winogradMode overrides useWinograd's rule: 0 = the measured rule, -1 = never (im2col), 2 or 4 =
 // F(2×2) or F(4×4) for every eligible convolution (tests, benchmarks). WANWU_WINOGRAD=off|f2|f4 sets
@@ -88,7 +88,7 @@ func useWinograd(k *convKernel) int {
 	if winogradMode < 0 || k.depthwise || g.KH != 3 || g.KW != 3 || g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || g.OH < 2 {
 		return 0
 	}
-	if clamp, _, _ := k.act.clampBounds(); !clamp && k.act.Kind != ActNone {
+	if clamp, _, _ := k.act.ClampBounds(); !clamp && k.act.Kind != ActNone {
 		return 0 // other activations would need a pass over scattered tile rows
 	}
 	if winogradMode > 0 {
@@ -120,16 +120,16 @@ func winogradPays(cin, mg, tiles int) bool {
 	return f32.WinoVector() && cin >= 16 && mg >= 16 && tiles >= 32
 }
 
-// newWinoState prepares the Winograd path; w is the constant weight (its U matrices come from wc,
-// nil: packed here), or nil when W is computed at run time and packed into scratch.
-func newWinoState(k *convKernel, w *tensor.Tensor, wc WeightCache, tm int) *winoState {
+// newWinoState prepares the Winograd path; w is the constant weight (its U matrices come from
+// o.Weights, nil: packed here), or nil when W is computed at run time and packed into scratch.
+func newWinoState(k *convKernel, w *tensor.Tensor, o CompileOptions, tm int) *winoState {
 	g := &k.geom
 	s := &winoState{tm: tm, np: f32.WinoPointsOf(tm)}
 	s.u = make([]f32.PackedA, k.groups*s.np)
 	s.uLen = f32.WinoPackedLen(tm, k.cout, k.cin, k.groups)
 	if w != nil {
 		layout := fmt.Sprintf("f32.WinoU F(%d) g%d %d<-%d mr%d", tm, k.groups, k.cout, k.cin, f32.MR)
-		s.data = bytesAsF32(packedWeights(wc, w, layout, 4*s.uLen, func(dst []byte) {
+		s.data = bytesAsF32(packedWeights(o, w, layout, 4*s.uLen, func(dst []byte) {
 			f32.WinoPackWeights(make([]f32.PackedA, k.groups*s.np), bytesAsF32(dst), w.F32(), tm, k.cout, k.cin, k.groups)
 		}))
 		// The headers WinoPackWeights describes its output with, made from the (possibly shared) data.
@@ -300,7 +300,7 @@ func (k *convKernel) winoGemm(b *winoBlock, i0, i1 int) {
 // winoOut writes output channels [co0, co1) of block b.
 func (k *convKernel) winoOut(b *winoBlock, co0, co1 int) {
 	s := k.wino
-	clamp, clo, chi := k.act.clampBounds()
+	clamp, clo, chi := k.act.ClampBounds()
 	for co := co0; co < co1; {
 		gi := co / k.mg
 		ce := min(co1, (gi+1)*k.mg)

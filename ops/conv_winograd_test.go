@@ -66,7 +66,7 @@ func testConvWinogradMatchesReference(t *testing.T) {
 			n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
 			n.SetInt("group", int64(cc.group))
 			if cc.act != "" {
-				act := Activation{Kind: actNames[cc.act], Min: -0.25, Max: 0.5}
+				act := Activation{Kind: actKind(cc.act), Min: -0.25, Max: 0.5}
 				SetActivation(n, act)
 				act.Apply(want)
 			}

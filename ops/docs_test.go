@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/wanwu-ai/wanwu/graph"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite docs/ops.md from the registry")
@@ -20,18 +23,12 @@ func TestOpsDoc(t *testing.T) {
 	b.WriteString("<!-- Generated from the ops registry by `go test ./ops -run TestOpsDoc -update`; do not edit. -->\n\n")
 	b.WriteString("Op names follow ONNX (latest-opset semantics; importers normalise older opsets and map TFLite\n")
 	b.WriteString("builtins onto them). Quantized models run as QLinear*/QuantizeLinear ops; `--precision int8` turns\n")
-	b.WriteString("float layers into DynQConv/DynQGemm. Each op lives in the file named in the table.\n\n")
+	b.WriteString("float layers into DynQConv/DynQGemm (extension ops, below). Each op lives in the file named in the table.\n\n")
 	b.WriteString(importersSection)
 	b.WriteString("## Operators\n\n| op | file | notes |\n|---|---|---|\n")
 	for _, name := range Supported() {
 		d := Lookup(name)
-		file := "?"
-		if d.Compile != nil {
-			if f := runtime.FuncForPC(funcPC(d.Compile)); f != nil {
-				path, _ := f.FileLine(f.Entry())
-				file = "ops/" + filepath.Base(path)
-			}
-		}
+		file := fileOf(d)
 		var notes []string
 		if d.Alias {
 			notes = append(notes, "view, no copy")
@@ -41,6 +38,21 @@ func TestOpsDoc(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, file, strings.Join(notes, ", "))
 	}
+	fmt.Fprintf(&b, "\n## Extension ops (domain %s)\n\n", graph.ExtDomain)
+	b.WriteString(extIntro)
+	b.WriteString("| op | file | created by | attributes |\n|---|---|---|---|\n")
+	ext := SupportedIn(graph.ExtDomain)
+	if !reflect.DeepEqual(ext, sortedCopy(graph.ExtOps)) {
+		t.Errorf("ops registered in %s: %v; graph.ExtOps: %v", graph.ExtDomain, ext, graph.ExtOps)
+	}
+	for _, name := range ext {
+		doc, ok := extDocs[name]
+		if !ok {
+			t.Errorf("extension op %s has no entry in extDocs", name)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, fileOf(LookupIn(graph.ExtDomain, name)), doc.by, strings.Join(doc.attrs, ", "))
+	}
+	b.WriteString(privateAttrs)
 	want := b.String()
 	path := filepath.Join("..", "docs", "ops.md")
 	if *updateDocs {
@@ -82,3 +94,51 @@ checked against TensorFlow Lite itself by an opt-in test (tools/tflitegen/interp
 `
 
 func funcPC(f any) uintptr { return reflect.ValueOf(f).Pointer() }
+
+// fileOf names the file holding d's Compile.
+func fileOf(d *Def) string {
+	if d.Compile != nil {
+		if f := runtime.FuncForPC(funcPC(d.Compile)); f != nil {
+			path, _ := f.FileLine(f.Entry())
+			return "ops/" + filepath.Base(path)
+		}
+	}
+	return "?"
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+const extIntro = `The engine's own ops, which only the lowering passes (package lower) create. They live in their
+own domain, so an ONNX model naming one (in any domain) gets "unsupported" instead of a kernel that
+trusts engine-private attributes. Names and attributes are declared once, in graph/ext.go.
+
+`
+
+// extDoc says where an extension op comes from and which private attributes it carries.
+type extDoc struct {
+	by    string
+	attrs []string
+}
+
+var extDocs = map[string]extDoc{
+	graph.OpF16Conv:             {"lower.ConvertFP16 (`--precision fp16`), from Conv", []string{graph.AttrWeightShape, graph.AttrPackedMR, "Conv's", graph.AttrActivation + "*"}},
+	graph.OpDynQConv:            {"lower.QuantizeWeights (`--precision int8`), from Conv", []string{graph.AttrWeightShape, "Conv's", graph.AttrActivation + "*"}},
+	graph.OpDynQGemm:            {"lower.QuantizeWeights, from Gemm/MatMul", []string{graph.AttrN, graph.AttrK, graph.AttrActivation + "*"}},
+	graph.OpQ8Quantize:          {"lower.QuantizeStatic (calibrated int8), region entry", []string{graph.AttrScale, graph.AttrZP}},
+	graph.OpQ8Dequantize:        {"lower.QuantizeStatic, region exit", []string{graph.AttrScale, graph.AttrZP, graph.AttrChannels}},
+	graph.OpQ8Conv:              {"lower.QuantizeStatic, from Conv (+ residual Add)", []string{graph.AttrOutChannels, graph.AttrXZP, graph.AttrYZP, graph.AttrYLo, graph.AttrYHi, graph.AttrRScale, graph.AttrRZP, "kernel_shape", "strides", "dilations", "pads"}},
+	graph.OpQ8Add:               {"lower.QuantizeStatic, from Add", []string{graph.AttrAScale, graph.AttrAZP, graph.AttrBScale, graph.AttrBZP, graph.AttrYZP, graph.AttrYLo, graph.AttrYHi}},
+	graph.OpQ8MaxPool:           {"lower.QuantizeStatic, from MaxPool", []string{"kernel_shape", "strides", "dilations", "pads"}},
+	graph.OpQ8GlobalAveragePool: {"lower.QuantizeStatic, from GlobalAveragePool", []string{graph.AttrScale, graph.AttrZP, graph.AttrChannels}},
+}
+
+const privateAttrs = `
+Private attributes on default-domain ops: ` + "`" + graph.AttrActivation + "`" + ` (with ` + "`" + graph.AttrActivationMin + "`" + `,
+` + "`" + graph.AttrActivationMax + "`" + `, ` + "`" + graph.AttrActivationAlpha + "`" + `, ` + "`" + graph.AttrActivationBeta + "`" + `) names an activation fused into its
+producer (Conv, Gemm, MatMul, Add, QLinear*), written by graph/passes' fusion and the TFLite importer;
+` + "`" + graph.AttrRounding + "=" + graph.RoundingTFLite + "`" + ` on quantized ops asks for TFLite's integer rounding (TFLite importer).
+`

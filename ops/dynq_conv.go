@@ -24,15 +24,16 @@ import (
 )
 
 func init() {
-	Register("DynQConv", &Def{Infer: inferDynQConv, Compile: func(n *graph.Node) (Kernel, error) { return compileDynQConv(n, nil) },
-		CompileCached: compileDynQConv})
+	RegisterIn(graph.ExtDomain, graph.OpDynQConv, &Def{Infer: inferDynQConv, MACs: loweredConvMACs,
+		Compile:     func(n *graph.Node) (Kernel, error) { return compileDynQConv(n, CompileOptions{}) },
+		CompileWith: compileDynQConv})
 }
 
 // dynqPanelBytes bounds one slot's packed activation panel so it stays in L2.
 const dynqPanelBytes = 96 << 10
 
 func dynqWeightShape(n *graph.Node) (tensor.Shape, error) {
-	ws := n.Ints("weight_shape", nil)
+	ws := n.Ints(graph.AttrWeightShape, nil)
 	if len(ws) < 3 {
 		return nil, fmt.Errorf("ops: node %q (DynQConv): weight_shape %v, want [M, C/group, k...]", n.Name, ws)
 	}
@@ -103,9 +104,9 @@ type dynqConvKernel struct {
 	used    int
 }
 
-// compileDynQConv compiles n; the weight's row sums come from wc (nil: computed here), so programs
+// compileDynQConv compiles n; the weight's row sums come from o.Weights (nil: computed here), so programs
 // sharing a store, and a compiled model file, compute them once.
-func compileDynQConv(n *graph.Node, wc WeightCache) (Kernel, error) {
+func compileDynQConv(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferDynQConv(n); err != nil {
 		return nil, err
 	}
@@ -143,13 +144,13 @@ func compileDynQConv(n *graph.Node, wc WeightCache) (Kernel, error) {
 	if k.act, err = ActivationOf(n); err != nil {
 		return nil, err
 	}
-	k.clamp, k.lo, k.hi = k.act.clampBounds()
+	k.clamp, k.lo, k.hi = k.act.ClampBounds()
 	if !k.clamp {
 		k.lo, k.hi = float32(math.Inf(-1)), float32(math.Inf(1))
 	}
 	k.w = w.Const.I8()
 	k.wscale = sc.Const.F32()
-	k.rowSum = bytesAsI32(packedWeights(wc, w.Const, fmt.Sprintf("q8.RowSumsA g%d %dx%d", k.groups, k.mg, k.k4), 4*k.cout, func(dst []byte) {
+	k.rowSum = bytesAsI32(packedWeights(o, w.Const, fmt.Sprintf("q8.RowSumsA g%d %dx%d", k.groups, k.mg, k.k4), 4*k.cout, func(dst []byte) {
 		sums := bytesAsI32(dst)
 		for gi := 0; gi < k.groups; gi++ {
 			q8.RowSumsA(sums[gi*k.mg:], k.w[gi*k.glen:], k.mg, k.k4)

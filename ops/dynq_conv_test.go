@@ -60,7 +60,7 @@ func TestDynQConvMatchesConv(t *testing.T) {
 					n.SetInts("dilations", []int64{int64(c.d), int64(c.d)})
 					n.SetInt("group", int64(c.g))
 					if c.act != "" {
-						n.SetStr("activation", c.act)
+						n.SetStr(graph.AttrActivation, c.act)
 					}
 				}
 				ref := &graph.Node{Name: "conv", Op: "Conv", Inputs: []*graph.Value{constV("x", x), constV("w", w), constV("b", b)}, Outputs: []*graph.Value{{Name: "y"}}}
@@ -75,10 +75,10 @@ func TestDynQConvMatchesConv(t *testing.T) {
 				for i, v := range packed {
 					wq.Data[i] = byte(v)
 				}
-				dq := &graph.Node{Name: "dq", Op: "DynQConv", Inputs: []*graph.Value{constV("x", x), constV("wq", wq),
+				dq := &graph.Node{Name: "dq", Op: graph.OpDynQConv, Domain: graph.ExtDomain, Inputs: []*graph.Value{constV("x", x), constV("wq", wq),
 					constV("s", tensor.FromF32(tensor.Shape{c.m}, scales)), constV("b", b)}, Outputs: []*graph.Value{{Name: "y"}}}
 				attrs(dq)
-				dq.SetInts("weight_shape", []int64{int64(c.m), int64(c.c / c.g), int64(c.k), int64(c.k)})
+				dq.SetInts(graph.AttrWeightShape, []int64{int64(c.m), int64(c.c / c.g), int64(c.k), int64(c.k)})
 				got, err := ops.Eval(dq)
 				if err != nil {
 					t.Fatal(err)

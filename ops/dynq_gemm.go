@@ -21,8 +21,9 @@ import (
 )
 
 func init() {
-	Register("DynQGemm", &Def{Infer: inferDynQGemm, Compile: func(n *graph.Node) (Kernel, error) { return compileDynQGemm(n, nil) },
-		CompileCached: compileDynQGemm})
+	RegisterIn(graph.ExtDomain, graph.OpDynQGemm, &Def{Infer: inferDynQGemm, MACs: dynqGemmMACs,
+		Compile:     func(n *graph.Node) (Kernel, error) { return compileDynQGemm(n, CompileOptions{}) },
+		CompileWith: compileDynQGemm})
 }
 
 func inferDynQGemm(n *graph.Node) error {
@@ -30,7 +31,7 @@ func inferDynQGemm(n *graph.Node) error {
 	if a == nil || n.Input(1) == nil || n.Input(2) == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
 		return fmt.Errorf("ops: node %q (DynQGemm): needs A, W, S and one output", n.Name)
 	}
-	nn, kk := int(n.Int("n", 0)), int(n.Int("k", 0))
+	nn, kk := int(n.Int(graph.AttrN, 0)), int(n.Int(graph.AttrK, 0))
 	if nn <= 0 || kk <= 0 {
 		return fmt.Errorf("ops: node %q (DynQGemm): attributes n=%d k=%d must be positive", n.Name, nn, kk)
 	}
@@ -74,9 +75,9 @@ type dynqGemmKernel struct {
 	spanLen int
 }
 
-// compileDynQGemm compiles n; the weight's column sums come from wc (nil: computed here), so programs
+// compileDynQGemm compiles n; the weight's column sums come from o.Weights (nil: computed here), so programs
 // sharing a store, and a compiled model file, compute them once.
-func compileDynQGemm(n *graph.Node, wc WeightCache) (Kernel, error) {
+func compileDynQGemm(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferDynQGemm(n); err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func compileDynQGemm(n *graph.Node, wc WeightCache) (Kernel, error) {
 	if a.DType != tensor.F32 || !a.Shape.Known() {
 		return nil, fmt.Errorf("ops: node %q (DynQGemm): A must be f32 with a known shape", n.Name)
 	}
-	k := &dynqGemmKernel{n: int(n.Int("n", 0)), k: int(n.Int("k", 0))}
+	k := &dynqGemmKernel{n: int(n.Int(graph.AttrN, 0)), k: int(n.Int(graph.AttrK, 0))}
 	k.rows = a.Shape.NumElements() / k.k
 	k.groups = (k.n + q8.GV - 1) / q8.GV
 	if !w.IsConst() || w.DType != tensor.I8 || len(w.Const.Data) != q8.PackedGemvLen(k.n, k.k) {
@@ -100,12 +101,12 @@ func compileDynQGemm(n *graph.Node, wc WeightCache) (Kernel, error) {
 	if k.act, err = ActivationOf(n); err != nil {
 		return nil, err
 	}
-	k.clamp, k.lo, k.hi = k.act.clampBounds()
+	k.clamp, k.lo, k.hi = k.act.ClampBounds()
 	if !k.clamp {
 		k.lo, k.hi = float32(math.Inf(-1)), float32(math.Inf(1))
 	}
 	k.w, k.wscale = w.Const.I8(), sc.Const.F32()
-	k.wsum = bytesAsI32(packedWeights(wc, w.Const, fmt.Sprintf("q8.GemvSums %dx%d", k.n, k.k), 4*k.n, func(dst []byte) {
+	k.wsum = bytesAsI32(packedWeights(o, w.Const, fmt.Sprintf("q8.GemvSums %dx%d", k.n, k.k), 4*k.n, func(dst []byte) {
 		q8.GemvSums(bytesAsI32(dst), k.w, k.n, k.k)
 	}))
 	k.s, k.off = make([]float32, k.n), make([]float32, k.n)
@@ -171,4 +172,12 @@ func (k *dynqGemmKernel) Do(lo, hi int) {
 			k.act.Apply(y)
 		}
 	}
+}
+
+func dynqGemmMACs(n *graph.Node) int64 {
+	outN := outElems(n)
+	if outN < 0 {
+		return 0
+	}
+	return outN * n.Int(graph.AttrK, 0)
 }

@@ -15,7 +15,7 @@ import (
 // the work is split into column ranges across threads (see batchedGemm).
 
 func init() {
-	Register("Gemm", &Def{Infer: inferGemm, Compile: compileGemm})
+	Register("Gemm", &Def{Infer: inferGemm, Compile: compileGemm, MACs: gemmMACs})
 }
 
 // bytesAsF32 views scratch bytes as float32s (the arena keeps scratch 4-byte aligned).
@@ -76,7 +76,7 @@ func compileGemm(n *graph.Node) (Kernel, error) {
 	a, b, c := n.Input(0), n.Input(1), n.Input(2)
 	for i, v := range []*graph.Value{a, b, c} {
 		if i == 1 && v.DType == tensor.F16 && v.IsConst() {
-			continue // a constant f16 B (passes.ConvertFP16) is widened as it is packed or streamed
+			continue // a constant f16 B (lower.ConvertFP16) is widened as it is packed or streamed
 		}
 		if v != nil && v.DType != tensor.F32 {
 			return nil, fmt.Errorf("ops: node %q (Gemm): only f32 is supported, got %s", n.Name, v.DType)
@@ -225,4 +225,15 @@ func (g *batchedGemm) Do(lo, hi int) {
 			}
 		}
 	}
+}
+
+func gemmMACs(n *graph.Node) int64 {
+	outN, a := outElems(n), n.Input(0)
+	if outN < 0 {
+		return 0
+	}
+	if n.Int("transA", 0) != 0 {
+		return outN * dimOf(a, 0)
+	}
+	return outN * dimOf(a, 1)
 }

@@ -19,7 +19,7 @@ import (
 // point is removed afterwards as rowsum(A - a_zp) × b_zp per column.
 
 func init() {
-	Register("MatMulInteger", &Def{Infer: inferMatMulInteger, Compile: compileMatMulInteger})
+	Register("MatMulInteger", &Def{Infer: inferMatMulInteger, Compile: compileMatMulInteger, MACs: matMulMACs})
 }
 
 func isInt8Type(dt tensor.DType) bool { return dt == tensor.U8 || dt == tensor.I8 }

@@ -106,7 +106,7 @@ func TestBinaryBroadcastF32(t *testing.T) {
 				got := out[0].F32()
 				naiveBroadcast(out[0].Shape, []tensor.Shape{c.a, c.b}, func(idx []int) {
 					want := f(a.F32()[flatIndex(c.a, idx)], b.F32()[flatIndex(c.b, idx)])
-					if n.Has("activation") {
+					if n.Has(graph.AttrActivation) {
 						want = max(want, 0)
 					}
 					o := flatIndex(out[0].Shape, idx)
@@ -196,7 +196,7 @@ func TestCompareAndWhere(t *testing.T) {
 // runKernel infers, compiles and runs n on pool into fresh outputs (or into alias for output 0).
 func runKernel(t testing.TB, n *graph.Node, pool *parallel.Pool, alias *tensor.Tensor) (Kernel, []*tensor.Tensor, []*tensor.Tensor) {
 	t.Helper()
-	d := Lookup(n.Op)
+	d := LookupNode(n)
 	if err := d.Infer(n); err != nil {
 		t.Fatalf("%s Infer: %v", n.Op, err)
 	}
@@ -235,7 +235,7 @@ func TestInPlaceAndParallel(t *testing.T) {
 		ins   []*tensor.Tensor
 	}{
 		{"Add", nil, []*tensor.Tensor{randF32(r, big), randF32(r, big)}},
-		{"Add", map[string]graph.Attr{"activation": {Kind: graph.AttrString, Str: "Relu"}}, []*tensor.Tensor{randF32(r, big), randF32(r, tensor.Shape{16, 1, 1})}},
+		{"Add", map[string]graph.Attr{graph.AttrActivation: {Kind: graph.AttrString, Str: "Relu"}}, []*tensor.Tensor{randF32(r, big), randF32(r, tensor.Shape{16, 1, 1})}},
 		{"Mul", nil, []*tensor.Tensor{randF32(r, big), randF32(r, tensor.Shape{1, 16, 1, 1})}},
 		{"Sub", nil, []*tensor.Tensor{randF32(r, big), randF32(r, tensor.Shape{})}},
 		{"Div", nil, []*tensor.Tensor{randF32(r, tensor.Shape{67000}), randF32(r, tensor.Shape{67000})}},
@@ -466,7 +466,7 @@ func TestResizeBilinearReference(t *testing.T) {
 func BenchmarkAddRelu(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	s := tensor.Shape{1, 256, 56, 56}
-	n := mkNode("Add", map[string]graph.Attr{"activation": {Kind: graph.AttrString, Str: "Relu"}}, randF32(r, s), randF32(r, s))
+	n := mkNode("Add", map[string]graph.Attr{graph.AttrActivation: {Kind: graph.AttrString, Str: "Relu"}}, randF32(r, s), randF32(r, s))
 	k, in, out := runKernel(b, n, nil, nil)
 	ctx := &Ctx{}
 	b.SetBytes(int64(3 * s.NumElements() * 4))

@@ -12,7 +12,7 @@ import (
 // likewise. Batch offsets are resolved once in Compile. A fused activation is honoured.
 
 func init() {
-	Register("MatMul", &Def{Infer: inferMatMul, Compile: compileMatMul})
+	Register("MatMul", &Def{Infer: inferMatMul, Compile: compileMatMul, MACs: matMulMACs})
 }
 
 // matmulShapes returns the output shape and the 2-D-promoted operand shapes.
@@ -91,7 +91,7 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 		return nil, err
 	}
 	a, b := n.Input(0), n.Input(1)
-	// A constant f16 B (passes.ConvertFP16) is widened as it is packed or streamed.
+	// A constant f16 B (lower.ConvertFP16) is widened as it is packed or streamed.
 	if a.DType != tensor.F32 || (b.DType != tensor.F32 && !(b.DType == tensor.F16 && b.IsConst())) {
 		return nil, fmt.Errorf("ops: node %q (MatMul): only f32 is supported, got %s x %s", n.Name, a.DType, b.DType)
 	}
@@ -166,3 +166,5 @@ func matmulBatches(a2, b2 tensor.Shape) (aOff, bOff, cOff []int) {
 	}
 	return aOff, bOff, cOff
 }
+
+func matMulMACs(n *graph.Node) int64 { return lastDimMACs(n, n.Input(0)) }

@@ -14,7 +14,7 @@ type InputsPacker interface {
 	PackedInputs() []int
 }
 
-// WeightCache shares the weights kernels repack at Compile (Def.CompileCached) between the programs
+// WeightCache shares the weights kernels repack at Compile (Def.CompileWith, CompileOptions.Weights) between the programs
 // compiled from one graph, such as a model's batch sizes: the packing depends on the weight and the
 // layout, not on the batch, so it is built once.
 type WeightCache interface {
@@ -25,16 +25,18 @@ type WeightCache interface {
 	Packed(w *tensor.Tensor, layout string, n int, fill func(dst []byte)) []byte
 }
 
-// packedWeights is wc.Packed, or n fresh bytes filled now when wc is nil (Def.Compile).
-func packedWeights(wc WeightCache, w *tensor.Tensor, layout string, n int, fill func(dst []byte)) []byte {
-	if wc != nil {
-		return wc.Packed(w, layout, n, fill)
+// packedWeights is o.Weights.Packed, or else n fresh bytes, filled now unless o.Estimate.
+func packedWeights(o CompileOptions, w *tensor.Tensor, layout string, n int, fill func(dst []byte)) []byte {
+	if o.Weights != nil {
+		return o.Weights.Packed(w, layout, n, fill)
 	}
 	if n == 0 {
 		return nil
 	}
 	words := make([]uint64, (n+7)/8)
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
-	fill(b)
+	if !o.Estimate {
+		fill(b)
+	}
 	return b
 }

@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	Register("Q8Conv", &Def{Infer: inferQ8Conv, Compile: compileQ8Conv})
+	RegisterIn(graph.ExtDomain, graph.OpQ8Conv, &Def{Infer: inferQ8Conv, Compile: compileQ8Conv, MACs: q8ConvMACs})
 }
 
 // q8BlockBytes bounds one slot's im2col block so it stays in L2 beside the weight panel;
@@ -68,7 +68,7 @@ func inferQ8Conv(n *graph.Node) error {
 	if x == nil || n.Input(1) == nil || n.Input(2) == nil || n.Input(3) == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
 		return fmt.Errorf("ops: node %q (Q8Conv): needs X, W, B, S and one output", n.Name)
 	}
-	m := int(n.Int("out_channels", 0))
+	m := int(n.Int(graph.AttrOutChannels, 0))
 	if m <= 0 {
 		return fmt.Errorf("ops: node %q (Q8Conv): out_channels must be positive", n.Name)
 	}
@@ -115,7 +115,7 @@ func compileQ8Conv(n *graph.Node) (Kernel, error) {
 	if x.DType != tensor.U8 || !x.Shape.Known() || len(x.Shape) != 4 || x.Shape[3]%4 != 0 {
 		return nil, fmt.Errorf("ops: node %q (Q8Conv): X must be u8 NHWC with a known shape and channels a multiple of 4, got %s%s", n.Name, x.DType, x.Shape)
 	}
-	k := &q8ConvKernel{m: int(n.Int("out_channels", 0))}
+	k := &q8ConvKernel{m: int(n.Int(graph.AttrOutChannels, 0))}
 	var err error
 	if k.g, err = q8Window(n, x.Shape, k.m); err != nil {
 		return nil, err
@@ -140,12 +140,12 @@ func compileQ8Conv(n *graph.Node) (Kernel, error) {
 			return nil, fmt.Errorf("ops: node %q (Q8Conv): residual %s%s, want u8%s", n.Name, r.DType, r.Shape, tensor.Shape{g.N, g.OH, g.OW, k.mp})
 		}
 		k.hasRes = true
-		k.epi.ResScale = n.Float("r_scale", 1)
-		k.epi.ResZP = int32(n.Int("r_zp", 0))
+		k.epi.ResScale = n.Float(graph.AttrRScale, 1)
+		k.epi.ResZP = int32(n.Int(graph.AttrRZP, 0))
 		k.epi.LdR = k.mp
 	}
-	zp, lo, hi := n.Int("y_zp", 0), n.Int("y_lo", 0), n.Int("y_hi", 255)
-	xzp := n.Int("x_zp", 0)
+	zp, lo, hi := n.Int(graph.AttrYZP, 0), n.Int(graph.AttrYLo, 0), n.Int(graph.AttrYHi, 255)
+	xzp := n.Int(graph.AttrXZP, 0)
 	if zp < 0 || zp > 255 || lo < 0 || hi > 255 || lo > hi || xzp < 0 || xzp > 255 {
 		return nil, fmt.Errorf("ops: node %q (Q8Conv): zero points and clamp must be bytes with y_lo <= y_hi", n.Name)
 	}
@@ -251,4 +251,14 @@ func (k *q8ConvKernel) block(blk, pa, pz int, work []byte) {
 			q8.ConvTile(work, k.k, wp, k.k4, y[r0*k.mp:], k.mp, 1, &e)
 		}
 	}
+}
+
+// q8ConvMACs: NHWC, no groups; X's channels may be padded past the source's (counted: the kernel
+// runs them).
+func q8ConvMACs(n *graph.Node) int64 {
+	x, ks, out := n.Input(0), n.Ints("kernel_shape", nil), n.Outputs[0]
+	if outElems(n) < 0 || x == nil || len(x.Shape) != 4 || len(ks) != 2 || len(out.Shape) != 4 {
+		return 0
+	}
+	return int64(out.Shape[0]*out.Shape[1]*out.Shape[2]) * n.Int(graph.AttrOutChannels, 0) * ks[0] * ks[1] * dimOf(x, 3)
 }

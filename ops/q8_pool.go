@@ -21,9 +21,9 @@ import (
 )
 
 func init() {
-	Register("Q8MaxPool", &Def{Infer: inferQ8MaxPool, Compile: compileQ8MaxPool})
-	Register("Q8GlobalAveragePool", &Def{Infer: inferQ8GAP, Compile: compileQ8GAP})
-	Register("Q8Add", &Def{Infer: inferQ8Add, Compile: compileQ8Add, InPlace: true})
+	RegisterIn(graph.ExtDomain, graph.OpQ8MaxPool, &Def{Infer: inferQ8MaxPool, Compile: compileQ8MaxPool})
+	RegisterIn(graph.ExtDomain, graph.OpQ8GlobalAveragePool, &Def{Infer: inferQ8GAP, Compile: compileQ8GAP})
+	RegisterIn(graph.ExtDomain, graph.OpQ8Add, &Def{Infer: inferQ8Add, Compile: compileQ8Add, InPlace: true})
 }
 
 func inferQ8MaxPool(n *graph.Node) error {
@@ -73,7 +73,7 @@ func inferQ8GAP(n *graph.Node) error {
 	if x == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
 		return fmt.Errorf("ops: node %q (Q8GlobalAveragePool): needs X and one output", n.Name)
 	}
-	c := int(n.Int("channels", 0))
+	c := int(n.Int(graph.AttrChannels, 0))
 	n.Outputs[0].DType = tensor.F32
 	if x.Shape == nil {
 		n.Outputs[0].Shape = nil
@@ -103,7 +103,7 @@ func compileQ8GAP(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &q8GAPKernel{n: x.Shape[0], c: int(n.Int("channels", 0)), cp: x.Shape[3], hw: x.Shape[1] * x.Shape[2],
+	return &q8GAPKernel{n: x.Shape[0], c: int(n.Int(graph.AttrChannels, 0)), cp: x.Shape[3], hw: x.Shape[1] * x.Shape[2],
 		scale: s, zp: float32(zp)}, nil
 }
 
@@ -150,9 +150,9 @@ func compileQ8Add(n *graph.Node) (Kernel, error) {
 	if n.Input(0).DType != tensor.U8 || n.Input(1).DType != tensor.U8 || !n.Input(0).Shape.Known() {
 		return nil, fmt.Errorf("ops: node %q (Q8Add): A and B must be u8 with known shapes", n.Name)
 	}
-	k := &q8AddKernel{ma: n.Float("a_scale", 1), mb: n.Float("b_scale", 1),
-		za: int32(n.Int("a_zp", 0)), zb: int32(n.Int("b_zp", 0)), zy: int32(n.Int("y_zp", 0))}
-	lo, hi := n.Int("y_lo", 0), n.Int("y_hi", 255)
+	k := &q8AddKernel{ma: n.Float(graph.AttrAScale, 1), mb: n.Float(graph.AttrBScale, 1),
+		za: int32(n.Int(graph.AttrAZP, 0)), zb: int32(n.Int(graph.AttrBZP, 0)), zy: int32(n.Int(graph.AttrYZP, 0))}
+	lo, hi := n.Int(graph.AttrYLo, 0), n.Int(graph.AttrYHi, 255)
 	if lo < 0 || hi > 255 || lo > hi || k.zy < 0 || k.zy > 255 {
 		return nil, fmt.Errorf("ops: node %q (Q8Add): zero point and clamp must be bytes with y_lo <= y_hi", n.Name)
 	}

@@ -16,7 +16,7 @@ import (
 // std::round, and fused activations as a clamp range (CalculateActivationRangeQuantized).
 
 // qlTFLite reports whether n asks for TFLite's integer arithmetic.
-func qlTFLite(n *graph.Node) bool { return n.Str("rounding", "") == "tflite" }
+func qlTFLite(n *graph.Node) bool { return n.Str(graph.AttrRounding, "") == graph.RoundingTFLite }
 
 // qlRange is the representable range of a quantized dtype.
 func qlRange(dt tensor.DType) (int32, int32) {
@@ -138,7 +138,7 @@ func qlActRange(n *graph.Node, scale float32, zp, lo, hi int32) (int32, int32, e
 			hi = min(hi, q(a.Max))
 		}
 	default:
-		return 0, 0, fmt.Errorf("ops: node %q (%s): fused activation %q not supported on quantized ops", n.Name, n.Op, n.Str("activation", ""))
+		return 0, 0, fmt.Errorf("ops: node %q (%s): fused activation %q not supported on quantized ops", n.Name, n.Op, n.Str(graph.AttrActivation, ""))
 	}
 	return lo, hi, nil
 }

@@ -398,7 +398,7 @@ func (t *qlDWTask) Do(lo, hi int) {
 }
 
 func init() {
-	Register("QLinearConv", &Def{Infer: inferQLinearConv, Compile: compileQLinearConv})
+	Register("QLinearConv", &Def{Infer: inferQLinearConv, Compile: compileQLinearConv, MACs: qlinearConvMACs})
 }
 
 // PackedBytes is the weight copy the kernel keeps (runtime.PackedWeights): the fast path's s8 panels or
@@ -418,3 +418,5 @@ func (k *qlConvKernel) PackedInputs() []int {
 	}
 	return nil
 }
+
+func qlinearConvMACs(n *graph.Node) int64 { return weightMACs(n, n.Input(3)) }

@@ -158,18 +158,18 @@ func qlFastNode(r *rand.Rand, cin, cout, h, w, k, s int, pads [4]int, group, bat
 		bias.I32()[i] = int32(r.IntN(40000) - 20000)
 	}
 	attrs := map[string]graph.Attr{
-		"pads":     {Kind: graph.AttrInts, Ints: []int64{int64(pads[0]), int64(pads[1]), int64(pads[2]), int64(pads[3])}},
-		"strides":  {Kind: graph.AttrInts, Ints: []int64{int64(s), int64(s)}},
-		"group":    {Kind: graph.AttrInt, Int: int64(group)},
-		"rounding": {Kind: graph.AttrString, Str: "tflite"},
+		"pads":             {Kind: graph.AttrInts, Ints: []int64{int64(pads[0]), int64(pads[1]), int64(pads[2]), int64(pads[3])}},
+		"strides":          {Kind: graph.AttrInts, Ints: []int64{int64(s), int64(s)}},
+		"group":            {Kind: graph.AttrInt, Int: int64(group)},
+		graph.AttrRounding: {Kind: graph.AttrString, Str: graph.RoundingTFLite},
 	}
 	switch act {
 	case "Relu":
-		attrs["activation"] = graph.Attr{Kind: graph.AttrString, Str: "Relu"}
+		attrs[graph.AttrActivation] = graph.Attr{Kind: graph.AttrString, Str: "Relu"}
 	case "Clip":
-		attrs["activation"] = graph.Attr{Kind: graph.AttrString, Str: "Clip"}
-		attrs["activation_min"] = graph.Attr{Kind: graph.AttrFloat, Float: 0}
-		attrs["activation_max"] = graph.Attr{Kind: graph.AttrFloat, Float: 6}
+		attrs[graph.AttrActivation] = graph.Attr{Kind: graph.AttrString, Str: "Clip"}
+		attrs[graph.AttrActivationMin] = graph.Attr{Kind: graph.AttrFloat, Float: 0}
+		attrs[graph.AttrActivationMax] = graph.Attr{Kind: graph.AttrFloat, Float: 6}
 	}
 	xv := &graph.Value{Name: "x", DType: tensor.U8, Shape: x.Shape.Clone()}
 	ins := []*graph.Value{xv, qlScalar(0.02 + 0.01*r.Float32()), qlZP(tensor.U8, int32(r.IntN(256))),

@@ -131,5 +131,5 @@ func (k *qlMatMulKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register("QLinearMatMul", &Def{Infer: inferQLinearMatMul, Compile: compileQLinearMatMul})
+	Register("QLinearMatMul", &Def{Infer: inferQLinearMatMul, Compile: compileQLinearMatMul, MACs: matMulMACs})
 }

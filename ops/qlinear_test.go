@@ -71,7 +71,7 @@ func qlCheck(t *testing.T, y *tensor.Tensor, ref []float64, s float32, z int32, 
 }
 
 func tfl() map[string]graph.Attr {
-	return map[string]graph.Attr{"rounding": {Kind: graph.AttrString, Str: "tflite"}}
+	return map[string]graph.Attr{graph.AttrRounding: {Kind: graph.AttrString, Str: graph.RoundingTFLite}}
 }
 
 func TestQLinearConvAgainstFloat(t *testing.T) {
@@ -132,8 +132,8 @@ func TestQLinearConvAgainstFloat(t *testing.T) {
 				"group":   {Kind: graph.AttrInt, Int: int64(c.group)},
 			}
 			if c.tflite {
-				attrs["rounding"] = graph.Attr{Kind: graph.AttrString, Str: "tflite"}
-				attrs["activation"] = graph.Attr{Kind: graph.AttrString, Str: "Relu"}
+				attrs[graph.AttrRounding] = graph.Attr{Kind: graph.AttrString, Str: graph.RoundingTFLite}
+				attrs[graph.AttrActivation] = graph.Attr{Kind: graph.AttrString, Str: "Relu"}
 			}
 			y := qlEval(t, "QLinearConv", attrs, qlc("x", x), qlScalar(xs), qlZP(c.xType, xz),
 				qlc("w", w), wsv, qlc("wz", wzt), qlScalar(ys), qlZP(c.xType, yz), qlc("b", bias))
@@ -285,7 +285,7 @@ func TestQLinearSoftmaxSigmoidConcat(t *testing.T) {
 
 	a := qlRand(r, tensor.U8, tensor.Shape{1, 2, 3, 3})
 	b := qlRand(r, tensor.U8, tensor.Shape{1, 4, 3, 3})
-	y = qlEval(t, "QLinearConcat", map[string]graph.Attr{"axis": {Kind: graph.AttrInt, Int: 1}, "rounding": {Kind: graph.AttrString, Str: "tflite"}},
+	y = qlEval(t, "QLinearConcat", map[string]graph.Attr{"axis": {Kind: graph.AttrInt, Int: 1}, graph.AttrRounding: {Kind: graph.AttrString, Str: graph.RoundingTFLite}},
 		qlScalar(0.1), qlZP(tensor.U8, 128), qlc("a", a), qlScalar(0.1), qlZP(tensor.U8, 128), qlc("b", b), qlScalar(0.05), qlZP(tensor.U8, 7))
 	ref = append(qlDeq(a, 0.1, 128), qlDeq(b, 0.05, 7)...)
 	if d := qlCheck(t, y, ref, 0.1, 128, 1); d != 0 {

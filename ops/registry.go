@@ -26,16 +26,31 @@ type Def struct {
 	Infer func(n *graph.Node) error
 	// Compile builds the kernel for concrete input shapes (after Infer).
 	Compile func(n *graph.Node) (Kernel, error)
-	// CompileCached, when set, is Compile for a kernel that repacks constant weights: it takes them
-	// from wc (see WeightCache), so programs compiled from one graph share one packed copy. The
-	// runtime prefers it to Compile.
-	CompileCached func(n *graph.Node, wc WeightCache) (Kernel, error)
+	// CompileWith, when set, is Compile for a whole program's choices (CompileOptions); the runtime
+	// prefers it to Compile, which is CompileWith with Winograd allowed and weights packed in place.
+	CompileWith func(n *graph.Node, o CompileOptions) (Kernel, error)
+	// MACs, when set, counts the multiply-accumulates n does, from shapes (and attributes) alone,
+	// for statistics and GFLOP/s; ops without it count none.
+	MACs func(n *graph.Node) int64
 	// Alias marks ops whose output 0 is input 0's bytes reinterpreted (Reshape, Flatten, Squeeze,
 	// Unsqueeze, Identity): the runtime gives them no buffer and runs no kernel.
 	Alias bool
 	// InPlace marks ops whose output 0 may be written over input 0 when input 0 dies at this node and
 	// both have the same byte size (element-wise ops). Their kernels must tolerate out == in[0].
 	InPlace bool
+}
+
+// CompileOptions are the program-wide choices a kernel's compilation depends on.
+type CompileOptions struct {
+	// Weights, when not nil, is where a kernel that repacks constant weights takes them, so programs
+	// compiled from one graph share one packed copy (see WeightCache).
+	Weights WeightCache
+	// Estimate says the program is compiled only to be measured: packed weight bytes are sized but
+	// never written, so compilation must not read them back.
+	Estimate bool
+	// Winograd lets 3×3 stride-1 convolutions run Winograd's algorithm where it pays, keeping a
+	// transformed weight copy 16/9 the size of the plain one (memory for speed).
+	Winograd bool
 }
 
 // Kernel is a compiled operator instance.
@@ -55,24 +70,44 @@ type Ctx struct {
 	Pool *parallel.Pool
 }
 
-var registry = map[string]*Def{}
+// opKey names an operator: ONNX's default domain is "", the engine's own ops are in graph.ExtDomain.
+type opKey struct{ domain, op string }
 
-// Register adds an operator; called from init functions, one per op file.
-func Register(op string, d *Def) {
-	if _, dup := registry[op]; dup {
-		panic("ops: duplicate registration of " + op)
+// registry is keyed on the domain too, so that a model whose node is named like one of the engine's
+// lowered ops (F16Conv, say) gets "unsupported" instead of a kernel that trusts private attributes.
+var registry = map[opKey]*Def{}
+
+// Register adds a default-domain operator; called from init functions, one per op file.
+func Register(op string, d *Def) { RegisterIn("", op, d) }
+
+// RegisterIn adds an operator of domain.
+func RegisterIn(domain, op string, d *Def) {
+	k := opKey{domain, op}
+	if _, dup := registry[k]; dup {
+		panic("ops: duplicate registration of " + domain + "." + op)
 	}
-	registry[op] = d
+	registry[k] = d
 }
 
-// Lookup returns the definition of op, or nil when it is not supported.
-func Lookup(op string) *Def { return registry[op] }
+// Lookup returns the definition of the default-domain op, or nil when it is not supported.
+func Lookup(op string) *Def { return registry[opKey{"", op}] }
 
-// Supported lists registered op types, sorted.
-func Supported() []string {
-	names := make([]string, 0, len(registry))
+// LookupIn returns the definition of op in domain, or nil.
+func LookupIn(domain, op string) *Def { return registry[opKey{domain, op}] }
+
+// LookupNode returns the definition of n's op in n's domain, or nil.
+func LookupNode(n *graph.Node) *Def { return registry[opKey{n.Domain, n.Op}] }
+
+// Supported lists the registered default-domain op types, sorted.
+func Supported() []string { return SupportedIn("") }
+
+// SupportedIn lists the op types registered in domain, sorted.
+func SupportedIn(domain string) []string {
+	var names []string
 	for k := range registry {
-		names = append(names, k)
+		if k.domain == domain {
+			names = append(names, k.op)
+		}
 	}
 	sort.Strings(names)
 	return names
@@ -81,7 +116,7 @@ func Supported() []string {
 // Eval computes a node whose inputs are all constants, allocating outputs in Go memory.
 // Used for constant folding and shape inference through shape-computing subgraphs.
 func Eval(n *graph.Node) ([]*tensor.Tensor, error) {
-	d := Lookup(n.Op)
+	d := LookupNode(n)
 	if d == nil {
 		return nil, fmt.Errorf("ops: unsupported op %s (node %q)", n.Op, n.Name)
 	}
@@ -122,3 +157,22 @@ func Eval(n *graph.Node) ([]*tensor.Tensor, error) {
 	}
 	return out, nil
 }
+
+// Semantics is the registry as graph/passes sees it (passes.Ops): the passes take it as a value so
+// they do not link the kernels.
+type Semantics struct{}
+
+// Known reports whether n's op is registered in n's domain.
+func (Semantics) Known(n *graph.Node) bool { return LookupNode(n) != nil }
+
+// Infer runs the Infer of n's op.
+func (Semantics) Infer(n *graph.Node) error {
+	d := LookupNode(n)
+	if d == nil {
+		return fmt.Errorf("ops: unsupported op %s (node %q)", n.Op, n.Name)
+	}
+	return d.Infer(n)
+}
+
+// Eval is the package's Eval.
+func (Semantics) Eval(n *graph.Node) ([]*tensor.Tensor, error) { return Eval(n) }

@@ -10,6 +10,7 @@ import (
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/internal/parallel"
+	"github.com/wanwu-ai/wanwu/lower"
 	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/plan"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -26,7 +27,7 @@ type Options struct {
 	// Off, every Conv stays on the leaner im2col GEMM.
 	Winograd bool
 	// Precision selects how float layers with constant weights run: "" or "fp32" as they are, "int8"
-	// with per-channel int8 weights and dynamically quantized activations (passes.QuantizeWeights).
+	// with per-channel int8 weights and dynamically quantized activations (lower.QuantizeWeights).
 	// Converting releases the source graph's file pages as it goes when its Backing allows it.
 	Precision string
 	// AfterStep, when set, is called after every kernel with the node it ran and its output tensors
@@ -310,23 +311,16 @@ func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bu
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
 func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*compiled, error) {
 	g := src.Clone()
-	if err := passes.Optimize(g, opts.InputShapes); err != nil {
+	if err := passes.Optimize(g, ops.Semantics{}, opts.InputShapes); err != nil {
 		return nil, err
 	}
 	wc := newWeightCtx(store, src, estimate)
 	wc.prepack(opts.Prepacked)
 	wc.canonicalize(g)
-	if !opts.Winograd {
-		for _, n := range g.Nodes {
-			if n.Op == "Conv" {
-				n.SetStr("conv_algorithm", "im2col")
-			}
-		}
-	}
 	// An Estimate converts over virtual (reserved, never-written) weight bytes: the same rewrite and
 	// sizes, nothing read or copied, so `wanwu plan` costs no weight memory. A conversion goes through
 	// the store, so programs compiled with one Shared convert each weight once.
-	conv := passes.Conversion{Memo: wc.memo}
+	conv := lower.Conversion{Memo: wc.memo}
 	if estimate {
 		conv.Virtual = wc.virtual
 	} else {
@@ -334,11 +328,11 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 	}
 	var err error
 	switch opts.Precision {
-	case "", passes.PrecisionFP32:
-	case passes.PrecisionFP16:
-		err = passes.ConvertFP16With(g, conv)
-	case passes.PrecisionInt8:
-		err = passes.QuantizeWeightsWith(g, conv)
+	case "", lower.PrecisionFP32:
+	case lower.PrecisionFP16:
+		err = lower.ConvertFP16With(g, conv)
+	case lower.PrecisionInt8:
+		err = lower.QuantizeWeightsWith(g, conv)
 	default:
 		err = fmt.Errorf("unknown precision %q (want fp32, fp16 or int8)", opts.Precision)
 	}
@@ -382,7 +376,7 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 	c.kernels = make([]ops.Kernel, len(g.Nodes))
 	defs := make([]*ops.Def, len(g.Nodes))
 	for i, n := range g.Nodes {
-		d := ops.Lookup(n.Op)
+		d := ops.LookupNode(n)
 		if d == nil {
 			return nil, fmt.Errorf("runtime: unsupported op %s (node %q)", n.Op, n.Name)
 		}
@@ -412,7 +406,7 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 			continue
 		}
 		wc.node = i
-		k, err := compileKernel(d, n, wc)
+		k, err := compileKernel(d, n, ops.CompileOptions{Weights: wc, Estimate: estimate, Winograd: opts.Winograd})
 		if err == nil {
 			err = wc.err
 		}

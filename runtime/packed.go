@@ -13,12 +13,13 @@ func packedBytes(_ *graph.Node, k ops.Kernel) int {
 	return 0
 }
 
-// compileKernel compiles n. A kernel that repacks constant weights (Def.CompileCached) takes them from
-// the compile's weight store: built once per store, or, for an Estimate, reserved and never written,
-// so an estimate reads no weight page and allocates no packed copy.
-func compileKernel(d *ops.Def, n *graph.Node, wc *weightCtx) (ops.Kernel, error) {
-	if d.CompileCached != nil {
-		return d.CompileCached(n, wc)
+// compileKernel compiles n with the program's options. A kernel that repacks constant weights
+// (Def.CompileWith) takes them from the compile's weight store (o.Weights): built once per store, or,
+// for an Estimate, reserved and never written, so an estimate reads no weight page and allocates no
+// packed copy.
+func compileKernel(d *ops.Def, n *graph.Node, o ops.CompileOptions) (ops.Kernel, error) {
+	if d.CompileWith != nil {
+		return d.CompileWith(n, o)
 	}
 	return d.Compile(n)
 }

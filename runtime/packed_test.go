@@ -5,6 +5,7 @@ import (
 	goruntime "runtime"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -56,7 +57,7 @@ func TestEstimateMatchesCompile(t *testing.T) {
 	}
 }
 
-// At int8 and fp16, Estimate rewrites with virtual weights (passes.QuantizeWeightsVirtual,
+// At int8 and fp16, Estimate rewrites with virtual weights (lower.QuantizeWeightsVirtual,
 // ConvertFP16Virtual) instead of converting them: its plan must still equal Compile's exactly.
 func TestEstimateMatchesCompileConverted(t *testing.T) {
 	for _, name := range []string{"mobilenet_v2_tiny", "resnet50_tiny", "resnest_tiny", "resnest_tiny_bn"} {
@@ -93,7 +94,7 @@ func TestEstimateMatchesCompileConverted(t *testing.T) {
 					if e := est.Steps[i]; e.Op != s.Op || e.ScratchBytes != s.ScratchBytes || !e.Shape.Equal(s.Shape) {
 						t.Errorf("step %d: Estimate %s %s scratch %d; Compile %s %s scratch %d", i, e.Op, e.Shape, e.ScratchBytes, s.Op, s.Shape, s.ScratchBytes)
 					}
-					if s.Op == "DynQConv" || s.Op == "DynQGemm" {
+					if s.Op == graph.OpDynQConv || s.Op == graph.OpDynQGemm {
 						dynq++
 					}
 				}

@@ -115,7 +115,7 @@ func TestStaticInt8Photos(t *testing.T) {
 				counts[s.Op]++
 			}
 			p.Close()
-			if counts["Q8Conv"] == 0 {
+			if counts[graph.OpQ8Conv] == 0 {
 				t.Fatalf("no Q8Conv in the static program: %v", counts)
 			}
 			for _, r := range []struct {

@@ -92,7 +92,7 @@ func TestInt8MatchesFP32(t *testing.T) {
 					ties++
 				})
 				t.Logf("%s %s: top-1 agrees %d/%d, max |Δp| %.4f; int8 ops %v", set, in.Shape, agree, rows, dp, ops)
-				if ops["DynQConv"] == 0 {
+				if ops[graph.OpDynQConv] == 0 {
 					t.Errorf("no DynQConv in the int8 program")
 				}
 				if agree+ties != rows {

@@ -18,7 +18,7 @@ func convWindowMACs(t *testing.T, n *graph.Node) int64 {
 	t.Helper()
 	x, y := n.Input(0).Shape, n.Outputs[0].Shape
 	var kh, kw int64
-	if ws := n.Ints("weight_shape", nil); len(ws) == 4 { // F16Conv: W is packed, its shape an attribute
+	if ws := n.Ints(graph.AttrWeightShape, nil); len(ws) == 4 { // F16Conv: W is packed, its shape an attribute
 		kh, kw = ws[2], ws[3]
 	} else {
 		w := n.Input(1).Shape
@@ -90,7 +90,7 @@ func TestRunProfiled(t *testing.T) {
 					t.Errorf("%s: min %v mean %v max %v total %v: inconsistent", s.Node, s.Min, s.Mean(), s.Max, s.Total)
 				}
 				switch s.Op {
-				case "Conv", "F16Conv":
+				case "Conv", graph.OpF16Conv:
 					if m := convWindowMACs(t, nodes[s.Node]); s.MACs != m {
 						t.Errorf("%s: MACs %d, its shapes give %d", s.Node, s.MACs, m)
 					}
@@ -104,7 +104,7 @@ func TestRunProfiled(t *testing.T) {
 					}
 				}
 			}
-			wantOp := map[string]string{"fp32": "Conv", "fp16": "F16Conv"}[prec]
+			wantOp := map[string]string{"fp32": "Conv", "fp16": graph.OpF16Conv}[prec]
 			if !slices.ContainsFunc(prof.Steps, func(s StepTime) bool { return s.Op == wantOp && s.MACs > 0 }) {
 				t.Fatalf("no %s step with MACs in the %s program", wantOp, prec)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/plan"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -62,7 +63,7 @@ func randInput(r *rand.Rand, shape tensor.Shape) *tensor.Tensor {
 func inferred(t *testing.T, g *graph.Graph, shapes map[string]tensor.Shape) *graph.Graph {
 	t.Helper()
 	c := g.Clone()
-	if err := passes.Optimize(c, shapes); err != nil {
+	if err := passes.Optimize(c, ops.Semantics{}, shapes); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -69,7 +69,7 @@ func withMinMaxCalibration(t *testing.T, g *graph.Graph, size int) *graph.Graph 
 	defer q.Close()
 	static := 0
 	for _, n := range q.g.Nodes {
-		if n.Op == "Q8Conv" {
+		if n.Op == graph.OpQ8Conv {
 			static++
 		}
 	}

@@ -76,7 +76,7 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int, wc
 				}
 			}
 		}
-		st := StepStat{Node: n.Name, Op: n.Op, Alias: c.kernels[i] == nil, InPlace: inPlace[i], MACs: macs(n)}
+		st := StepStat{Node: n.Name, Op: n.Op, Alias: c.kernels[i] == nil, InPlace: inPlace[i], MACs: macsOf(defs[i], n)}
 		if o := n.Outputs[0]; o != nil {
 			st.DType, st.Shape = o.DType, o.Shape.Clone()
 		}
@@ -114,69 +114,12 @@ func (c *compiled) makeStats(defs []*ops.Def, inPlace []bool, maxScratch int, wc
 	return s
 }
 
-// macs counts multiply-accumulates of the matrix ops from shapes alone.
-func macs(n *graph.Node) int64 {
-	out := n.Outputs[0]
-	if out == nil || !out.Shape.Known() {
+// macsOf is what n's op counts (Def.MACs), 0 for ops that count none.
+func macsOf(d *ops.Def, n *graph.Node) int64 {
+	if d == nil || d.MACs == nil {
 		return 0
 	}
-	outN := int64(out.Shape.NumElements())
-	dimOf := func(v *graph.Value, i int) int64 {
-		if v == nil || i < 0 || i >= len(v.Shape) || v.Shape[i] < 0 {
-			return 0
-		}
-		return int64(v.Shape[i])
-	}
-	switch n.Op {
-	case "Conv", "QLinearConv":
-		w := n.Input(1)
-		if n.Op == "QLinearConv" {
-			w = n.Input(3)
-		}
-		if w == nil || !w.Shape.Known() || len(w.Shape) < 2 {
-			return 0
-		}
-		return outN * int64(tensor.Shape(w.Shape[1:]).NumElements())
-	case "DynQConv", "F16Conv":
-		ws := n.Ints("weight_shape", nil)
-		if len(ws) < 2 {
-			return 0
-		}
-		k := int64(1)
-		for _, d := range ws[1:] {
-			k *= d
-		}
-		return outN * k
-	case "Q8Conv":
-		// NHWC, no groups; X's channels may be padded past the source's (counted: the kernel runs them).
-		x, ks := n.Input(0), n.Ints("kernel_shape", nil)
-		if x == nil || len(x.Shape) != 4 || len(ks) != 2 || len(out.Shape) != 4 {
-			return 0
-		}
-		return int64(out.Shape[0]*out.Shape[1]*out.Shape[2]) * n.Int("out_channels", 0) * ks[0] * ks[1] * dimOf(x, 3)
-	case "DynQGemm":
-		return outN * n.Int("k", 0)
-	case "ConvTranspose":
-		x, w := n.Input(0), n.Input(1)
-		if w == nil || !w.Shape.Known() || x == nil || !x.Shape.Known() {
-			return 0
-		}
-		// Every input element meets Cout/group × kernel weights.
-		return int64(x.Shape.NumElements()) * int64(tensor.Shape(w.Shape[1:]).NumElements())
-	case "Gemm":
-		a := n.Input(0)
-		if n.Int("transA", 0) != 0 {
-			return outN * dimOf(a, 0)
-		}
-		return outN * dimOf(a, 1)
-	case "MatMul", "QLinearMatMul", "MatMulInteger":
-		a := n.Input(0)
-		if a == nil {
-			return 0
-		}
-		return outN * dimOf(a, len(a.Shape)-1)
-	}
-	return 0
+	return d.MACs(n)
 }
 
 // String renders the stats as a table for `wanwu inspect` / `wanwu plan`.

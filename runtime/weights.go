@@ -167,7 +167,7 @@ func (s *weightStore) release() {
 }
 
 // weightCtx is one compile's view of a store: it names constants (weightID), converts through the
-// store (passes.Memo) and gives kernels their packed weights (ops.WeightCache).
+// store (lower.Memo) and gives kernels their packed weights (ops.WeightCache).
 type weightCtx struct {
 	store    *weightStore
 	estimate bool
@@ -267,7 +267,7 @@ func (c *weightCtx) canonicalize(g *graph.Graph) {
 	}
 }
 
-// memo is the passes.Memo of this compile.
+// memo is the lower.Memo of this compile.
 func (c *weightCtx) memo(src *tensor.Tensor, kind string, build func() [][]byte) [][]byte {
 	return c.store.product(c.id(src), kind, build)
 }

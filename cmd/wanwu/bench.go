@@ -20,8 +20,8 @@ import (
 	"github.com/wanwu-ai/wanwu/compiled"
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
-	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/internal/procstat"
+	"github.com/wanwu-ai/wanwu/lower"
 	"github.com/wanwu-ai/wanwu/memory"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -225,7 +225,7 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		feed[i] = tensor.New(in.DType, s)
 		fillRandom(feed[i], rng)
 	}
-	if len(f.calibrate) > 0 && q8.StaticConvBehind() {
+	if len(f.calibrate) > 0 && lower.StaticConvBehind() {
 		fmt.Fprintln(m.Stderr, "wanwu bench: static int8 runs in assembly with AVX-512 VNNI only; this CPU has AVX2 alone, where dynamic int8 is faster: --calibrate ignored")
 	} else if len(f.calibrate) > 0 {
 		cal, err := wanwu.Calibration(ctx, path, f.calibrate, wanwu.WithThreads(threads), wanwu.WithInputSize(size))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -304,12 +303,12 @@ func (d *dequant) clamp(n, c *graph.Node, s, z *graph.Value) error {
 	if err != nil {
 		return err
 	}
-	ops.SetActivation(c, a)
+	graph.SetActivation(c, a)
 	return nil
 }
 
-func (d *dequant) outAct(n *graph.Node, s, z *graph.Value) (ops.Activation, error) {
-	act, err := ops.ActivationOf(n)
+func (d *dequant) outAct(n *graph.Node, s, z *graph.Value) (graph.Activation, error) {
+	act, err := graph.ActivationOf(n)
 	if err != nil {
 		return act, err
 	}
@@ -318,15 +317,15 @@ func (d *dequant) outAct(n *graph.Node, s, z *graph.Value) (ops.Activation, erro
 		return act, fmt.Errorf("output quantization: %w", err)
 	}
 	switch act.Kind {
-	case ops.ActNone:
-	case ops.ActRelu:
+	case graph.ActNone:
+	case graph.ActRelu:
 		lo = max(lo, 0)
-	case ops.ActClip:
+	case graph.ActClip:
 		lo, hi = max(lo, act.Min), min(hi, act.Max)
 	default:
 		return act, fmt.Errorf("fused activation %v on a quantized op not supported", act.Kind)
 	}
-	return ops.Activation{Kind: ops.ActClip, Min: lo, Max: hi}, nil
+	return graph.Activation{Kind: graph.ActClip, Min: lo, Max: hi}, nil
 }
 
 // withClip returns c followed by a Clip to n's output range (for float ops without fused activations).

@@ -4,16 +4,15 @@ import (
 	"fmt"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/ops"
 )
 
 // FoldConstants evaluates and removes every node whose inputs are all constant, in order, so chains of
 // constant nodes fold completely. InferShapes already does this while it walks; this pass is for
 // graphs whose shapes are known already.
-func FoldConstants(g *graph.Graph) error {
+func FoldConstants(g *graph.Graph, o Ops) error {
 	folded := map[*graph.Node]bool{}
 	for _, n := range g.Nodes {
-		ok, err := foldNode(n)
+		ok, err := foldNode(o, n)
 		if err != nil {
 			return err
 		}
@@ -29,7 +28,7 @@ func FoldConstants(g *graph.Graph) error {
 // either Infer already set every output's Const (Shape of a known shape, say), or every input is
 // constant and ops.Eval computes them. It reports whether n can be removed. The folded tensors live
 // in Go memory.
-func foldNode(n *graph.Node) (bool, error) {
+func foldNode(ops Ops, n *graph.Node) (bool, error) {
 	allOut := len(n.Outputs) > 0
 	for _, o := range n.Outputs {
 		if o != nil && o.Const == nil {
@@ -44,7 +43,7 @@ func foldNode(n *graph.Node) (bool, error) {
 			return false, nil
 		}
 	}
-	if len(n.Inputs) == 0 && ops.Lookup(n.Op) == nil {
+	if len(n.Inputs) == 0 && !ops.Known(n) {
 		return false, nil
 	}
 	if !foldable(n) {
@@ -88,7 +87,7 @@ func foldable(n *graph.Node) bool {
 			continue
 		}
 		if !o.Shape.Known() {
-			return true // ops.Eval reports it
+			return true // Ops.Eval reports it
 		}
 		b, err := o.Shape.Bytes(o.DType)
 		if err != nil {

@@ -4,11 +4,10 @@ import (
 	"math"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// fusable producers: their kernels apply ops.ActivationOf to what they write.
+// fusable producers: their kernels apply graph.ActivationOf to what they write.
 var actProducers = map[string]bool{"Conv": true, "Gemm": true, "MatMul": true, "Add": true}
 
 // FuseActivation folds an element-wise activation into the op producing its input:
@@ -31,10 +30,10 @@ func FuseActivation(g *graph.Graph) error {
 		if x == nil || p == nil || dead[p] || !actProducers[p.Op] || p.Outputs[0] != x || len(p.Outputs) != 1 {
 			continue
 		}
-		if x.DType != tensor.F32 || p.Str("activation", "") != "" || useCount(g, x) != 1 {
+		if x.DType != tensor.F32 || p.Str(graph.AttrActivation, "") != "" || useCount(g, x) != 1 {
 			continue
 		}
-		ops.SetActivation(p, a)
+		graph.SetActivation(p, a)
 		p.Outputs[0] = act.Outputs[0]
 		prod[act.Outputs[0]] = p
 		dead[act] = true
@@ -44,18 +43,18 @@ func FuseActivation(g *graph.Graph) error {
 }
 
 // activationOf recognises an activation node and reads its parameters with ONNX defaults.
-func activationOf(n *graph.Node) (ops.Activation, bool) {
+func activationOf(n *graph.Node) (graph.Activation, bool) {
 	switch n.Op {
 	case "Relu":
-		return ops.Activation{Kind: ops.ActRelu}, true
+		return graph.Activation{Kind: graph.ActRelu}, true
 	case "Sigmoid":
-		return ops.Activation{Kind: ops.ActSigmoid}, true
+		return graph.Activation{Kind: graph.ActSigmoid}, true
 	case "HardSwish":
-		return ops.Activation{Kind: ops.ActHardSwish}, true
+		return graph.Activation{Kind: graph.ActHardSwish}, true
 	case "LeakyRelu":
-		return ops.Activation{Kind: ops.ActLeakyRelu, Alpha: n.Float("alpha", 0.01)}, true
+		return graph.Activation{Kind: graph.ActLeakyRelu, Alpha: n.Float("alpha", 0.01)}, true
 	case "HardSigmoid":
-		return ops.Activation{Kind: ops.ActHardSigmoid, Alpha: n.Float("alpha", 0.2), Beta: n.Float("beta", 0.5)}, true
+		return graph.Activation{Kind: graph.ActHardSigmoid, Alpha: n.Float("alpha", 0.2), Beta: n.Float("beta", 0.5)}, true
 	case "Clip":
 		// Opset < 11 kept min/max as attributes; later ones as optional constant inputs.
 		lo := n.Float("min", float32(math.Inf(-1)))
@@ -66,11 +65,11 @@ func activationOf(n *graph.Node) (ops.Activation, bool) {
 				continue
 			}
 			if !constF32(v) || v.Const.NumElements() != 1 {
-				return ops.Activation{}, false
+				return graph.Activation{}, false
 			}
 			*dst = v.Const.F32()[0]
 		}
-		return ops.Activation{Kind: ops.ActClip, Min: lo, Max: hi}, true
+		return graph.Activation{Kind: graph.ActClip, Min: lo, Max: hi}, true
 	}
-	return ops.Activation{}, false
+	return graph.Activation{}, false
 }

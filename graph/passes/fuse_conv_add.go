@@ -2,12 +2,13 @@ package passes
 
 import (
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// residualConvs are the ops whose kernel (ops.Conv) takes a residual input Z after X, W and B.
-var residualConvs = map[string]bool{"Conv": true, "F16Conv": true}
+// residualConv reports whether n's kernel (ops.Conv) takes a residual input Z after X, W and B.
+func residualConv(n *graph.Node) bool {
+	return n.Domain == "" && n.Op == "Conv" || n.Domain == graph.ExtDomain && n.Op == graph.OpF16Conv
+}
 
 // FuseConvAdd folds a residual Add into the convolution producing one of its operands:
 //
@@ -52,7 +53,7 @@ func FuseConvAdd(g *graph.Graph) error {
 		if conv == nil {
 			continue
 		}
-		a, err := ops.ActivationOf(add)
+		a, err := graph.ActivationOf(add)
 		if err != nil {
 			continue // Compile reports it
 		}
@@ -61,8 +62,8 @@ func FuseConvAdd(g *graph.Graph) error {
 		}
 		conv.Inputs = append(conv.Inputs, z)
 		conv.Outputs[0] = y
-		if a.Kind != ops.ActNone {
-			ops.SetActivation(conv, a)
+		if a.Kind != graph.ActNone {
+			graph.SetActivation(conv, a)
 		}
 		prod[y] = conv
 		// The conv moves to the Add's slot: every input it reads is computed before either.
@@ -78,10 +79,10 @@ func FuseConvAdd(g *graph.Graph) error {
 // fusableResidualConv reports whether c, the producer of v (an operand of an Add whose output is y),
 // can take the Add's other operand as its residual input.
 func fusableResidualConv(g *graph.Graph, c *graph.Node, v, y *graph.Value) bool {
-	if c == nil || !residualConvs[c.Op] || len(c.Outputs) != 1 || c.Outputs[0] != v || len(c.Inputs) > 3 {
+	if c == nil || !residualConv(c) || len(c.Outputs) != 1 || c.Outputs[0] != v || len(c.Inputs) > 3 {
 		return false
 	}
-	if c.Str("activation", "") != "" || !sameValueShape(v, y) || useCount(g, v) != 1 {
+	if c.Str(graph.AttrActivation, "") != "" || !sameValueShape(v, y) || useCount(g, v) != 1 {
 		return false
 	}
 	return true

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -50,7 +52,7 @@ func TestFuseConvAddMatchesUnfused(t *testing.T) {
 				x := randT(r, tensor.Shape{1, c, 9, 7}, -1, 1)
 				feeds := map[string]*tensor.Tensor{"x": x}
 				g := b.g
-				if err := Optimize(g, nil); err != nil {
+				if err := Optimize(g, ops.Semantics{}, nil); err != nil {
 					t.Fatal(err)
 				}
 				want := evalGraph(t, g, feeds)[0]
@@ -64,7 +66,7 @@ func TestFuseConvAddMatchesUnfused(t *testing.T) {
 					}
 					if n.Op == "Conv" && n.Input(3) != nil {
 						fused++
-						if n.Str("activation", "") != "Relu" {
+						if n.Str(graph.AttrActivation, "") != "Relu" {
 							t.Errorf("c%d down=%v swap=%v: fused conv lost the Add's Relu:\n%s", c, down, swap, g.Dump())
 						}
 					}
@@ -101,7 +103,7 @@ func TestFuseConvAdd(t *testing.T) {
 	}{
 		{"conv then add", func(b *builder) {
 			b.node("Conv", "x, w", "c")
-			b.node("Add", "c, z", "y").SetStr("activation", "Relu")
+			b.node("Add", "c, z", "y").SetStr(graph.AttrActivation, "Relu")
 		}, `y = Conv(x, w:const f32[1,1,1,1], _, z) {activation="Relu"} -> f32[1,1,2,2]`},
 		{"z computed after the conv: the conv moves", func(b *builder) {
 			b.node("Conv", "x, w", "c")
@@ -120,7 +122,7 @@ func TestFuseConvAdd(t *testing.T) {
 			d = Relu(c) -> f32[1,1,2,2]`},
 		// Not fused: the conv already applies an activation (it comes before the sum).
 		{"conv with activation", func(b *builder) {
-			b.node("Conv", "x, w", "c").SetStr("activation", "Relu")
+			b.node("Conv", "x, w", "c").SetStr(graph.AttrActivation, "Relu")
 			b.node("Add", "c, z", "y")
 		}, `c = Conv(x, w:const f32[1,1,1,1]) {activation="Relu"} -> f32[1,1,2,2]
 			y = Add(c, z) -> f32[1,1,2,2]`},

@@ -38,7 +38,7 @@ func FuseConvBN(g *graph.Graph) error {
 		}
 		y := bn.Inputs[0]
 		conv := prod[y]
-		if conv == nil || conv.Op != "Conv" || dead[conv] || conv.Outputs[0] != y || conv.Str("activation", "") != "" {
+		if conv == nil || conv.Op != "Conv" || dead[conv] || conv.Outputs[0] != y || conv.Str(graph.AttrActivation, "") != "" {
 			continue
 		}
 		if useCount(g, y) != 1 {

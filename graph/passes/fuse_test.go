@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -152,7 +153,7 @@ func TestFuseConvBNSkips(t *testing.T) {
 		{"conv output is graph output", func(b *builder) { b.output("c") }},
 		{"weight not constant", func(b *builder) { b.vals["w"].Const = nil; b.g.Inputs = append(b.g.Inputs, b.vals["w"]) }},
 		{"mean not constant", func(b *builder) { b.vals["mean"].Const = nil; b.g.Inputs = append(b.g.Inputs, b.vals["mean"]) }},
-		{"conv has activation", func(b *builder) { b.g.Nodes[0].SetStr("activation", "Relu") }},
+		{"conv has activation", func(b *builder) { b.g.Nodes[0].SetStr(graph.AttrActivation, "Relu") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

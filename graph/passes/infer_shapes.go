@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -19,17 +18,16 @@ import (
 // change. Names not among the graph inputs, and unsupported ops, are errors, and so is any shape, given
 // or inferred, whose bytes exceed tensor.MaxBytes (checked without overflow), so that nothing after
 // inference computes a size that wraps.
-func InferShapes(g *graph.Graph, inputShapes map[string]tensor.Shape) error {
+func InferShapes(g *graph.Graph, ops Ops, inputShapes map[string]tensor.Shape) error {
 	if err := setInputShapes(g, inputShapes); err != nil {
 		return err
 	}
 	folded := map[*graph.Node]bool{}
 	for _, n := range g.Nodes {
-		d := ops.Lookup(n.Op)
-		if d == nil {
+		if !ops.Known(n) {
 			return fmt.Errorf("passes: unsupported op %s (node %q)", n.Op, n.Name)
 		}
-		if err := d.Infer(n); err != nil {
+		if err := ops.Infer(n); err != nil {
 			return fmt.Errorf("passes: infer shapes of node %q (%s): %w", n.Name, n.Op, err)
 		}
 		for _, o := range n.Outputs {
@@ -40,7 +38,7 @@ func InferShapes(g *graph.Graph, inputShapes map[string]tensor.Shape) error {
 				return fmt.Errorf("passes: node %q (%s): output %q: %w", n.Name, n.Op, o.Name, err)
 			}
 		}
-		ok, err := foldNode(n)
+		ok, err := foldNode(ops, n)
 		if err != nil {
 			return err
 		}

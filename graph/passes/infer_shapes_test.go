@@ -6,6 +6,7 @@ import (
 
 	"github.com/wanwu-ai/wanwu/graph"
 
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -26,7 +27,7 @@ func TestInferShapes(t *testing.T) {
 	b.node("tAdd", "y, c3", "z")
 	b.output("z", "s")
 	checkPass(t, b.g, func(g *graph.Graph) error {
-		return InferShapes(g, map[string]tensor.Shape{"x": {4, 3, 2}})
+		return InferShapes(g, ops.Semantics{}, map[string]tensor.Shape{"x": {4, 3, 2}})
 	}, `
 		input x f32[4,3,2]
 		y = tReshape(x, flat:const i64[2]) -> f32[4,6]
@@ -68,7 +69,7 @@ func TestInferShapesErrors(t *testing.T) {
 			if tt.op != "" {
 				b.g.Nodes[0].Op = tt.op
 			}
-			err := InferShapes(b.g, tt.shapes)
+			err := InferShapes(b.g, ops.Semantics{}, tt.shapes)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -76,7 +77,7 @@ func TestInferShapesErrors(t *testing.T) {
 	}
 	// A dynamic dim left dynamic is fine (infer propagates it).
 	b := mk()
-	if err := InferShapes(b.g, nil); err != nil {
+	if err := InferShapes(b.g, ops.Semantics{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.vals["y"].Shape.String(); got != "[?,3,8,8]" {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -12,7 +13,7 @@ import (
 func TestInferShapesOverflow(t *testing.T) {
 	b := newBuilder()
 	b.input("img", tensor.F32, tensor.Shape{-1, 3, -1, -1})
-	err := InferShapes(b.g, map[string]tensor.Shape{"img": {1, 3, 1 << 31, 1 << 31}})
+	err := InferShapes(b.g, ops.Semantics{}, map[string]tensor.Shape{"img": {1, 3, 1 << 31, 1 << 31}})
 	if want := `input "img": shape [1,3,2147483648,2147483648] of f32 is too large: it needs more than 256 TiB`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("huge input shape: %v; want %q", err, want)
 	}
@@ -30,7 +31,7 @@ func TestInferShapesOverflow(t *testing.T) {
 		b.constant("shape", tensor.FromI64(tensor.Shape{4}, tc.target))
 		b.node("Expand", "x, shape", "e").Name = "big"
 		b.output("e")
-		err := InferShapes(b.g, nil)
+		err := InferShapes(b.g, ops.Semantics{}, nil)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("Expand to %v: %v", tc.target, err)
@@ -55,7 +56,7 @@ func TestFoldingIsBounded(t *testing.T) {
 		b.constant("shape", tensor.FromI64(tensor.Shape{len(tc.shape)}, tc.shape))
 		b.node("ConstantOfShape", "shape", "c")
 		b.output("c")
-		if err := InferShapes(b.g, nil); err != nil {
+		if err := InferShapes(b.g, ops.Semantics{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		c := b.vals["c"]
@@ -78,7 +79,7 @@ func TestFoldingIsBounded(t *testing.T) {
 	b.constant("scale", f32(tensor.Shape{}, 0.5))
 	b.node("DequantizeLinear", "w, scale", "wf")
 	b.output("wf")
-	if err := InferShapes(b.g, nil); err != nil {
+	if err := InferShapes(b.g, ops.Semantics{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b.vals["wf"].Const == nil {

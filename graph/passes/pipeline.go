@@ -30,11 +30,11 @@ var Pipeline = []Pass{
 
 // Optimize fixes the input shapes, infers every shape (folding constant subgraphs on the way), then runs
 // Pipeline. The graph is validated after every pass, so a broken rewrite is caught where it happens.
-func Optimize(g *graph.Graph, inputShapes map[string]tensor.Shape) error {
+func Optimize(g *graph.Graph, ops Ops, inputShapes map[string]tensor.Shape) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	if err := InferShapes(g, inputShapes); err != nil {
+	if err := InferShapes(g, ops, inputShapes); err != nil {
 		return err
 	}
 	if err := g.Validate(); err != nil {

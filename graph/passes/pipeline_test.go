@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -15,7 +16,7 @@ func TestOptimizeTestOps(t *testing.T) {
 	b.node("tAdd", "r, r", "dead") // unused: eliminated
 	b.node("tAdd", "r, r", "y")
 	b.output("y")
-	if err := Optimize(b.g, map[string]tensor.Shape{"x": {5, 6}}); err != nil {
+	if err := Optimize(b.g, ops.Semantics{}, map[string]tensor.Shape{"x": {5, 6}}); err != nil {
 		t.Fatal(err)
 	}
 	want := dedent(`
@@ -26,7 +27,7 @@ func TestOptimizeTestOps(t *testing.T) {
 	if got := b.g.Dump(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	err := Optimize(b.g, map[string]tensor.Shape{"x": {5, 7}})
+	err := Optimize(b.g, ops.Semantics{}, map[string]tensor.Shape{"x": {5, 7}})
 	if err == nil || !strings.Contains(err.Error(), `input "x" dim 1 is fixed at 6`) {
 		t.Fatalf("err = %v", err)
 	}

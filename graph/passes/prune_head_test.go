@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -62,7 +63,7 @@ func TestPruneHead(t *testing.T) {
 				b.input("x", tensor.F32, tensor.Shape{2, feat})
 				tc.build(b, r)
 				b.output("y")
-				if err := InferShapes(b.g, nil); err != nil {
+				if err := InferShapes(b.g, ops.Semantics{}, nil); err != nil {
 					t.Fatal(err)
 				}
 				x := randF32(r, tensor.Shape{2, feat})
@@ -75,7 +76,7 @@ func TestPruneHead(t *testing.T) {
 				if err := b.g.Validate(); err != nil {
 					t.Fatal(err)
 				}
-				if err := InferShapes(b.g, nil); err != nil {
+				if err := InferShapes(b.g, ops.Semantics{}, nil); err != nil {
 					t.Fatal(err)
 				}
 				if got := b.g.Outputs[0].Shape; !got.Equal(tensor.Shape{2, len(keep)}) {

@@ -120,7 +120,7 @@ func TestOptimizeRealOps(t *testing.T) {
 	x := randT(r, tensor.Shape{2, 3, 6, 5}, -2, 2)
 	want := evalGraph(t, orig, map[string]*tensor.Tensor{"x": x})
 
-	if err := Optimize(b.g, map[string]tensor.Shape{"x": {2, 3, 6, 5}}); err != nil {
+	if err := Optimize(b.g, ops.Semantics{}, map[string]tensor.Shape{"x": {2, 3, 6, 5}}); err != nil {
 		t.Fatal(err)
 	}
 	// Identity rewiring leaves "fc" read by both MatMul and Sigmoid, so Gemm keeps no activation.

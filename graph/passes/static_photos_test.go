@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/calibrate"
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -57,7 +58,7 @@ func TestStaticInt8RealPhotos(t *testing.T) {
 		}
 		convs := 0
 		for _, n := range p.Graph().Nodes {
-			if n.Op == "Q8Conv" {
+			if n.Op == graph.OpQ8Conv {
 				convs++
 			}
 		}

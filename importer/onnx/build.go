@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/importer"
 	"github.com/wanwu-ai/wanwu/internal/onnxpb"
-	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
 )
@@ -20,9 +20,9 @@ const (
 	MaxOpset = 21
 )
 
-// supported reports whether wanwu can run op; the registry is the single source of truth
-// (a variable so tests can check importing apart from op coverage).
-var supported = func(op string) bool { return ops.Lookup(op) != nil }
+// supported asks the engine (importer.Supported) whether it runs op; Load and Decode list every node
+// it refuses in one UnsupportedError.
+func supported(op string) bool { return importer.Supported == nil || importer.Supported(op) }
 
 // builder turns the walked protobuf into a graph.
 type builder struct {

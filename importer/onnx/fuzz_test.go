@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wanwu-ai/wanwu/importer"
 	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 )
@@ -48,8 +49,8 @@ func TestConformanceSweep(t *testing.T) {
 	if err != nil || len(models) == 0 {
 		t.Fatalf("no models under %s (%v)", dir, err)
 	}
-	defer func(s func(string) bool) { supported = s }(supported)
-	supported = func(string) bool { return true }
+	defer func(s func(string) bool) { importer.Supported = s }(importer.Supported)
+	importer.Supported = func(string) bool { return true }
 	expectedFail := map[string]string{}
 	for _, m := range models {
 		name := filepath.Base(filepath.Dir(m))

@@ -7,13 +7,16 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wanwu-ai/wanwu/importer"
 	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 	"github.com/wanwu-ai/wanwu/ops"
 )
 
-// The importer asks the op registry what is supported. Ops are being written in parallel, so the
-// tests register inert stand-ins for the ops their models use where no real one exists yet.
+// The importer asks the op registry what is supported, as package runtime wires it. Ops are being
+// written in parallel, so the tests register inert stand-ins for the ops their models use where no
+// real one exists yet.
 func init() {
+	importer.Supported = func(op string) bool { return ops.Lookup(op) != nil }
 	for _, op := range []string{"Relu", "Conv", "Add", "Softmax", "LogSoftmax", "Flatten", "Shape", "Reshape",
 		"Identity", "Resize", "MaxPool", "Gemm", "Mul", "QLinearAdd", "QLinearConv", "Transpose"} {
 		if ops.Lookup(op) == nil {

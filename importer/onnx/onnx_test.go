@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/onnxpb"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -227,6 +228,25 @@ func TestUnsupportedOps(t *testing.T) {
 	_, err = Decode(s.bytes(t))
 	if err == nil || err.Error() != `onnx: 1 unsupported op: ai.onnx.ml.Relu (node "Relu_0", opset 3)` {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The engine's lowered ops are not an ONNX model's to call, under their name or their domain.
+func TestEngineOpsNotImportable(t *testing.T) {
+	for _, domain := range []string{"", graph.ExtDomain} {
+		s := modelSpec{
+			opset:   13,
+			nodes:   []*onnxpb.NodeProto{{OpType: proto.String(graph.OpF16Conv), Domain: proto.String(domain), Input: []string{"x"}, Output: []string{"y"}}},
+			inputs:  []*onnxpb.ValueInfoProto{valueInfo("x", onnxpb.TensorProto_FLOAT, 2)},
+			outputs: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}},
+		}
+		if domain != "" {
+			s.extraOps = map[string]int64{domain: 1}
+		}
+		var ue *UnsupportedError
+		if _, err := Decode(s.bytes(t)); !errors.As(err, &ue) {
+			t.Errorf("domain %q: err = %v, want *UnsupportedError", domain, err)
+		}
 	}
 }
 

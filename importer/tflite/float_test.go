@@ -14,6 +14,7 @@ import (
 	"github.com/wanwu-ai/wanwu/importer/onnx"
 	"github.com/wanwu-ai/wanwu/internal/testutil"
 	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
+	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/runtime"
 	"github.com/wanwu-ai/wanwu/tensor"
 	"github.com/wanwu-ai/wanwu/tensorio"
@@ -123,7 +124,7 @@ func TestFloatFromPyTorchFixtures(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer g.Close()
-					if err := passes.Optimize(g, map[string]tensor.Shape{g.Inputs[0].Name: x.Shape}); err != nil {
+					if err := passes.Optimize(g, ops.Semantics{}, map[string]tensor.Shape{g.Inputs[0].Name: x.Shape}); err != nil {
 						t.Fatal(err)
 					}
 					m, err := tflitegen.FromGraph(g, v)

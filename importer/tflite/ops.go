@@ -179,10 +179,10 @@ func (b *builder) fusedAct(n *graph.Node, f fb.ActivationFunctionType, onNode bo
 		return fmt.Errorf("fused activation %s not supported", fb.EnumNamesActivationFunctionType[f])
 	}
 	if onNode {
-		n.SetStr("activation", kind)
+		n.SetStr(graph.AttrActivation, kind)
 		if kind == "Clip" {
-			n.SetFloat("activation_min", lo)
-			n.SetFloat("activation_max", hi)
+			n.SetFloat(graph.AttrActivationMin, lo)
+			n.SetFloat(graph.AttrActivationMax, hi)
 		}
 		return nil
 	}
@@ -288,7 +288,7 @@ func convConv(b *builder, o *opc) error {
 		ws, wz := b.qparams(wt)
 		ys, yz := b.qparams(o.out[0])
 		n = b.node("QLinearConv", []*graph.Value{x, xs, xz, w, ws, wz, ys, yz, bias}, y)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	} else {
 		ins := []*graph.Value{x, w}
 		if bias != nil {
@@ -383,7 +383,7 @@ func convFC(b *builder, o *opc) error {
 			ins = append(ins, bias)
 		}
 		n = b.node("QLinearMatMul", ins, y2)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	} else {
 		w := b.constant(wt.name, wt.dt, wt.shape, wt.data)
 		ins := []*graph.Value{x2, w}
@@ -437,7 +437,7 @@ func convPool(b *builder, o *opc) error {
 		xs, xz := b.qparams(xt)
 		ys, yz := b.qparams(o.out[0])
 		n = b.node("QLinearAveragePool", []*graph.Value{x, xs, xz, ys, yz}, y)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		onNode = true
 	case avg:
 		n = b.node("AveragePool", []*graph.Value{x}, y)
@@ -529,7 +529,7 @@ func convConcat(b *builder, o *opc) error {
 			ins = append(ins, v, s, z)
 		}
 		n = b.node("QLinearConcat", ins, y)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	} else {
 		var ins []*graph.Value
 		for _, t := range o.in {

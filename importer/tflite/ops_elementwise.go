@@ -83,7 +83,7 @@ func convBinary(b *builder, o *opc) error {
 			op = "QLinearMul"
 		}
 		n = b.node(op, []*graph.Value{ins[0], as, az, ins[1], bs, bz, ys, yz}, y)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	} else if code == fb.BuiltinOperatorSQUARED_DIFFERENCE {
 		// (a - b)²: the difference, then its square.
 		d := &graph.Value{Name: b.name(y.Name + "_diff"), DType: y.DType, Shape: y.Shape.Clone()}
@@ -114,7 +114,7 @@ func convSoftmax(b *builder, o *opc) error {
 		xs, xz := b.qparams(o.in[0])
 		ys, yz := b.qparams(o.out[0])
 		n := b.node("QLinearSoftmax", []*graph.Value{x, xs, xz, ys, yz}, y)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		n.SetInt("axis", axis)
 		if beta != 1 {
 			n.SetFloat("beta", beta)
@@ -143,15 +143,15 @@ func convUnary(b *builder, o *opc) error {
 		ys, yz := b.qparams(o.out[0])
 		if code == fb.BuiltinOperatorLOGISTIC {
 			n := b.node("QLinearSigmoid", []*graph.Value{x, xs, xz, ys, yz}, y)
-			n.SetStr("rounding", "tflite")
+			n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 			return nil
 		}
 		// No QLinear form for these: dequantize, apply in float, requantize.
 		f := &graph.Value{Name: b.name(y.Name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
-		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		g := &graph.Value{Name: b.name(y.Name + "_f32out"), DType: tensor.F32, Shape: x.Shape.Clone()}
 		b.floatUnary(o, code, f, g)
-		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr("rounding", "tflite")
+		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		return nil
 	}
 	b.floatUnary(o, code, x, y)

@@ -296,12 +296,12 @@ func convResize(b *builder, o *opc) error {
 		xs, xz := b.qparams(xt)
 		ys, yz := b.qparams(yt)
 		f := &graph.Value{Name: b.name(y.Name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
-		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		g := &graph.Value{Name: b.name(y.Name + "_f32out"), DType: tensor.F32, Shape: y.Shape.Clone()}
 		if err := b.resize(o, f, g); err != nil {
 			return err
 		}
-		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr("rounding", "tflite")
+		b.node("QuantizeLinear", []*graph.Value{g, ys, yz}, y).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		return nil
 	}
 	return b.resize(o, x, y)
@@ -433,7 +433,7 @@ func convArgMax(b *builder, o *opc) error {
 		// The largest quantized value is the largest real one (scale > 0): find it in float.
 		xs, xz := b.qparams(xt)
 		f := &graph.Value{Name: b.name(xt.name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
-		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
+		b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		x = f
 	}
 	n := b.node(op, []*graph.Value{x}, idx)

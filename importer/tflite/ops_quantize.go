@@ -20,7 +20,7 @@ func convQuantize(b *builder, o *opc) error {
 	}
 	ys, yz := b.qparams(yt)
 	if xt.dt == tensor.F32 {
-		b.node("QuantizeLinear", []*graph.Value{x, ys, yz}, b.newAct(yt)).SetStr("rounding", "tflite")
+		b.node("QuantizeLinear", []*graph.Value{x, ys, yz}, b.newAct(yt)).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		return nil
 	}
 	if !xt.quantized() {
@@ -35,8 +35,8 @@ func convQuantize(b *builder, o *opc) error {
 		return nil
 	}
 	f := &graph.Value{Name: b.name(yt.name + "_f32"), DType: tensor.F32, Shape: x.Shape.Clone()}
-	b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr("rounding", "tflite")
-	b.node("QuantizeLinear", []*graph.Value{f, ys, yz}, b.newAct(yt)).SetStr("rounding", "tflite")
+	b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, f).SetStr(graph.AttrRounding, graph.RoundingTFLite)
+	b.node("QuantizeLinear", []*graph.Value{f, ys, yz}, b.newAct(yt)).SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	return nil
 }
 
@@ -73,7 +73,7 @@ func convDequantize(b *builder, o *opc) error {
 	}
 	xs, xz := b.qparams(xt)
 	n := b.node("DequantizeLinear", []*graph.Value{x, xs, xz}, b.newAct(o.out[0]))
-	n.SetStr("rounding", "tflite")
+	n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	if len(xt.scale) > 1 {
 		n.SetInt("axis", int64(axisNCHW(xt.qdim, len(xt.shape))))
 	}

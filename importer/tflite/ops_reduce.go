@@ -46,7 +46,7 @@ func convReduce(b *builder, o *opc) error {
 		ys, yz := b.qparams(o.out[0])
 		pooled := &graph.Value{Name: b.name(o.out[0].name + "_pool"), DType: actType(o.out[0]), Shape: tensor.Shape{xt.shape[0], xt.shape[3], 1, 1}}
 		n := b.node("QLinearGlobalAveragePool", []*graph.Value{x, xs, xz, ys, yz}, pooled)
-		n.SetStr("rounding", "tflite")
+		n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 		if keep {
 			b.vals[o.out[0].ti] = pooled
 			return nil

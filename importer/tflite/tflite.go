@@ -412,10 +412,10 @@ func (b *builder) requant(v *graph.Value, t *tinfo, to tensor.DType) *graph.Valu
 		zpFrom, zpTo = zpTo, zpFrom
 	}
 	n := b.node("DequantizeLinear", []*graph.Value{v, b.scalarF32(t.scale[0]), b.zpConst(v.DType, zpFrom)}, f)
-	n.SetStr("rounding", "tflite")
+	n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	out := &graph.Value{Name: b.name(t.name + "_" + to.String()), DType: to, Shape: v.Shape.Clone()}
 	n = b.node("QuantizeLinear", []*graph.Value{f, b.scalarF32(t.scale[0]), b.zpConst(to, zpTo)}, out)
-	n.SetStr("rounding", "tflite")
+	n.SetStr(graph.AttrRounding, graph.RoundingTFLite)
 	return out
 }
 

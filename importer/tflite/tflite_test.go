@@ -68,7 +68,7 @@ func TestImportSharedModels(t *testing.T) {
 				t.Errorf("output %s%s", out.DType, out.Shape)
 			}
 			for _, n := range g.Nodes {
-				if strings.HasPrefix(n.Op, "QLinear") && n.Str("rounding", "") != "tflite" {
+				if strings.HasPrefix(n.Op, "QLinear") && n.Str(graph.AttrRounding, "") != graph.RoundingTFLite {
 					t.Errorf("node %s (%s) lacks rounding=tflite", n.Name, n.Op)
 				}
 			}

@@ -106,7 +106,7 @@ func (c *conv) out(n *graph.Node, i int) int32 {
 	return ti
 }
 
-// activation maps the fused-activation attributes (ops/activation.go convention) to TFLite's.
+// activation maps the fused-activation attributes (graph/activation.go convention) to TFLite's.
 func activation(n *graph.Node) (fb.ActivationFunctionType, error) {
 	switch k := n.Str("activation", ""); k {
 	case "":

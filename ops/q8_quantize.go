@@ -1,6 +1,6 @@
 package ops
 
-// The edges of a statically quantized region (graph/passes QuantizeStatic): Q8Quantize turns an f32
+// The edges of a statically quantized region (lower.QuantizeStatic): Q8Quantize turns an f32
 // NCHW tensor into the region's u8 NHWC layout, Q8Dequantize turns one back.
 //
 //	Q8Quantize   X f32 [N,C,H,W] -> Y u8 [N,H,W,RoundUp(C,4)]; attrs scale, zp:
@@ -16,13 +16,13 @@ import (
 )
 
 func init() {
-	Register("Q8Quantize", &Def{Infer: inferQ8Quantize, Compile: compileQ8Quantize})
-	Register("Q8Dequantize", &Def{Infer: inferQ8Dequantize, Compile: compileQ8Dequantize})
+	RegisterIn(graph.ExtDomain, graph.OpQ8Quantize, &Def{Infer: inferQ8Quantize, Compile: compileQ8Quantize})
+	RegisterIn(graph.ExtDomain, graph.OpQ8Dequantize, &Def{Infer: inferQ8Dequantize, Compile: compileQ8Dequantize})
 }
 
 // q8Params reads a node's (scale, zp) attributes.
 func q8Params(n *graph.Node) (float32, uint8, error) {
-	s, zp := n.Float("scale", 0), n.Int("zp", -1)
+	s, zp := n.Float(graph.AttrScale, 0), n.Int(graph.AttrZP, -1)
 	if !(s > 0) || zp < 0 || zp > 255 {
 		return 0, 0, fmt.Errorf("ops: node %q (%s): needs scale > 0 and zp in 0..255, got %g, %d", n.Name, n.Op, s, zp)
 	}
@@ -106,7 +106,7 @@ func inferQ8Dequantize(n *graph.Node) error {
 	if x == nil || len(n.Outputs) < 1 || n.Outputs[0] == nil {
 		return fmt.Errorf("ops: node %q (Q8Dequantize): needs X and one output", n.Name)
 	}
-	c := int(n.Int("channels", 0))
+	c := int(n.Int(graph.AttrChannels, 0))
 	n.Outputs[0].DType = tensor.F32
 	if x.Shape == nil {
 		n.Outputs[0].Shape = nil
@@ -139,7 +139,7 @@ func compileQ8Dequantize(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &q8DequantizeKernel{n: x.Shape[0], c: int(n.Int("channels", 0)), cp: x.Shape[3], hw: x.Shape[1] * x.Shape[2],
+	return &q8DequantizeKernel{n: x.Shape[0], c: int(n.Int(graph.AttrChannels, 0)), cp: x.Shape[3], hw: x.Shape[1] * x.Shape[2],
 		scale: s, zp: float32(zp)}, nil
 }
 

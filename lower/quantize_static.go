@@ -1,4 +1,4 @@
-package passes
+package lower
 
 import (
 	"encoding/binary"
@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/graph/passes"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/ops"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -31,14 +32,14 @@ type staticWeights func(w *graph.Value, m, cin, kh, kw, cp int) (packed []byte, 
 // producing the original value. Convs need a calibrated input and output, group 1 and an activation
 // the clamp can express; the rest (and every Gemm) is left to the dynamic pass. Shapes must have been
 // inferred (Optimize).
-func QuantizeStatic(g *graph.Graph, c Calibration, rel graph.RangeReleaser) error {
+func QuantizeStatic(g *graph.Graph, c passes.Calibration, rel graph.RangeReleaser) error {
 	return quantizeStatic(g, c, Conversion{Release: rel})
 }
 
 // quantizeStaticWith runs QuantizeStatic with the calibration stored in g (none: nothing to do), its
 // weights converted as c says (released, virtual for estimates, shared through c.Memo).
 func quantizeStaticWith(g *graph.Graph, c Conversion) error {
-	cal, err := LoadCalibration(g)
+	cal, err := passes.LoadCalibration(g)
 	if err != nil || cal == nil {
 		return err
 	}
@@ -88,24 +89,24 @@ func bytesI32(b []byte) []int32 {
 // staticRewrite is the state of one QuantizeStatic run.
 type staticRewrite struct {
 	g      *graph.Graph
-	c      Calibration
+	c      passes.Calibration
 	wts    staticWeights
 	conv   Conversion
 	prod   map[*graph.Value]*graph.Node
 	uses   map[*graph.Value]int
 	twin   map[*graph.Value]*graph.Value // f32 value -> its u8 NHWC form
-	params map[*graph.Value]ActivationQuant
+	params map[*graph.Value]passes.ActivationQuant
 	lost   map[*graph.Value]bool // f32 values whose producer was converted: dequantize before use
 	out    []*graph.Node
 	seq    int
 }
 
-func quantizeStatic(g *graph.Graph, c Calibration, conv Conversion) error {
+func quantizeStatic(g *graph.Graph, c passes.Calibration, conv Conversion) error {
 	if len(c) == 0 {
 		return nil
 	}
 	s := &staticRewrite{g: g, c: c, wts: staticWeightsFor(conv), conv: conv, prod: g.Producers(), uses: map[*graph.Value]int{},
-		twin: map[*graph.Value]*graph.Value{}, params: map[*graph.Value]ActivationQuant{}, lost: map[*graph.Value]bool{}}
+		twin: map[*graph.Value]*graph.Value{}, params: map[*graph.Value]passes.ActivationQuant{}, lost: map[*graph.Value]bool{}}
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
 			if in != nil {
@@ -166,9 +167,9 @@ func quantizeStatic(g *graph.Graph, c Calibration, conv Conversion) error {
 }
 
 // quant is v's calibration, if any (f32 activations only).
-func (s *staticRewrite) quant(v *graph.Value) (ActivationQuant, bool) {
+func (s *staticRewrite) quant(v *graph.Value) (passes.ActivationQuant, bool) {
 	if v == nil || v.Const != nil || v.DType != tensor.F32 {
-		return ActivationQuant{}, false
+		return passes.ActivationQuant{}, false
 	}
 	if p, ok := s.params[v]; ok {
 		return p, true
@@ -200,17 +201,17 @@ func (s *staticRewrite) convOK(n *graph.Node, y *graph.Value) bool {
 
 // staticAct is n's fused activation as a real-valued clamp [lo, hi] (±Inf when open).
 func staticAct(n *graph.Node) ([2]float32, bool) {
-	a, err := ops.ActivationOf(n)
+	a, err := graph.ActivationOf(n)
 	if err != nil {
 		return [2]float32{}, false
 	}
 	inf := float32(math.Inf(1))
 	switch a.Kind {
-	case ops.ActNone:
+	case graph.ActNone:
 		return [2]float32{-inf, inf}, true
-	case ops.ActRelu:
+	case graph.ActRelu:
 		return [2]float32{0, inf}, true
-	case ops.ActClip:
+	case graph.ActClip:
 		return [2]float32{a.Min, a.Max}, true
 	}
 	return [2]float32{}, false
@@ -232,7 +233,7 @@ func (s *staticRewrite) residualAdd(n *graph.Node) (*graph.Node, *graph.Value) {
 	for i := 0; i < 2; i++ {
 		a, r := n.Inputs[i], n.Inputs[1-i]
 		p := s.prod[a]
-		if p == nil || p.Op != "Conv" || s.uses[a] != 1 || a == r || p.Str("activation", "") != "" {
+		if p == nil || p.Op != "Conv" || s.uses[a] != 1 || a == r || p.Str(graph.AttrActivation, "") != "" {
 			continue
 		}
 		if !a.Shape.Known() || !a.Shape.Equal(r.Shape) || !a.Shape.Equal(y.Shape) {
@@ -284,16 +285,16 @@ func (s *staticRewrite) u8(v *graph.Value) *graph.Value {
 	q, _ := s.quant(v)
 	t := &graph.Value{Name: v.Name + "_u8", DType: tensor.U8,
 		Shape: tensor.Shape{v.Shape[0], v.Shape[2], v.Shape[3], q8.RoundUp(v.Shape[1], 4)}}
-	n := &graph.Node{Name: s.name(v.Name, "/q8quantize"), Op: "Q8Quantize", Inputs: []*graph.Value{v}, Outputs: []*graph.Value{t}}
-	n.SetFloat("scale", q.Scale)
-	n.SetInt("zp", int64(q.ZP))
+	n := &graph.Node{Name: s.name(v.Name, "/q8quantize"), Op: graph.OpQ8Quantize, Domain: graph.ExtDomain, Inputs: []*graph.Value{v}, Outputs: []*graph.Value{t}}
+	n.SetFloat(graph.AttrScale, q.Scale)
+	n.SetInt(graph.AttrZP, int64(q.ZP))
 	s.out = append(s.out, n)
 	s.twin[v], s.params[v] = t, q
 	return t
 }
 
 // produced records that the converted node now producing t (u8) replaced v's producer.
-func (s *staticRewrite) produced(v, t *graph.Value, q ActivationQuant) {
+func (s *staticRewrite) produced(v, t *graph.Value, q passes.ActivationQuant) {
 	s.twin[v], s.params[v] = t, q
 	s.lost[v] = true
 }
@@ -301,10 +302,10 @@ func (s *staticRewrite) produced(v, t *graph.Value, q ActivationQuant) {
 // dequantize makes v (a converted node's f32 output) available as a float again.
 func (s *staticRewrite) dequantize(v *graph.Value) {
 	q := s.params[v]
-	n := &graph.Node{Name: s.name(v.Name, "/q8dequantize"), Op: "Q8Dequantize", Inputs: []*graph.Value{s.twin[v]}, Outputs: []*graph.Value{v}}
-	n.SetFloat("scale", q.Scale)
-	n.SetInt("zp", int64(q.ZP))
-	n.SetInt("channels", int64(v.Shape[1]))
+	n := &graph.Node{Name: s.name(v.Name, "/q8dequantize"), Op: graph.OpQ8Dequantize, Domain: graph.ExtDomain, Inputs: []*graph.Value{s.twin[v]}, Outputs: []*graph.Value{v}}
+	n.SetFloat(graph.AttrScale, q.Scale)
+	n.SetInt(graph.AttrZP, int64(q.ZP))
+	n.SetInt(graph.AttrChannels, int64(v.Shape[1]))
 	s.out = append(s.out, n)
 	s.lost[v] = false
 }
@@ -329,7 +330,7 @@ func outValue(v *graph.Value, channels int) *graph.Value {
 func window(n *graph.Node, in, out tensor.Shape, kernel []int) (pads []int64, err error) {
 	st, dl := n.Ints("strides", []int64{1, 1}), n.Ints("dilations", []int64{1, 1})
 	if len(st) != 2 || len(dl) != 2 {
-		return nil, fmt.Errorf("passes: node %q: 2-D strides/dilations expected", n.Name)
+		return nil, fmt.Errorf("lower: node %q: 2-D strides/dilations expected", n.Name)
 	}
 	pads = make([]int64, 4)
 	p := n.Ints("pads", []int64{0, 0, 0, 0})
@@ -340,7 +341,7 @@ func window(n *graph.Node, in, out tensor.Shape, kernel []int) (pads []int64, er
 		switch n.Str("auto_pad", "NOTSET") {
 		case "NOTSET", "":
 			if len(p) != 4 {
-				return nil, fmt.Errorf("passes: node %q: 4 pads expected", n.Name)
+				return nil, fmt.Errorf("lower: node %q: 4 pads expected", n.Name)
 			}
 			lead = int(p[i])
 		case "SAME_UPPER":
@@ -350,11 +351,11 @@ func window(n *graph.Node, in, out tensor.Shape, kernel []int) (pads []int64, er
 			lead = t - t/2
 		case "VALID":
 		default:
-			return nil, fmt.Errorf("passes: node %q: auto_pad %q", n.Name, n.Str("auto_pad", ""))
+			return nil, fmt.Errorf("lower: node %q: auto_pad %q", n.Name, n.Str("auto_pad", ""))
 		}
 		trail := max(0, (o-1)*s+ext-h-lead)
 		if (h+lead+trail-ext)/s+1 != o {
-			return nil, fmt.Errorf("passes: node %q: cannot express output size %d with explicit pads", n.Name, o)
+			return nil, fmt.Errorf("lower: node %q: cannot express output size %d with explicit pads", n.Name, o)
 		}
 		pads[i], pads[2+i] = int64(lead), int64(trail)
 	}
@@ -362,7 +363,7 @@ func window(n *graph.Node, in, out tensor.Shape, kernel []int) (pads []int64, er
 }
 
 // clampBytes turns a real-valued clamp into output bytes for quantization q.
-func clampBytes(act [2]float32, q ActivationQuant) (lo, hi int64) {
+func clampBytes(act [2]float32, q passes.ActivationQuant) (lo, hi int64) {
 	lo, hi = 0, 255
 	if !math.IsInf(float64(act[0]), -1) {
 		lo = max(0, min(255, int64(math.RoundToEven(float64(act[0]/q.Scale)))+int64(q.ZP)))
@@ -423,21 +424,21 @@ func (s *staticRewrite) emitConv(conv *graph.Node, y, r *graph.Value, at *graph.
 	lo, hi := clampBytes(act, qy)
 	yq := outValue(y, m)
 	ins := []*graph.Value{xq, i8Value(w.Name+"_q8s", packed), i32Value(w.Name+"_q8bias", bias), f32Value(w.Name+"_q8mult", mult)}
-	n := &graph.Node{Name: at.Name, Op: "Q8Conv", Outputs: []*graph.Value{yq}}
+	n := &graph.Node{Name: at.Name, Op: graph.OpQ8Conv, Domain: graph.ExtDomain, Outputs: []*graph.Value{yq}}
 	n.SetInts("kernel_shape", []int64{int64(kh), int64(kw)})
 	n.SetInts("strides", conv.Ints("strides", []int64{1, 1}))
 	n.SetInts("dilations", conv.Ints("dilations", []int64{1, 1}))
 	n.SetInts("pads", pads)
-	n.SetInt("out_channels", int64(m))
-	n.SetInt("x_zp", int64(qx.ZP))
-	n.SetInt("y_zp", int64(qy.ZP))
-	n.SetInt("y_lo", lo)
-	n.SetInt("y_hi", hi)
+	n.SetInt(graph.AttrOutChannels, int64(m))
+	n.SetInt(graph.AttrXZP, int64(qx.ZP))
+	n.SetInt(graph.AttrYZP, int64(qy.ZP))
+	n.SetInt(graph.AttrYLo, lo)
+	n.SetInt(graph.AttrYHi, hi)
 	if rq != nil {
 		qr, _ := s.quant(r)
 		ins = append(ins, rq)
-		n.SetFloat("r_scale", float32(float64(qr.Scale)/float64(qy.Scale)))
-		n.SetInt("r_zp", int64(qr.ZP))
+		n.SetFloat(graph.AttrRScale, float32(float64(qr.Scale)/float64(qy.Scale)))
+		n.SetInt(graph.AttrRZP, int64(qr.ZP))
 	}
 	n.Inputs = ins
 	s.out = append(s.out, n)
@@ -454,14 +455,14 @@ func (s *staticRewrite) emitAdd(n *graph.Node) {
 	act, _ := staticAct(n)
 	lo, hi := clampBytes(act, qy)
 	yq := outValue(y, y.Shape[1])
-	q := &graph.Node{Name: n.Name, Op: "Q8Add", Inputs: []*graph.Value{aq, bq}, Outputs: []*graph.Value{yq}}
-	q.SetFloat("a_scale", float32(float64(qa.Scale)/float64(qy.Scale)))
-	q.SetInt("a_zp", int64(qa.ZP))
-	q.SetFloat("b_scale", float32(float64(qb.Scale)/float64(qy.Scale)))
-	q.SetInt("b_zp", int64(qb.ZP))
-	q.SetInt("y_zp", int64(qy.ZP))
-	q.SetInt("y_lo", lo)
-	q.SetInt("y_hi", hi)
+	q := &graph.Node{Name: n.Name, Op: graph.OpQ8Add, Domain: graph.ExtDomain, Inputs: []*graph.Value{aq, bq}, Outputs: []*graph.Value{yq}}
+	q.SetFloat(graph.AttrAScale, float32(float64(qa.Scale)/float64(qy.Scale)))
+	q.SetInt(graph.AttrAZP, int64(qa.ZP))
+	q.SetFloat(graph.AttrBScale, float32(float64(qb.Scale)/float64(qy.Scale)))
+	q.SetInt(graph.AttrBZP, int64(qb.ZP))
+	q.SetInt(graph.AttrYZP, int64(qy.ZP))
+	q.SetInt(graph.AttrYLo, lo)
+	q.SetInt(graph.AttrYHi, hi)
 	s.out = append(s.out, q)
 	s.produced(y, yq, qy)
 }
@@ -476,7 +477,7 @@ func (s *staticRewrite) emitMaxPool(n *graph.Node) error {
 	xq := s.u8(x)
 	qx, _ := s.quant(x)
 	yq := outValue(y, y.Shape[1])
-	q := &graph.Node{Name: n.Name, Op: "Q8MaxPool", Inputs: []*graph.Value{xq}, Outputs: []*graph.Value{yq}}
+	q := &graph.Node{Name: n.Name, Op: graph.OpQ8MaxPool, Domain: graph.ExtDomain, Inputs: []*graph.Value{xq}, Outputs: []*graph.Value{yq}}
 	q.SetInts("kernel_shape", ks)
 	q.SetInts("strides", n.Ints("strides", []int64{1, 1}))
 	q.SetInts("dilations", n.Ints("dilations", []int64{1, 1}))
@@ -490,10 +491,10 @@ func (s *staticRewrite) emitGAP(n *graph.Node) {
 	x := n.Input(0)
 	xq := s.u8(x)
 	qx, _ := s.quant(x)
-	q := &graph.Node{Name: n.Name, Op: "Q8GlobalAveragePool", Inputs: []*graph.Value{xq}, Outputs: n.Outputs}
-	q.SetFloat("scale", qx.Scale)
-	q.SetInt("zp", int64(qx.ZP))
-	q.SetInt("channels", int64(x.Shape[1]))
+	q := &graph.Node{Name: n.Name, Op: graph.OpQ8GlobalAveragePool, Domain: graph.ExtDomain, Inputs: []*graph.Value{xq}, Outputs: n.Outputs}
+	q.SetFloat(graph.AttrScale, qx.Scale)
+	q.SetInt(graph.AttrZP, int64(qx.ZP))
+	q.SetInt(graph.AttrChannels, int64(x.Shape[1]))
 	s.out = append(s.out, q)
 }
 

@@ -1,4 +1,4 @@
-package passes_test
+package lower_test
 
 import (
 	"context"
@@ -108,7 +108,7 @@ func compareFP16(t *testing.T, path string, in *tensor.Tensor, iters int) {
 	if dp > fp16MaxProbDiff {
 		t.Errorf("max probability difference %.2e > %g", dp, fp16MaxProbDiff)
 	}
-	if f16.ops["F16Conv"] == 0 {
+	if f16.ops[graph.OpF16Conv] == 0 {
 		t.Errorf("no F16Conv in the fp16 program")
 	}
 	if float64(f16.weightBytes) > 0.55*float64(f32.weightBytes) {

@@ -1,4 +1,4 @@
-package passes
+package lower
 
 import (
 	"fmt"
@@ -177,7 +177,7 @@ func convertFP16(g *graph.Graph, cv fp16Converter) error {
 		}
 	}
 	if err := g.Validate(); err != nil {
-		return fmt.Errorf("passes: fp16: %w", err)
+		return fmt.Errorf("lower: fp16: %w", err)
 	}
 	return nil
 }
@@ -228,9 +228,9 @@ func convToF16(n *graph.Node, cv fp16Converter, done map[convKey]packedF16) {
 	for i, d := range w.Shape {
 		ws[i] = int64(d)
 	}
-	n.Op = "F16Conv"
-	n.SetInts("weight_shape", ws)
-	n.SetInt("packed_mr", int64(p.mr))
+	n.Op, n.Domain = graph.OpF16Conv, graph.ExtDomain
+	n.SetInts(graph.AttrWeightShape, ws)
+	n.SetInt(graph.AttrPackedMR, int64(p.mr))
 	n.Inputs[1] = p.v
 }
 

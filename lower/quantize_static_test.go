@@ -1,4 +1,4 @@
-package passes_test
+package lower_test
 
 import (
 	"context"

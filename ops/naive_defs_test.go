@@ -9,7 +9,7 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// Tests for activation_more.go, binary_more.go, range.go, gather_elements.go and scatternd.go
+// Tests for activation.go, binary_arith.go, binary_logic.go, range.go, gather_elements.go and scatter_nd.go
 // against independent naive definitions (the ONNX node suite in conformance/ covers them too).
 
 func TestMoreActivationsVsFormula(t *testing.T) {

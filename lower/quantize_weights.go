@@ -1,7 +1,8 @@
-package passes
+package lower
 
 import (
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -46,7 +47,7 @@ func QuantizeWeightsReleasing(g *graph.Graph, precision string, rel graph.RangeR
 		return nil
 	case PrecisionInt8:
 	default:
-		return fmt.Errorf("passes: unknown precision %q (want fp32 or int8)", precision)
+		return fmt.Errorf("lower: unknown precision %q (want fp32 or int8)", precision)
 	}
 	if err := quantizeStaticWith(g, Conversion{Release: rel}); err != nil {
 		return err
@@ -176,8 +177,8 @@ func quantizeConv(n *graph.Node, wts int8Weights) {
 	k := cg * w.Shape[2] * w.Shape[3]
 	packed, scales := wts.conv(w, cout, k, group)
 	ws := []int64{int64(cout), int64(cg), int64(w.Shape[2]), int64(w.Shape[3])}
-	n.Op = "DynQConv"
-	n.SetInts("weight_shape", ws)
+	n.Op, n.Domain = graph.OpDynQConv, graph.ExtDomain
+	n.SetInts(graph.AttrWeightShape, ws)
 	n.SetInts("kernel_shape", ws[2:])
 	n.Inputs = []*graph.Value{x, i8Value(w.Name+"_q8", packed), f32Value(w.Name+"_scale", scales), n.Input(2)}
 	if n.Inputs[3] == nil {
@@ -216,15 +217,15 @@ func quantizeGemm(n *graph.Node, wts int8Weights) {
 	}
 	packed, scales := wts.gemm(w, nn, kk, transB)
 	act := n.Attrs
-	n.Op = "DynQGemm"
+	n.Op, n.Domain = graph.OpDynQGemm, graph.ExtDomain
 	n.Attrs = map[string]graph.Attr{}
 	for name, at := range act {
-		if len(name) >= len("activation") && name[:len("activation")] == "activation" {
+		if strings.HasPrefix(name, graph.AttrActivation) {
 			n.Attrs[name] = at
 		}
 	}
-	n.SetInt("n", int64(nn))
-	n.SetInt("k", int64(kk))
+	n.SetInt(graph.AttrN, int64(nn))
+	n.SetInt(graph.AttrK, int64(kk))
 	n.Inputs = []*graph.Value{a, i8Value(w.Name+"_q8", packed), f32Value(w.Name+"_scale", scales)}
 	if bias != nil {
 		n.Inputs = append(n.Inputs, bias)
