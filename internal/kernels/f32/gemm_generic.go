@@ -48,6 +48,16 @@ func genericKernel2x4(t *tileArgs) {
 func genericKernel2x4Edge(t *tileArgs) {
 	const mr, nr = 2, 4
 	var buf [genericChunk * nr]float32
+	if t.k <= genericChunk {
+		// B copied once for every row panel.
+		k := t.k
+		b, ldb := genericB(t, 0, k, buf[:])
+		for r0 := 0; r0 < t.rows; r0 += mr {
+			d := dot2x4(k, t.a[r0*k:(r0+mr)*k], b, ldb)
+			storeTile(d[:], nr, t, r0, min(mr, t.rows-r0))
+		}
+		return
+	}
 	for r0 := 0; r0 < t.rows; r0 += mr {
 		var acc [mr * nr]float32
 		for p0 := 0; p0 < t.k; p0 += genericChunk {
@@ -83,6 +93,16 @@ func genericKernel4x4(t *tileArgs) {
 func genericKernel4x4Edge(t *tileArgs) {
 	const mr, nr = 4, 4
 	var buf [genericChunk * nr]float32
+	if t.k <= genericChunk {
+		// B copied once for every row panel.
+		k := t.k
+		b, ldb := genericB(t, 0, k, buf[:])
+		for r0 := 0; r0 < t.rows; r0 += mr {
+			d := dot4x4(k, t.a[r0*k:(r0+mr)*k], b, ldb)
+			storeTile(d[:], nr, t, r0, min(mr, t.rows-r0))
+		}
+		return
+	}
 	for r0 := 0; r0 < t.rows; r0 += mr {
 		var acc [mr * nr]float32
 		for p0 := 0; p0 < t.k; p0 += genericChunk {
