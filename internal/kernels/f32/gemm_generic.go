@@ -5,8 +5,8 @@ package f32
 //
 // amd64 gives compiled Go 15 usable float registers (X15 is the ABI's zero register) and no fused
 // multiply-add at the default GOAMD64 level, so every multiply-add is a MULSS and an ADDSS, and a
-// core's scalar ceiling is its two multiply and two add pipes: 4 flop/cycle (measured 14.3-14.5
-// GFLOP/s at ~3.6 GHz on Zen 5 with 12 independent register-only MULSS/ADDSS chains). The 2×4 tile
+// core's scalar ceiling is its two multiply and two add pipes: 4 flop/cycle (measured 14.1-15.1
+// GFLOP/s at 3.5-3.8 GHz on Zen 5 with 12 independent register-only MULSS/ADDSS chains). The 2×4 tile
 // (8 accumulators, 2 A values, a B value and a product) is the largest that fits those registers.
 // Machines with 32 float registers and fused FMADD (arm64, riscv64, ppc64, loong64) take the 4×4 tile
 // (16 accumulators).
