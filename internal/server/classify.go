@@ -69,12 +69,16 @@ func (s *Server) classifyRequest(ctx context.Context, w http.ResponseWriter, r *
 	if r.ContentLength > s.cfg.MaxBody {
 		return nil, fail(413, "body_limit", "body of %d bytes exceeds the %d-byte limit", r.ContentLength, s.cfg.MaxBody)
 	}
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, fail(415, "unsupported_type", "Content-Type %q: send an image (image/jpeg, image/png, ...) or multipart/form-data with field \"image\"", r.Header.Get("Content-Type"))
+	var mt string
+	var params map[string]string
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		var err error
+		if mt, params, err = mime.ParseMediaType(ct); err != nil {
+			return nil, fail(415, "unsupported_type", "Content-Type %q: send an image (image/jpeg, image/png, ...) or multipart/form-data with field \"image\"", ct)
+		}
 	}
 	isMultipart := mt == "multipart/form-data"
-	if !isMultipart && !strings.HasPrefix(mt, "image/") {
+	if !isMultipart && !strings.HasPrefix(mt, "image/") && !rawBodyType(mt) {
 		return nil, fail(415, "unsupported_type", "Content-Type %q: send an image (image/jpeg, image/png, ...) or multipart/form-data with field \"image\"", mt)
 	}
 	// A request that could not be served even with a single image is refused before its body is read.
@@ -357,4 +361,11 @@ func subset(all []wanwu.Prediction, only []int, topK int) []wanwu.Prediction {
 		}
 	}
 	return wanwu.Meaningful(out)
+}
+
+// rawBodyType reports whether a body of media type mt is taken as the raw image (its format sniffed) besides
+// image/*: no Content-Type at all (many HTTP clients send raw bytes without one), application/octet-stream,
+// and application/x-www-form-urlencoded, which `curl --data-binary @photo.jpg` sends unless told otherwise.
+func rawBodyType(mt string) bool {
+	return mt == "" || mt == "application/octet-stream" || mt == "application/x-www-form-urlencoded"
 }

@@ -21,7 +21,10 @@ func TestErrorStatuses(t *testing.T) {
 		contains           string
 	}{
 		{"text body", "", "text/plain", []byte("hello"), 415, "Content-Type"},
-		{"no type", "", "", parrot, 415, "Content-Type"},
+		{"no type, garbage", "", "", []byte("hello"), 415, "unknown image format"},
+		{"octet-stream garbage", "", "application/octet-stream", []byte("hello"), 415, "unknown image format"},
+		{"curl's default type, corrupt jpeg", "", "application/x-www-form-urlencoded", []byte("\xff\xd8\xff\xe0garbage"), 400, "jpeg"},
+		{"bad type", "", "image/;;", parrot, 415, "Content-Type"},
 		{"tiff", "", "image/tiff", []byte("II*\x00junkjunk"), 415, "unknown image format"},
 		{"corrupt jpeg", "", "image/jpeg", []byte("\xff\xd8\xff\xe0garbage"), 400, "jpeg"},
 		{"not an image but says png", "", "image/png", []byte("hello world"), 400, "unknown image format"},
@@ -68,6 +71,27 @@ func TestErrorStatuses(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != code {
 			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, code)
+		}
+	}
+}
+
+// TestRawBodyTypes: a photo sent without an image/* type is classified as the same photo sent as
+// image/jpeg — no Content-Type, application/octet-stream, and curl's default for --data-binary.
+func TestRawBodyTypes(t *testing.T) {
+	_, hs := newServer(t, loadModel(t), Config{})
+	parrot := readShared(t, "parrot.jpg")
+	resp, want := post(t, hs.URL+"/v1/classify", "image/jpeg", parrot)
+	if resp.StatusCode != 200 || len(want.Results) != 1 || len(want.Results[0].Predictions) == 0 {
+		t.Fatalf("image/jpeg: status %d %q", resp.StatusCode, want.Error)
+	}
+	for _, ctype := range []string{"", "application/octet-stream", "application/x-www-form-urlencoded"} {
+		resp, got := post(t, hs.URL+"/v1/classify", ctype, parrot)
+		if resp.StatusCode != 200 || len(got.Results) != 1 || len(got.Results[0].Predictions) == 0 {
+			t.Errorf("Content-Type %q: status %d %q, want 200", ctype, resp.StatusCode, got.Error)
+			continue
+		}
+		if g, w := got.Results[0].Predictions[0], want.Results[0].Predictions[0]; g.Index != w.Index || g.Score != w.Score {
+			t.Errorf("Content-Type %q: top-1 %+v, want %+v", ctype, g, w)
 		}
 	}
 }
