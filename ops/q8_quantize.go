@@ -121,11 +121,15 @@ func inferQ8Dequantize(n *graph.Node) error {
 
 type q8DequantizeKernel struct {
 	n, c, cp, hw int
-	scale        float32
-	zp           float32
+	lut          [256]float32 // scale·(v − zp) for every byte v
 	x            []uint8
 	y            []float32
 }
+
+// dequantBlock is how many pixels one work item of Q8Dequantize transposes: its NHWC rows (block·cp
+// bytes) stay in L1 while each channel's output run (block floats) is written contiguously. Walking
+// one channel over the whole image instead reads a byte per cache line, cp times over.
+const dequantBlock = 128
 
 func compileQ8Dequantize(n *graph.Node) (Kernel, error) {
 	if err := inferQ8Dequantize(n); err != nil {
@@ -139,25 +143,36 @@ func compileQ8Dequantize(n *graph.Node) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &q8DequantizeKernel{n: x.Shape[0], c: int(n.Int(graph.AttrChannels, 0)), cp: x.Shape[3], hw: x.Shape[1] * x.Shape[2],
-		scale: s, zp: float32(zp)}, nil
+	k := &q8DequantizeKernel{n: x.Shape[0], c: int(n.Int(graph.AttrChannels, 0)), cp: x.Shape[3], hw: x.Shape[1] * x.Shape[2]}
+	for v := range k.lut {
+		k.lut[v] = s * (float32(v) - float32(zp))
+	}
+	return k, nil
 }
 
 func (k *q8DequantizeKernel) ScratchBytes() int { return 0 }
 
 func (k *q8DequantizeKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	k.x, k.y = in[0].Data, out[0].F32()
-	ctx.Pool.For(k.n*k.c, 4, k)
+	ctx.Pool.For(k.n*k.blocks(), 1, k)
 	return nil
 }
 
+func (k *q8DequantizeKernel) blocks() int { return (k.hw + dequantBlock - 1) / dequantBlock }
+
+// Do dequantizes work items lo..hi-1, each one block of pixels of one image, NHWC to NCHW.
 func (k *q8DequantizeKernel) Do(lo, hi int) {
+	nb := k.blocks()
 	for i := lo; i < hi; i++ {
-		b, c := i/k.c, i%k.c
-		x := k.x[b*k.hw*k.cp+c:]
-		y := k.y[i*k.hw : (i+1)*k.hw]
-		for p := range y {
-			y[p] = k.scale * (float32(x[p*k.cp]) - k.zp)
+		b, p0 := i/nb, (i%nb)*dequantBlock
+		p1 := min(p0+dequantBlock, k.hw)
+		x := k.x[(b*k.hw+p0)*k.cp : (b*k.hw+p1)*k.cp]
+		y := k.y[b*k.c*k.hw:]
+		for c := 0; c < k.c; c++ {
+			row := y[c*k.hw+p0 : c*k.hw+p1]
+			for p := range row {
+				row[p] = k.lut[x[p*k.cp+c]]
+			}
 		}
 	}
 }
