@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,54 +12,9 @@ import (
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/internal/parallel"
-	"github.com/wanwu-ai/wanwu/internal/testutil"
 	"github.com/wanwu-ai/wanwu/ops/ref"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
-
-// heavyOps are the operators of conv.go, gemm.go, matmul.go, pool.go and batchnorm.go.
-var heavyOps = map[string]bool{"Conv": true, "Gemm": true, "MatMul": true, "BatchNormalization": true,
-	"MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "GlobalMaxPool": true}
-
-// heavyExcluded lists node tests of heavyOps that wanwu deliberately does not pass, one reason each.
-var heavyExcluded = map[string]string{
-	"test_averagepool_3d_default":                     "3-D pooling not supported",
-	"test_maxpool_3d_default":                         "3-D pooling not supported",
-	"test_batchnorm_epsilon_training_mode":            "training_mode=1 not supported (inference engine)",
-	"test_batchnorm_example_training_mode":            "training_mode=1 not supported (inference engine)",
-	"test_maxpool_with_argmax_2d_precomputed_pads":    "MaxPool Indices output not supported",
-	"test_maxpool_with_argmax_2d_precomputed_strides": "MaxPool Indices output not supported",
-}
-
-// TestHeavyOpsONNXConformance runs the ONNX backend node tests of this file family through Eval,
-// reusing the protobuf reader and case runner of onnx_node_test.go.
-func TestHeavyOpsONNXConformance(t *testing.T) {
-	root := testutil.ONNXNodeTests(t)
-	dirs, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ran := map[string]int{}
-	for _, d := range dirs {
-		name := d.Name()
-		m, err := readModel(filepath.Join(root, name, "model.onnx"))
-		if err != nil || len(m.nodes) != 1 || !heavyOps[m.nodes[0].op] || m.nodes[0].domain != "" {
-			continue
-		}
-		if why, skip := heavyExcluded[name]; skip {
-			t.Logf("%s: excluded: %s", name, why)
-			continue
-		}
-		ran[m.nodes[0].op]++
-		t.Run(name, func(t *testing.T) { runNodeCase(t, filepath.Join(root, name), m) })
-	}
-	for op := range heavyOps {
-		if ran[op] == 0 {
-			t.Errorf("no ONNX node test ran for %s", op)
-		}
-	}
-	t.Logf("ran %v", ran)
-}
 
 // runOp compiles n for the given input tensors (constants where isConst[i]) and runs it on pool,
 // checking that Run does not allocate.
