@@ -20,7 +20,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/wanwu
 
 demo: build
-	$(BIN) classify "$$($(BIN) fetch parrot)"
+	@photo=$$($(BIN) fetch parrot) && echo '$(BIN) classify '"$$photo" && $(BIN) classify "$$photo"
 
 vet:
 	$(GO) vet ./...
