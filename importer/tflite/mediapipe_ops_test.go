@@ -13,7 +13,7 @@ import (
 // Hand-built float models for the operators MediaPipe-style models use beyond the classifier set
 // (fp16 weights, sparse weights, PRELU, resizes, STRIDED_SLICE, transposed convolutions incl.
 // MediaPipe's custom one ...), each run through runtime.Compile and compared with tflitegen's NHWC
-// reference interpreter (tools/tflitegen/ref_more.go, written from TFLite's reference kernels).
+// reference interpreter (tools/tflitegen/ref_mediapipe.go, written from TFLite's reference kernels).
 
 // sparseRand draws n values with about half of them zero (and whole 1×4 blocks zero at times).
 func sparseRand(r *rand.Rand, n int) []float32 {

@@ -42,7 +42,7 @@ type conv struct {
 // fixed input shape first, so BatchNormalization and activations are fused into Conv) into an NHWC
 // TFLite model. Supported: Conv (plain, depthwise, grouped), Relu, Clip(0,6), Sigmoid, HardSwish,
 // Add, Mul, MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm, Softmax, Concat; and
-// (convert_more.go) ConvTranspose and DepthToSpace.
+// (convert_mediapipe.go) ConvTranspose and DepthToSpace.
 func FromGraph(g *graph.Graph, o ConvertOptions) (*Model, error) {
 	c := &conv{g: g, m: &Model{Description: "tflitegen from " + g.Name}, o: o,
 		idx: map[*graph.Value]int32{}, nonneg: map[*graph.Value]bool{}}
@@ -372,7 +372,7 @@ func (c *conv) node(n *graph.Node) error {
 		c.m.AddOp(fb.BuiltinOperatorCONCATENATION, Concatenation{Axis: int32(a)}, ins, c.out(n, 0))
 		return nil
 	}
-	return c.nodeMore(n)
+	return c.nodeMediaPipe(n)
 }
 
 func (c *conv) conv(n *graph.Node) error {

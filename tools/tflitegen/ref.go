@@ -7,7 +7,7 @@ import (
 	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
-// Eval runs a float32 model with a naive NHWC interpreter (ref_more.go: the ops of MediaPipe-style
+// Eval runs a float32 model with a naive NHWC interpreter (ref_mediapipe.go: the ops of MediaPipe-style
 // models; every value is held as float32, booleans as 0/1) written from the TFLite op definitions
 // (reference_ops semantics: SAME padding puts the odd pixel after, average pooling counts only
 // in-bounds pixels, broadcasting is NumPy's). It shares no code with the importer, which is what makes
@@ -349,7 +349,7 @@ func evalOp(m *Model, vals [][]float32, op Op) ([]float32, error) {
 		}
 		return y, nil
 	}
-	return evalMore(m, vals, op, xs, ys)
+	return evalMediaPipe(m, vals, op, xs, ys)
 }
 
 func i32Data(m *Model, ti int32) []int32 {

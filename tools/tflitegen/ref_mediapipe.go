@@ -8,9 +8,9 @@ import (
 	fb "github.com/wanwu-ai/wanwu/internal/tflitefb"
 )
 
-// evalMore is the reference for the ops MediaPipe-style float models add, written from TFLite's
+// evalMediaPipe is the reference for the ops MediaPipe-style float models add, written from TFLite's
 // reference kernels (reference_ops.h; MediaPipe's transpose_conv_bias.cc for the custom op).
-func evalMore(m *Model, vals [][]float32, op Op, xs, ys []int) ([]float32, error) {
+func evalMediaPipe(m *Model, vals [][]float32, op Op, xs, ys []int) ([]float32, error) {
 	x := vals[op.Inputs[0]]
 	in := func(i int) []float32 { return vals[op.Inputs[i]] }
 	binary2 := func(f func(a, b float32) float32, af fb.ActivationFunctionType) []float32 {

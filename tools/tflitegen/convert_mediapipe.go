@@ -18,7 +18,7 @@ func (c *conv) weight(name string, shape []int32, v []float32) int32 {
 	return f
 }
 
-func (c *conv) nodeMore(n *graph.Node) error {
+func (c *conv) nodeMediaPipe(n *graph.Node) error {
 	switch n.Op {
 	case "ConvTranspose":
 		return c.convTranspose(n)
