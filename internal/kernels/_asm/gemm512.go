@@ -23,6 +23,7 @@ import (
 // VBROADCASTSS into the registers the accumulators and B vectors leave free, in turn. The C rows of
 // a tile are prefetched before its k loop, so their misses overlap the FMAs.
 func gemmMasked(w *bytes.Buffer, k kernel) {
+	const prefetchA = 2048
 	acc := k.mr * k.nv
 	nA := 32 - acc - k.nv
 	bReg := func(v int) string { return fmt.Sprintf("Z%d", acc+v) }
@@ -101,6 +102,11 @@ func gemmMasked(w *bytes.Buffer, k kernel) {
 	p("CMPQ CX, $%d", unroll)
 	p("JLT %s_tail", k.name)
 	label("loop4")
+	// A streams from memory on a layer's first column panel (a cold weight block): fetch the lines
+	// prefetchA bytes ahead, one per 64 bytes the four steps consume, so the misses overlap the FMAs.
+	for off := 0; off < 4*k.mr*unroll; off += 64 {
+		p("PREFETCHT0 %d(SI)", prefetchA+off)
+	}
 	for u := 0; u < unroll; u++ {
 		step(u)
 	}
