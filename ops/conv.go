@@ -223,6 +223,15 @@ type convKernel struct {
 	slotLen   int          // floats of scratch per slot
 	im2col    []f32.Im2col // per slot: the packing table of its current tile
 
+	// The shared-B schedule (conv_shared.go): B packed once into shBuf by all threads, then row parts.
+	shared     bool
+	sharedLen  int          // floats of the shared packed B (K × panels·NR)
+	shParts    int          // column parts each KC block is packed in
+	shTabs     []f32.Im2col // per column part (im2col layers); read-only at Run
+	shRowParts int
+	shPhase    int // 0: packing, 1: multiplying
+	shBuf      []float32
+
 	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
 
 	residual bool // input 3 (Z) is added before the activation
@@ -369,6 +378,10 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 		k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols)
 	}
 	k.slotLen += k.wideLen
+	if k.planShared(sp) {
+		k.initShared()
+		return k, nil
+	}
 	if !k.pointwise {
 		// Size every slot's table for the widest tile now, so Run never allocates.
 		k.im2col = make([]f32.Im2col, k.slots)

@@ -39,7 +39,7 @@ func (k *convKernel) ScratchBytes() int {
 	if k.wino != nil {
 		return 4 * k.wino.scratchLen
 	}
-	return 4 * (k.groups*k.packLen + k.slots*k.slotLen)
+	return 4 * (k.groups*k.packLen + k.sharedLen + k.slots*k.slotLen)
 }
 
 func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
@@ -73,6 +73,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	} else {
 		k.pa = k.packed
 	}
+	if k.shared {
+		k.runShared(ctx, scratch)
+		return nil
+	}
 	k.work = scratch[:k.slots*k.slotLen]
 	k.items = k.batch * k.groups * k.tiles * k.msplit
 	k.usedSlots = min(k.slots, k.items, max(ctx.Pool.Threads(), 1))
@@ -89,6 +93,10 @@ func (k *convKernel) Do(lo, hi int) {
 	}
 	if k.depthwise {
 		k.doDepthwise(lo, hi)
+		return
+	}
+	if k.shared {
+		k.doShared(lo, hi)
 		return
 	}
 	for s := lo; s < hi; s++ {
@@ -160,13 +168,7 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 	ohw, hw := g.OH*g.OW, g.H*g.W
 	j0 := t * k.panels / k.tiles * f32.NR
 	ncl := min((t+1)*k.panels/k.tiles*f32.NR, ohw) - j0
-	oc0 := gi*k.mg + m0
-	c := k.y[(b*k.cout+oc0)*ohw+j0:]
-	var bias []float32
-	if k.bias != nil {
-		bias = k.bias[gi*k.mg : (gi+1)*k.mg]
-	}
-	clamp, lo, hi := k.act.ClampBounds()
+	c := k.y[(b*k.cout+gi*k.mg+m0)*ohw+j0:]
 	xg := k.x[(b*k.cin+gi*g.C)*hw : (b*k.cin+(gi+1)*g.C)*hw]
 	K := g.K()
 	var wide []float32
@@ -174,47 +176,69 @@ func (k *convKernel) doItem(it int, work []float32, tab *f32.Im2col) {
 		wide = work[len(work)-k.wideLen:]
 		work = work[:len(work)-k.wideLen]
 	}
-	direct := k.direct
 	if !k.pointwise {
 		tab.Init(g, j0, ncl)
 	}
 	for pc := 0; pc < K; pc += f32.KC {
 		kcl := min(f32.KC, K-pc)
-		if direct {
+		var bk []float32
+		switch {
+		case k.direct:
 			// 1×1 stride 1: B is the input itself (rows of hw pixels); the micro-kernel reads it in
 			// place, so there is no copy at all.
-		} else if k.pointwise {
+			bk = xg[pc*hw+j0:]
+		case k.pointwise:
 			f32.PackB(work, false, kcl, ncl, xg[pc*hw+j0:], hw)
-		} else {
+			bk = work
+		default:
 			tab.Pack(work, xg, pc, kcl)
+			bk = work
 		}
-		// Bias joins on the first k block (which overwrites C), the clamp on the last: both happen in
-		// the micro-kernel's registers, so C is written once per block and never re-read for them.
-		ep := f32.Epilogue{Acc: pc > 0}
-		if pc == 0 {
-			ep.Bias = bias
+		k.mulTile(b, gi, pc, kcl, m0, m1, j0, ncl, bk, c, wide)
+	}
+	k.applyActivation(c, m1-m0, ncl)
+}
+
+// mulTile multiplies rows [m0, m1) of group gi's packed W, depth [pc, pc+kcl), by bk (the packed KC
+// block of columns [j0, j0+ncl), or the input rows themselves when k.direct) into c (image b's
+// output from row m0, column j0), with bias, residual and clamp fused as the block's place in K allows.
+func (k *convKernel) mulTile(b, gi, pc, kcl, m0, m1, j0, ncl int, bk, c, wide []float32) {
+	g := &k.geom
+	ohw, hw := g.OH*g.OW, g.H*g.W
+	// Bias joins on the first k block (which overwrites C), the clamp on the last: both happen in
+	// the micro-kernel's registers, so C is written once per block and never re-read for them.
+	ep := f32.Epilogue{Acc: pc > 0}
+	if pc == 0 && k.bias != nil {
+		ep.Bias = k.bias[gi*k.mg : (gi+1)*k.mg]
+	}
+	if pc+kcl == g.K() {
+		if k.z != nil {
+			ep.Add = k.z[(b*k.cout+gi*k.mg+m0)*ohw+j0:]
 		}
-		if pc+kcl == K {
-			if k.z != nil {
-				ep.Add = k.z[(b*k.cout+oc0)*ohw+j0:]
-			}
-			if clamp {
-				ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
-			}
-		}
-		if direct && k.packed16 != nil {
-			f32.MulDirect16(&k.packed16[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep, wide)
-		} else if direct {
-			f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, xg[pc*hw+j0:], hw, ncl, c, ohw, ep)
-		} else if k.packed16 != nil {
-			f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep, wide)
-		} else {
-			f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, work, ncl, c, ohw, ep)
+		if clamp, lo, hi := k.act.ClampBounds(); clamp {
+			ep.Clamp, ep.Lo, ep.Hi = true, lo, hi
 		}
 	}
-	if !clamp && k.act.Kind != ActNone {
-		for r := 0; r < m1-m0; r++ {
-			k.act.Apply(c[r*ohw : r*ohw+ncl])
-		}
+	switch {
+	case k.direct && k.packed16 != nil:
+		f32.MulDirect16(&k.packed16[gi], m0, m1, pc, kcl, bk, hw, ncl, c, ohw, ep, wide)
+	case k.direct:
+		f32.MulDirect(&k.pa[gi], m0, m1, pc, kcl, bk, hw, ncl, c, ohw, ep)
+	case k.packed16 != nil:
+		f32.MulPacked16(&k.packed16[gi], m0, m1, pc, kcl, bk, ncl, c, ohw, ep, wide)
+	default:
+		f32.MulPacked(&k.pa[gi], m0, m1, pc, kcl, bk, ncl, c, ohw, ep)
+	}
+}
+
+// applyActivation applies an activation the micro-kernel cannot fuse (anything but a clamp) to rows
+// rows of ncl columns of c (row stride the output plane).
+func (k *convKernel) applyActivation(c []float32, rows, ncl int) {
+	if clamp, _, _ := k.act.ClampBounds(); clamp || k.act.Kind == ActNone {
+		return
+	}
+	ohw := k.geom.OH * k.geom.OW
+	for r := 0; r < rows; r++ {
+		k.act.Apply(c[r*ohw : r*ohw+ncl])
 	}
 }

@@ -20,6 +20,12 @@ import (
 // checking that Run does not allocate.
 func runOp(t *testing.T, n *graph.Node, ins []*tensor.Tensor, isConst []bool, pool *parallel.Pool) []*tensor.Tensor {
 	t.Helper()
+	return runOpWith(t, n, ins, isConst, pool, nil)
+}
+
+// runOpWith is runOp compiling with o (through Def.CompileWith) when o is not nil.
+func runOpWith(t *testing.T, n *graph.Node, ins []*tensor.Tensor, isConst []bool, pool *parallel.Pool, o *CompileOptions) []*tensor.Tensor {
+	t.Helper()
 	n.Inputs = n.Inputs[:0]
 	for i, x := range ins {
 		if x == nil {
@@ -39,7 +45,11 @@ func runOp(t *testing.T, n *graph.Node, ins []*tensor.Tensor, isConst []bool, po
 	if err := d.Infer(n); err != nil {
 		t.Fatalf("Infer: %v", err)
 	}
-	k, err := d.Compile(n)
+	compile := d.Compile
+	if o != nil {
+		compile = func(n *graph.Node) (Kernel, error) { return d.CompileWith(n, *o) }
+	}
+	k, err := compile(n)
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
