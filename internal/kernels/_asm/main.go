@@ -26,6 +26,8 @@ var files = []struct {
 		// (see docs/performance.md).
 		gemmMasked(w, kernel{name: "sgemm14x32AVX512", mr: 14, nv: 2, width: 16, reg: "Z", requires: "AVX512F"})
 		gemmMasked(w, kernel{name: "sgemm8x32AVX512", mr: 8, nv: 2, width: 16, reg: "Z", requires: "AVX512F"})
+		// The 8×32 tile's last column panel when it holds at most 16 columns (14×14 planes: 196 = 6·32 + 4).
+		gemmMasked(w, kernel{name: "sgemm8x16AVX512", mr: 8, nv: 1, width: 16, reg: "Z", requires: "AVX512F"})
 		gemm(w, kernel{name: "sgemm6x16AVX2", mr: 6, nv: 2, width: 8, reg: "Y", requires: "AVX, AVX2, FMA", unroll: 4})
 		fmaPeak(w)
 	}},

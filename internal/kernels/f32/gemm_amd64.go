@@ -25,6 +25,13 @@ func sgemm14x32AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, bias, 
 //go:noescape
 func sgemm8x32AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, bias, z *float32, flags, rows, cols int, lo, hi float32)
 
+// sgemm8x16AVX512 is the 8×32 kernel's half-width twin (8 zmm accumulators): the 8×32 tile runs it
+// for a column panel of at most 16 columns, which would otherwise pay for 32 (a 14×14 plane's last
+// panel holds 4 of them).
+//
+//go:noescape
+func sgemm8x16AVX512(k int, a, b *float32, ldb int, c *float32, ldc int, bias, z *float32, flags, rows, cols int, lo, hi float32)
+
 // sgemm6x16AVX2 is the 6×16 AVX2+FMA micro-kernel: 12 ymm accumulators of the 16 registers. It
 // computes full tiles from packed B only (no masks: AVX2 has no registers left for them).
 //
@@ -54,6 +61,10 @@ func runKernel(im *Impl, t *tileArgs) {
 	case idAVX512:
 		sgemm14x32AVX512(t.k, a, b, t.ldb, c, t.ldc, bias, z, t.flags, t.rows, t.cols, t.lo, t.hi)
 	case idAVX512x8:
+		if t.cols <= 16 {
+			sgemm8x16AVX512(t.k, a, b, t.ldb, c, t.ldc, bias, z, t.flags, t.rows, t.cols, t.lo, t.hi)
+			return
+		}
 		sgemm8x32AVX512(t.k, a, b, t.ldb, c, t.ldc, bias, z, t.flags, t.rows, t.cols, t.lo, t.hi)
 	case idAVX2:
 		sgemm6x16AVX2(t.k, a, b, c, t.ldc, bias, t.flags, t.lo, t.hi)
