@@ -70,7 +70,7 @@ func (k *convKernel) runShared(ctx *Ctx, scratch []float32) {
 	ctx.Pool.For(blocks*k.shParts, 1, k)
 	k.shPhase = 1
 	k.shRowParts = min(k.slots, max(ctx.Pool.Threads(), 1), (k.mg+f32.MR-1)/f32.MR)
-	ctx.Pool.For(k.shRowParts, 1, k)
+	ctx.Pool.ForThreads(k.shRowParts, k)
 }
 
 // doShared packs items [lo, hi) (phase 0: KC block × column part) or multiplies

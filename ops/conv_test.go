@@ -144,6 +144,13 @@ func convCases() []convCase {
 		cs = append(cs, convCase{n: 1, c: 5, h: 9, w: 61, m: 5, kh: 3, kw: 3, group: 5, stride: [2]int{s, s}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Clip"},
 			convCase{n: 1, c: 3, h: 11, w: 50, m: 3, kh: 5, kw: 5, group: 3, stride: [2]int{s, s}, dil: [2]int{1, 1}, pads: [4]int{2, 2, 2, 2}, bias: true, act: "Relu"})
 	}
+	// Depthwise planes large enough to be split in row bands across threads (dwBandMinPixels), stride
+	// 1 and 2, 3×3 and 5×5, with an activation after the kernel.
+	cs = append(cs,
+		convCase{n: 1, c: 6, h: 58, w: 61, m: 6, kh: 3, kw: 3, group: 6, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},
+		convCase{n: 1, c: 5, h: 119, w: 114, m: 5, kh: 3, kw: 3, group: 5, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{0, 0, 1, 1}, bias: true, act: "HardSwish"},
+		convCase{n: 1, c: 4, h: 57, w: 60, m: 4, kh: 5, kw: 5, group: 4, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{2, 2, 2, 2}, act: "Clip"},
+	)
 	// Big enough for several tiles, KC blocks (K = 64*9 > 256) and split rows.
 	cs = append(cs,
 		convCase{n: 1, c: 64, h: 23, w: 25, m: 37, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},

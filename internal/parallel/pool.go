@@ -56,6 +56,7 @@ func (p *Panic) Error() string {
 type job struct {
 	t        Task
 	n, chunk int
+	fixed    int // >= 0: run only Do(fixed, fixed+1) (ForThreads)
 	next     *atomic.Int64
 	pending  *atomic.Int32
 	failed   *atomic.Pointer[Panic]
@@ -121,6 +122,10 @@ func (j job) safeRun() (failure *Panic) {
 }
 
 func (j job) run() {
+	if j.fixed >= 0 {
+		j.t.Do(j.fixed, j.fixed+1)
+		return
+	}
 	for {
 		lo := int(j.next.Add(int64(j.chunk))) - j.chunk
 		if lo >= j.n {
@@ -168,10 +173,45 @@ func (p *Pool) For(n, grain int, t Task) {
 		workers = len(p.jobs)
 	}
 	p.pending.Store(int32(workers))
-	j := job{t: t, n: n, chunk: chunk, next: &p.next, pending: &p.pending, failed: &p.failed}
+	j := job{t: t, n: n, chunk: chunk, fixed: -1, next: &p.next, pending: &p.pending, failed: &p.failed}
 	for i := 0; i < workers; i++ {
 		p.jobs[i] <- j
 	}
+	p.finish(j)
+}
+
+// ForThreads calls t.Do(i, i+1) for each i < n, index i on thread i (the caller is thread 0, worker w
+// thread w+1), and returns when all are done. Work cut the same way in consecutive calls then runs on
+// the same threads, so each finds what it wrote last time in its own core's cache: a line another
+// core wrote reads at about a third of the speed of a local one (24-30 against 80-100 GB/s on the
+// 2-core EPYC this was tuned on). n above Threads() runs as For(n, 1, t).
+func (p *Pool) ForThreads(n int, t Task) {
+	if n <= 0 {
+		return
+	}
+	if p == nil || n == 1 {
+		t.Do(0, n)
+		return
+	}
+	if n > p.threads {
+		p.For(n, 1, t)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending.Store(int32(n - 1))
+	j := job{t: t, n: n, chunk: 1, next: &p.next, pending: &p.pending, failed: &p.failed}
+	for i := 0; i < n-1; i++ {
+		w := j
+		w.fixed = i + 1
+		p.jobs[i] <- w
+	}
+	j.fixed = 0
+	p.finish(j)
+}
+
+// finish runs the caller's share of j, waits for the workers, and re-raises the first panic.
+func (p *Pool) finish(j job) {
 	// A panic here waits for the workers like a return does (they must not run on into the next job), then
 	// the first panic of any thread is raised again in this goroutine.
 	failure := j.safeRun()

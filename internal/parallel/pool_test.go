@@ -114,3 +114,62 @@ func TestPanicReachesCaller(t *testing.T) {
 		}
 	}
 }
+
+// TestForThreadsPinsIndices: ForThreads runs each index once, index 0 on the caller's goroutine and
+// index i on the same worker in every call (the point of it: data stays with a thread from call to
+// call); more indices than threads fall back to For, and a panic reaches the caller.
+func TestForThreadsPinsIndices(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 4} {
+		p := NewPool(threads)
+		var owner [4]atomic.Pointer[string] // per index: which goroutine ran it first
+		for call := 0; call < 50; call++ {
+			for _, n := range []int{0, 1, threads, threads + 3} {
+				c := &countTask{hits: make([]atomic.Int32, n)}
+				p.ForThreads(n, c)
+				for i := range c.hits {
+					if got := c.hits[i].Load(); got != 1 {
+						t.Fatalf("threads=%d n=%d: index %d ran %d times", threads, n, i, got)
+					}
+				}
+			}
+			caller := goroutineID()
+			p.ForThreads(threads, TaskFunc(func(lo, hi int) {
+				if hi != lo+1 {
+					t.Errorf("threads=%d: range [%d, %d), want single indices", threads, lo, hi)
+					return
+				}
+				id := goroutineID()
+				if lo == 0 && id != caller {
+					t.Errorf("threads=%d: index 0 ran on goroutine %s, not the caller's %s", threads, id, caller)
+				}
+				owner[lo].CompareAndSwap(nil, &id)
+				if first := *owner[lo].Load(); first != id {
+					t.Errorf("threads=%d call %d: index %d moved from goroutine %s to %s", threads, call, lo, first, id)
+				}
+			}))
+		}
+		var caught any
+		func() {
+			defer func() { caught = recover() }()
+			p.ForThreads(threads, TaskFunc(func(lo, hi int) {
+				if lo == threads-1 {
+					panic("last index")
+				}
+			}))
+		}()
+		if f, ok := caught.(*Panic); threads > 1 && (!ok || f.Value != "last index") || threads == 1 && caught != "last index" {
+			// One thread runs the task in place, as For does: its panic is the task's own.
+			t.Fatalf("threads=%d: recovered %#v, want the task's panic", threads, caught)
+		}
+		p.Close()
+	}
+}
+
+// goroutineID is the running goroutine's id, from its stack header ("goroutine 18 [running]:").
+func goroutineID() string {
+	var buf [64]byte
+	s := string(buf[:runtime.Stack(buf[:], false)])
+	var id string
+	fmt.Sscanf(s, "goroutine %s", &id)
+	return id
+}

@@ -82,6 +82,14 @@ func dwPlaneGeom(g *ConvGeom) bool {
 // Vector reports whether Plane runs a plane kernel (and so ignores its strip buffer).
 func (p *DepthwisePlan) Vector() bool { return p.tab != nil && dwPlaneRung() }
 
+// Rows computes output rows [oy0, oy1) of the plane Plane computes, into out (which holds just those
+// rows), and reports true; or reports false, doing nothing, where Plane would not run a plane kernel
+// (Vector is false). Threads that split planes by rows keep a plane's rows on the same core from one
+// layer to the next.
+func (p *DepthwisePlan) Rows(out, in, w []float32, bias float32, clamp bool, lo, hi float32, oy0, oy1 int) bool {
+	return p.tab != nil && dwRowsAsm(out, in, w, p.tab, &p.g, p.nvec, bias, clamp, lo, hi, oy0, oy1)
+}
+
 // Plane computes out (OH×OW) = clamp(bias + depthwise(in (H×W), w (KH×KW))) as DepthwiseClamp does;
 // buf is DepthwisePadded's strip buffer for the rungs without a plane kernel.
 func (p *DepthwisePlan) Plane(out, in, w []float32, bias float32, clamp bool, lo, hi float32, buf []float32) {

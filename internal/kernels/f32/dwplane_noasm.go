@@ -8,4 +8,8 @@ func dwPlaneAsm(out, in, w []float32, tab []dwEnt, g *ConvGeom, nvec int, bias f
 	return false
 }
 
+func dwRowsAsm(out, in, w []float32, tab []dwEnt, g *ConvGeom, nvec int, bias float32, clamp bool, lo, hi float32, oy0, oy1 int) bool {
+	return false
+}
+
 func maxPlaneAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec int) bool { return false }
