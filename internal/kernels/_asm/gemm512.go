@@ -77,6 +77,7 @@ func gemmMasked(w *bytes.Buffer, k kernel) {
 			p("PREFETCHT0 %d(R9)", 64*v)
 		}
 	}
+	p("LEAQ (DI)(R11*8), R9 // 8 rows ahead of B (the loop's prefetches)")
 	for r := 0; r < k.mr; r++ {
 		for v := 0; v < k.nv; v++ {
 			p("VXORPS %[1]s, %[1]s, %[1]s", cReg(r, v))
@@ -107,6 +108,15 @@ func gemmMasked(w *bytes.Buffer, k kernel) {
 	for off := 0; off < 4*k.mr*unroll; off += 64 {
 		p("PREFETCHT0 %d(SI)", prefetchA+off)
 	}
+	// B rows read in place (a 1×1 convolution's input) come from L2, or from the other core's cache
+	// where it wrote them, one strided line at a time: fetch the rows 8 ahead (R9 walks 8 rows
+	// in front of DI). On later row panels they are L1 hits.
+	for u := 0; u < unroll; u++ {
+		for v := 0; v < k.nv; v++ {
+			p("PREFETCHT0 %d%s", 64*v, []string{"(R9)", "(R9)(R11*1)", "(R9)(R11*2)", "(R9)(R12*1)"}[u])
+		}
+	}
+	p("LEAQ (R9)(R11*4), R9")
 	for u := 0; u < unroll; u++ {
 		step(u)
 	}
