@@ -371,7 +371,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 	if k.direct {
 		maxCols = 2 * convTileCols // no packed block to bound; B stays in L2
 	}
-	sp := planConvSplit(k.batch*k.groups, k.mg, ohw, K, k.slots, maxCols, k.direct)
+	sp := planConvSplit(k.batch*k.groups, k.mg, ohw, K, 4*g.C*g.SH*g.SW, k.slots, maxCols, k.direct)
 	k.tiles, k.msplit = sp.tiles, sp.msplit
 	k.panels = (ohw + f32.NR - 1) / f32.NR
 	k.tileCols = (k.panels + k.tiles - 1) / k.tiles * f32.NR

@@ -9,7 +9,7 @@ import (
 )
 
 // TestPlanConvSplit checks the thread split of ResNet-50 and MobileNetV2 layers: one thread gets one
-// item per widest tile and no row parts; two threads get work within 15% of an even share, which the
+// item per widest tile and no row parts; two threads get work within 25% of an even share, which the
 // old rules (column tiles only, rows only when tiles ran out) missed on the 14×14 and 7×7 stages.
 func TestPlanConvSplit(t *testing.T) {
 	for _, c := range []struct {
@@ -23,12 +23,16 @@ func TestPlanConvSplit(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("m%d_n%d_k%d_direct%v", c.mg, c.ohw, c.k, c.direct), func(t *testing.T) {
 			maxCols := convTileCols
-			one := planConvSplit(1, c.mg, c.ohw, c.k, 1, maxCols, c.direct)
+			colBytes := 4 * c.k // input bytes per output pixel: 1×1, or C of a 3×3's C·9
+			if !c.direct {
+				colBytes = 4 * max(c.k/9, 1)
+			}
+			one := planConvSplit(1, c.mg, c.ohw, c.k, colBytes, 1, maxCols, c.direct)
 			panels := (c.ohw + f32.NR - 1) / f32.NR
 			if one.msplit != 1 || one.tiles != (panels*f32.NR+maxCols-1)/maxCols {
 				t.Errorf("1 thread: %+v, want the widest tiles and no row split", one)
 			}
-			two := planConvSplit(1, c.mg, c.ohw, c.k, 2, maxCols, c.direct)
+			two := planConvSplit(1, c.mg, c.ohw, c.k, colBytes, 2, maxCols, c.direct)
 			rowPanels := (c.mg + f32.MR - 1) / f32.MR
 			if two.tiles < 1 || two.tiles > panels || two.msplit < 1 || two.msplit > rowPanels {
 				t.Fatalf("2 threads: %+v out of range (%d panels, %d row panels)", two, panels, rowPanels)
@@ -36,10 +40,13 @@ func TestPlanConvSplit(t *testing.T) {
 			if (panels+two.tiles-1)/two.tiles*f32.NR > maxCols {
 				t.Fatalf("2 threads: %+v makes tiles wider than %d", two, maxCols)
 			}
-			busiest := splitCost(1, rowPanels, panels, two.tiles, two.msplit, c.k, 2, c.direct)
-			total := splitCost(1, rowPanels, panels, one.tiles, one.msplit, c.k, 1, c.direct)
+			// Balance is about the multiply-adds (bytes read twice are the price of a split, not its share).
+			busiest := splitCost(1, rowPanels, panels, two.tiles, two.msplit, c.k, 0, 2, c.direct)
+			total := splitCost(1, rowPanels, panels, one.tiles, one.msplit, c.k, 0, 1, c.direct)
 			// (Layers whose whole work is a few items' fixed cost cannot be split evenly.)
-			if rowPanels*panels >= 4 && total > 40*convItemMACs && float64(busiest) > 1.15*float64(total)/2 {
+			// 1.25: a pixel split of 7 panels as 3 | 4, which reads half the input per thread, may beat a
+			// perfectly even split by output channels that reads all of it twice (conv_split.go).
+			if rowPanels*panels >= 4 && total > 40*convItemMACs && float64(busiest) > 1.25*float64(total)/2 {
 				t.Errorf("2 threads: %+v, busiest slot %d against an even share of %d", two, busiest, total/2)
 			}
 		})
@@ -53,7 +60,7 @@ func TestPlanConvSplitHuge(t *testing.T) {
 		{1, 64, 1 << 40}, {8, 256, 1 << 24}, {1 << 20, 32, 12544},
 	} {
 		done := make(chan convSplit, 1)
-		go func() { done <- planConvSplit(c.units, c.mg, c.ohw, 147, 2, convTileCols, false) }()
+		go func() { done <- planConvSplit(c.units, c.mg, c.ohw, 147, 48, 2, convTileCols, false) }()
 		select {
 		case s := <-done:
 			panels := (c.ohw + f32.NR - 1) / f32.NR
