@@ -200,29 +200,30 @@ func inferConv(n *graph.Node) error {
 }
 
 type convKernel struct {
-	geom       f32.ConvGeom // per group: geom.C = input channels per group
-	batch      int
-	cin, cout  int
-	groups     int
-	mg         int // output channels per group
-	act        Activation
-	depthwise  bool
-	dwPlan     *f32.DepthwisePlan // depthwise: the plane kernels' tables
-	dwRowParts int                // Run state: bands of output rows per plane (0: whole planes)
-	pointwise  bool
-	direct     bool            // pointwise on a micro-kernel that reads B in place: no packing
-	packed     []f32.PackedA   // per group; nil when W is not constant
-	packed16   []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
-	wideLen    int             // floats per slot for widening f16 blocks (f32.Widen16Len)
-	prepacked  bool            // packed16 views W as given (F16Conv): not a copy
-	packLen    int             // floats of packed W per group (when packed at Run)
-	tileCols   int             // widest tile; tile t spans panels [t*panels/tiles, (t+1)*panels/tiles)
-	panels     int             // NR-wide column panels of the output
-	tiles      int
-	msplit     int
-	slots      int
-	slotLen    int          // floats of scratch per slot
-	im2col     []f32.Im2col // per slot: the packing table of its current tile
+	geom         f32.ConvGeom // per group: geom.C = input channels per group
+	batch        int
+	cin, cout    int
+	groups       int
+	mg           int // output channels per group
+	act          Activation
+	depthwise    bool
+	dwPlan       *f32.DepthwisePlan // depthwise: the plane kernels' tables
+	dwRowParts   int                // Run state: bands of output rows per plane (0: whole planes)
+	dwPlaneParts int                // Run state: contiguous runs of whole planes (when dwRowParts is 0)
+	pointwise    bool
+	direct       bool            // pointwise on a micro-kernel that reads B in place: no packing
+	packed       []f32.PackedA   // per group; nil when W is not constant
+	packed16     []f32.PackedA16 // per group, when W is a constant f16 tensor (Precision "fp16")
+	wideLen      int             // floats per slot for widening f16 blocks (f32.Widen16Len)
+	prepacked    bool            // packed16 views W as given (F16Conv): not a copy
+	packLen      int             // floats of packed W per group (when packed at Run)
+	tileCols     int             // widest tile; tile t spans panels [t*panels/tiles, (t+1)*panels/tiles)
+	panels       int             // NR-wide column panels of the output
+	tiles        int
+	msplit       int
+	slots        int
+	slotLen      int          // floats of scratch per slot
+	im2col       []f32.Im2col // per slot: the packing table of its current tile
 
 	// The shared-B schedule (conv_shared.go): B packed once into shBuf by all threads, then row parts.
 	shared     bool

@@ -67,7 +67,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 			ctx.Pool.ForThreads(t, k)
 			return nil
 		}
-		ctx.Pool.For(k.batch*k.cout, 1, k)
+		// Smaller planes: thread s takes the s-th contiguous run of planes, the channels a conv before it
+		// split by output channels wrote on that thread.
+		k.dwPlaneParts = min(max(ctx.Pool.Threads(), 1), k.batch*k.cout)
+		ctx.Pool.ForThreads(k.dwPlaneParts, k)
 		return nil
 	}
 	if k.wino != nil {
@@ -129,6 +132,8 @@ func (k *convKernel) doDepthwise(lo, hi int) {
 		}
 		return
 	}
+	planes := k.batch * k.cout
+	lo, hi = lo*planes/k.dwPlaneParts, hi*planes/k.dwPlaneParts
 	if k.dwPlan.Vector() {
 		k.depthwisePlanes(lo, hi, nil) // no strip buffer to zero
 		return
