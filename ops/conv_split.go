@@ -42,6 +42,7 @@ type convSplit struct {
 // bColBytes is the input bytes one output pixel's column reads (k·4 for a 1×1 convolution).
 func planConvSplit(units, mg, ohw, k, bColBytes, slots, maxCols int, direct bool) convSplit {
 	panels := (ohw + f32.NR - 1) / f32.NR
+	lastCols := ohw - (panels-1)*f32.NR
 	rowPanels := (mg + f32.MR - 1) / f32.MR
 	minTiles := (panels*f32.NR + maxCols - 1) / maxCols
 	best, bestCost, bestItems := convSplit{tiles: minTiles, msplit: 1}, int64(-1), 0
@@ -52,7 +53,7 @@ func planConvSplit(units, mg, ohw, k, bColBytes, slots, maxCols int, direct bool
 	}
 	for tiles := minTiles; tiles <= min(panels, max(minTiles, 1)*2*slots); tiles++ {
 		for ms := 1; ms <= min(rowPanels, 2*slots); ms++ {
-			cost := splitCost(units, rowPanels, panels, tiles, ms, k, bColBytes, slots, direct)
+			cost := splitCost(units, rowPanels, panels, lastCols, tiles, ms, k, bColBytes, slots, direct)
 			items := units * tiles * ms
 			// Fewer items win ties within 1%: less bookkeeping and better locality.
 			if bestCost < 0 || cost*100 < bestCost*99 || (cost <= bestCost && items < bestItems) {
@@ -63,8 +64,9 @@ func planConvSplit(units, mg, ohw, k, bColBytes, slots, maxCols int, direct bool
 	return best
 }
 
-// splitCost is the estimated cost (multiply-adds) of the busiest slot under a split.
-func splitCost(units, rowPanels, panels, tiles, ms, k, bColBytes, slots int, direct bool) int64 {
+// splitCost is the estimated cost (multiply-adds) of the busiest slot under a split; the last of the
+// panels holds lastCols columns.
+func splitCost(units, rowPanels, panels, lastCols, tiles, ms, k, bColBytes, slots int, direct bool) int64 {
 	items := units * tiles * ms
 	var worst int64
 	for s := 0; s < slots; s++ {
@@ -74,6 +76,9 @@ func splitCost(units, rowPanels, panels, tiles, ms, k, bColBytes, slots int, dir
 			t := it / ms % tiles
 			rows := ((mp+1)*rowPanels/ms - mp*rowPanels/ms) * f32.MR
 			cols := ((t+1)*panels/tiles - t*panels/tiles) * f32.NR
+			if t == tiles-1 {
+				cols += f32.PanelCols(lastCols) - f32.NR
+			}
 			c += int64(rows*cols*k) + convItemMACs + int64(convReadAMACs*rows*k*4+convReadBMACs*cols*bColBytes)
 			if !direct {
 				c += int64(convPackMACs * k * cols)

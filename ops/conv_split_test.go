@@ -41,8 +41,9 @@ func TestPlanConvSplit(t *testing.T) {
 				t.Fatalf("2 threads: %+v makes tiles wider than %d", two, maxCols)
 			}
 			// Balance is about the multiply-adds (bytes read twice are the price of a split, not its share).
-			busiest := splitCost(1, rowPanels, panels, two.tiles, two.msplit, c.k, 0, 2, c.direct)
-			total := splitCost(1, rowPanels, panels, one.tiles, one.msplit, c.k, 0, 1, c.direct)
+			lastCols := c.ohw - (panels-1)*f32.NR
+			busiest := splitCost(1, rowPanels, panels, lastCols, two.tiles, two.msplit, c.k, 0, 2, c.direct)
+			total := splitCost(1, rowPanels, panels, lastCols, one.tiles, one.msplit, c.k, 0, 1, c.direct)
 			// (Layers whose whole work is a few items' fixed cost cannot be split evenly.)
 			// 1.25: a pixel split of 7 panels as 3 | 4, which reads half the input per thread, may beat a
 			// perfectly even split by output channels that reads all of it twice (conv_split.go).

@@ -388,6 +388,15 @@ func MulPacked(pa *PackedA, i0, i1, pc, kc int, bp []float32, n int, c []float32
 	mulBlock(pa, i0, i1, pc, kc, bp, 0, n, c, ldc, ep)
 }
 
+// PanelCols is how many columns the micro-kernel computes for a column panel holding cols of them
+// (cols <= NR): NR, or NR/2 where a half-width kernel takes panels of at most NR/2 columns.
+func PanelCols(cols int) int {
+	if cols <= NR/2 && halfPanels() {
+		return NR / 2
+	}
+	return NR
+}
+
 // Direct reports whether the selected micro-kernel reads B in place (MulDirect) as fast as packed.
 func Direct() bool { return cur.direct }
 

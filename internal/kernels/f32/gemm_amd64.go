@@ -46,6 +46,9 @@ func archImpls() []*Impl {
 	}
 }
 
+// halfPanels: the 8×32 tile runs panels of at most 16 columns on its 8×16 twin (runKernel).
+func halfPanels() bool { return cur.id == idAVX512x8 }
+
 // runKernel calls micro-kernel im on t, after checking that t stays inside its slices.
 func runKernel(im *Impl, t *tileArgs) {
 	tileChecks(im.MR, im.NR, t)

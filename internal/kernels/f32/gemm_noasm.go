@@ -15,3 +15,5 @@ func runKernel(im *Impl, t *tileArgs) {
 }
 
 func fmaPeak(n int) bool { return false }
+
+func halfPanels() bool { return false }
