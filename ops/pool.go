@@ -106,6 +106,12 @@ func compilePool(n *graph.Node) (Kernel, error) {
 	k := &avgPoolKernel{geom: geom, planes: planes}
 	k.ones = make([]float32, geom.KH*geom.KW)
 	f32.Fill(k.ones, 1)
+	if gm := &geom; gm.KH == 2 && gm.KW == 2 && gm.SH == 2 && gm.SW == 2 && gm.DH == 1 && gm.DW == 1 &&
+		gm.PT == 0 && gm.PL == 0 && gm.H%2 == 0 && gm.W%2 == 0 && gm.OH == gm.H/2 && gm.OW == gm.W/2 && gm.W <= avgPool2x2MaxW {
+		k.pool2x2 = true
+	} else {
+		k.plan = f32.NewDepthwisePlan(&geom)
+	}
 	// The divisor is separable: (valid rows of the window) × (valid columns of the window).
 	incl := n.Int("count_include_pad", 0) != 0
 	axis := func(out, size, stride, dil, kern, padB, padE int) []float32 {
@@ -217,7 +223,15 @@ type avgPoolKernel struct {
 	ones           []float32
 	invRow, invCol []float32
 	x, y           []float32
+	// Vector paths (the scalar Depthwise sum otherwise): 2×2 stride-2 unpadded windows on even planes
+	// (ResNeSt's average-pool shortcuts) by SumPool2x2, 3×3 and 5×5 by the depthwise plane kernels
+	// (its stride-2 3×3 "avd" pools).
+	pool2x2 bool
+	plan    *f32.DepthwisePlan
 }
+
+// avgPool2x2MaxW bounds the plane width of the 2×2 path (its row buffer lives on the stack).
+const avgPool2x2MaxW = 1024
 
 func (k *avgPoolKernel) ScratchBytes() int { return 0 }
 
@@ -232,8 +246,17 @@ func (k *avgPoolKernel) Do(lo, hi int) {
 	hw, ohw := g.H*g.W, g.OH*g.OW
 	for p := lo; p < hi; p++ {
 		dst := k.y[p*ohw : (p+1)*ohw]
-		// A depthwise convolution with an all-ones kernel sums each window's in-bounds taps.
-		f32.Depthwise(dst, k.x[p*hw:(p+1)*hw], k.ones, 0, g)
+		src := k.x[p*hw : (p+1)*hw]
+		switch {
+		case k.pool2x2:
+			var buf [avgPool2x2MaxW * 3 / 2]float32
+			f32.SumPool2x2(dst, src, g.H, g.W, buf[:])
+		case k.plan != nil && k.plan.Vector():
+			k.plan.Plane(dst, src, k.ones, 0, false, 0, 0, nil)
+		default:
+			// A depthwise convolution with an all-ones kernel sums each window's in-bounds taps.
+			f32.Depthwise(dst, src, k.ones, 0, g)
+		}
 		for oy := 0; oy < g.OH; oy++ {
 			r := k.invRow[oy]
 			row := dst[oy*g.OW : (oy+1)*g.OW]

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -78,7 +79,8 @@ func inferReduce(n *graph.Node) error {
 }
 
 // reduceKernel walks the input in order with an odometer, adding each element into its output slot
-// (reduced dims have output stride 0). Serial: reductions in CNN heads are small.
+// (reduced dims have output stride 0). Serial (reductions in CNN heads are small), except the sum of
+// a leading dim, which split-attention blocks run on whole activations.
 type reduceKernel struct {
 	op      string
 	dims    []int
@@ -88,6 +90,36 @@ type reduceKernel struct {
 	noop    bool
 	// pre maps each element before a sum, post each result after it (nil: identity).
 	pre, post func(float32) float32
+	// lead > 0: a ReduceSum of the leading dim of [lead, inner] (ResNeSt's sum over its radix splits of
+	// [1, 2, C, H, W]): vector adds, the inner range cut across threads (runLead).
+	lead, inner int
+	parts       int
+	x, y        []float32
+}
+
+// leadPartMin is the fewest inner elements worth a thread of their own in runLead.
+const leadPartMin = 16 << 10
+
+// runLead computes the leading-dim sum: thread s sums its contiguous run of the inner elements.
+func (k *reduceKernel) runLead(ctx *Ctx, x, y []float32) {
+	k.x, k.y = x, y
+	k.parts = max(1, min(ctx.pool().Threads(), k.inner/leadPartMin))
+	ctx.pool().ForThreads(k.parts, k)
+}
+
+func (k *reduceKernel) Do(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		a, b := s*k.inner/k.parts, (s+1)*k.inner/k.parts
+		y := k.y[a:b]
+		if k.lead == 1 {
+			copy(y, k.x[a:b])
+			continue
+		}
+		f32.Add(y, k.x[a:b], k.x[k.inner+a:k.inner+b])
+		for r := 2; r < k.lead; r++ {
+			f32.Add(y, y, k.x[r*k.inner+a:r*k.inner+b])
+		}
+	}
 }
 
 // sumForms are the reductions computed as post(Σ pre(x)).
@@ -101,10 +133,14 @@ var sumForms = map[string][2]func(float32) float32{
 
 func (k *reduceKernel) ScratchBytes() int { return 0 }
 
-func (k *reduceKernel) Run(_ *Ctx, in, out []*tensor.Tensor) error {
+func (k *reduceKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	x, y := elems[float32](in[0]), elems[float32](out[0])
 	if k.noop {
 		copy(y, x)
+		return nil
+	}
+	if k.lead > 0 {
+		k.runLead(ctx, x, y)
 		return nil
 	}
 	var init float32
@@ -215,6 +251,17 @@ func compileReduce(n *graph.Node) (Kernel, error) {
 		return nil, errf(n, "reduction over an empty tensor")
 	}
 	k.coalesce()
+	var dims, os []int // without size-1 dims ([1, 2, C·H·W] is [2, C·H·W])
+	for i, d := range k.dims {
+		if d != 1 {
+			dims, os = append(dims, d), append(os, k.ostride[i])
+		}
+	}
+	if n.Op == "ReduceSum" && len(dims) == 2 && os[0] == 0 && os[1] == 1 {
+		// (Vector adds sum in another order than sumOf's left-to-right fold only across the leading dim,
+		// which is summed in index order here too: the same rounding, element by element.)
+		k.lead, k.inner = dims[0], dims[1]
+	}
 	return k, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/parallel"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -78,6 +79,37 @@ func TestReduceRunsMatchNaive(t *testing.T) {
 				got := runOp(t, n, []*tensor.Tensor{x}, nil, nil)
 				closeSlices(t, fmt.Sprintf("%s %v axes %v", op, dims, axes), got[0].F32(), naiveReduce(op, x.F32(), dims, red), 1e-5)
 			}
+		}
+	}
+}
+
+// TestReduceLeadSumThreads: the sum over a leading dim (ResNeSt's radix sum) on activations large
+// enough to be cut across threads, serial and on 2 and 3 threads, against the naive walk.
+func TestReduceLeadSumThreads(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	pools := []*parallel.Pool{nil, parallel.NewPool(2), parallel.NewPool(3)}
+	defer func() {
+		for _, p := range pools[1:] {
+			p.Close()
+		}
+	}()
+	for _, c := range []struct {
+		dims []int
+		axes []int64
+	}{
+		{[]int{1, 2, 64, 28, 28}, []int64{1}}, {[]int{2, 1, 3, 9000}, []int64{0, 1}}, {[]int{3, 40001}, []int64{0}}, {[]int{1, 1, 70000}, []int64{0, 1}},
+	} {
+		red := make([]bool, len(c.dims))
+		for _, a := range c.axes {
+			red[a] = true
+		}
+		x := randTensor(r, c.dims...)
+		want := naiveReduce("ReduceSum", x.F32(), c.dims, red)
+		for _, p := range pools {
+			n := &graph.Node{Name: "r", Op: "ReduceSum"}
+			n.SetInts("axes", c.axes)
+			got := runOp(t, n, []*tensor.Tensor{x}, nil, p)
+			closeSlices(t, fmt.Sprintf("ReduceSum %v axes %v threads %d", c.dims, c.axes, p.Threads()), got[0].F32(), want, 1e-5)
 		}
 	}
 }

@@ -65,6 +65,9 @@ var files = []struct {
 			depthwiseAVX2(w, s)
 		}
 	}},
+	{"vec_amd64.s", func(w *bytes.Buffer) {
+		vecAdd(w, "addAVX512", "Z", 16, "AVX512F")
+	}},
 	{"dwplane_amd64.s", func(w *bytes.Buffer) {
 		lanes(w)
 		for _, k := range []int{3, 5} {

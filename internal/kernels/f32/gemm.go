@@ -1,7 +1,7 @@
 // Package f32 holds float32 compute kernels: blocked GEMM with packing, im2col packing for
 // convolution, depthwise convolution and small vector helpers. Kernels know nothing about graphs.
 //
-// Layout, per kernel family (gemm, dot, f16, im2col, pack, polyphase, winograd, depthwise, dwplane):
+// Layout, per kernel family (gemm, dot, f16, im2col, pack, polyphase, winograd, depthwise, dwplane, vec):
 // <family>.go the portable code and API (packing lives in gemm.go, depthwise rows in conv.go),
 // <family>_amd64.go the assembly declarations and their Go wrappers, <family>_amd64.s the generated
 // assembly (../_asm writes one .s per family) and <family>_noasm.go the stand-ins where there is no

@@ -56,3 +56,17 @@ func deinterleave(even, odd, src []float32) {
 		odd[i] = src[2*i+1]
 	}
 }
+
+// SumPool2x2 sets out ((h/2)×(w/2)) to the sums of the 2×2 blocks of in (h×w, both even): the rows
+// of a pair are added, then split into even and odd columns (as Polyphase2 does) and those added, all
+// in vector kernels. buf holds at least w + w/2 floats.
+func SumPool2x2(out, in []float32, h, w int, buf []float32) {
+	ow := w / 2
+	rows, odd := buf[:w], buf[w:w+ow]
+	for oy := 0; oy < h/2; oy++ {
+		Add(rows, in[2*oy*w:(2*oy+1)*w], in[(2*oy+1)*w:(2*oy+2)*w])
+		o := out[oy*ow : (oy+1)*ow]
+		deinterleave(o, odd, rows)
+		Add(o, o, odd)
+	}
+}

@@ -23,3 +23,11 @@ func Relu(x []float32) {
 		}
 	}
 }
+
+// addGeneric is Add's portable loop (and the tail of the vector one).
+func addGeneric(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
