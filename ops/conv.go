@@ -234,6 +234,13 @@ type convKernel struct {
 	shPhase    int // 0: packing, 1: multiplying
 	shBuf      []float32
 
+	// The split-K schedule (conv_ksplit.go): parts of the depth on the threads, partial sums in scratch.
+	ksplit   bool
+	kParts   int
+	kPartLen int // floats of one partial sum (mg × output pixels)
+	kPartBuf []float32
+	kPhase   int // 0: partial products, 1: sum and finish
+
 	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
 
 	residual bool // input 3 (Z) is added before the activation
@@ -380,6 +387,10 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 		k.slotLen = f32.PackedBLen(min(K, f32.KC), k.tileCols)
 	}
 	k.slotLen += k.wideLen
+	if k.planKSplit() {
+		k.initKSplit()
+		return k, nil
+	}
 	if k.planShared(sp) {
 		k.initShared()
 		return k, nil

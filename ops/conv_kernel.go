@@ -39,6 +39,9 @@ func (k *convKernel) ScratchBytes() int {
 	if k.wino != nil {
 		return 4 * k.wino.scratchLen
 	}
+	if k.ksplit {
+		return 4 * k.kSplitScratch()
+	}
 	return 4 * (k.groups*k.packLen + k.sharedLen + k.slots*k.slotLen)
 }
 
@@ -77,6 +80,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 		k.runWinograd(ctx, scratch)
 		return nil
 	}
+	if k.ksplit {
+		k.runKSplit(ctx, scratch)
+		return nil
+	}
 	if k.packed == nil && k.packed16 == nil {
 		K := g.K()
 		for gi := range k.pa {
@@ -111,6 +118,10 @@ func (k *convKernel) Do(lo, hi int) {
 	}
 	if k.shared {
 		k.doShared(lo, hi)
+		return
+	}
+	if k.ksplit {
+		k.doKSplit(lo, hi)
 		return
 	}
 	for s := lo; s < hi; s++ {

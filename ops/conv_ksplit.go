@@ -1,0 +1,163 @@
+package ops
+
+import (
+	"runtime"
+
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
+)
+
+// The split-K schedule of a GEMM convolution whose depth is much larger than its output (ResNet-50's
+// 14×14 and 7×7 reducing layers, MobileNetV2's projections) on several threads. Thread s takes the
+// s-th run of input channels (the depth rows they feed) for every output element, and so reads only
+// its share of W and of the input; the input channels are those that a layer before, split by output
+// channels, wrote on the same thread, and a 3×3 layer packs (im2col) its own rows only, where the
+// row split packs every column on every thread. The partial sums then meet: thread s adds the others'
+// partials into its run of output channels and finishes them (residual, activation), so the output is
+// split by channels again for the next layer.
+
+// convKSplitMaxBytes bounds the partial sums a K-split layer keeps in scratch (one output-sized buffer
+// per thread but the first, which sums straight into Y).
+const convKSplitMaxBytes = 1 << 20
+
+// convKSplitMaxPixels: larger planes split well by pixels (conv_split.go), and their partial sums
+// cost more to exchange than the split saves (ResNet-50's 28×28 layers, 2 threads: 512→128 1×1 0.74
+// against 0.98 ms, 128 3×3 2.50 against 2.97 ms for the four; its 14×14 ones gain, 3×3 4.84 → 4.22).
+const convKSplitMaxPixels = 256
+
+// planKSplit reports whether k (W constant f32, packed) should split its depth over the threads; it
+// sets k.kParts to their count (this process's GOMAXPROCS, as the slots).
+func (k *convKernel) planKSplit() bool {
+	g := &k.geom
+	ohw, K := g.OH*g.OW, g.K()
+	parts := runtime.GOMAXPROCS(0)
+	if parts <= 1 || k.packed == nil || k.packed16 != nil || k.batch*k.groups != 1 || ohw > convKSplitMaxPixels {
+		return false
+	}
+	// Deep and narrow (K at least twice the outputs), and a KC block of depth for every part.
+	if K < 2*k.mg || K < parts*f32.KC {
+		return false
+	}
+	if 4*(parts-1)*k.mg*ohw > convKSplitMaxBytes {
+		return false
+	}
+	k.kParts = parts
+	return true
+}
+
+// initKSplit sizes the scratch of the split-K schedule: the partial sums, then per slot one packed
+// KC block of every column (im2col layers; a 1×1 stride-1 layer reads its input in place) with its
+// packing table.
+func (k *convKernel) initKSplit() {
+	g := &k.geom
+	ohw := g.OH * g.OW
+	k.ksplit = true
+	k.kPartLen = k.mg * ohw
+	k.slotLen = 0
+	if !k.direct {
+		k.slotLen = f32.PackedBLen(min(g.K(), f32.KC), k.panels*f32.NR)
+	}
+	k.tileCols = k.panels * f32.NR
+	if !k.pointwise {
+		k.im2col = make([]f32.Im2col, k.kParts)
+		for s := range k.im2col {
+			k.im2col[s].Init(g, 0, ohw)
+		}
+	}
+}
+
+// kSplitScratch is the split-K schedule's scratch in floats: a partial sum per part but the first, and
+// a packing block per part.
+func (k *convKernel) kSplitScratch() int { return (k.kParts-1)*k.kPartLen + k.kParts*k.slotLen }
+
+// kRange is part s's depth rows: whole KC blocks of the packed W (the layout every program of the
+// model shares, whatever its batch), the part boundaries at the blocks nearest to even shares.
+func (k *convKernel) kRange(s int) (k0, k1 int) {
+	K := k.geom.K()
+	edge := func(s int) int {
+		if s == k.kParts {
+			return K
+		}
+		return min((s*K/k.kParts+f32.KC/2)/f32.KC*f32.KC, K)
+	}
+	return edge(s), edge(s + 1)
+}
+
+// runKSplit is Run's GEMM part under the split-K schedule (one image, one group). Part s runs on
+// thread s (with fewer threads than parts, the pool hands parts out as they free up).
+func (k *convKernel) runKSplit(ctx *Ctx, scratch []float32) {
+	k.kPartBuf = scratch[:(k.kParts-1)*k.kPartLen]
+	k.work = scratch[(k.kParts-1)*k.kPartLen:]
+	k.kPhase = 0
+	ctx.Pool.ForThreads(k.kParts, k)
+	k.kPhase = 1
+	ctx.Pool.ForThreads(k.kParts, k)
+}
+
+// doKSplit runs thread s's partial product (phase 0) or finishes its run of output channels (phase 1).
+func (k *convKernel) doKSplit(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		if k.kPhase == 0 {
+			k.kSplitPartial(s)
+		} else {
+			k.kSplitFinish(s)
+		}
+	}
+}
+
+// kSplitPartial computes thread s's partial sum over its depth rows into Y (s = 0, with the bias) or
+// into its partial buffer.
+func (k *convKernel) kSplitPartial(s int) {
+	g := &k.geom
+	ohw, hw := g.OH*g.OW, g.H*g.W
+	k0, k1 := k.kRange(s)
+	c := k.y
+	var bias []float32
+	if s == 0 {
+		bias = k.bias
+	} else {
+		c = k.kPartBuf[(s-1)*k.kPartLen : s*k.kPartLen]
+	}
+	if k0 == k1 {
+		clear(c) // (a part can only be empty for s > 0: part 0 holds at least a KC block)
+	}
+	work := k.work[s*k.slotLen : (s+1)*k.slotLen]
+	pa := &k.packed[0]
+	for pc := k0; pc < k1; pc += f32.KC {
+		kcl := min(f32.KC, k1-pc)
+		ep := f32.Epilogue{Acc: pc > k0}
+		if pc == k0 {
+			ep.Bias = bias
+		}
+		switch {
+		case k.direct:
+			f32.MulDirect(pa, 0, k.mg, pc, kcl, k.x[pc*hw:], hw, ohw, c, ohw, ep)
+		case k.pointwise:
+			f32.PackB(work, false, kcl, ohw, k.x[pc*hw:], hw)
+			f32.MulPacked(pa, 0, k.mg, pc, kcl, work, ohw, c, ohw, ep)
+		default:
+			k.im2col[s].Pack(work, k.x, pc, kcl)
+			f32.MulPacked(pa, 0, k.mg, pc, kcl, work, ohw, c, ohw, ep)
+		}
+	}
+}
+
+// kSplitFinish adds the other threads' partials into thread s's run of output channels of Y, then the
+// residual and the activation.
+func (k *convKernel) kSplitFinish(s int) {
+	ohw := k.geom.OH * k.geom.OW
+	r0, r1 := s*k.mg/k.kParts*ohw, (s+1)*k.mg/k.kParts*ohw
+	y := k.y[r0:r1]
+	for p := 1; p < k.kParts; p++ {
+		f32.Add(y, y, k.kPartBuf[(p-1)*k.kPartLen+r0:(p-1)*k.kPartLen+r1])
+	}
+	if k.z != nil {
+		f32.Add(y, y, k.z[r0:r1])
+	}
+	if clamp, lo, hi := k.act.ClampBounds(); clamp {
+		for i, v := range y {
+			y[i] = min(max(v, lo), hi)
+		}
+	} else if k.act.Kind != ActNone {
+		k.act.Apply(y)
+	}
+}
