@@ -237,7 +237,8 @@ type convKernel struct {
 	// The split-K schedule (conv_ksplit.go): parts of the depth on the threads, partial sums in scratch.
 	ksplit   bool
 	kParts   int
-	kPartLen int // floats of one partial sum (mg × output pixels)
+	kCuts    []int // kUnits' boundaries
+	kPartLen int   // floats of one partial sum (mg × output pixels)
 	kPartBuf []float32
 	kPhase   int // 0: partial products, 1: sum and finish
 

@@ -51,6 +51,7 @@ func (k *convKernel) initKSplit() {
 	g := &k.geom
 	ohw := g.OH * g.OW
 	k.ksplit = true
+	k.kCuts = k.planKCuts()
 	k.kPartLen = k.mg * ohw
 	k.slotLen = 0
 	if !k.direct {
@@ -69,18 +70,42 @@ func (k *convKernel) initKSplit() {
 // a packing block per part.
 func (k *convKernel) kSplitScratch() int { return (k.kParts-1)*k.kPartLen + k.kParts*k.slotLen }
 
-// kRange is part s's depth rows: whole KC blocks of the packed W (the layout every program of the
-// model shares, whatever its batch), the part boundaries at the blocks nearest to even shares.
-func (k *convKernel) kRange(s int) (k0, k1 int) {
+// kUnits is part s's share of the depth: units [u0, u1) of 2·(KC blocks), unit 2b the top rows of
+// block b (output channels [0, kHalf)) and 2b+1 its bottom rows. The blocks are those of the packed
+// W that every program of the model shares; cutting at half-blocks keeps the parts even where the
+// blocks are odd in number (ResNet-50's 14×14 3×3: 9 blocks, 4½ each), at the price of packing the
+// cut block's input on both threads. Each cut is the unit boundary nearest to an even share of the
+// multiply-adds (a short last block weighs less).
+func (k *convKernel) kUnits(s int) (u0, u1 int) { return k.kCuts[s], k.kCuts[s+1] }
+
+// planKCuts is kUnits' table: the unit boundaries of the k.kParts parts.
+func (k *convKernel) planKCuts() []int {
 	K := k.geom.K()
-	edge := func(s int) int {
-		if s == k.kParts {
-			return K
+	nb := (K + f32.KC - 1) / f32.KC
+	half := k.kHalf()
+	work := func(u int) int { // multiply-adds of unit u, per output pixel
+		kcl := min(f32.KC, K-u/2*f32.KC)
+		if u%2 == 0 {
+			return kcl * half
 		}
-		return min((s*K/k.kParts+f32.KC/2)/f32.KC*f32.KC, K)
+		return kcl * (k.mg - half)
 	}
-	return edge(s), edge(s + 1)
+	total := K * k.mg
+	cuts := []int{0}
+	acc, u := 0, 0
+	for s := 1; s < k.kParts; s++ {
+		goal := s * total / k.kParts
+		for u < 2*nb && acc+work(u)/2 <= goal {
+			acc += work(u)
+			u++
+		}
+		cuts = append(cuts, u)
+	}
+	return append(cuts, 2*nb)
 }
+
+// kHalf is the first output channel of a block's bottom unit (a multiple of MR).
+func (k *convKernel) kHalf() int { return (k.mg + f32.MR - 1) / f32.MR / 2 * f32.MR }
 
 // runKSplit is Run's GEMM part under the split-K schedule (one image, one group). Part s runs on
 // thread s (with fewer threads than parts, the pool hands parts out as they free up).
@@ -104,12 +129,10 @@ func (k *convKernel) doKSplit(lo, hi int) {
 	}
 }
 
-// kSplitPartial computes thread s's partial sum over its depth rows into Y (s = 0, with the bias) or
-// into its partial buffer.
+// kSplitPartial computes thread s's partial sum over its units into Y (s = 0, with the bias) or into
+// its partial buffer: its whole blocks first (the first overwrites every row), then a cut block's rows.
 func (k *convKernel) kSplitPartial(s int) {
-	g := &k.geom
-	ohw, hw := g.OH*g.OW, g.H*g.W
-	k0, k1 := k.kRange(s)
+	u0, u1 := k.kUnits(s)
 	c := k.y
 	var bias []float32
 	if s == 0 {
@@ -117,27 +140,49 @@ func (k *convKernel) kSplitPartial(s int) {
 	} else {
 		c = k.kPartBuf[(s-1)*k.kPartLen : s*k.kPartLen]
 	}
-	if k0 == k1 {
-		clear(c) // (a part can only be empty for s > 0: part 0 holds at least a KC block)
-	}
 	work := k.work[s*k.slotLen : (s+1)*k.slotLen]
-	pa := &k.packed[0]
-	for pc := k0; pc < k1; pc += f32.KC {
-		kcl := min(f32.KC, k1-pc)
-		ep := f32.Epilogue{Acc: pc > k0}
-		if pc == k0 {
+	first := true
+	for u := (u0 + 1) / 2 * 2; u+1 < u1; u += 2 { // whole blocks
+		ep := f32.Epilogue{Acc: !first}
+		if first {
 			ep.Bias = bias
 		}
-		switch {
-		case k.direct:
-			f32.MulDirect(pa, 0, k.mg, pc, kcl, k.x[pc*hw:], hw, ohw, c, ohw, ep)
-		case k.pointwise:
-			f32.PackB(work, false, kcl, ohw, k.x[pc*hw:], hw)
-			f32.MulPacked(pa, 0, k.mg, pc, kcl, work, ohw, c, ohw, ep)
-		default:
-			k.im2col[s].Pack(work, k.x, pc, kcl)
-			f32.MulPacked(pa, 0, k.mg, pc, kcl, work, ohw, c, ohw, ep)
-		}
+		k.kSplitBlock(s, u/2, 0, k.mg, c, work, ep)
+		first = false
+	}
+	if first {
+		clear(c) // (no whole block: part 0 always has block 0, so there is no bias to add here)
+	}
+	half := k.kHalf()
+	if u0%2 == 1 { // the bottom rows of the block cut before this part
+		k.kSplitBlock(s, u0/2, half, k.mg, c, work, f32.Epilogue{Acc: true})
+	}
+	if u1%2 == 1 && u1-1 >= u0 { // the top rows of the block cut after it
+		k.kSplitBlock(s, u1/2, 0, half, c, work, f32.Epilogue{Acc: true})
+	}
+}
+
+// kSplitBlock multiplies output channels [m0, m1) of KC block b of W by the input rows it covers,
+// into c (an output-shaped buffer) with ep.
+func (k *convKernel) kSplitBlock(s, b, m0, m1 int, c, work []float32, ep f32.Epilogue) {
+	if m0 >= m1 {
+		return
+	}
+	g := &k.geom
+	ohw, hw := g.OH*g.OW, g.H*g.W
+	pc := b * f32.KC
+	kcl := min(f32.KC, g.K()-pc)
+	pa := &k.packed[0]
+	c = c[m0*ohw:]
+	switch {
+	case k.direct:
+		f32.MulDirect(pa, m0, m1, pc, kcl, k.x[pc*hw:], hw, ohw, c, ohw, ep)
+	case k.pointwise:
+		f32.PackB(work, false, kcl, ohw, k.x[pc*hw:], hw)
+		f32.MulPacked(pa, m0, m1, pc, kcl, work, ohw, c, ohw, ep)
+	default:
+		k.im2col[s].Pack(work, k.x, pc, kcl)
+		f32.MulPacked(pa, m0, m1, pc, kcl, work, ohw, c, ohw, ep)
 	}
 }
 
