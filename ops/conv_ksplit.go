@@ -8,12 +8,12 @@ import (
 
 // The split-K schedule of a GEMM convolution whose depth is much larger than its output (ResNet-50's
 // 14×14 and 7×7 reducing layers, MobileNetV2's projections) on several threads. Thread s takes the
-// s-th run of input channels (the depth rows they feed) for every output element, and so reads only
-// its share of W and of the input; the input channels are those that a layer before, split by output
-// channels, wrote on the same thread, and a 3×3 layer packs (im2col) its own rows only, where the
-// row split packs every column on every thread. The partial sums then meet: thread s adds the others'
-// partials into its run of output channels and finishes them (residual, activation), so the output is
-// split by channels again for the next layer.
+// s-th run of the depth (whole KC blocks of the packed W, or half of one block's output channels where
+// an even share ends inside a block: kUnits) for every output element, and so reads only its share of
+// W and of the input, and a 3×3 layer packs (im2col) only its own depth rows, where the row split packs
+// every column on every thread. The partial sums then meet: thread s adds the others' partials into
+// its run of output channels and finishes them (residual, activation), so the output is split by
+// channels for the next layer, whose input channels the same thread then mostly holds.
 
 // convKSplitMaxBytes bounds the partial sums a K-split layer keeps in scratch (one output-sized buffer
 // per thread but the first, which sums straight into Y).

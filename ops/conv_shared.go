@@ -2,12 +2,13 @@ package ops
 
 import "github.com/wanwu-ai/wanwu/internal/kernels/f32"
 
-// The shared-B schedule of a GEMM convolution with few output pixels (ResNet's 7×7 layers: 2 column
-// panels). The per-slot schedule (conv_split.go) then has two poor choices: split the rows, so every
-// thread packs (im2col) the same columns, or split the few panels, so every thread streams all of W
-// (9.4 MB on ResNet-50's 7×7 3×3 layers). Instead the threads first pack the whole im2col matrix once,
-// together, into one buffer, then each multiplies its share of the rows by all of it: no packing twice,
-// and each thread reads only its rows of W.
+// The shared-B schedule of a GEMM convolution with few output pixels (7×7 planes: 2 column panels)
+// that is not deep enough for the split-K one (conv_ksplit.go; ResNet-50's 7×7 downsample, 1024→2048
+// stride 2). The per-slot schedule (conv_split.go) then has two poor choices: split the rows, so every
+// thread packs (im2col) the same columns, or split the few panels, so every thread streams all of W.
+// Instead the threads first pack the whole im2col matrix once, together, into one buffer, then each
+// multiplies its share of the rows by all of it: no packing twice, and each thread reads only its rows
+// of W.
 
 // convSharedMaxBytes bounds the shared im2col buffer (ResNet-50's 14×14 3×3 layers need 1.97 MiB): it
 // is scratch, part of the predicted peak, and past L2-sized blocks the per-slot schedule splits well.
