@@ -242,7 +242,8 @@ type convKernel struct {
 	kPartBuf []float32
 	kPhase   int // 0: partial products, 1: sum and finish
 
-	wino *winoState // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
+	wino *winoState   // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
+	dc   *directState // direct schedule (conv_direct.go); nil for the others
 
 	residual bool // input 3 (Z) is added before the activation
 
@@ -353,6 +354,9 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 			wc32 = w.Const
 		}
 		k.wino = newWinoState(k, wc32, o, tm)
+		return k, nil
+	} else if w.IsConst() && useConvDirect(k) {
+		k.initDirect(w.Const, o)
 		return k, nil
 	} else if w.IsConst() {
 		glen := f32.PackedALen(k.mg, K)

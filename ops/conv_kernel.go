@@ -13,6 +13,9 @@ func (k *convKernel) PackedBytes() int {
 	if k.wino != nil {
 		n += 4 * len(k.wino.data)
 	}
+	if k.dc != nil {
+		n += 4 * len(k.dc.w)
+	}
 	for _, p := range k.packed {
 		n += 4 * len(p.Data)
 	}
@@ -26,7 +29,7 @@ func (k *convKernel) PackedBytes() int {
 
 // PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
 func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil || (k.wino != nil && k.wino.data != nil) || (k.packed16 != nil && !k.prepacked) {
+	if k.packed != nil || k.dc != nil || (k.wino != nil && k.wino.data != nil) || (k.packed16 != nil && !k.prepacked) {
 		return []int{1}
 	}
 	return nil
@@ -38,6 +41,9 @@ func (k *convKernel) ScratchBytes() int {
 	}
 	if k.wino != nil {
 		return 4 * k.wino.scratchLen
+	}
+	if k.dc != nil {
+		return 4 * k.directScratch()
 	}
 	if k.ksplit {
 		return 4 * k.kSplitScratch()
@@ -80,6 +86,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 		k.runWinograd(ctx, scratch)
 		return nil
 	}
+	if k.dc != nil {
+		k.runDirect(ctx, scratch)
+		return nil
+	}
 	if k.ksplit {
 		k.runKSplit(ctx, scratch)
 		return nil
@@ -110,6 +120,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 func (k *convKernel) Do(lo, hi int) {
 	if k.wino != nil {
 		k.doWinograd(lo, hi)
+		return
+	}
+	if k.dc != nil {
+		k.doDirect(lo, hi)
 		return
 	}
 	if k.depthwise {

@@ -54,6 +54,7 @@ var files = []struct {
 		deinterleave(w)
 	}},
 	{"winograd_amd64.s", winograd},
+	{"convdirect_amd64.s", convDirectAll},
 	{"depthwise_amd64.s", func(w *bytes.Buffer) {
 		lanes(w)
 		for _, k := range []int{3, 5} {
@@ -99,6 +100,12 @@ func main() {
 		if err := os.WriteFile(filepath.Join(*dir, f.name), b.Bytes(), 0o644); err != nil {
 			log.Fatal(err)
 		}
+	}
+	// The Go declarations and dispatch table of the direct-convolution kernels, too many to list by hand.
+	var b bytes.Buffer
+	convDirectGo(&b)
+	if err := os.WriteFile(filepath.Join(*dir, "convdirect_table_amd64.go"), b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
 	}
 }
 

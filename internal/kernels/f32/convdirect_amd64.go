@@ -1,0 +1,102 @@
+//go:build amd64 && gc && !purego
+
+package f32
+
+import "unsafe"
+
+type convDirectFunc func(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+
+// convDirectShape is the kernel table's index for g, or -1.
+func convDirectShape(g *ConvGeom) int {
+	if g.KH != g.KW || g.SH != g.SW || g.DH != 1 || g.DW != 1 {
+		return -1
+	}
+	for i, sh := range convDirectShapes {
+		if sh[0] == g.KW && sh[1] == g.SW {
+			return i
+		}
+	}
+	return -1
+}
+
+// ConvDirectSupported reports whether ConvDirect runs geometry g with m output channels here: the
+// AVX-512 rung, a generated window and stride, and whole 16-channel blocks.
+func ConvDirectSupported(g *ConvGeom, m int) bool {
+	return dwPlaneRung() && convDirectShape(g) >= 0 && m%16 == 0 && m > 0 && g.C > 0 && g.OH > 0 && g.OW > 0
+}
+
+func convDirectRun(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, t []float32) {
+	si := convDirectShape(g)
+	hp, wpw := ConvDirectPadded(g)
+	plane := hp * wpw
+	taps := g.KH * g.KW
+	ohw := g.OH * g.OW
+	nf := nb / 16
+	if si < 0 || nb%16 != 0 || nf < 1 || nf > convDirectMaxNF || o0%ConvDirectBlock != 0 || y0 < 0 || y1 > g.OH || y0 >= y1 {
+		panic("f32: ConvDirect arguments out of range")
+	}
+	npix := (y1 - y0) * g.OW
+	if len(xp) < g.C*plane || len(wp) < (o0+nb)*g.K() || len(y) < (o0+nb)*ohw || len(t) < nb*npix ||
+		(bias != nil && len(bias) < o0+nb) {
+		panic("f32: ConvDirect operand too short")
+	}
+	kerns := &convDirectKernels[si][nf-1]
+	wblk := wp[o0*g.K():]
+	var bp *float32
+	flagsLast := 8
+	if bias != nil {
+		bp = &bias[o0]
+		flagsLast |= 2
+	}
+	if clamp {
+		flagsLast |= 4
+	}
+	ldT := 16 * npix
+	nchunks := (g.OW + convDirectMaxNP - 1) / convDirectMaxNP
+	cstep := convDirectChannels
+	if g.C <= 2*convDirectChannels {
+		cstep = g.C
+	}
+	for c0 := 0; c0 < g.C; c0 += cstep {
+		cb := min(cstep, g.C-c0)
+		flags := 0
+		if c0 > 0 {
+			flags = 1
+		}
+		if c0+cb == g.C {
+			flags |= flagsLast
+		}
+		wc := unsafe.Pointer(&wblk[c0*taps*nb])
+		// Call i of this pass prefetches taps lines of the weights after the pass (the next pass's, or
+		// the next block's after the last), so they are in cache before their first call.
+		pf := unsafe.Add(wc, 4*cb*taps*nb)
+		for oy := y0; oy < y1; oy++ {
+			inRow := c0*plane + oy*g.SH*wpw
+			for i := 0; i < nchunks; i++ {
+				x0, np := convDirectChunk(g.OW, convDirectMaxNP, i)
+				kerns[np-1]((*float32)(unsafe.Pointer(&xp[inRow+x0*g.SW])), (*float32)(wc),
+					&t[((oy-y0)*g.OW+x0)*16], &y[o0*ohw+oy*g.OW+x0],
+					wpw, plane, cb, g.KH, ldT, ohw, bp, flags, lo, hi, (*float32)(pf))
+				pf = unsafe.Add(pf, 64*taps)
+			}
+		}
+	}
+}
+
+// padPlanesAsm is PadPlanes on the AVX-512 rung: one masked load and store per 16 floats, where
+// Go's copy and clear per row cost more than the bytes (a 56-float row is three calls).
+func padPlanesAsm(xp, x []float32, g *ConvGeom, c0, c1, r0, r1 int) bool {
+	if !dwPlaneRung() {
+		return false
+	}
+	hp, wp := ConvDirectPadded(g)
+	var buf [2 * 64]uint16
+	if wp > 16*64 {
+		return false
+	}
+	masks := padMasks(buf[:], g.W, wp, g.PL)
+	for c := c0; c < c1; c++ {
+		padPlaneAVX512(&xp[c*hp*wp], &x[c*g.H*g.W], g.H, g.W, r0, r1, wp, g.PT, g.PL, &masks[0], len(masks)/2)
+	}
+	return true
+}

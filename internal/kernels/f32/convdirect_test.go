@@ -1,0 +1,111 @@
+package f32
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/ops/ref"
+)
+
+// TestConvDirectMatchesReference runs ConvDirect over every generated window/stride, every block
+// width (16..64 channels, and a last block narrower than the others), pixel runs of every length
+// (plane widths 1..13 and 56) and channel counts on both sides of a 16-channel pass, in bands, and
+// compares with ref.Conv: bias, ReLU-style clamp, and the scatter into NCHW with guards around it.
+func TestConvDirectMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	type tc struct {
+		c, h, w, k, s, p, m int
+	}
+	cases := []tc{
+		{3, 9, 7, 3, 1, 1, 16}, {16, 5, 5, 3, 1, 1, 32}, {17, 13, 11, 3, 1, 1, 48}, {40, 7, 7, 3, 1, 1, 80},
+		{33, 14, 14, 3, 1, 1, 64}, {20, 4, 56, 3, 1, 1, 16}, {5, 1, 1, 3, 1, 1, 16}, {8, 6, 13, 3, 1, 0, 128},
+		{3, 17, 19, 3, 2, 1, 32}, {24, 14, 14, 3, 2, 1, 64}, {9, 8, 8, 3, 2, 1, 144}, {50, 15, 15, 3, 2, 0, 16},
+		{4, 8, 8, 3, 2, 0, 16}, {2, 40, 3, 3, 2, 3, 32}, {7, 9, 9, 3, 1, 4, 16},
+	}
+	for _, c := range cases {
+		g := withOut(ConvGeom{C: c.c, H: c.h, W: c.w, KH: c.k, KW: c.k, SH: c.s, SW: c.s, PT: c.p, PL: c.p, DH: 1, DW: 1})
+		if !ConvDirectSupported(&g, c.m) {
+			if dwPlaneRung() {
+				t.Fatalf("%+v m%d: not supported on the AVX-512 rung", g, c.m)
+			}
+			continue
+		}
+		for _, clamp := range []bool{false, true} {
+			for _, threads := range []int{1, 2, 5} {
+				t.Run(fmt.Sprintf("c%d_%dx%d_k%ds%dp%d_m%d_clamp%v_t%d", c.c, c.h, c.w, c.k, c.s, c.p, c.m, clamp, threads), func(t *testing.T) {
+					x := randSlice(r, g.C*g.H*g.W)
+					w := randSlice(r, c.m*g.K())
+					var bias []float32
+					if clamp {
+						bias = randSlice(r, c.m)
+					}
+					want, _ := ref.Conv(x, [4]int{1, g.C, g.H, g.W}, w, [4]int{c.m, g.C, g.KH, g.KW}, bias,
+						ref.Conv2D{Strides: [2]int{g.SH, g.SW}, Dilations: [2]int{1, 1}, Pads: [4]int{g.PT, g.PL, g.PT, g.PL}})
+					hp, wpw := ConvDirectPadded(&g)
+					xp := guarded(r, g.C*hp*wpw)
+					PadPlanes(xp, x, &g, 0, g.C, 0, hp/2)
+					PadPlanes(xp, x, &g, 0, g.C, hp/2, hp)
+					checkGuard(t, "padded input", xp)
+					wp := guarded(r, ConvDirectPackedLen(c.m, &g))
+					PackConvDirect(wp, w, c.m, &g)
+					checkGuard(t, "packed W", wp)
+					y := guarded(r, c.m*g.OH*g.OW)
+					tile := guarded(r, ConvDirectTileLen(&g, c.m, threads))
+					bands, rows := ConvDirectBands(&g, c.m, threads)
+					for o0 := 0; o0 < c.m; o0 += ConvDirectBlock {
+						for b := 0; b < bands; b++ {
+							ConvDirect(&g, xp, wp, y, bias, o0, min(ConvDirectBlock, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, tile)
+						}
+					}
+					checkGuard(t, "Y", y)
+					checkGuard(t, "tile", tile)
+					for i := range want {
+						if clamp {
+							want[i] = min(max(want[i], 0), 0.5)
+						}
+						if d := float64(y[i] - want[i]); math.Abs(d) > 1e-4*(1+math.Abs(float64(want[i]))) {
+							t.Fatalf("element %d = %v, want %v", i, y[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkConvDirect times ConvDirect over ResNet-50's 3×3 shapes on one thread (padding
+// included; GFLOP/s of the direct convolution, %peak as timeBest).
+func BenchmarkConvDirect(b *testing.B) {
+	for _, c := range []struct{ c, h, k, s, p, m int }{
+		{64, 56, 3, 1, 1, 64}, {128, 28, 3, 1, 1, 128}, {256, 14, 3, 1, 1, 256}, {512, 7, 3, 1, 1, 512},
+		{128, 56, 3, 2, 1, 128}, {256, 28, 3, 2, 1, 256}, {512, 14, 3, 2, 1, 512},
+	} {
+		g := withOut(ConvGeom{C: c.c, H: c.h, W: c.h, KH: c.k, KW: c.k, SH: c.s, SW: c.s, PT: c.p, PL: c.p, DH: 1, DW: 1})
+		if !ConvDirectSupported(&g, c.m) {
+			b.Skip("no direct kernels here")
+		}
+		b.Run(fmt.Sprintf("c%d_%dx%d_k%ds%d_m%d", c.c, c.h, c.h, c.k, c.s, c.m), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x := randSlice(r, g.C*g.H*g.W)
+			w := randSlice(r, c.m*g.K())
+			bias := randSlice(r, c.m)
+			hp, wpw := ConvDirectPadded(&g)
+			xp := make([]float32, g.C*hp*wpw)
+			wp := make([]float32, ConvDirectPackedLen(c.m, &g))
+			PackConvDirect(wp, w, c.m, &g)
+			y := make([]float32, c.m*g.OH*g.OW)
+			tile := make([]float32, ConvDirectTileLen(&g, c.m, 1))
+			bands, rows := ConvDirectBands(&g, c.m, 1)
+			timeBest(b, 2*float64(c.m*g.OH*g.OW*g.K()), func() {
+				PadPlanes(xp, x, &g, 0, g.C, 0, hp)
+				for o0 := 0; o0 < c.m; o0 += ConvDirectBlock {
+					for bd := 0; bd < bands; bd++ {
+						ConvDirect(&g, xp, wp, y, bias, o0, min(ConvDirectBlock, c.m-o0), bd*rows, min(g.OH, (bd+1)*rows), true, 0, float32(math.Inf(1)), tile)
+					}
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package ops
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
+	"github.com/wanwu-ai/wanwu/internal/parallel"
+	"github.com/wanwu-ai/wanwu/ops/ref"
+	"github.com/wanwu-ai/wanwu/tensor"
+)
+
+// TestConvDirectSchedule: convolutions the direct schedule takes (3×3, stride 1 or 2, output channels
+// per group a multiple of 16, small planes) against the reference, serial and on 2 and 3 threads:
+// several 64-channel blocks and a narrower last one, groups, a batch of two, asymmetric pads, bias,
+// Relu and Clip, and units cut band-major and block-major. A fused residual, another activation or
+// a large plane must stay on the GEMM path.
+func TestConvDirectSchedule(t *testing.T) {
+	prev := runtime.GOMAXPROCS(3) // the compiled slot count (the CI machine may have one core)
+	defer runtime.GOMAXPROCS(prev)
+	cases := []struct {
+		cc     convCase
+		direct bool
+	}{
+		{convCase{n: 1, c: 40, h: 14, w: 14, m: 144, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"}, true},
+		{convCase{n: 2, c: 64, h: 7, w: 7, m: 64, kh: 3, kw: 3, group: 2, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, act: "Clip"}, true},
+		{convCase{n: 1, c: 16, h: 15, w: 13, m: 16, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{0, 1, 2, 1}, bias: true}, true},
+		{convCase{n: 1, c: 3, h: 8, w: 30, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 0, 1, 2}, bias: true, act: "Relu"}, true},
+		{convCase{n: 1, c: 8, h: 14, w: 14, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, act: "HardSwish"}, false},
+		{convCase{n: 1, c: 8, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true}, false},
+		{convCase{n: 1, c: 8, h: 14, w: 14, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}}, false},
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	pools := []*parallel.Pool{nil, parallel.NewPool(2), parallel.NewPool(3)}
+	defer func() {
+		for _, p := range pools[1:] {
+			p.Close()
+		}
+	}()
+	for _, tc := range cases {
+		cc := tc.cc
+		t.Run(cc.String(), func(t *testing.T) {
+			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
+			w := randTensor(r, cc.m, cc.c/cc.group, cc.kh, cc.kw)
+			var b *tensor.Tensor
+			var bias []float32
+			if cc.bias {
+				b = randTensor(r, cc.m)
+				bias = b.F32()
+			}
+			want, ws := ref.Conv(x.F32(), [4]int{cc.n, cc.c, cc.h, cc.w}, w.F32(), [4]int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, bias,
+				ref.Conv2D{Group: cc.group, Strides: cc.stride, Dilations: cc.dil, Pads: cc.pads})
+			var act Activation
+			if cc.act != "" {
+				act = Activation{Kind: actKind(cc.act), Min: -0.25, Max: 0.5}
+			}
+			act.Apply(want)
+			z := randTensor(r, ws[0], ws[1], ws[2], ws[3])
+			wantZ := append([]float32(nil), want...)
+			for j := range wantZ {
+				wantZ[j] += z.F32()[j]
+			}
+			for _, withZ := range []bool{false, true} {
+				n := &graph.Node{Name: "conv", Op: "Conv"}
+				n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
+				n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
+				n.SetInt("group", int64(cc.group))
+				if cc.act != "" {
+					SetActivation(n, act)
+				}
+				ins, isConst, exp := []*tensor.Tensor{x, w, b}, []bool{false, true, true}, want
+				if withZ {
+					if cc.act != "" {
+						continue // the residual is added before the activation; wantZ adds it after
+					}
+					ins, isConst, exp = append(ins, z), append(isConst, false), wantZ
+				}
+				for _, p := range pools {
+					got := runOpWith(t, n, ins, isConst, p, &CompileOptions{})
+					closeSlices(t, "Conv", got[0].F32(), exp, 2e-4)
+				}
+				k, err := LookupNode(n).CompileWith(n, CompileOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ck := k.(*convKernel)
+				wantDirect := tc.direct && !withZ && f32.ConvDirectSupported(&ck.geom, ck.mg)
+				if (ck.dc != nil) != wantDirect {
+					t.Fatalf("direct schedule %v, want %v", ck.dc != nil, wantDirect)
+				}
+			}
+		})
+	}
+}
