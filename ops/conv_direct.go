@@ -25,6 +25,7 @@ type directState struct {
 	glen    int
 	hp, wp  int // padded plane
 	padLen  int // floats of the padded input (all groups)
+	inPlace bool // the kernels read X as it is (f32.ConvDirectInPlace): no padded copy
 	tileLen int // floats of one slot's partial sums
 	blocks  int // 64-channel blocks per group
 	bands   int
@@ -71,12 +72,15 @@ func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 	g := &k.geom
 	d := &directState{glen: f32.ConvDirectPackedLen(k.mg, g)}
 	d.hp, d.wp = f32.ConvDirectPadded(g)
-	d.padLen = k.cin * d.hp * d.wp
+	d.inPlace = f32.ConvDirectInPlace(g)
+	if !d.inPlace {
+		d.padLen = k.cin * d.hp * d.wp
+	}
 	k.slots = runtime.GOMAXPROCS(0)
 	d.bands, d.rows = f32.ConvDirectBands(g, k.mg, k.slots)
 	d.tileLen = f32.ConvDirectTileLen(g, k.mg, k.slots)
 	d.blocks = (k.mg + f32.ConvDirectBlock - 1) / f32.ConvDirectBlock
-	d.bandMajor = d.padLen > d.glen*k.groups
+	d.bandMajor = k.cin*d.hp*d.wp > d.glen*k.groups
 	d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackConvDirect g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
 		4*k.groups*d.glen, func(dst []byte) {
 			p, wd := bytesAsF32(dst), w.F32()
@@ -97,9 +101,11 @@ func (k *convKernel) runDirect(ctx *Ctx, scratch []float32) {
 	d.units = k.groups * d.blocks * d.bands
 	threads := max(ctx.Pool.Threads(), 1)
 	for d.image = 0; d.image < k.batch; d.image++ {
-		d.phase = 0
-		d.parts = min(threads, k.slots, d.hp)
-		ctx.Pool.ForThreads(d.parts, k)
+		if !d.inPlace {
+			d.phase = 0
+			d.parts = min(threads, k.slots, d.hp)
+			ctx.Pool.ForThreads(d.parts, k)
+		}
 		d.phase = 1
 		d.parts = min(threads, k.slots, d.units)
 		ctx.Pool.ForThreads(d.parts, k)
@@ -120,7 +126,10 @@ func (k *convKernel) doDirect(lo, hi int) {
 	}
 	clamp, lo32, hi32 := k.act.ClampBounds()
 	ohw := g.OH * g.OW
-	plane := d.hp * d.wp
+	src, plane := d.xp, d.hp*d.wp
+	if d.inPlace {
+		src, plane = x, hw
+	}
 	for s := lo; s < hi; s++ {
 		tile := d.tiles[s*d.tileLen : (s+1)*d.tileLen]
 		for u := s * d.units / d.parts; u < (s+1)*d.units/d.parts; u++ {
@@ -135,7 +144,7 @@ func (k *convKernel) doDirect(lo, hi int) {
 				bias = k.bias[gi*k.mg : (gi+1)*k.mg]
 			}
 			y := k.y[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
-			f32.ConvDirect(g, d.xp[gi*g.C*plane:(gi+1)*g.C*plane], d.w[gi*d.glen:(gi+1)*d.glen], y, bias,
+			f32.ConvDirect(g, src[gi*g.C*plane:(gi+1)*g.C*plane], d.w[gi*d.glen:(gi+1)*d.glen], y, bias,
 				o0, min(f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows), clamp, lo32, hi32, tile)
 		}
 	}

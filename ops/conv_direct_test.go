@@ -14,7 +14,8 @@ import (
 
 // TestConvDirectSchedule: convolutions the direct schedule takes (3×3, stride 1 or 2, output channels
 // per group a multiple of 16, small planes) against the reference, serial and on 2 and 3 threads:
-// several 64-channel blocks and a narrower last one, groups, a batch of two, asymmetric pads, bias,
+// several 64-channel blocks and a narrower last one, groups, batches of two, asymmetric pads and
+// none (the input read in place), bias,
 // Relu and Clip, and units cut band-major and block-major. A fused residual, another activation or
 // a large plane must stay on the GEMM path.
 func TestConvDirectSchedule(t *testing.T) {
@@ -28,6 +29,7 @@ func TestConvDirectSchedule(t *testing.T) {
 		{convCase{n: 2, c: 64, h: 7, w: 7, m: 64, kh: 3, kw: 3, group: 2, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, act: "Clip"}, true},
 		{convCase{n: 1, c: 16, h: 15, w: 13, m: 16, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{0, 1, 2, 1}, bias: true}, true},
 		{convCase{n: 1, c: 3, h: 8, w: 30, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 0, 1, 2}, bias: true, act: "Relu"}, true},
+		{convCase{n: 2, c: 16, h: 15, w: 16, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, bias: true}, true}, // read in place
 		{convCase{n: 1, c: 8, h: 14, w: 14, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, act: "HardSwish"}, false},
 		{convCase{n: 1, c: 8, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true}, false},
 		{convCase{n: 1, c: 8, h: 14, w: 14, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}}, false},

@@ -8,7 +8,7 @@ import (
 // convDirect writes the direct-convolution micro-kernel for a kw-wide window at stride s, nf blocks of
 // 16 output channels by np output pixels of one row:
 //
-//	func name(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+//	func name(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 //
 // For each of cb input channels (planes `plane` floats apart) and kh window rows (ldIn floats apart),
 // and each of the kw taps: T[f][p] += w[f] * in[kx + p*s], where w runs on through the packed weights,
@@ -41,7 +41,7 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 		}
 		return fmt.Sprintf("%d(R11)(R13*1)", 64*q)
 	}
-	fmt.Fprintf(w, "// func %s(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)\n", name)
+	fmt.Fprintf(w, "// func %s(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)\n", name)
 	fmt.Fprintf(w, "// Requires: AVX512F\n")
 	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-112\n", name)
 	// Registers: SI the input channel's first window row, BX the current window row, DI the weights,
@@ -151,8 +151,10 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 }
 
 // convDirectShapes are the windows and strides convDirect is generated for: ResNet's 3×3 layers
-// (stride 1 and the stride-2 downsampling ones). A 7×7 stride-2 stem measured no faster than its GEMM
-// (three input channels: the scatter into Y is a fifth of each call).
+// (stride 1 and the stride-2 downsampling ones). Measured and left to the GEMM: a 7×7 stride-2 stem
+// (three input channels: the scatter into Y is a fifth of each call) and 1×1 layers on 7×7 and 14×14
+// planes (0.96-1.45 of the GEMM's time on one thread, up to 1.9 on two: W streams from DRAM either
+// way, and the GEMM has its split-K and shared-B schedules).
 var convDirectShapes = []struct{ kw, s int }{{3, 1}, {3, 2}}
 
 // convDirectMaxNF and convDirectMaxNP bound the register tile: nf·np accumulators ≤ 24, nf filter
@@ -217,7 +219,7 @@ package f32
 	for _, sh := range convDirectShapes {
 		for nf := 1; nf <= convDirectMaxNF; nf++ {
 			for np := 1; np <= convDirectMaxNP; np++ {
-				fmt.Fprintf(w, "\n//go:noescape\nfunc convDirect%dx%ds%dF%dP%dAVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)\n",
+				fmt.Fprintf(w, "\n//go:noescape\nfunc convDirect%dx%ds%dF%dP%dAVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)\n",
 					sh.kw, sh.kw, sh.s, nf, np)
 			}
 		}

@@ -10,10 +10,10 @@ package f32
 // ConvDirectBlock is the number of output channels one kernel call covers at most (four vectors).
 const ConvDirectBlock = 64
 
-// convDirectChannels is how many input channels one pass accumulates before the partial sums go
-// back to the tile: 16 channels of 3×3 weights for 64 outputs are 36 KiB, which stay in L1 while
-// the pass walks the rows of its band.
-const convDirectChannels = 16
+// convDirectPassTaps is how many (input channel, tap) pairs one pass accumulates before the partial
+// sums go back to the tile: 16 channels of 3×3 weights for 64 outputs are 36 KiB, which stay in L1
+// while the pass walks the rows of its band.
+const convDirectPassTaps = 144
 
 // convDirectBandPixels bounds the output pixels of one band (a unit of work): its partial sums,
 // 64 channels by 256 pixels, are 64 KiB.
@@ -45,6 +45,22 @@ func PackConvDirect(dst, w []float32, m int, g *ConvGeom) {
 // pixel lies inside it.
 func ConvDirectPadded(g *ConvGeom) (hp, wp int) {
 	return (g.OH-1)*g.SH + g.KH, (g.OW-1)*g.SW + g.KW
+}
+
+// ConvDirectInPlace reports whether ConvDirect reads the input as it is (no padding, every window
+// inside the plane) rather than a PadPlanes copy.
+func ConvDirectInPlace(g *ConvGeom) bool {
+	hp, wp := ConvDirectPadded(g)
+	return g.PT == 0 && g.PL == 0 && hp <= g.H && wp <= g.W
+}
+
+// convDirectSource is the row and plane stride of what ConvDirect reads.
+func convDirectSource(g *ConvGeom) (ld, plane int) {
+	if ConvDirectInPlace(g) {
+		return g.W, g.H * g.W
+	}
+	hp, wp := ConvDirectPadded(g)
+	return wp, hp * wp
 }
 
 // PadPlanes copies rows [r0, r1) of the padded planes [c0, c1) from x (NCHW, one image's planes of
@@ -127,7 +143,7 @@ func ConvDirectTileLen(g *ConvGeom, m, threads int) int {
 
 // ConvDirect computes output channels [o0, o0+nb) (nb ≤ 64, a multiple of 16; o0 a multiple of 64)
 // over output rows [y0, y1) of one image and group: y holds the group's m output planes (NCHW), xp
-// its padded input planes (PadPlanes), wp its packed weights (PackConvDirect), bias nil or m values,
+// its input planes (ConvDirectInPlace) or else their padded copy (PadPlanes), wp its packed weights (PackConvDirect), bias nil or m values,
 // and the result is clamped to [lo, hi] when clamp is set. t is scratch of ConvDirectTileLen floats.
 func ConvDirect(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, t []float32) {
 	convDirectRun(g, xp, wp, y, bias, o0, nb, y0, y1, clamp, lo, hi, t)

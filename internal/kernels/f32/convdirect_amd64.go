@@ -4,7 +4,7 @@ package f32
 
 import "unsafe"
 
-type convDirectFunc func(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+type convDirectFunc func(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 // convDirectShape is the kernel table's index for g, or -1.
 func convDirectShape(g *ConvGeom) int {
@@ -27,8 +27,7 @@ func ConvDirectSupported(g *ConvGeom, m int) bool {
 
 func convDirectRun(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, t []float32) {
 	si := convDirectShape(g)
-	hp, wpw := ConvDirectPadded(g)
-	plane := hp * wpw
+	ld, plane := convDirectSource(g)
 	taps := g.KH * g.KW
 	ohw := g.OH * g.OW
 	nf := nb / 16
@@ -53,8 +52,8 @@ func convDirectRun(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, c
 	}
 	ldT := 16 * npix
 	nchunks := (g.OW + convDirectMaxNP - 1) / convDirectMaxNP
-	cstep := convDirectChannels
-	if g.C <= 2*convDirectChannels {
+	cstep := max(1, convDirectPassTaps/taps)
+	if g.C <= 2*cstep {
 		cstep = g.C
 	}
 	for c0 := 0; c0 < g.C; c0 += cstep {
@@ -67,17 +66,23 @@ func convDirectRun(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, c
 			flags |= flagsLast
 		}
 		wc := unsafe.Pointer(&wblk[c0*taps*nb])
-		// Call i of this pass prefetches taps lines of the weights after the pass (the next pass's, or
-		// the next block's after the last), so they are in cache before their first call.
-		pf := unsafe.Add(wc, 4*cb*taps*nb)
+		// Each call prefetches cb·taps lines from pf: the first calls of a pass walk the weights after
+		// it (the next pass's, or the next block's after the last), so they are in cache before their
+		// first call; once those are covered, pf points at this pass's own (L1 hits), so the
+		// prefetches never run further ahead and evict what the pass is using.
+		pass := 4 * cb * taps * nb
+		// (An address for PREFETCHT0 only, which never faults: it may lie past the weights.)
+		pf, pfStep, pfEnd := uintptr(wc)+uintptr(pass), uintptr(64*cb*taps), uintptr(wc)+uintptr(2*pass)
 		for oy := y0; oy < y1; oy++ {
-			inRow := c0*plane + oy*g.SH*wpw
+			inRow := c0*plane + oy*g.SH*ld
 			for i := 0; i < nchunks; i++ {
 				x0, np := convDirectChunk(g.OW, convDirectMaxNP, i)
 				kerns[np-1]((*float32)(unsafe.Pointer(&xp[inRow+x0*g.SW])), (*float32)(wc),
 					&t[((oy-y0)*g.OW+x0)*16], &y[o0*ohw+oy*g.OW+x0],
-					wpw, plane, cb, g.KH, ldT, ohw, bp, flags, lo, hi, (*float32)(pf))
-				pf = unsafe.Add(pf, 64*taps)
+					ld, plane, cb, g.KH, ldT, ohw, bp, flags, lo, hi, pf)
+				if pf += pfStep; pf >= pfEnd {
+					pf = uintptr(wc)
+				}
 			}
 		}
 	}

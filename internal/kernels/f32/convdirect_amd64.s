@@ -85,7 +85,7 @@ padPlaneAVX512_done:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F1P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -160,7 +160,7 @@ convDirect3x3s1F1P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F1P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -249,7 +249,7 @@ convDirect3x3s1F1P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F1P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -352,7 +352,7 @@ convDirect3x3s1F1P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F1P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -469,7 +469,7 @@ convDirect3x3s1F1P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F1P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -600,7 +600,7 @@ convDirect3x3s1F1P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F1P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -745,7 +745,7 @@ convDirect3x3s1F1P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F2P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -836,7 +836,7 @@ convDirect3x3s1F2P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F2P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -952,7 +952,7 @@ convDirect3x3s1F2P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F2P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -1093,7 +1093,7 @@ convDirect3x3s1F2P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F2P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -1259,7 +1259,7 @@ convDirect3x3s1F2P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F2P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -1450,7 +1450,7 @@ convDirect3x3s1F2P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F2P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -1666,7 +1666,7 @@ convDirect3x3s1F2P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F3P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -1773,7 +1773,7 @@ convDirect3x3s1F3P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F3P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -1916,7 +1916,7 @@ convDirect3x3s1F3P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F3P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -2095,7 +2095,7 @@ convDirect3x3s1F3P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F3P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -2310,7 +2310,7 @@ convDirect3x3s1F3P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F3P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -2561,7 +2561,7 @@ convDirect3x3s1F3P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F3P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -2848,7 +2848,7 @@ convDirect3x3s1F3P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F4P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -2971,7 +2971,7 @@ convDirect3x3s1F4P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F4P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -3141,7 +3141,7 @@ convDirect3x3s1F4P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F4P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -3358,7 +3358,7 @@ convDirect3x3s1F4P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F4P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -3622,7 +3622,7 @@ convDirect3x3s1F4P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F4P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -3933,7 +3933,7 @@ convDirect3x3s1F4P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s1F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s1F4P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4291,7 +4291,7 @@ convDirect3x3s1F4P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F1P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4366,7 +4366,7 @@ convDirect3x3s2F1P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F1P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4455,7 +4455,7 @@ convDirect3x3s2F1P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F1P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4558,7 +4558,7 @@ convDirect3x3s2F1P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F1P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4675,7 +4675,7 @@ convDirect3x3s2F1P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F1P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4806,7 +4806,7 @@ convDirect3x3s2F1P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F1P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -4951,7 +4951,7 @@ convDirect3x3s2F1P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F2P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5042,7 +5042,7 @@ convDirect3x3s2F2P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F2P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5158,7 +5158,7 @@ convDirect3x3s2F2P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F2P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5299,7 +5299,7 @@ convDirect3x3s2F2P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F2P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5465,7 +5465,7 @@ convDirect3x3s2F2P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F2P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5656,7 +5656,7 @@ convDirect3x3s2F2P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F2P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5872,7 +5872,7 @@ convDirect3x3s2F2P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F3P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -5979,7 +5979,7 @@ convDirect3x3s2F3P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F3P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -6122,7 +6122,7 @@ convDirect3x3s2F3P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F3P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -6301,7 +6301,7 @@ convDirect3x3s2F3P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F3P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -6516,7 +6516,7 @@ convDirect3x3s2F3P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F3P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -6767,7 +6767,7 @@ convDirect3x3s2F3P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F3P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -7054,7 +7054,7 @@ convDirect3x3s2F3P6AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F4P1AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -7177,7 +7177,7 @@ convDirect3x3s2F4P1AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F4P2AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -7347,7 +7347,7 @@ convDirect3x3s2F4P2AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F4P3AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -7564,7 +7564,7 @@ convDirect3x3s2F4P3AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F4P4AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -7828,7 +7828,7 @@ convDirect3x3s2F4P4AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F4P5AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
@@ -8139,7 +8139,7 @@ convDirect3x3s2F4P5AVX512_final:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s2F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf *float32)
+// func convDirect3x3s2F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
 TEXT ·convDirect3x3s2F4P6AVX512(SB), NOSPLIT, $0-112
 	MOVQ in+0(FP), SI
