@@ -23,11 +23,11 @@ var convDirectMode = os.Getenv("WANWU_CONV_DIRECT")
 type directState struct {
 	w       []float32 // packed per group (f32.PackConvDirect), ConvDirectPackedLen floats each
 	glen    int
-	hp, wp  int // padded plane
-	padLen  int // floats of the padded input (all groups)
+	hp, wp  int  // padded plane
+	padLen  int  // floats of the padded input (all groups)
 	inPlace bool // the kernels read X as it is (f32.ConvDirectInPlace): no padded copy
-	tileLen int // floats of one slot's partial sums
-	blocks  int // 64-channel blocks per group
+	tileLen int  // floats of one slot's partial sums
+	blocks  int  // 64-channel blocks per group
 	bands   int
 	rows    int // output rows per band
 	// bandMajor orders the units band by band (a thread takes rows of every block: it reads all the
