@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/wanwu-ai/wanwu/graph"
+	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -12,13 +13,12 @@ import (
 // shifted-window masks use Mod; PRelu appears in many user classifiers.
 
 // Hand-written f32 rows for the hot ops: the generic rowOf calls f through a function value per element.
+// Sums and products of whole rows and products by a broadcast value (ResNeSt's attention weights on
+// its radix splits, a gate per channel) run the vector kernels.
 func addF32(d, x, y []float32) {
 	switch {
 	case len(x) == len(d) && len(y) == len(d):
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] + y[i]
-		}
+		f32.Add(d, x, y)
 	case len(x) == len(d):
 		v := y[0]
 		x = x[:len(d)]
@@ -69,22 +69,11 @@ func subF32(d, x, y []float32) {
 func mulF32(d, x, y []float32) {
 	switch {
 	case len(x) == len(d) && len(y) == len(d):
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] * y[i]
-		}
+		f32.Mul(d, x, y)
 	case len(x) == len(d):
-		v := y[0]
-		x = x[:len(d)]
-		for i := range d {
-			d[i] = x[i] * v
-		}
+		f32.Scale(d, x, y[0])
 	case len(y) == len(d):
-		v := x[0]
-		y = y[:len(d)]
-		for i := range d {
-			d[i] = v * y[i]
-		}
+		f32.Scale(d, y, x[0])
 	default:
 		v := x[0] * y[0]
 		for i := range d {

@@ -67,7 +67,9 @@ var files = []struct {
 		}
 	}},
 	{"vec_amd64.s", func(w *bytes.Buffer) {
-		vecAdd(w, "addAVX512", "Z", 16, "AVX512F")
+		vecBinary(w, "addAVX512", "VADDPS", "Z", 16, "AVX512F")
+		vecBinary(w, "mulAVX512", "VMULPS", "Z", 16, "AVX512F")
+		vecScale(w, "scaleAVX512", "Z", 16, "AVX512F")
 	}},
 	{"dwplane_amd64.s", func(w *bytes.Buffer) {
 		lanes(w)

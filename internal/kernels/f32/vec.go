@@ -31,3 +31,19 @@ func addGeneric(dst, a, b []float32) {
 		dst[i] = a[i] + b[i]
 	}
 }
+
+// mulGeneric is Mul's portable loop (and the tail of the vector one).
+func mulGeneric(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// scaleGeneric is Scale's portable loop (and the tail of the vector one).
+func scaleGeneric(dst, a []float32, s float32) {
+	a = a[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] * s
+	}
+}
