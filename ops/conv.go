@@ -12,11 +12,14 @@ import (
 
 // Conv: ONNX Conv (1-D and 2-D spatial), with an optional fourth input Z of Y's shape that is added
 // before the activation (Y = act(conv(X, W) + B + Z): a residual Add folded in by
-// passes.FuseConvAdd), in four strategies chosen at Compile:
+// passes.FuseConvAdd), in five strategies chosen at Compile:
 //   - depthwise (each group reads one input channel): one AVX-512 kernel call per output plane that
 //     reads the input in place under lane masks (f32.DepthwisePlan), elsewhere row kernels over
 //     zero-padded strips of input rows (f32.DepthwisePadded);
-//   - stride-1 3×3 convolutions large enough to pay: Winograd F(2×2, 3×3) (conv_winograd.go);
+//   - stride-1 3×3 convolutions large enough to pay, when Winograd is asked for: F(2×2, 3×3)
+//     (conv_winograd.go);
+//   - 3×3 convolutions (stride 1 or 2) with output channels in blocks of 16, constant W and no
+//     residual, on the AVX-512 rung: direct, output channels on the vector lanes (conv_direct.go);
 //   - otherwise GEMM per group, W packed once (in Compile when W is constant, else into scratch at Run)
 //     times an im2col matrix that is never materialised whole: each output tile of at most
 //     convTileCols pixels is packed straight from the input, KC rows at a time, into a per-thread slot

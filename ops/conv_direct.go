@@ -9,11 +9,10 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// The direct schedule (f32.ConvDirect): 3×3 convolutions (stride 1 or 2) on small output planes whose
-// output channels come in blocks of 16 run with the channels on the vector lanes, reading a zero-padded copy of the input,
-// instead of a GEMM over packed im2col tiles. Per image, the threads first pad the input planes
-// together, then each takes a contiguous run of (group, 64-channel block, band of rows) units, so a
-// thread reads only its blocks' weights.
+// The direct schedule (f32.ConvDirect): 3×3 convolutions (stride 1 or 2) whose output channels come in
+// blocks of 16 run with the channels on the vector lanes instead of a GEMM
+// over packed im2col tiles. Per image, each thread takes a contiguous run of (group, 64-channel block,
+// band of rows) units, padding the input rows of a band into its own scratch as it goes.
 
 // convDirectMode overrides the rule for measurements: WANWU_CONV_DIRECT=off keeps every convolution
 // on the GEMM path, =on sends every one the kernels cover to the direct path.
@@ -23,11 +22,8 @@ var convDirectMode = os.Getenv("WANWU_CONV_DIRECT")
 type directState struct {
 	w       []float32 // packed per group (f32.PackConvDirect), ConvDirectPackedLen floats each
 	glen    int
-	hp, wp  int  // padded plane
-	padLen  int  // floats of the padded input (all groups)
-	inPlace bool // the kernels read X as it is (f32.ConvDirectInPlace): no padded copy
-	tileLen int  // floats of one slot's partial sums
-	blocks  int  // 64-channel blocks per group
+	slotLen int // floats of one slot's scratch (f32.ConvDirectScratchLen)
+	blocks  int // 64-channel blocks per group
 	bands   int
 	rows    int // output rows per band
 	// bandMajor orders the units band by band (a thread takes rows of every block: it reads all the
@@ -36,33 +32,24 @@ type directState struct {
 	bandMajor bool
 
 	// Run state.
-	phase int // 0: padding, 1: convolving
-	xp    []float32
-	tiles []float32
+	slots []float32
 	image int
 	units int
 	parts int
 }
 
-// convDirectMaxPixels is the largest output plane the direct schedule takes. Measured per layer against
-// the GEMM path (ResNet-50 shapes, min of 30 alternating runs, 1 / 2 threads): 256@14×14 0.89 / 0.83,
-// 512@7×7 0.86 / 0.93, stride 2 to 14×14 0.88 / 0.92 and to 7×7 0.84 / 0.98 of the GEMM's time, where
-// the GEMM's pixel lanes go part empty (196 = 6·32 + 4, 49 = 32 + 17); on larger planes the GEMM
-// fills its lanes and the two tie at one thread (64@56×56 1.00, 128@28×28 1.00, stride 2 to 28×28
-// 0.96) while the direct path loses at two (1.00, 1.07, 1.03): its padded copy of the input is
-// larger than the GEMM's tiles.
-const convDirectMaxPixels = 256
-
-// useConvDirect reports whether k (constant f32 W, no residual) runs the direct schedule.
+// useConvDirect reports whether k (constant f32 W, no residual) runs the direct schedule: wherever the
+// kernels cover it. BenchmarkConvDirectVsGEMM (min of 40 runs alternating in one process, direct /
+// GEMM time, 1 / 2 threads): ResNet-50's 3×3 layers 64@56×56 0.94 / 0.86-0.90, 128@28×28 0.98 /
+// 0.94-1.05, 256@14×14 0.91 / 0.85, 512@7×7 0.80 / 0.91, stride 2 to 28×28 0.93 / 0.94, to 14×14
+// 0.89 / 0.87, to 7×7 0.81 / 0.94; MobileNetV2's stem (3 channels, stride 2, 224×224) 0.88 / 0.73;
+// ResNeSt's deep stem 1.04 / 0.89, 64@112×112 0.97 / 0.86, its radix-2 grouped 3×3 at 56×56 0.94 / 0.94.
 func useConvDirect(k *convKernel) bool {
 	if convDirectMode == "off" || k.depthwise || k.residual {
 		return false
 	}
 	if clamp, _, _ := k.act.ClampBounds(); !clamp && k.act.Kind != ActNone {
 		return false // the kernel's epilogue only clamps
-	}
-	if convDirectMode != "on" && k.geom.OH*k.geom.OW > convDirectMaxPixels {
-		return false
 	}
 	return f32.ConvDirectSupported(&k.geom, k.mg)
 }
@@ -71,16 +58,12 @@ func useConvDirect(k *convKernel) bool {
 func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 	g := &k.geom
 	d := &directState{glen: f32.ConvDirectPackedLen(k.mg, g)}
-	d.hp, d.wp = f32.ConvDirectPadded(g)
-	d.inPlace = f32.ConvDirectInPlace(g)
-	if !d.inPlace {
-		d.padLen = k.cin * d.hp * d.wp
-	}
 	k.slots = runtime.GOMAXPROCS(0)
 	d.bands, d.rows = f32.ConvDirectBands(g, k.mg, k.slots)
-	d.tileLen = f32.ConvDirectTileLen(g, k.mg, k.slots)
+	d.slotLen = f32.ConvDirectScratchLen(g, k.mg, k.slots)
 	d.blocks = (k.mg + f32.ConvDirectBlock - 1) / f32.ConvDirectBlock
-	d.bandMajor = k.cin*d.hp*d.wp > d.glen*k.groups
+	hp, wp := f32.ConvDirectPadded(g)
+	d.bandMajor = k.cin*hp*wp > d.glen*k.groups
 	d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackConvDirect g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
 		4*k.groups*d.glen, func(dst []byte) {
 			p, wd := bytesAsF32(dst), w.F32()
@@ -91,61 +74,60 @@ func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 	k.dc = d
 }
 
-func (k *convKernel) directScratch() int { return k.dc.padLen + k.slots*k.dc.tileLen }
+func (k *convKernel) directScratch() int { return k.slots * k.dc.slotLen }
 
 // runDirect is Run under the direct schedule.
 func (k *convKernel) runDirect(ctx *Ctx, scratch []float32) {
 	d := k.dc
-	d.xp = scratch[:d.padLen]
-	d.tiles = scratch[d.padLen : d.padLen+k.slots*d.tileLen]
+	d.slots = scratch[:k.slots*d.slotLen]
 	d.units = k.groups * d.blocks * d.bands
-	threads := max(ctx.Pool.Threads(), 1)
+	d.parts = min(max(ctx.Pool.Threads(), 1), k.slots, d.units)
 	for d.image = 0; d.image < k.batch; d.image++ {
-		if !d.inPlace {
-			d.phase = 0
-			d.parts = min(threads, k.slots, d.hp)
-			ctx.Pool.ForThreads(d.parts, k)
-		}
-		d.phase = 1
-		d.parts = min(threads, k.slots, d.units)
 		ctx.Pool.ForThreads(d.parts, k)
 	}
 }
 
-// doDirect pads the input channels of parts [lo, hi) (phase 0) or convolves their units (phase 1).
+// unit is unit u's group, band of rows and 64-channel block.
+func (d *directState) unit(u int) (gi, band, blk int) {
+	gi, r := u/(d.bands*d.blocks), u%(d.bands*d.blocks)
+	if d.bandMajor {
+		return gi, r / d.blocks, r % d.blocks
+	}
+	return gi, r % d.bands, r / d.bands
+}
+
+// doDirect convolves the units of parts [lo, hi).
 func (k *convKernel) doDirect(lo, hi int) {
 	d := k.dc
 	g := &k.geom
 	hw := g.H * g.W
 	x := k.x[d.image*k.cin*hw : (d.image+1)*k.cin*hw]
-	if d.phase == 0 {
-		// Bands of padded rows: where the units are bands of one block, a thread pads about the rows
-		// it convolves. (f32.PadPlanes reads the geometry's H, W and pads, the same for every group.)
-		f32.PadPlanes(d.xp, x, g, 0, k.cin, lo*d.hp/d.parts, hi*d.hp/d.parts)
-		return
-	}
 	clamp, lo32, hi32 := k.act.ClampBounds()
 	ohw := g.OH * g.OW
-	src, plane := d.xp, d.hp*d.wp
-	if d.inPlace {
-		src, plane = x, hw
-	}
 	for s := lo; s < hi; s++ {
-		tile := d.tiles[s*d.tileLen : (s+1)*d.tileLen]
-		for u := s * d.units / d.parts; u < (s+1)*d.units/d.parts; u++ {
-			gi, r := u/(d.bands*d.blocks), u%(d.bands*d.blocks)
-			band, blk := r%d.bands, r/d.bands
-			if d.bandMajor {
-				band, blk = r/d.blocks, r%d.blocks
+		scratch := d.slots[s*d.slotLen : (s+1)*d.slotLen]
+		end := (s + 1) * d.units / d.parts
+		for u := s * d.units / d.parts; u < end; {
+			gi, band, blk := d.unit(u)
+			// Consecutive units of one band and group (band-major order, or one band) run as one call
+			// of up to ConvDirectMaxChannels channels: its blocks share each pass's padded input.
+			n := 1
+			for u+n < end && n*f32.ConvDirectBlock < f32.ConvDirectMaxChannels {
+				g2, b2, k2 := d.unit(u + n)
+				if g2 != gi || b2 != band || k2 != blk+n {
+					break
+				}
+				n++
 			}
+			u += n
 			o0 := blk * f32.ConvDirectBlock
 			var bias []float32
 			if k.bias != nil {
 				bias = k.bias[gi*k.mg : (gi+1)*k.mg]
 			}
 			y := k.y[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
-			f32.ConvDirect(g, src[gi*g.C*plane:(gi+1)*g.C*plane], d.w[gi*d.glen:(gi+1)*d.glen], y, bias,
-				o0, min(f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows), clamp, lo32, hi32, tile)
+			f32.ConvDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, bias,
+				o0, min(n*f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows), clamp, lo32, hi32, scratch)
 		}
 	}
 }

@@ -1,9 +1,12 @@
 package ops
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
@@ -16,8 +19,8 @@ import (
 // per group a multiple of 16, small planes) against the reference, serial and on 2 and 3 threads:
 // several 64-channel blocks and a narrower last one, groups, batches of two, asymmetric pads and
 // none (the input read in place), bias,
-// Relu and Clip, and units cut band-major and block-major. A fused residual, another activation or
-// a large plane must stay on the GEMM path.
+// Relu and Clip, units cut band-major and block-major, planes of one band and of many. A fused
+// residual or another activation must stay on the GEMM path.
 func TestConvDirectSchedule(t *testing.T) {
 	prev := runtime.GOMAXPROCS(3) // the compiled slot count (the CI machine may have one core)
 	defer runtime.GOMAXPROCS(prev)
@@ -31,7 +34,9 @@ func TestConvDirectSchedule(t *testing.T) {
 		{convCase{n: 1, c: 3, h: 8, w: 30, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 0, 1, 2}, bias: true, act: "Relu"}, true},
 		{convCase{n: 2, c: 16, h: 15, w: 16, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, bias: true}, true}, // read in place
 		{convCase{n: 1, c: 8, h: 14, w: 14, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, act: "HardSwish"}, false},
-		{convCase{n: 1, c: 8, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true}, false},
+		{convCase{n: 1, c: 8, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true}, true},
+		{convCase{n: 1, c: 70, h: 40, w: 57, m: 80, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"}, true},
+		{convCase{n: 1, c: 3, h: 61, w: 64, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Clip"}, true},
 		{convCase{n: 1, c: 8, h: 14, w: 14, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}}, false},
 	}
 	r := rand.New(rand.NewPCG(9, 10))
@@ -93,6 +98,81 @@ func TestConvDirectSchedule(t *testing.T) {
 					t.Fatalf("direct schedule %v, want %v", ck.dc != nil, wantDirect)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkConvDirectVsGEMM times ResNet-50's 3×3 layers (bias, Relu) on the direct schedule and on
+// the GEMM path, alternating run by run in one process, and reports each one's minimum wall time
+// (the machine is shared: the minimum of many interleaved runs is the figure that compares); with
+// -cpu 2 both run on a two-thread pool. It is what convDirectMaxPixels is set from.
+//
+//	go test -run XXX -bench ConvDirectVsGEMM -benchtime 40x -cpu 1,2 ./ops
+func BenchmarkConvDirectVsGEMM(b *testing.B) {
+	defer func(m string) { convDirectMode = m }(convDirectMode)
+	for _, cc := range []convCase{
+		{n: 1, c: 64, h: 56, w: 56, m: 64, stride: [2]int{1, 1}},
+		{n: 1, c: 128, h: 28, w: 28, m: 128, stride: [2]int{1, 1}},
+		{n: 1, c: 256, h: 14, w: 14, m: 256, stride: [2]int{1, 1}},
+		{n: 1, c: 512, h: 7, w: 7, m: 512, stride: [2]int{1, 1}},
+		{n: 1, c: 128, h: 56, w: 56, m: 128, stride: [2]int{2, 2}},
+		{n: 1, c: 256, h: 28, w: 28, m: 256, stride: [2]int{2, 2}},
+		{n: 1, c: 512, h: 14, w: 14, m: 512, stride: [2]int{2, 2}},
+		{n: 1, c: 3, h: 224, w: 224, m: 32, stride: [2]int{2, 2}},            // MobileNetV2's stem
+		{n: 1, c: 3, h: 224, w: 224, m: 64, stride: [2]int{2, 2}},            // ResNeSt's deep stem
+		{n: 1, c: 64, h: 112, w: 112, m: 64, stride: [2]int{1, 1}},           // (its second and third convs)
+		{n: 1, c: 64, h: 112, w: 112, m: 128, stride: [2]int{1, 1}},          //
+		{n: 1, c: 128, h: 56, w: 56, m: 256, stride: [2]int{1, 1}, group: 2}, // a ResNeSt radix-2 conv
+	} {
+		cc.group = max(cc.group, 1)
+		b.Run(fmt.Sprintf("c%d_%dx%d_m%d_s%d_g%d", cc.c, cc.h, cc.w, cc.m, cc.stride[0], cc.group), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
+			w := randTensor(r, cc.m, cc.c/cc.group, 3, 3)
+			bias := randTensor(r, cc.m)
+			var ks [2]Kernel
+			var ctxs [2]*Ctx
+			var y *tensor.Tensor
+			for i, mode := range []string{"on", "off"} {
+				convDirectMode = mode
+				n := &graph.Node{Name: "conv", Op: "Conv", Outputs: []*graph.Value{{Name: "y"}},
+					Inputs: []*graph.Value{{Name: "x", DType: tensor.F32, Shape: x.Shape}, {Name: "w", DType: tensor.F32, Shape: w.Shape, Const: w},
+						{Name: "b", DType: tensor.F32, Shape: bias.Shape, Const: bias}}}
+				n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
+				n.SetInts("pads", ints64(1, 1, 1, 1))
+				n.SetInt("group", int64(cc.group))
+				n.SetStr(graph.AttrActivation, "Relu")
+				if err := inferConv(n); err != nil {
+					b.Fatal(err)
+				}
+				k, err := compileConvPacked(n, nil, 0, CompileOptions{}) // Winograd off, as the runtime compiles
+				if err != nil {
+					b.Fatal(err)
+				}
+				if direct := k.(*convKernel).dc != nil; direct != (mode == "on") {
+					b.Skipf("direct schedule %v with WANWU_CONV_DIRECT=%s", direct, mode)
+				}
+				ks[i], ctxs[i] = k, &Ctx{Scratch: make([]byte, k.ScratchBytes())}
+				y = tensor.New(tensor.F32, n.Outputs[0].Shape)
+			}
+			ins, outs := []*tensor.Tensor{x, w, bias}, []*tensor.Tensor{y}
+			var pool *parallel.Pool
+			if threads := runtime.GOMAXPROCS(0); threads > 1 {
+				pool = parallel.NewPool(threads)
+				defer pool.Close()
+			}
+			best := [2]float64{math.Inf(1), math.Inf(1)}
+			for i := 0; i < max(b.N, 15); i++ {
+				for j := range ks {
+					ctxs[j].Pool = pool
+					t0 := time.Now()
+					_ = ks[j].Run(ctxs[j], ins, outs)
+					best[j] = min(best[j], time.Since(t0).Seconds())
+				}
+			}
+			b.ReportMetric(best[0]*1e3, "direct-ms")
+			b.ReportMetric(best[1]*1e3, "gemm-ms")
+			b.ReportMetric(best[0]/best[1], "direct/gemm")
 		})
 	}
 }

@@ -26,8 +26,8 @@ var tinyModels = []struct {
 }{
 	{"mobilenet_v2_tiny", 245760},
 	{"resnet50_tiny", 382976},
-	{"resnest_tiny", 245760},
-	{"resnest_tiny_bn", 245760},
+	{"resnest_tiny", 253184},
+	{"resnest_tiny_bn", 253184},
 }
 
 func TestTinyModelsMatchPyTorch(t *testing.T) {

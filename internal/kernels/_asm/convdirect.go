@@ -8,14 +8,13 @@ import (
 // convDirect writes the direct-convolution micro-kernel for a kw-wide window at stride s, nf blocks of
 // 16 output channels by np output pixels of one row:
 //
-//	func name(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+//	func name(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 //
 // For each of cb input channels (planes `plane` floats apart) and kh window rows (ldIn floats apart),
 // and each of the kw taps: T[f][p] += w[f] * in[kx + p*s], where w runs on through the packed weights,
 // nf vectors of 16 output channels per tap. The accumulators start from T (flags&1) or zero; then
-// T += bias (2), clamp to [lo, hi] (4), and either T is stored back (vector p of block f at
-// t + f*ldT + 16*p floats: the NCHW16c partial sums of a pixel run) or, with flags&8, scattered into Y
-// as NCHW (lane c of block f, pixel p at y[(16*f+c)*ohw + p]). Each tap also prefetches the next
+// T += bias (2), clamp to [lo, hi] (4), and T is stored back (vector p of block f at t + f*ldT + 16*p
+// floats: the NCHW16c partial sums of a pixel run; tileToPlanes moves a finished band to NCHW). Each tap also prefetches the next
 // cache line from pf on: the caller points it at weights a later call reads, which otherwise come
 // from DRAM one miss at a time (a model's weights are read once per inference).
 //
@@ -41,25 +40,25 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 		}
 		return fmt.Sprintf("%d(R11)(R13*1)", 64*q)
 	}
-	fmt.Fprintf(w, "// func %s(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)\n", name)
+	fmt.Fprintf(w, "// func %s(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)\n", name)
 	fmt.Fprintf(w, "// Requires: AVX512F\n")
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-112\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-96\n", name)
 	// Registers: SI the input channel's first window row, BX the current window row, DI the weights,
 	// R8/R9 ldIn/plane in bytes, CX channels left, DX rows left, R10 flags, R11 T, R12/R13 ldT and
 	// 3*ldT in bytes.
 	p("MOVQ in+0(FP), SI")
 	p("MOVQ w+8(FP), DI")
 	p("MOVQ t+16(FP), R11")
-	p("MOVQ ldIn+32(FP), R8")
+	p("MOVQ ldIn+24(FP), R8")
 	p("SHLQ $2, R8")
-	p("MOVQ plane+40(FP), R9")
+	p("MOVQ plane+32(FP), R9")
 	p("SHLQ $2, R9")
-	p("MOVQ cb+48(FP), CX")
-	p("MOVQ ldT+64(FP), R12")
+	p("MOVQ cb+40(FP), CX")
+	p("MOVQ ldT+56(FP), R12")
 	p("SHLQ $2, R12")
 	p("LEAQ (R12)(R12*2), R13")
-	p("MOVQ flags+88(FP), R10")
-	p("MOVQ pf+104(FP), R14")
+	p("MOVQ flags+72(FP), R10")
+	p("MOVQ pf+88(FP), R14")
 	p("TESTQ $1, R10")
 	p("JZ %s_zero", name)
 	for q := 0; q < np; q++ {
@@ -76,7 +75,7 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 	}
 	label("channel")
 	p("MOVQ SI, BX")
-	p("MOVQ kh+56(FP), DX")
+	p("MOVQ kh+48(FP), DX")
 	label("row")
 	for kx := 0; kx < kw; kx++ {
 		p("PREFETCHT0 %d(R14)", 64*kx)
@@ -101,7 +100,7 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 
 	p("TESTQ $2, R10")
 	p("JZ %s_nobias", name)
-	p("MOVQ bias+80(FP), AX")
+	p("MOVQ bias+64(FP), AX")
 	for f := 0; f < nf; f++ {
 		p("VMOVUPS %d(AX), %s", 64*f, fil(f))
 		for q := 0; q < np; q++ {
@@ -111,8 +110,8 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 	label("nobias")
 	p("TESTQ $4, R10")
 	p("JZ %s_noclamp", name)
-	p("VBROADCASTSS lo+96(FP), Z28")
-	p("VBROADCASTSS hi+100(FP), Z29")
+	p("VBROADCASTSS lo+80(FP), Z28")
+	p("VBROADCASTSS hi+84(FP), Z29")
 	for q := 0; q < np; q++ {
 		for f := 0; f < nf; f++ {
 			p("VMAXPS Z28, %s, %s", acc(f, q), acc(f, q))
@@ -120,29 +119,9 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 		}
 	}
 	label("noclamp")
-	p("TESTQ $8, R10")
-	p("JNZ %s_final", name)
 	for q := 0; q < np; q++ {
 		for f := 0; f < nf; f++ {
 			p("VMOVUPS %s, %s", acc(f, q), tile(f, q))
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
-	// Final: lane c of block f goes to row 16*f+c of Y; Z30 holds c*ohw, DX block f's rows.
-	label("final")
-	p("MOVQ ohw+72(FP), AX")
-	p("VPBROADCASTD AX, Z30")
-	p("VPMULLD cdIota<>(SB), Z30, Z30")
-	p("MOVQ y+24(FP), DX")
-	p("SHLQ $6, AX // 16 rows of Y in bytes")
-	for f := 0; f < nf; f++ {
-		for q := 0; q < np; q++ {
-			p("KXNORW K0, K0, K1")
-			p("VSCATTERDPS %s, K1, %d(DX)(Z30*4)", acc(f, q), 4*q)
-		}
-		if f < nf-1 {
-			p("ADDQ AX, DX")
 		}
 	}
 	p("VZEROUPPER")
@@ -152,7 +131,7 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 
 // convDirectShapes are the windows and strides convDirect is generated for: ResNet's 3×3 layers
 // (stride 1 and the stride-2 downsampling ones). Measured and left to the GEMM: a 7×7 stride-2 stem
-// (three input channels: the scatter into Y is a fifth of each call) and 1×1 layers on 7×7 and 14×14
+// (three input channels) and 1×1 layers on 7×7 and 14×14
 // planes (0.96-1.45 of the GEMM's time on one thread, up to 1.9 on two: W streams from DRAM either
 // way, and the GEMM has its split-K and shared-B schedules).
 var convDirectShapes = []struct{ kw, s int }{{3, 1}, {3, 2}}
@@ -165,11 +144,8 @@ const (
 )
 
 func convDirectAll(w *bytes.Buffer) {
-	for i := 0; i < 16; i++ {
-		fmt.Fprintf(w, "DATA cdIota<>+%d(SB)/4, $%d\n", 4*i, i)
-	}
-	fmt.Fprintf(w, "GLOBL cdIota<>(SB), RODATA|NOPTR, $64\n\n")
 	padPlane(w)
+	tileToPlanes(w)
 	for _, sh := range convDirectShapes {
 		for nf := 1; nf <= convDirectMaxNF; nf++ {
 			for np := 1; np <= convDirectMaxNP; np++ {
@@ -215,11 +191,12 @@ package f32
 		fmt.Fprint(w, "\t},\n")
 	}
 	fmt.Fprint(w, "}\n")
+	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAVX512(t, y *float32, n, ohw int)\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)\n")
 	for _, sh := range convDirectShapes {
 		for nf := 1; nf <= convDirectMaxNF; nf++ {
 			for np := 1; np <= convDirectMaxNP; np++ {
-				fmt.Fprintf(w, "\n//go:noescape\nfunc convDirect%dx%ds%dF%dP%dAVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)\n",
+				fmt.Fprintf(w, "\n//go:noescape\nfunc convDirect%dx%ds%dF%dP%dAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)\n",
 					sh.kw, sh.kw, sh.s, nf, np)
 			}
 		}
@@ -230,8 +207,8 @@ package f32
 //
 //	func padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)
 //
-// which fills rows [r0, r1) of one zero-padded plane (wp floats a row) from src (h rows of w): a row
-// r holds src row r-pt shifted right by pl, or zeros outside the input. masks holds nch pairs per
+// which fills rows [r0, r1) of one zero-padded plane (wp floats a row; dst is row r0) from src (h rows
+// of w): a row r holds src row r-pt shifted right by pl, or zeros outside the input. masks holds nch pairs per
 // 16-float chunk of a row: the lanes loaded from src (the rest read as zero; a masked-off lane may lie
 // before src or past its end and does not fault) and the lanes stored (the last chunk's tail).
 func padPlane(w *bytes.Buffer) {
@@ -252,9 +229,6 @@ func padPlane(w *bytes.Buffer) {
 	p("SHLQ $2, R10")
 	p("MOVQ masks+72(FP), R11")
 	p("MOVQ nch+80(FP), R12")
-	p("MOVQ BX, AX")
-	p("IMULQ R9, AX")
-	p("ADDQ AX, DI")
 	// SI = src + (r0-pt)*w*4 - pl*4
 	p("MOVQ BX, AX")
 	p("SUBQ pt+56(FP), AX")
@@ -300,6 +274,100 @@ func padPlane(w *bytes.Buffer) {
 	p("ADDQ R10, SI")
 	p("INCQ BX")
 	p("JMP %s_row", name)
+	label("done")
+	p("VZEROUPPER")
+	p("RET")
+	fmt.Fprintln(w)
+}
+
+// tileToPlanes writes
+//
+//	func tileToPlanesAVX512(t, y *float32, n, ohw int)
+//
+// which moves n pixels of 16 channels (t: pixel-major, the convDirect tile of one block) into 16 NCHW
+// output rows (channel c's n pixels at y + c*ohw), 16 pixels at a time through a 16×16 register
+// transpose: the store of a finished block is 16 full-row stores rather than a 16-lane scatter per
+// pixel. A last run of fewer than 16 pixels stores under a mask; its loads still read 16 vectors of t
+// (the caller leaves room).
+func tileToPlanes(w *bytes.Buffer) {
+	const name = "tileToPlanesAVX512"
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	label := func(l string) { fmt.Fprintf(w, "%s_%s:\n", name, l) }
+	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
+	fmt.Fprintf(w, "// func %s(t, y *float32, n, ohw int)\n", name)
+	fmt.Fprintf(w, "// Requires: AVX512F\n")
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	// SI t, DX/R10/R11/R12 output rows 0/4/8/12 of the run, R8 ohw in bytes, R9 3*ohw, CX pixels left.
+	p("MOVQ t+0(FP), SI")
+	p("MOVQ y+8(FP), DX")
+	p("MOVQ n+16(FP), CX")
+	p("MOVQ ohw+24(FP), R8")
+	p("SHLQ $2, R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (DX)(R8*4), R10")
+	p("LEAQ (R10)(R8*4), R11")
+	p("LEAQ (R11)(R8*4), R12")
+	p("KXNORW K0, K0, K1")
+	label("loop")
+	p("TESTQ CX, CX")
+	p("JLE %s_done", name)
+	p("CMPQ CX, $16")
+	p("JGE %s_full", name)
+	// The last run: lanes [0, n) of each row.
+	p("MOVL $1, AX")
+	p("SHLL CX, AX")
+	p("DECL AX")
+	p("KMOVW AX, K1")
+	label("full")
+	for i := 0; i < 16; i++ {
+		p("VMOVUPS %d(SI), %s", 64*i, z(i))
+	}
+	// After the unpacks, lane group L of Z(4i+j) holds channel 4L+j of pixels 4i..4i+3.
+	for i := 0; i < 8; i++ {
+		p("VUNPCKLPS %s, %s, %s", z(2*i+1), z(2*i), z(16+2*i))
+		p("VUNPCKHPS %s, %s, %s", z(2*i+1), z(2*i), z(17+2*i))
+	}
+	for i := 0; i < 4; i++ {
+		s := 16 + 4*i
+		p("VUNPCKLPD %s, %s, %s", z(s+2), z(s), z(4*i))
+		p("VUNPCKHPD %s, %s, %s", z(s+2), z(s), z(4*i+1))
+		p("VUNPCKLPD %s, %s, %s", z(s+3), z(s+1), z(4*i+2))
+		p("VUNPCKHPD %s, %s, %s", z(s+3), z(s+1), z(4*i+3))
+	}
+	// Channel 4L+j gathers lane group L of Zj, Z(4+j), Z(8+j), Z(12+j): two rounds of 128-bit shuffles.
+	rows := [4]string{"DX", "R10", "R11", "R12"}
+	row := func(c int) string {
+		b := rows[c/4]
+		switch c % 4 {
+		case 0:
+			return "(" + b + ")"
+		case 1:
+			return "(" + b + ")(R8*1)"
+		case 2:
+			return "(" + b + ")(R8*2)"
+		}
+		return "(" + b + ")(R9*1)"
+	}
+	for j := 0; j < 4; j++ {
+		t1, t2, t3, t4 := z(16+4*j), z(17+4*j), z(18+4*j), z(19+4*j)
+		p("VSHUFF32X4 $0x44, %s, %s, %s", z(4+j), z(j), t1)
+		p("VSHUFF32X4 $0xEE, %s, %s, %s", z(4+j), z(j), t2)
+		p("VSHUFF32X4 $0x44, %s, %s, %s", z(12+j), z(8+j), t3)
+		p("VSHUFF32X4 $0xEE, %s, %s, %s", z(12+j), z(8+j), t4)
+		p("VSHUFF32X4 $0x88, %s, %s, %s", t3, t1, z(j))
+		p("VSHUFF32X4 $0xDD, %s, %s, %s", t3, t1, z(4+j))
+		p("VSHUFF32X4 $0x88, %s, %s, %s", t4, t2, z(8+j))
+		p("VSHUFF32X4 $0xDD, %s, %s, %s", t4, t2, z(12+j))
+	}
+	for c := 0; c < 16; c++ {
+		p("VMOVUPS %s, K1, %s", z(c), row(c))
+	}
+	p("ADDQ $1024, SI")
+	for _, b := range rows {
+		p("ADDQ $64, %s", b)
+	}
+	p("SUBQ $16, CX")
+	p("JMP %s_loop", name)
 	label("done")
 	p("VZEROUPPER")
 	p("RET")

@@ -10,6 +10,10 @@ package f32
 // ConvDirectBlock is the number of output channels one kernel call covers at most (four vectors).
 const ConvDirectBlock = 64
 
+// ConvDirectMaxChannels is the most output channels one ConvDirect call computes: its blocks share
+// the band's padded input.
+const ConvDirectMaxChannels = 4 * ConvDirectBlock
+
 // convDirectPassTaps is how many (input channel, tap) pairs one pass accumulates before the partial
 // sums go back to the tile: 16 channels of 3×3 weights for 64 outputs are 36 KiB, which stay in L1
 // while the pass walks the rows of its band.
@@ -63,25 +67,26 @@ func convDirectSource(g *ConvGeom) (ld, plane int) {
 	return wp, hp * wp
 }
 
-// PadPlanes copies rows [r0, r1) of the padded planes [c0, c1) from x (NCHW, one image's planes of
-// H×W) into xp: the geometry's leading pads and zeros around the input (ConvDirectPadded planes).
-func PadPlanes(xp, x []float32, g *ConvGeom, c0, c1, r0, r1 int) {
-	hp, wp := ConvDirectPadded(g)
-	r1 = min(r1, hp)
-	if r0 >= r1 || c0 >= c1 {
+// padRows copies rows [r0, r1) of the zero-padded planes [c0, c1) of x (NCHW, one image's planes of
+// H×W; ConvDirectPadded planes: the geometry's leading pads, zeros around the input) into dst as
+// c1-c0 planes of r1-r0 rows: the strip of input one pass of ConvDirect over a band of rows reads.
+func padRows(dst, x []float32, g *ConvGeom, c0, c1, r0, r1 int) {
+	_, wp := ConvDirectPadded(g)
+	rows := r1 - r0
+	if rows <= 0 || c0 >= c1 {
 		return
 	}
-	if len(xp) < c1*hp*wp || len(x) < c1*g.H*g.W {
-		panic("f32: PadPlanes operand too short")
+	if len(dst) < (c1-c0)*rows*wp || len(x) < c1*g.H*g.W {
+		panic("f32: padRows operand too short")
 	}
-	if padPlanesAsm(xp, x, g, c0, c1, r0, r1) {
+	if padRowsAsm(dst, x, g, c0, c1, r0, r1) {
 		return
 	}
 	for c := c0; c < c1; c++ {
 		src := x[c*g.H*g.W : (c+1)*g.H*g.W]
-		dst := xp[c*hp*wp : (c+1)*hp*wp]
+		plane := dst[(c-c0)*rows*wp : (c-c0+1)*rows*wp]
 		for r := r0; r < r1; r++ {
-			row := dst[r*wp : (r+1)*wp]
+			row := plane[(r-r0)*wp : (r-r0+1)*wp]
 			iy := r - g.PT
 			if iy < 0 || iy >= g.H {
 				clear(row)
@@ -135,18 +140,75 @@ func ConvDirectBands(g *ConvGeom, m, threads int) (bands, rows int) {
 	return bands, rows
 }
 
-// ConvDirectTileLen is the tile scratch one thread needs (partial sums of a band).
-func ConvDirectTileLen(g *ConvGeom, m, threads int) int {
-	_, rows := ConvDirectBands(g, m, threads)
-	return ConvDirectBlock * rows * g.OW
+// convDirectPassChannels is how many input channels one pass of ConvDirect accumulates.
+func convDirectPassChannels(g *ConvGeom) int {
+	cstep := max(1, convDirectPassTaps/(g.KH*g.KW))
+	if g.C <= 2*cstep {
+		return g.C
+	}
+	return cstep
 }
 
-// ConvDirect computes output channels [o0, o0+nb) (nb ≤ 64, a multiple of 16; o0 a multiple of 64)
-// over output rows [y0, y1) of one image and group: y holds the group's m output planes (NCHW), xp
-// its input planes (ConvDirectInPlace) or else their padded copy (PadPlanes), wp its packed weights (PackConvDirect), bias nil or m values,
-// and the result is clamped to [lo, hi] when clamp is set. t is scratch of ConvDirectTileLen floats.
-func ConvDirect(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, t []float32) {
-	convDirectRun(g, xp, wp, y, bias, o0, nb, y0, y1, clamp, lo, hi, t)
+// convDirectTileSlack is room after a tile's last pixel: the transposition into NCHW reads whole runs
+// of 16 pixels.
+const convDirectTileSlack = 16 * 16
+
+// How ConvDirect reads the input rows of a band: in place (every window lies inside the input), from
+// a zero-padded strip of all the input channels' rows padded once per call, or, where that strip would
+// be large, from a strip of one pass's channels padded before each pass of each block.
+const (
+	stripNone = iota
+	stripAll
+	stripPass
+)
+
+// convDirectStripMax bounds the all-channel strip (floats): 1 MiB, beyond which padding a pass's
+// channels again for every block costs less than missing the cache on a larger strip.
+const convDirectStripMax = 256 << 10
+
+// convDirectStrip is how ConvDirect reads the input for bands of rows output rows.
+func convDirectStrip(g *ConvGeom, rows int) int {
+	if ConvDirectInPlace(g) {
+		return stripNone
+	}
+	_, wp := ConvDirectPadded(g)
+	if g.C*((rows-1)*g.SH+g.KH)*wp <= convDirectStripMax {
+		return stripAll
+	}
+	return stripPass
+}
+
+// ConvDirectScratchLen is the scratch one thread needs for ConvDirect over bands of ConvDirectBands
+// rows: the partial sums of one 64-channel block over a band (pixel-major per 16 channels) and,
+// unless the input is read in place, the zero-padded strip of input rows it reads.
+func ConvDirectScratchLen(g *ConvGeom, m, threads int) int {
+	_, rows := ConvDirectBands(g, m, threads)
+	n := ConvDirectBlock*rows*g.OW + convDirectTileSlack
+	_, wp := ConvDirectPadded(g)
+	plane := ((rows-1)*g.SH + g.KH) * wp
+	switch convDirectStrip(g, rows) {
+	case stripAll:
+		n += g.C * plane
+	case stripPass:
+		n += convDirectPassChannels(g) * plane
+	}
+	return n
+}
+
+// ConvDirect computes output channels [o0, o0+nb) (nb ≤ ConvDirectMaxChannels, a multiple of 16; o0 a
+// multiple of 64)
+// over output rows [y0, y1) of one image and group: y holds the group's m output planes (NCHW), x its
+// input planes (NCHW), wp its packed weights (PackConvDirect), bias nil or m values, and the result
+// is clamped to [lo, hi] when clamp is set. scratch holds ConvDirectScratchLen floats (for bands of
+// at most the rows it was sized for).
+//
+// The input rows the band reads are zero-padded into scratch (convDirectStrip) unless every window
+// lies inside the input. Then, per 64-channel block, the input channels go by in passes of a few (a
+// pass's weights stay in L1 while it walks the band), adding into the band's partial sums, held with
+// the 16 channels of a vector per pixel; the last pass adds bias and clamps, and the block's sums are
+// transposed into its NCHW planes 16 pixels at a time.
+func ConvDirect(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+	convDirectRun(g, x, wp, y, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
 }
 
 // convDirectChunks cuts a row of ow pixels into runs of at most convDirectMaxNP, as even as

@@ -4,24 +4,6 @@
 
 #include "textflag.h"
 
-DATA cdIota<>+0(SB)/4, $0
-DATA cdIota<>+4(SB)/4, $1
-DATA cdIota<>+8(SB)/4, $2
-DATA cdIota<>+12(SB)/4, $3
-DATA cdIota<>+16(SB)/4, $4
-DATA cdIota<>+20(SB)/4, $5
-DATA cdIota<>+24(SB)/4, $6
-DATA cdIota<>+28(SB)/4, $7
-DATA cdIota<>+32(SB)/4, $8
-DATA cdIota<>+36(SB)/4, $9
-DATA cdIota<>+40(SB)/4, $10
-DATA cdIota<>+44(SB)/4, $11
-DATA cdIota<>+48(SB)/4, $12
-DATA cdIota<>+52(SB)/4, $13
-DATA cdIota<>+56(SB)/4, $14
-DATA cdIota<>+60(SB)/4, $15
-GLOBL cdIota<>(SB), RODATA|NOPTR, $64
-
 // func padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)
 // Requires: AVX512F
 TEXT ·padPlaneAVX512(SB), NOSPLIT, $0-88
@@ -34,9 +16,6 @@ TEXT ·padPlaneAVX512(SB), NOSPLIT, $0-88
 	SHLQ $2, R10
 	MOVQ masks+72(FP), R11
 	MOVQ nch+80(FP), R12
-	MOVQ BX, AX
-	IMULQ R9, AX
-	ADDQ AX, DI
 	MOVQ BX, AX
 	SUBQ pt+56(FP), AX
 	IMULQ R10, AX
@@ -85,22 +64,152 @@ padPlaneAVX512_done:
 	VZEROUPPER
 	RET
 
-// func convDirect3x3s1F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func tileToPlanesAVX512(t, y *float32, n, ohw int)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F1P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·tileToPlanesAVX512(SB), NOSPLIT, $0-32
+	MOVQ t+0(FP), SI
+	MOVQ y+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVQ ohw+24(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (R10)(R8*4), R11
+	LEAQ (R11)(R8*4), R12
+	KXNORW K0, K0, K1
+tileToPlanesAVX512_loop:
+	TESTQ CX, CX
+	JLE tileToPlanesAVX512_done
+	CMPQ CX, $16
+	JGE tileToPlanesAVX512_full
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+tileToPlanesAVX512_full:
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMOVUPS 256(SI), Z4
+	VMOVUPS 320(SI), Z5
+	VMOVUPS 384(SI), Z6
+	VMOVUPS 448(SI), Z7
+	VMOVUPS 512(SI), Z8
+	VMOVUPS 576(SI), Z9
+	VMOVUPS 640(SI), Z10
+	VMOVUPS 704(SI), Z11
+	VMOVUPS 768(SI), Z12
+	VMOVUPS 832(SI), Z13
+	VMOVUPS 896(SI), Z14
+	VMOVUPS 960(SI), Z15
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	VUNPCKLPD Z18, Z16, Z0
+	VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2
+	VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4
+	VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6
+	VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8
+	VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12
+	VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14
+	VUNPCKHPD Z31, Z29, Z15
+	VSHUFF32X4 $0x44, Z4, Z0, Z16
+	VSHUFF32X4 $0xEE, Z4, Z0, Z17
+	VSHUFF32X4 $0x44, Z12, Z8, Z18
+	VSHUFF32X4 $0xEE, Z12, Z8, Z19
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	VSHUFF32X4 $0xDD, Z18, Z16, Z4
+	VSHUFF32X4 $0x88, Z19, Z17, Z8
+	VSHUFF32X4 $0xDD, Z19, Z17, Z12
+	VSHUFF32X4 $0x44, Z5, Z1, Z20
+	VSHUFF32X4 $0xEE, Z5, Z1, Z21
+	VSHUFF32X4 $0x44, Z13, Z9, Z22
+	VSHUFF32X4 $0xEE, Z13, Z9, Z23
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xDD, Z22, Z20, Z5
+	VSHUFF32X4 $0x88, Z23, Z21, Z9
+	VSHUFF32X4 $0xDD, Z23, Z21, Z13
+	VSHUFF32X4 $0x44, Z6, Z2, Z24
+	VSHUFF32X4 $0xEE, Z6, Z2, Z25
+	VSHUFF32X4 $0x44, Z14, Z10, Z26
+	VSHUFF32X4 $0xEE, Z14, Z10, Z27
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	VSHUFF32X4 $0xDD, Z26, Z24, Z6
+	VSHUFF32X4 $0x88, Z27, Z25, Z10
+	VSHUFF32X4 $0xDD, Z27, Z25, Z14
+	VSHUFF32X4 $0x44, Z7, Z3, Z28
+	VSHUFF32X4 $0xEE, Z7, Z3, Z29
+	VSHUFF32X4 $0x44, Z15, Z11, Z30
+	VSHUFF32X4 $0xEE, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	VSHUFF32X4 $0xDD, Z30, Z28, Z7
+	VSHUFF32X4 $0x88, Z31, Z29, Z11
+	VSHUFF32X4 $0xDD, Z31, Z29, Z15
+	VMOVUPS Z0, K1, (DX)
+	VMOVUPS Z1, K1, (DX)(R8*1)
+	VMOVUPS Z2, K1, (DX)(R8*2)
+	VMOVUPS Z3, K1, (DX)(R9*1)
+	VMOVUPS Z4, K1, (R10)
+	VMOVUPS Z5, K1, (R10)(R8*1)
+	VMOVUPS Z6, K1, (R10)(R8*2)
+	VMOVUPS Z7, K1, (R10)(R9*1)
+	VMOVUPS Z8, K1, (R11)
+	VMOVUPS Z9, K1, (R11)(R8*1)
+	VMOVUPS Z10, K1, (R11)(R8*2)
+	VMOVUPS Z11, K1, (R11)(R9*1)
+	VMOVUPS Z12, K1, (R12)
+	VMOVUPS Z13, K1, (R12)(R8*1)
+	VMOVUPS Z14, K1, (R12)(R8*2)
+	VMOVUPS Z15, K1, (R12)(R9*1)
+	ADDQ $1024, SI
+	ADDQ $64, DX
+	ADDQ $64, R10
+	ADDQ $64, R11
+	ADDQ $64, R12
+	SUBQ $16, CX
+	JMP tileToPlanesAVX512_loop
+tileToPlanesAVX512_done:
+	VZEROUPPER
+	RET
+
+// func convDirect3x3s1F1P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// Requires: AVX512F
+TEXT ·convDirect3x3s1F1P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F1P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -109,7 +218,7 @@ convDirect3x3s1F1P1AVX512_zero:
 	VPXORD Z0, Z0, Z0
 convDirect3x3s1F1P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F1P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -133,49 +242,37 @@ convDirect3x3s1F1P1AVX512_row:
 	JNZ convDirect3x3s1F1P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F1P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 convDirect3x3s1F1P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F1P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 convDirect3x3s1F1P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F1P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s1F1P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F1P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F1P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F1P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F1P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -186,7 +283,7 @@ convDirect3x3s1F1P2AVX512_zero:
 	VPXORD Z1, Z1, Z1
 convDirect3x3s1F1P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F1P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -216,55 +313,41 @@ convDirect3x3s1F1P2AVX512_row:
 	JNZ convDirect3x3s1F1P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F1P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
 convDirect3x3s1F1P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F1P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
 	VMINPS Z29, Z1, Z1
 convDirect3x3s1F1P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F1P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s1F1P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F1P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F1P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F1P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F1P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -277,7 +360,7 @@ convDirect3x3s1F1P3AVX512_zero:
 	VPXORD Z2, Z2, Z2
 convDirect3x3s1F1P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F1P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -313,7 +396,7 @@ convDirect3x3s1F1P3AVX512_row:
 	JNZ convDirect3x3s1F1P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F1P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -321,8 +404,8 @@ convDirect3x3s1F1P3AVX512_row:
 convDirect3x3s1F1P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F1P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -330,44 +413,28 @@ convDirect3x3s1F1P3AVX512_nobias:
 	VMAXPS Z28, Z2, Z2
 	VMINPS Z29, Z2, Z2
 convDirect3x3s1F1P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F1P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s1F1P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F1P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F1P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F1P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F1P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -382,7 +449,7 @@ convDirect3x3s1F1P4AVX512_zero:
 	VPXORD Z3, Z3, Z3
 convDirect3x3s1F1P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F1P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -424,7 +491,7 @@ convDirect3x3s1F1P4AVX512_row:
 	JNZ convDirect3x3s1F1P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F1P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -433,8 +500,8 @@ convDirect3x3s1F1P4AVX512_row:
 convDirect3x3s1F1P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F1P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -444,47 +511,29 @@ convDirect3x3s1F1P4AVX512_nobias:
 	VMAXPS Z28, Z3, Z3
 	VMINPS Z29, Z3, Z3
 convDirect3x3s1F1P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F1P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
 	VMOVUPS Z3, 192(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s1F1P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F1P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F1P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F1P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F1P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -501,7 +550,7 @@ convDirect3x3s1F1P5AVX512_zero:
 	VPXORD Z4, Z4, Z4
 convDirect3x3s1F1P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F1P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -549,7 +598,7 @@ convDirect3x3s1F1P5AVX512_row:
 	JNZ convDirect3x3s1F1P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F1P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -559,8 +608,8 @@ convDirect3x3s1F1P5AVX512_row:
 convDirect3x3s1F1P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F1P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -572,8 +621,6 @@ convDirect3x3s1F1P5AVX512_nobias:
 	VMAXPS Z28, Z4, Z4
 	VMINPS Z29, Z4, Z4
 convDirect3x3s1F1P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F1P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
@@ -581,41 +628,23 @@ convDirect3x3s1F1P5AVX512_noclamp:
 	VMOVUPS Z4, 256(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s1F1P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F1P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F1P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F1P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F1P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -634,7 +663,7 @@ convDirect3x3s1F1P6AVX512_zero:
 	VPXORD Z5, Z5, Z5
 convDirect3x3s1F1P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F1P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -688,7 +717,7 @@ convDirect3x3s1F1P6AVX512_row:
 	JNZ convDirect3x3s1F1P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F1P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -699,8 +728,8 @@ convDirect3x3s1F1P6AVX512_row:
 convDirect3x3s1F1P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F1P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -714,8 +743,6 @@ convDirect3x3s1F1P6AVX512_nobias:
 	VMAXPS Z28, Z5, Z5
 	VMINPS Z29, Z5, Z5
 convDirect3x3s1F1P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F1P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
@@ -724,43 +751,23 @@ convDirect3x3s1F1P6AVX512_noclamp:
 	VMOVUPS Z5, 320(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s1F1P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F2P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F2P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F2P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F2P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -771,7 +778,7 @@ convDirect3x3s1F2P1AVX512_zero:
 	VPXORD Z1, Z1, Z1
 convDirect3x3s1F2P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F2P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -801,7 +808,7 @@ convDirect3x3s1F2P1AVX512_row:
 	JNZ convDirect3x3s1F2P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F2P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VMOVUPS 64(AX), Z25
@@ -809,49 +816,34 @@ convDirect3x3s1F2P1AVX512_row:
 convDirect3x3s1F2P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F2P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
 	VMINPS Z29, Z1, Z1
 convDirect3x3s1F2P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F2P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F2P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F2P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F2P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F2P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F2P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -866,7 +858,7 @@ convDirect3x3s1F2P2AVX512_zero:
 	VPXORD Z3, Z3, Z3
 convDirect3x3s1F2P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F2P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -905,7 +897,7 @@ convDirect3x3s1F2P2AVX512_row:
 	JNZ convDirect3x3s1F2P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F2P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -915,8 +907,8 @@ convDirect3x3s1F2P2AVX512_row:
 convDirect3x3s1F2P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F2P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -926,48 +918,29 @@ convDirect3x3s1F2P2AVX512_nobias:
 	VMAXPS Z28, Z3, Z3
 	VMINPS Z29, Z3, Z3
 convDirect3x3s1F2P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F2P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
 	VMOVUPS Z3, 64(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F2P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F2P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F2P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F2P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F2P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -986,7 +959,7 @@ convDirect3x3s1F2P3AVX512_zero:
 	VPXORD Z5, Z5, Z5
 convDirect3x3s1F2P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F2P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -1034,7 +1007,7 @@ convDirect3x3s1F2P3AVX512_row:
 	JNZ convDirect3x3s1F2P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F2P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -1046,8 +1019,8 @@ convDirect3x3s1F2P3AVX512_row:
 convDirect3x3s1F2P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F2P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -1061,8 +1034,6 @@ convDirect3x3s1F2P3AVX512_nobias:
 	VMAXPS Z28, Z5, Z5
 	VMINPS Z29, Z5, Z5
 convDirect3x3s1F2P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F2P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -1071,44 +1042,23 @@ convDirect3x3s1F2P3AVX512_noclamp:
 	VMOVUPS Z5, 128(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F2P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F2P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F2P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F2P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F2P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -1131,7 +1081,7 @@ convDirect3x3s1F2P4AVX512_zero:
 	VPXORD Z7, Z7, Z7
 convDirect3x3s1F2P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F2P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -1188,7 +1138,7 @@ convDirect3x3s1F2P4AVX512_row:
 	JNZ convDirect3x3s1F2P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F2P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -1202,8 +1152,8 @@ convDirect3x3s1F2P4AVX512_row:
 convDirect3x3s1F2P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F2P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -1221,8 +1171,6 @@ convDirect3x3s1F2P4AVX512_nobias:
 	VMAXPS Z28, Z7, Z7
 	VMINPS Z29, Z7, Z7
 convDirect3x3s1F2P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F2P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -1233,48 +1181,23 @@ convDirect3x3s1F2P4AVX512_noclamp:
 	VMOVUPS Z7, 192(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F2P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F2P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F2P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F2P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F2P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -1301,7 +1224,7 @@ convDirect3x3s1F2P5AVX512_zero:
 	VPXORD Z9, Z9, Z9
 convDirect3x3s1F2P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F2P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -1367,7 +1290,7 @@ convDirect3x3s1F2P5AVX512_row:
 	JNZ convDirect3x3s1F2P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F2P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -1383,8 +1306,8 @@ convDirect3x3s1F2P5AVX512_row:
 convDirect3x3s1F2P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F2P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -1406,8 +1329,6 @@ convDirect3x3s1F2P5AVX512_nobias:
 	VMAXPS Z28, Z9, Z9
 	VMINPS Z29, Z9, Z9
 convDirect3x3s1F2P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F2P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -1420,52 +1341,23 @@ convDirect3x3s1F2P5AVX512_noclamp:
 	VMOVUPS Z9, 256(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F2P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F2P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F2P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F2P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F2P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -1496,7 +1388,7 @@ convDirect3x3s1F2P6AVX512_zero:
 	VPXORD Z11, Z11, Z11
 convDirect3x3s1F2P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F2P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -1571,7 +1463,7 @@ convDirect3x3s1F2P6AVX512_row:
 	JNZ convDirect3x3s1F2P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F2P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -1589,8 +1481,8 @@ convDirect3x3s1F2P6AVX512_row:
 convDirect3x3s1F2P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F2P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -1616,8 +1508,6 @@ convDirect3x3s1F2P6AVX512_nobias:
 	VMAXPS Z28, Z11, Z11
 	VMINPS Z29, Z11, Z11
 convDirect3x3s1F2P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F2P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -1632,56 +1522,23 @@ convDirect3x3s1F2P6AVX512_noclamp:
 	VMOVUPS Z11, 320(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F2P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F3P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F3P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F3P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F3P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -1694,7 +1551,7 @@ convDirect3x3s1F3P1AVX512_zero:
 	VPXORD Z2, Z2, Z2
 convDirect3x3s1F3P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F3P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -1730,7 +1587,7 @@ convDirect3x3s1F3P1AVX512_row:
 	JNZ convDirect3x3s1F3P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F3P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VMOVUPS 64(AX), Z25
@@ -1740,8 +1597,8 @@ convDirect3x3s1F3P1AVX512_row:
 convDirect3x3s1F3P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F3P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -1749,46 +1606,28 @@ convDirect3x3s1F3P1AVX512_nobias:
 	VMAXPS Z28, Z2, Z2
 	VMINPS Z29, Z2, Z2
 convDirect3x3s1F3P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F3P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s1F3P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F3P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F3P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F3P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F3P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -1807,7 +1646,7 @@ convDirect3x3s1F3P2AVX512_zero:
 	VPXORD Z5, Z5, Z5
 convDirect3x3s1F3P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F3P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -1855,7 +1694,7 @@ convDirect3x3s1F3P2AVX512_row:
 	JNZ convDirect3x3s1F3P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F3P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -1868,8 +1707,8 @@ convDirect3x3s1F3P2AVX512_row:
 convDirect3x3s1F3P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F3P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -1883,8 +1722,6 @@ convDirect3x3s1F3P2AVX512_nobias:
 	VMAXPS Z28, Z5, Z5
 	VMINPS Z29, Z5, Z5
 convDirect3x3s1F3P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F3P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -1893,45 +1730,23 @@ convDirect3x3s1F3P2AVX512_noclamp:
 	VMOVUPS Z5, 64(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s1F3P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F3P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F3P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F3P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F3P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -1956,7 +1771,7 @@ convDirect3x3s1F3P3AVX512_zero:
 	VPXORD Z8, Z8, Z8
 convDirect3x3s1F3P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F3P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -2016,7 +1831,7 @@ convDirect3x3s1F3P3AVX512_row:
 	JNZ convDirect3x3s1F3P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F3P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -2032,8 +1847,8 @@ convDirect3x3s1F3P3AVX512_row:
 convDirect3x3s1F3P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F3P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -2053,8 +1868,6 @@ convDirect3x3s1F3P3AVX512_nobias:
 	VMAXPS Z28, Z8, Z8
 	VMINPS Z29, Z8, Z8
 convDirect3x3s1F3P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F3P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -2066,51 +1879,23 @@ convDirect3x3s1F3P3AVX512_noclamp:
 	VMOVUPS Z8, 128(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s1F3P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F3P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F3P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F3P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F3P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -2141,7 +1926,7 @@ convDirect3x3s1F3P4AVX512_zero:
 	VPXORD Z11, Z11, Z11
 convDirect3x3s1F3P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F3P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -2213,7 +1998,7 @@ convDirect3x3s1F3P4AVX512_row:
 	JNZ convDirect3x3s1F3P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F3P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -2232,8 +2017,8 @@ convDirect3x3s1F3P4AVX512_row:
 convDirect3x3s1F3P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F3P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -2259,8 +2044,6 @@ convDirect3x3s1F3P4AVX512_nobias:
 	VMAXPS Z28, Z11, Z11
 	VMINPS Z29, Z11, Z11
 convDirect3x3s1F3P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F3P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -2275,57 +2058,23 @@ convDirect3x3s1F3P4AVX512_noclamp:
 	VMOVUPS Z11, 192(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s1F3P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F3P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F3P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F3P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F3P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -2362,7 +2111,7 @@ convDirect3x3s1F3P5AVX512_zero:
 	VPXORD Z14, Z14, Z14
 convDirect3x3s1F3P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F3P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -2446,7 +2195,7 @@ convDirect3x3s1F3P5AVX512_row:
 	JNZ convDirect3x3s1F3P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F3P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -2468,8 +2217,8 @@ convDirect3x3s1F3P5AVX512_row:
 convDirect3x3s1F3P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F3P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -2501,8 +2250,6 @@ convDirect3x3s1F3P5AVX512_nobias:
 	VMAXPS Z28, Z14, Z14
 	VMINPS Z29, Z14, Z14
 convDirect3x3s1F3P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F3P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -2520,63 +2267,23 @@ convDirect3x3s1F3P5AVX512_noclamp:
 	VMOVUPS Z14, 256(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s1F3P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F3P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F3P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F3P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F3P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -2619,7 +2326,7 @@ convDirect3x3s1F3P6AVX512_zero:
 	VPXORD Z17, Z17, Z17
 convDirect3x3s1F3P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F3P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -2715,7 +2422,7 @@ convDirect3x3s1F3P6AVX512_row:
 	JNZ convDirect3x3s1F3P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F3P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -2740,8 +2447,8 @@ convDirect3x3s1F3P6AVX512_row:
 convDirect3x3s1F3P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F3P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -2779,8 +2486,6 @@ convDirect3x3s1F3P6AVX512_nobias:
 	VMAXPS Z28, Z17, Z17
 	VMINPS Z29, Z17, Z17
 convDirect3x3s1F3P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F3P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -2801,69 +2506,23 @@ convDirect3x3s1F3P6AVX512_noclamp:
 	VMOVUPS Z17, 320(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s1F3P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z16, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z17, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F4P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F4P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F4P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F4P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -2878,7 +2537,7 @@ convDirect3x3s1F4P1AVX512_zero:
 	VPXORD Z3, Z3, Z3
 convDirect3x3s1F4P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F4P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -2920,7 +2579,7 @@ convDirect3x3s1F4P1AVX512_row:
 	JNZ convDirect3x3s1F4P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F4P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VMOVUPS 64(AX), Z25
@@ -2932,8 +2591,8 @@ convDirect3x3s1F4P1AVX512_row:
 convDirect3x3s1F4P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F4P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -2943,50 +2602,29 @@ convDirect3x3s1F4P1AVX512_nobias:
 	VMAXPS Z28, Z3, Z3
 	VMINPS Z29, Z3, Z3
 convDirect3x3s1F4P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F4P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
 	VMOVUPS Z3, 0(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F4P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F4P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F4P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F4P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F4P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -3009,7 +2647,7 @@ convDirect3x3s1F4P2AVX512_zero:
 	VPXORD Z7, Z7, Z7
 convDirect3x3s1F4P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F4P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -3066,7 +2704,7 @@ convDirect3x3s1F4P2AVX512_row:
 	JNZ convDirect3x3s1F4P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F4P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -3082,8 +2720,8 @@ convDirect3x3s1F4P2AVX512_row:
 convDirect3x3s1F4P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F4P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -3101,8 +2739,6 @@ convDirect3x3s1F4P2AVX512_nobias:
 	VMAXPS Z28, Z7, Z7
 	VMINPS Z29, Z7, Z7
 convDirect3x3s1F4P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F4P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -3113,50 +2749,23 @@ convDirect3x3s1F4P2AVX512_noclamp:
 	VMOVUPS Z7, 64(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F4P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F4P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F4P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F4P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F4P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -3187,7 +2796,7 @@ convDirect3x3s1F4P3AVX512_zero:
 	VPXORD Z11, Z11, Z11
 convDirect3x3s1F4P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F4P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -3259,7 +2868,7 @@ convDirect3x3s1F4P3AVX512_row:
 	JNZ convDirect3x3s1F4P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F4P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -3279,8 +2888,8 @@ convDirect3x3s1F4P3AVX512_row:
 convDirect3x3s1F4P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F4P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -3306,8 +2915,6 @@ convDirect3x3s1F4P3AVX512_nobias:
 	VMAXPS Z28, Z11, Z11
 	VMINPS Z29, Z11, Z11
 convDirect3x3s1F4P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F4P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -3322,58 +2929,23 @@ convDirect3x3s1F4P3AVX512_noclamp:
 	VMOVUPS Z11, 128(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F4P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F4P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F4P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F4P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F4P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -3412,7 +2984,7 @@ convDirect3x3s1F4P4AVX512_zero:
 	VPXORD Z15, Z15, Z15
 convDirect3x3s1F4P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F4P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -3499,7 +3071,7 @@ convDirect3x3s1F4P4AVX512_row:
 	JNZ convDirect3x3s1F4P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F4P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -3523,8 +3095,8 @@ convDirect3x3s1F4P4AVX512_row:
 convDirect3x3s1F4P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F4P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -3558,8 +3130,6 @@ convDirect3x3s1F4P4AVX512_nobias:
 	VMAXPS Z28, Z15, Z15
 	VMINPS Z29, Z15, Z15
 convDirect3x3s1F4P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F4P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -3578,66 +3148,23 @@ convDirect3x3s1F4P4AVX512_noclamp:
 	VMOVUPS Z15, 192(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F4P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F4P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F4P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F4P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -3684,7 +3211,7 @@ convDirect3x3s1F4P5AVX512_zero:
 	VPXORD Z19, Z19, Z19
 convDirect3x3s1F4P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F4P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -3786,7 +3313,7 @@ convDirect3x3s1F4P5AVX512_row:
 	JNZ convDirect3x3s1F4P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F4P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -3814,8 +3341,8 @@ convDirect3x3s1F4P5AVX512_row:
 convDirect3x3s1F4P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F4P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -3857,8 +3384,6 @@ convDirect3x3s1F4P5AVX512_nobias:
 	VMAXPS Z28, Z19, Z19
 	VMINPS Z29, Z19, Z19
 convDirect3x3s1F4P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F4P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -3881,74 +3406,23 @@ convDirect3x3s1F4P5AVX512_noclamp:
 	VMOVUPS Z19, 256(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F4P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z16, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z17, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z18, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z19, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s1F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s1F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s1F4P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s1F4P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s1F4P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4003,7 +3477,7 @@ convDirect3x3s1F4P6AVX512_zero:
 	VPXORD Z23, Z23, Z23
 convDirect3x3s1F4P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s1F4P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4120,7 +3594,7 @@ convDirect3x3s1F4P6AVX512_row:
 	JNZ convDirect3x3s1F4P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s1F4P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -4152,8 +3626,8 @@ convDirect3x3s1F4P6AVX512_row:
 convDirect3x3s1F4P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s1F4P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -4203,8 +3677,6 @@ convDirect3x3s1F4P6AVX512_nobias:
 	VMAXPS Z28, Z23, Z23
 	VMINPS Z29, Z23, Z23
 convDirect3x3s1F4P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s1F4P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -4231,82 +3703,23 @@ convDirect3x3s1F4P6AVX512_noclamp:
 	VMOVUPS Z23, 320(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s1F4P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z16, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z20, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z17, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z21, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z18, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z22, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z19, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z23, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F1P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F1P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F1P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F1P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4315,7 +3728,7 @@ convDirect3x3s2F1P1AVX512_zero:
 	VPXORD Z0, Z0, Z0
 convDirect3x3s2F1P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F1P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4339,49 +3752,37 @@ convDirect3x3s2F1P1AVX512_row:
 	JNZ convDirect3x3s2F1P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F1P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 convDirect3x3s2F1P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F1P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 convDirect3x3s2F1P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F1P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s2F1P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F1P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F1P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F1P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F1P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4392,7 +3793,7 @@ convDirect3x3s2F1P2AVX512_zero:
 	VPXORD Z1, Z1, Z1
 convDirect3x3s2F1P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F1P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4422,55 +3823,41 @@ convDirect3x3s2F1P2AVX512_row:
 	JNZ convDirect3x3s2F1P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F1P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
 convDirect3x3s2F1P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F1P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
 	VMINPS Z29, Z1, Z1
 convDirect3x3s2F1P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F1P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s2F1P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F1P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F1P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F1P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F1P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4483,7 +3870,7 @@ convDirect3x3s2F1P3AVX512_zero:
 	VPXORD Z2, Z2, Z2
 convDirect3x3s2F1P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F1P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4519,7 +3906,7 @@ convDirect3x3s2F1P3AVX512_row:
 	JNZ convDirect3x3s2F1P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F1P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -4527,8 +3914,8 @@ convDirect3x3s2F1P3AVX512_row:
 convDirect3x3s2F1P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F1P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -4536,44 +3923,28 @@ convDirect3x3s2F1P3AVX512_nobias:
 	VMAXPS Z28, Z2, Z2
 	VMINPS Z29, Z2, Z2
 convDirect3x3s2F1P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F1P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s2F1P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F1P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F1P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F1P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F1P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4588,7 +3959,7 @@ convDirect3x3s2F1P4AVX512_zero:
 	VPXORD Z3, Z3, Z3
 convDirect3x3s2F1P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F1P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4630,7 +4001,7 @@ convDirect3x3s2F1P4AVX512_row:
 	JNZ convDirect3x3s2F1P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F1P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -4639,8 +4010,8 @@ convDirect3x3s2F1P4AVX512_row:
 convDirect3x3s2F1P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F1P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -4650,47 +4021,29 @@ convDirect3x3s2F1P4AVX512_nobias:
 	VMAXPS Z28, Z3, Z3
 	VMINPS Z29, Z3, Z3
 convDirect3x3s2F1P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F1P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
 	VMOVUPS Z3, 192(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s2F1P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F1P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F1P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F1P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F1P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4707,7 +4060,7 @@ convDirect3x3s2F1P5AVX512_zero:
 	VPXORD Z4, Z4, Z4
 convDirect3x3s2F1P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F1P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4755,7 +4108,7 @@ convDirect3x3s2F1P5AVX512_row:
 	JNZ convDirect3x3s2F1P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F1P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -4765,8 +4118,8 @@ convDirect3x3s2F1P5AVX512_row:
 convDirect3x3s2F1P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F1P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -4778,8 +4131,6 @@ convDirect3x3s2F1P5AVX512_nobias:
 	VMAXPS Z28, Z4, Z4
 	VMINPS Z29, Z4, Z4
 convDirect3x3s2F1P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F1P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
@@ -4787,41 +4138,23 @@ convDirect3x3s2F1P5AVX512_noclamp:
 	VMOVUPS Z4, 256(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s2F1P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F1P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F1P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F1P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F1P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4840,7 +4173,7 @@ convDirect3x3s2F1P6AVX512_zero:
 	VPXORD Z5, Z5, Z5
 convDirect3x3s2F1P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F1P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -4894,7 +4227,7 @@ convDirect3x3s2F1P6AVX512_row:
 	JNZ convDirect3x3s2F1P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F1P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z1, Z1
@@ -4905,8 +4238,8 @@ convDirect3x3s2F1P6AVX512_row:
 convDirect3x3s2F1P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F1P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -4920,8 +4253,6 @@ convDirect3x3s2F1P6AVX512_nobias:
 	VMAXPS Z28, Z5, Z5
 	VMINPS Z29, Z5, Z5
 convDirect3x3s2F1P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F1P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, 128(R11)
@@ -4930,43 +4261,23 @@ convDirect3x3s2F1P6AVX512_noclamp:
 	VMOVUPS Z5, 320(R11)
 	VZEROUPPER
 	RET
-convDirect3x3s2F1P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F2P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F2P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F2P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F2P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -4977,7 +4288,7 @@ convDirect3x3s2F2P1AVX512_zero:
 	VPXORD Z1, Z1, Z1
 convDirect3x3s2F2P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F2P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5007,7 +4318,7 @@ convDirect3x3s2F2P1AVX512_row:
 	JNZ convDirect3x3s2F2P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F2P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VMOVUPS 64(AX), Z25
@@ -5015,49 +4326,34 @@ convDirect3x3s2F2P1AVX512_row:
 convDirect3x3s2F2P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F2P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
 	VMINPS Z29, Z1, Z1
 convDirect3x3s2F2P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F2P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F2P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F2P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F2P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F2P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F2P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -5072,7 +4368,7 @@ convDirect3x3s2F2P2AVX512_zero:
 	VPXORD Z3, Z3, Z3
 convDirect3x3s2F2P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F2P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5111,7 +4407,7 @@ convDirect3x3s2F2P2AVX512_row:
 	JNZ convDirect3x3s2F2P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F2P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -5121,8 +4417,8 @@ convDirect3x3s2F2P2AVX512_row:
 convDirect3x3s2F2P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F2P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -5132,48 +4428,29 @@ convDirect3x3s2F2P2AVX512_nobias:
 	VMAXPS Z28, Z3, Z3
 	VMINPS Z29, Z3, Z3
 convDirect3x3s2F2P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F2P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
 	VMOVUPS Z3, 64(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F2P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F2P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F2P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F2P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F2P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -5192,7 +4469,7 @@ convDirect3x3s2F2P3AVX512_zero:
 	VPXORD Z5, Z5, Z5
 convDirect3x3s2F2P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F2P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5240,7 +4517,7 @@ convDirect3x3s2F2P3AVX512_row:
 	JNZ convDirect3x3s2F2P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F2P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -5252,8 +4529,8 @@ convDirect3x3s2F2P3AVX512_row:
 convDirect3x3s2F2P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F2P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -5267,8 +4544,6 @@ convDirect3x3s2F2P3AVX512_nobias:
 	VMAXPS Z28, Z5, Z5
 	VMINPS Z29, Z5, Z5
 convDirect3x3s2F2P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F2P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -5277,44 +4552,23 @@ convDirect3x3s2F2P3AVX512_noclamp:
 	VMOVUPS Z5, 128(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F2P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F2P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F2P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F2P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F2P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -5337,7 +4591,7 @@ convDirect3x3s2F2P4AVX512_zero:
 	VPXORD Z7, Z7, Z7
 convDirect3x3s2F2P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F2P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5394,7 +4648,7 @@ convDirect3x3s2F2P4AVX512_row:
 	JNZ convDirect3x3s2F2P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F2P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -5408,8 +4662,8 @@ convDirect3x3s2F2P4AVX512_row:
 convDirect3x3s2F2P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F2P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -5427,8 +4681,6 @@ convDirect3x3s2F2P4AVX512_nobias:
 	VMAXPS Z28, Z7, Z7
 	VMINPS Z29, Z7, Z7
 convDirect3x3s2F2P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F2P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -5439,48 +4691,23 @@ convDirect3x3s2F2P4AVX512_noclamp:
 	VMOVUPS Z7, 192(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F2P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F2P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F2P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F2P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F2P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -5507,7 +4734,7 @@ convDirect3x3s2F2P5AVX512_zero:
 	VPXORD Z9, Z9, Z9
 convDirect3x3s2F2P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F2P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5573,7 +4800,7 @@ convDirect3x3s2F2P5AVX512_row:
 	JNZ convDirect3x3s2F2P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F2P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -5589,8 +4816,8 @@ convDirect3x3s2F2P5AVX512_row:
 convDirect3x3s2F2P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F2P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -5612,8 +4839,6 @@ convDirect3x3s2F2P5AVX512_nobias:
 	VMAXPS Z28, Z9, Z9
 	VMINPS Z29, Z9, Z9
 convDirect3x3s2F2P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F2P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -5626,52 +4851,23 @@ convDirect3x3s2F2P5AVX512_noclamp:
 	VMOVUPS Z9, 256(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F2P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F2P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F2P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F2P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F2P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -5702,7 +4898,7 @@ convDirect3x3s2F2P6AVX512_zero:
 	VPXORD Z11, Z11, Z11
 convDirect3x3s2F2P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F2P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5777,7 +4973,7 @@ convDirect3x3s2F2P6AVX512_row:
 	JNZ convDirect3x3s2F2P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F2P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z2, Z2
@@ -5795,8 +4991,8 @@ convDirect3x3s2F2P6AVX512_row:
 convDirect3x3s2F2P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F2P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -5822,8 +5018,6 @@ convDirect3x3s2F2P6AVX512_nobias:
 	VMAXPS Z28, Z11, Z11
 	VMINPS Z29, Z11, Z11
 convDirect3x3s2F2P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F2P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 64(R11)
@@ -5838,56 +5032,23 @@ convDirect3x3s2F2P6AVX512_noclamp:
 	VMOVUPS Z11, 320(R11)(R12*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F2P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F3P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F3P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F3P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F3P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -5900,7 +5061,7 @@ convDirect3x3s2F3P1AVX512_zero:
 	VPXORD Z2, Z2, Z2
 convDirect3x3s2F3P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F3P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -5936,7 +5097,7 @@ convDirect3x3s2F3P1AVX512_row:
 	JNZ convDirect3x3s2F3P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F3P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VMOVUPS 64(AX), Z25
@@ -5946,8 +5107,8 @@ convDirect3x3s2F3P1AVX512_row:
 convDirect3x3s2F3P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F3P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -5955,46 +5116,28 @@ convDirect3x3s2F3P1AVX512_nobias:
 	VMAXPS Z28, Z2, Z2
 	VMINPS Z29, Z2, Z2
 convDirect3x3s2F3P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F3P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s2F3P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F3P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F3P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F3P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F3P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -6013,7 +5156,7 @@ convDirect3x3s2F3P2AVX512_zero:
 	VPXORD Z5, Z5, Z5
 convDirect3x3s2F3P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F3P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -6061,7 +5204,7 @@ convDirect3x3s2F3P2AVX512_row:
 	JNZ convDirect3x3s2F3P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F3P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -6074,8 +5217,8 @@ convDirect3x3s2F3P2AVX512_row:
 convDirect3x3s2F3P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F3P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -6089,8 +5232,6 @@ convDirect3x3s2F3P2AVX512_nobias:
 	VMAXPS Z28, Z5, Z5
 	VMINPS Z29, Z5, Z5
 convDirect3x3s2F3P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F3P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -6099,45 +5240,23 @@ convDirect3x3s2F3P2AVX512_noclamp:
 	VMOVUPS Z5, 64(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s2F3P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F3P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F3P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F3P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F3P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -6162,7 +5281,7 @@ convDirect3x3s2F3P3AVX512_zero:
 	VPXORD Z8, Z8, Z8
 convDirect3x3s2F3P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F3P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -6222,7 +5341,7 @@ convDirect3x3s2F3P3AVX512_row:
 	JNZ convDirect3x3s2F3P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F3P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -6238,8 +5357,8 @@ convDirect3x3s2F3P3AVX512_row:
 convDirect3x3s2F3P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F3P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -6259,8 +5378,6 @@ convDirect3x3s2F3P3AVX512_nobias:
 	VMAXPS Z28, Z8, Z8
 	VMINPS Z29, Z8, Z8
 convDirect3x3s2F3P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F3P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -6272,51 +5389,23 @@ convDirect3x3s2F3P3AVX512_noclamp:
 	VMOVUPS Z8, 128(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s2F3P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F3P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F3P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F3P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F3P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -6347,7 +5436,7 @@ convDirect3x3s2F3P4AVX512_zero:
 	VPXORD Z11, Z11, Z11
 convDirect3x3s2F3P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F3P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -6419,7 +5508,7 @@ convDirect3x3s2F3P4AVX512_row:
 	JNZ convDirect3x3s2F3P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F3P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -6438,8 +5527,8 @@ convDirect3x3s2F3P4AVX512_row:
 convDirect3x3s2F3P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F3P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -6465,8 +5554,6 @@ convDirect3x3s2F3P4AVX512_nobias:
 	VMAXPS Z28, Z11, Z11
 	VMINPS Z29, Z11, Z11
 convDirect3x3s2F3P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F3P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -6481,57 +5568,23 @@ convDirect3x3s2F3P4AVX512_noclamp:
 	VMOVUPS Z11, 192(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s2F3P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F3P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F3P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F3P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F3P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -6568,7 +5621,7 @@ convDirect3x3s2F3P5AVX512_zero:
 	VPXORD Z14, Z14, Z14
 convDirect3x3s2F3P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F3P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -6652,7 +5705,7 @@ convDirect3x3s2F3P5AVX512_row:
 	JNZ convDirect3x3s2F3P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F3P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -6674,8 +5727,8 @@ convDirect3x3s2F3P5AVX512_row:
 convDirect3x3s2F3P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F3P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -6707,8 +5760,6 @@ convDirect3x3s2F3P5AVX512_nobias:
 	VMAXPS Z28, Z14, Z14
 	VMINPS Z29, Z14, Z14
 convDirect3x3s2F3P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F3P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -6726,63 +5777,23 @@ convDirect3x3s2F3P5AVX512_noclamp:
 	VMOVUPS Z14, 256(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s2F3P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F3P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F3P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F3P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F3P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -6825,7 +5836,7 @@ convDirect3x3s2F3P6AVX512_zero:
 	VPXORD Z17, Z17, Z17
 convDirect3x3s2F3P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F3P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -6921,7 +5932,7 @@ convDirect3x3s2F3P6AVX512_row:
 	JNZ convDirect3x3s2F3P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F3P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z3, Z3
@@ -6946,8 +5957,8 @@ convDirect3x3s2F3P6AVX512_row:
 convDirect3x3s2F3P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F3P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -6985,8 +5996,6 @@ convDirect3x3s2F3P6AVX512_nobias:
 	VMAXPS Z28, Z17, Z17
 	VMINPS Z29, Z17, Z17
 convDirect3x3s2F3P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F3P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -7007,69 +6016,23 @@ convDirect3x3s2F3P6AVX512_noclamp:
 	VMOVUPS Z17, 320(R11)(R12*2)
 	VZEROUPPER
 	RET
-convDirect3x3s2F3P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z16, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z17, K1, 20(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F4P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F4P1AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F4P1AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F4P1AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -7084,7 +6047,7 @@ convDirect3x3s2F4P1AVX512_zero:
 	VPXORD Z3, Z3, Z3
 convDirect3x3s2F4P1AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F4P1AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -7126,7 +6089,7 @@ convDirect3x3s2F4P1AVX512_row:
 	JNZ convDirect3x3s2F4P1AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F4P1AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VMOVUPS 64(AX), Z25
@@ -7138,8 +6101,8 @@ convDirect3x3s2F4P1AVX512_row:
 convDirect3x3s2F4P1AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F4P1AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -7149,50 +6112,29 @@ convDirect3x3s2F4P1AVX512_nobias:
 	VMAXPS Z28, Z3, Z3
 	VMINPS Z29, Z3, Z3
 convDirect3x3s2F4P1AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F4P1AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
 	VMOVUPS Z3, 0(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F4P1AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F4P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F4P2AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F4P2AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F4P2AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -7215,7 +6157,7 @@ convDirect3x3s2F4P2AVX512_zero:
 	VPXORD Z7, Z7, Z7
 convDirect3x3s2F4P2AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F4P2AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -7272,7 +6214,7 @@ convDirect3x3s2F4P2AVX512_row:
 	JNZ convDirect3x3s2F4P2AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F4P2AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -7288,8 +6230,8 @@ convDirect3x3s2F4P2AVX512_row:
 convDirect3x3s2F4P2AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F4P2AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -7307,8 +6249,6 @@ convDirect3x3s2F4P2AVX512_nobias:
 	VMAXPS Z28, Z7, Z7
 	VMINPS Z29, Z7, Z7
 convDirect3x3s2F4P2AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F4P2AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -7319,50 +6259,23 @@ convDirect3x3s2F4P2AVX512_noclamp:
 	VMOVUPS Z7, 64(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F4P2AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F4P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F4P3AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F4P3AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F4P3AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -7393,7 +6306,7 @@ convDirect3x3s2F4P3AVX512_zero:
 	VPXORD Z11, Z11, Z11
 convDirect3x3s2F4P3AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F4P3AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -7465,7 +6378,7 @@ convDirect3x3s2F4P3AVX512_row:
 	JNZ convDirect3x3s2F4P3AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F4P3AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -7485,8 +6398,8 @@ convDirect3x3s2F4P3AVX512_row:
 convDirect3x3s2F4P3AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F4P3AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -7512,8 +6425,6 @@ convDirect3x3s2F4P3AVX512_nobias:
 	VMAXPS Z28, Z11, Z11
 	VMINPS Z29, Z11, Z11
 convDirect3x3s2F4P3AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F4P3AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -7528,58 +6439,23 @@ convDirect3x3s2F4P3AVX512_noclamp:
 	VMOVUPS Z11, 128(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F4P3AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F4P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F4P4AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F4P4AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F4P4AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -7618,7 +6494,7 @@ convDirect3x3s2F4P4AVX512_zero:
 	VPXORD Z15, Z15, Z15
 convDirect3x3s2F4P4AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F4P4AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -7705,7 +6581,7 @@ convDirect3x3s2F4P4AVX512_row:
 	JNZ convDirect3x3s2F4P4AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F4P4AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -7729,8 +6605,8 @@ convDirect3x3s2F4P4AVX512_row:
 convDirect3x3s2F4P4AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F4P4AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -7764,8 +6640,6 @@ convDirect3x3s2F4P4AVX512_nobias:
 	VMAXPS Z28, Z15, Z15
 	VMINPS Z29, Z15, Z15
 convDirect3x3s2F4P4AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F4P4AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -7784,66 +6658,23 @@ convDirect3x3s2F4P4AVX512_noclamp:
 	VMOVUPS Z15, 192(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F4P4AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 12(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 12(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F4P5AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F4P5AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F4P5AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -7890,7 +6721,7 @@ convDirect3x3s2F4P5AVX512_zero:
 	VPXORD Z19, Z19, Z19
 convDirect3x3s2F4P5AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F4P5AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -7992,7 +6823,7 @@ convDirect3x3s2F4P5AVX512_row:
 	JNZ convDirect3x3s2F4P5AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F4P5AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -8020,8 +6851,8 @@ convDirect3x3s2F4P5AVX512_row:
 convDirect3x3s2F4P5AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F4P5AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -8063,8 +6894,6 @@ convDirect3x3s2F4P5AVX512_nobias:
 	VMAXPS Z28, Z19, Z19
 	VMINPS Z29, Z19, Z19
 convDirect3x3s2F4P5AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F4P5AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -8087,74 +6916,23 @@ convDirect3x3s2F4P5AVX512_noclamp:
 	VMOVUPS Z19, 256(R11)(R13*1)
 	VZEROUPPER
 	RET
-convDirect3x3s2F4P5AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z16, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z17, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z18, K1, 16(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z19, K1, 16(DX)(Z30*4)
-	VZEROUPPER
-	RET
 
-// func convDirect3x3s2F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+// func convDirect3x3s2F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 // Requires: AVX512F
-TEXT ·convDirect3x3s2F4P6AVX512(SB), NOSPLIT, $0-112
+TEXT ·convDirect3x3s2F4P6AVX512(SB), NOSPLIT, $0-96
 	MOVQ in+0(FP), SI
 	MOVQ w+8(FP), DI
 	MOVQ t+16(FP), R11
-	MOVQ ldIn+32(FP), R8
+	MOVQ ldIn+24(FP), R8
 	SHLQ $2, R8
-	MOVQ plane+40(FP), R9
+	MOVQ plane+32(FP), R9
 	SHLQ $2, R9
-	MOVQ cb+48(FP), CX
-	MOVQ ldT+64(FP), R12
+	MOVQ cb+40(FP), CX
+	MOVQ ldT+56(FP), R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
-	MOVQ flags+88(FP), R10
-	MOVQ pf+104(FP), R14
+	MOVQ flags+72(FP), R10
+	MOVQ pf+88(FP), R14
 	TESTQ $1, R10
 	JZ convDirect3x3s2F4P6AVX512_zero
 	VMOVUPS 0(R11), Z0
@@ -8209,7 +6987,7 @@ convDirect3x3s2F4P6AVX512_zero:
 	VPXORD Z23, Z23, Z23
 convDirect3x3s2F4P6AVX512_channel:
 	MOVQ SI, BX
-	MOVQ kh+56(FP), DX
+	MOVQ kh+48(FP), DX
 convDirect3x3s2F4P6AVX512_row:
 	PREFETCHT0 0(R14)
 	VMOVUPS 0(DI), Z24
@@ -8326,7 +7104,7 @@ convDirect3x3s2F4P6AVX512_row:
 	JNZ convDirect3x3s2F4P6AVX512_channel
 	TESTQ $2, R10
 	JZ convDirect3x3s2F4P6AVX512_nobias
-	MOVQ bias+80(FP), AX
+	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Z24
 	VADDPS Z24, Z0, Z0
 	VADDPS Z24, Z4, Z4
@@ -8358,8 +7136,8 @@ convDirect3x3s2F4P6AVX512_row:
 convDirect3x3s2F4P6AVX512_nobias:
 	TESTQ $4, R10
 	JZ convDirect3x3s2F4P6AVX512_noclamp
-	VBROADCASTSS lo+96(FP), Z28
-	VBROADCASTSS hi+100(FP), Z29
+	VBROADCASTSS lo+80(FP), Z28
+	VBROADCASTSS hi+84(FP), Z29
 	VMAXPS Z28, Z0, Z0
 	VMINPS Z29, Z0, Z0
 	VMAXPS Z28, Z1, Z1
@@ -8409,8 +7187,6 @@ convDirect3x3s2F4P6AVX512_nobias:
 	VMAXPS Z28, Z23, Z23
 	VMINPS Z29, Z23, Z23
 convDirect3x3s2F4P6AVX512_noclamp:
-	TESTQ $8, R10
-	JNZ convDirect3x3s2F4P6AVX512_final
 	VMOVUPS Z0, 0(R11)
 	VMOVUPS Z1, 0(R11)(R12*1)
 	VMOVUPS Z2, 0(R11)(R12*2)
@@ -8435,65 +7211,6 @@ convDirect3x3s2F4P6AVX512_noclamp:
 	VMOVUPS Z21, 320(R11)(R12*1)
 	VMOVUPS Z22, 320(R11)(R12*2)
 	VMOVUPS Z23, 320(R11)(R13*1)
-	VZEROUPPER
-	RET
-convDirect3x3s2F4P6AVX512_final:
-	MOVQ ohw+72(FP), AX
-	VPBROADCASTD AX, Z30
-	VPMULLD cdIota<>(SB), Z30, Z30
-	MOVQ y+24(FP), DX
-	SHLQ $6, AX // 16 rows of Y in bytes
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z0, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z4, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z8, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z12, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z16, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z20, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z1, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z5, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z9, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z13, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z17, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z21, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z2, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z6, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z10, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z14, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z18, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z22, K1, 20(DX)(Z30*4)
-	ADDQ AX, DX
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z3, K1, 0(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z7, K1, 4(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z11, K1, 8(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z15, K1, 12(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z19, K1, 16(DX)(Z30*4)
-	KXNORW K0, K0, K1
-	VSCATTERDPS Z23, K1, 20(DX)(Z30*4)
 	VZEROUPPER
 	RET
 

@@ -6,8 +6,8 @@ package f32
 // without the AVX-512 kernels (the portable GEMM path is faster than a scalar direct loop).
 func ConvDirectSupported(g *ConvGeom, m int) bool { return false }
 
-func convDirectRun(g *ConvGeom, xp, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, t []float32) {
+func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
 	panic("f32: ConvDirect without its kernels")
 }
 
-func padPlanesAsm(xp, x []float32, g *ConvGeom, c0, c1, r0, r1 int) bool { return false }
+func padRowsAsm(dst, x []float32, g *ConvGeom, c0, c1, r0, r1 int) bool { return false }

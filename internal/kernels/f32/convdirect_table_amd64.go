@@ -28,148 +28,151 @@ var convDirectKernels = [2][convDirectMaxNF][convDirectMaxNP]convDirectFunc{
 }
 
 //go:noescape
+func tileToPlanesAVX512(t, y *float32, n, ohw int)
+
+//go:noescape
 func padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)
 
 //go:noescape
-func convDirect3x3s1F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F1P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F1P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F1P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F1P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F1P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F1P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F2P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F2P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F2P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F2P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F2P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F2P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F3P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F3P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F3P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F3P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F3P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F3P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F4P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F4P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F4P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F4P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s1F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s1F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F1P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F1P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F1P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F1P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F1P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F1P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F1P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F1P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F1P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F1P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F1P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F1P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F2P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F2P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F2P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F2P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F2P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F2P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F2P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F2P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F2P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F2P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F2P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F2P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F3P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F3P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F3P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F3P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F3P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F3P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F3P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F3P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F3P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F3P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F3P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F3P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F4P1AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F4P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F4P2AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F4P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F4P3AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F4P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F4P4AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F4P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F4P5AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
 
 //go:noescape
-func convDirect3x3s2F4P6AVX512(in, w, t, y *float32, ldIn, plane, cb, kh, ldT, ohw int, bias *float32, flags int, lo, hi float32, pf uintptr)
+func convDirect3x3s2F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)

@@ -12,7 +12,8 @@ import (
 // TestConvDirectMatchesReference runs ConvDirect over every generated window/stride, every block
 // width (16..64 channels, and a last block narrower than the others), pixel runs of every length
 // (plane widths 1..13 and 56) and channel counts on both sides of a 16-channel pass, in bands, and
-// compares with ref.Conv: bias, ReLU-style clamp, and the scatter into NCHW with guards around it.
+// compares with ref.Conv: bias, ReLU-style clamp, the padded strips, and the transposition into NCHW,
+// with guards around every buffer.
 func TestConvDirectMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	type tc struct {
@@ -23,7 +24,8 @@ func TestConvDirectMatchesReference(t *testing.T) {
 		{33, 14, 14, 3, 1, 1, 64}, {20, 4, 56, 3, 1, 1, 16}, {5, 1, 1, 3, 1, 1, 16}, {8, 6, 13, 3, 1, 0, 128},
 		{3, 17, 19, 3, 2, 1, 32}, {24, 14, 14, 3, 2, 1, 64}, {9, 8, 8, 3, 2, 1, 144}, {50, 15, 15, 3, 2, 0, 16},
 		{4, 8, 8, 3, 2, 0, 16}, {2, 40, 3, 3, 2, 3, 32}, {7, 9, 9, 3, 1, 4, 16},
-		{40, 9, 9, 3, 1, 0, 80}, {300, 5, 9, 3, 2, 0, 64},
+		{40, 9, 9, 3, 1, 0, 80}, {300, 5, 9, 3, 2, 0, 64}, {20, 56, 56, 3, 1, 1, 64}, {8, 57, 57, 3, 2, 1, 16},
+		{70, 29, 30, 3, 1, 1, 32}, {40, 7, 7, 3, 1, 1, 320}, {20, 9, 9, 3, 2, 1, 272},
 	}
 	for _, c := range cases {
 		g := withOut(ConvGeom{C: c.c, H: c.h, W: c.w, KH: c.k, KW: c.k, SH: c.s, SW: c.s, PT: c.p, PL: c.p, DH: 1, DW: 1})
@@ -44,28 +46,24 @@ func TestConvDirectMatchesReference(t *testing.T) {
 					}
 					want, _ := ref.Conv(x, [4]int{1, g.C, g.H, g.W}, w, [4]int{c.m, g.C, g.KH, g.KW}, bias,
 						ref.Conv2D{Strides: [2]int{g.SH, g.SW}, Dilations: [2]int{1, 1}, Pads: [4]int{g.PT, g.PL, g.PT, g.PL}})
-					hp, wpw := ConvDirectPadded(&g)
-					xp := guarded(r, g.C*hp*wpw)
-					if ConvDirectInPlace(&g) {
-						xp = append(guarded(r, len(x))[:0], x...) // read as it is
-					} else {
-						PadPlanes(xp, x, &g, 0, g.C, 0, hp/2)
-						PadPlanes(xp, x, &g, 0, g.C, hp/2, hp)
-						checkGuard(t, "padded input", xp)
-					}
+					xg := append(guarded(r, len(x))[:0], x...)
 					wp := guarded(r, ConvDirectPackedLen(c.m, &g))
 					PackConvDirect(wp, w, c.m, &g)
 					checkGuard(t, "packed W", wp)
 					y := guarded(r, c.m*g.OH*g.OW)
-					tile := guarded(r, ConvDirectTileLen(&g, c.m, threads))
+					scratch := guarded(r, ConvDirectScratchLen(&g, c.m, threads))
 					bands, rows := ConvDirectBands(&g, c.m, threads)
-					for o0 := 0; o0 < c.m; o0 += ConvDirectBlock {
+					step := ConvDirectBlock // calls of one block, and of several sharing their strips
+					if threads != 2 {
+						step = ConvDirectMaxChannels
+					}
+					for o0 := 0; o0 < c.m; o0 += step {
 						for b := 0; b < bands; b++ {
-							ConvDirect(&g, xp, wp, y, bias, o0, min(ConvDirectBlock, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, tile)
+							ConvDirect(&g, xg, wp, y, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
 						}
 					}
 					checkGuard(t, "Y", y)
-					checkGuard(t, "tile", tile)
+					checkGuard(t, "scratch", scratch)
 					for i := range want {
 						if clamp {
 							want[i] = min(max(want[i], 0), 0.5)
@@ -80,8 +78,8 @@ func TestConvDirectMatchesReference(t *testing.T) {
 	}
 }
 
-// BenchmarkConvDirect times ConvDirect over ResNet-50's 3×3 shapes on one thread (padding
-// included; GFLOP/s of the direct convolution, %peak as timeBest).
+// BenchmarkConvDirect times ConvDirect over ResNet-50's 3×3 shapes on one thread (padded strips and
+// the transposition included; GFLOP/s of the direct convolution, %peak as timeBest).
 func BenchmarkConvDirect(b *testing.B) {
 	for _, c := range []struct{ c, h, k, s, p, m int }{
 		{64, 56, 3, 1, 1, 64}, {128, 28, 3, 1, 1, 128}, {256, 14, 3, 1, 1, 256}, {512, 7, 3, 1, 1, 512},
@@ -96,18 +94,15 @@ func BenchmarkConvDirect(b *testing.B) {
 			x := randSlice(r, g.C*g.H*g.W)
 			w := randSlice(r, c.m*g.K())
 			bias := randSlice(r, c.m)
-			hp, wpw := ConvDirectPadded(&g)
-			xp := make([]float32, g.C*hp*wpw)
 			wp := make([]float32, ConvDirectPackedLen(c.m, &g))
 			PackConvDirect(wp, w, c.m, &g)
 			y := make([]float32, c.m*g.OH*g.OW)
-			tile := make([]float32, ConvDirectTileLen(&g, c.m, 1))
+			scratch := make([]float32, ConvDirectScratchLen(&g, c.m, 1))
 			bands, rows := ConvDirectBands(&g, c.m, 1)
 			timeBest(b, 2*float64(c.m*g.OH*g.OW*g.K()), func() {
-				PadPlanes(xp, x, &g, 0, g.C, 0, hp)
-				for o0 := 0; o0 < c.m; o0 += ConvDirectBlock {
+				for o0 := 0; o0 < c.m; o0 += ConvDirectMaxChannels {
 					for bd := 0; bd < bands; bd++ {
-						ConvDirect(&g, xp, wp, y, bias, o0, min(ConvDirectBlock, c.m-o0), bd*rows, min(g.OH, (bd+1)*rows), true, 0, float32(math.Inf(1)), tile)
+						ConvDirect(&g, x, wp, y, bias, o0, min(ConvDirectMaxChannels, c.m-o0), bd*rows, min(g.OH, (bd+1)*rows), true, 0, float32(math.Inf(1)), scratch)
 					}
 				}
 			})
