@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"runtime"
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -247,6 +246,7 @@ type convKernel struct {
 
 	wino *winoState   // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
 	dc   *directState // direct schedule (conv_direct.go); nil for the others
+	dwt  *dwTileState // tiled depthwise schedule (conv_dwtile.go); nil for the others
 
 	residual bool // input 3 (Z) is added before the activation
 
@@ -311,6 +311,9 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 			return nil, fmt.Errorf("ops: node %q (Conv): f16 weights of a depthwise convolution are not supported", n.Name)
 		}
 		k.dwPlan = f32.NewDepthwisePlan(g)
+		if w.IsConst() && useDepthwiseTile(k) {
+			k.initDepthwiseTile(w.Const, o)
+		}
 		return k, nil
 	}
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
@@ -379,9 +382,8 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 		k.pa = make([]f32.PackedA, k.groups)
 	}
 	ohw := g.OH * g.OW
-	// Slots are per-thread workspaces; the thread count is not known until Run, so size for this
-	// process's GOMAXPROCS (the runtime's pools never exceed it).
-	k.slots = runtime.GOMAXPROCS(0)
+	// Slots are per-thread workspaces, one per thread of the program's pool.
+	k.slots = o.slots()
 	k.direct = k.pointwise && f32.Direct()
 	maxCols := convTileCols
 	if k.direct {

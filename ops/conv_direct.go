@@ -3,7 +3,6 @@ package ops
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -58,7 +57,7 @@ func useConvDirect(k *convKernel) bool {
 func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 	g := &k.geom
 	d := &directState{glen: f32.ConvDirectPackedLen(k.mg, g)}
-	k.slots = runtime.GOMAXPROCS(0)
+	k.slots = o.slots()
 	d.bands, d.rows = f32.ConvDirectBands(g, k.mg, k.slots)
 	d.slotLen = f32.ConvDirectScratchLen(g, k.mg, k.slots)
 	d.blocks = (k.mg + f32.ConvDirectBlock - 1) / f32.ConvDirectBlock

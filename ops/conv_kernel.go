@@ -16,6 +16,9 @@ func (k *convKernel) PackedBytes() int {
 	if k.dc != nil {
 		n += 4 * len(k.dc.w)
 	}
+	if k.dwt != nil {
+		n += 4 * len(k.dwt.w)
+	}
 	for _, p := range k.packed {
 		n += 4 * len(p.Data)
 	}
@@ -29,13 +32,16 @@ func (k *convKernel) PackedBytes() int {
 
 // PackedInputs reports that W is not read after Compile when it was packed there (ops.InputsPacker).
 func (k *convKernel) PackedInputs() []int {
-	if k.packed != nil || k.dc != nil || (k.wino != nil && k.wino.data != nil) || (k.packed16 != nil && !k.prepacked) {
+	if k.packed != nil || k.dc != nil || k.dwt != nil || (k.wino != nil && k.wino.data != nil) || (k.packed16 != nil && !k.prepacked) {
 		return []int{1}
 	}
 	return nil
 }
 
 func (k *convKernel) ScratchBytes() int {
+	if k.dwt != nil {
+		return 4 * k.dwTileScratch()
+	}
 	if k.depthwise {
 		return 0 // f32.DepthwisePadded pads strips in a stack buffer
 	}
@@ -65,6 +71,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	}
 	g := &k.geom
 	scratch := bytesAsF32(ctx.Scratch)
+	if k.dwt != nil {
+		k.runDepthwiseTile(ctx, scratch)
+		return nil
+	}
 	if k.depthwise {
 		// One image on several threads: each thread takes a band of output rows of every plane, the same
 		// band as the layers before and after (pixel-split GEMM tiles), so its data stays in its core.
@@ -124,6 +134,10 @@ func (k *convKernel) Do(lo, hi int) {
 	}
 	if k.dc != nil {
 		k.doDirect(lo, hi)
+		return
+	}
+	if k.dwt != nil {
+		k.doDepthwiseTile(lo, hi)
 		return
 	}
 	if k.depthwise {

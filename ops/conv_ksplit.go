@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"runtime"
-
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 )
 
@@ -25,11 +23,11 @@ const convKSplitMaxBytes = 1 << 20
 const convKSplitMaxPixels = 256
 
 // planKSplit reports whether k (W constant f32, packed) should split its depth over the threads; it
-// sets k.kParts to their count (this process's GOMAXPROCS, as the slots).
+// sets k.kParts to their count (one per slot).
 func (k *convKernel) planKSplit() bool {
 	g := &k.geom
 	ohw, K := g.OH*g.OW, g.K()
-	parts := runtime.GOMAXPROCS(0)
+	parts := k.slots
 	if parts <= 1 || k.packed == nil || k.packed16 != nil || k.batch*k.groups != 1 || ohw > convKSplitMaxPixels {
 		return false
 	}

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
@@ -22,7 +21,7 @@ import (
 // asks for out = in*stride.
 
 func init() {
-	Register("ConvTranspose", &Def{Infer: inferConvTranspose, Compile: compileConvTranspose, MACs: convTransposeMACs})
+	Register("ConvTranspose", &Def{Infer: inferConvTranspose, Compile: compileConvTranspose, CompileWith: compileConvTransposeWith, MACs: convTransposeMACs})
 }
 
 // convTransposeGeom is the resolved geometry of one ConvTranspose (2-D; 1-D has H = KH = 1).
@@ -193,6 +192,10 @@ type convTransposeKernel struct {
 }
 
 func compileConvTranspose(n *graph.Node) (Kernel, error) {
+	return compileConvTransposeWith(n, CompileOptions{})
+}
+
+func compileConvTransposeWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	g, ys, err := resolveConvTranspose(n)
 	if err != nil {
 		return nil, err
@@ -210,7 +213,7 @@ func compileConvTranspose(n *graph.Node) (Kernel, error) {
 	}
 	k := &convTransposeKernel{g: g, mg: g.m / g.group, cg: g.c / g.group, kk: g.kh * g.kw, hw: g.h * g.w, act: act}
 	k.colLen = g.m * k.kk * k.hw
-	k.slots = runtime.GOMAXPROCS(0)
+	k.slots = o.slots()
 	k.colChunk = min(f32.RoundUp(k.hw, f32.NR), f32.RoundUp(max((k.hw+k.slots-1)/k.slots, 64), f32.NR))
 	k.workLen = f32.GemmWorkLen(k.mg*k.kk, k.colChunk, k.cg)
 	return k, nil

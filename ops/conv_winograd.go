@@ -3,7 +3,6 @@ package ops
 import (
 	"fmt"
 	"os"
-	"runtime"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
@@ -153,7 +152,7 @@ func newWinoState(k *convKernel, w *tensor.Tensor, o CompileOptions, tm int) *wi
 	// Blocks of whole NR-wide panels (only the last block pads), balanced in panels.
 	// Each thread gets its own workspace, so the blocks shrink with the thread count and the total
 	// stays about winoBlockBytes.
-	s.slots = runtime.GOMAXPROCS(0)
+	s.slots = o.slots()
 	maxPanels := max(1, winoBlockBytes/s.slots/perTile/f32.NR)
 	panels := (len(s.tiles) + f32.NR - 1) / f32.NR
 	blocks := (panels + maxPanels - 1) / maxPanels
@@ -333,6 +332,9 @@ func ConvPackedBytes(n *graph.Node) int {
 	ck := k.(*convKernel)
 	switch {
 	case ck.depthwise:
+		if useDepthwiseTile(ck) {
+			return 4 * ck.cout * ck.geom.KH * ck.geom.KW
+		}
 		return 0
 	case ck.wino != nil:
 		return 4 * ck.wino.uLen

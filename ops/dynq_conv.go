@@ -15,7 +15,6 @@ package ops
 import (
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
@@ -163,7 +162,7 @@ func compileDynQConv(n *graph.Node, o CompileOptions) (Kernel, error) {
 	k.tileCols = min(q8.RoundUp(ohw, q8.NR), max(q8.NR, dynqPanelBytes/(k.k4*4)/q8.NR*q8.NR), 1024)
 	k.tcp = q8.RoundUp(k.tileCols, q8.NR)
 	k.tiles = (ohw + k.tileCols - 1) / k.tileCols
-	k.slots = runtime.GOMAXPROCS(0)
+	k.slots = o.slots()
 	k.msplit = 1
 	if per := k.batch * k.groups * k.tiles; per < k.slots {
 		k.msplit = min((k.slots+per-1)/per, (k.mg+q8.MR-1)/q8.MR)

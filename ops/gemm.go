@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"runtime"
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -15,7 +14,7 @@ import (
 // the work is split into column ranges across threads (see batchedGemm).
 
 func init() {
-	Register("Gemm", &Def{Infer: inferGemm, Compile: compileGemm, MACs: gemmMACs})
+	Register("Gemm", &Def{Infer: inferGemm, Compile: compileGemm, CompileWith: compileGemmWith, MACs: gemmMACs})
 }
 
 // bytesAsF32 views scratch bytes as float32s (the arena keeps scratch 4-byte aligned).
@@ -69,7 +68,9 @@ type gemmKernel struct {
 	cCols int
 }
 
-func compileGemm(n *graph.Node) (Kernel, error) {
+func compileGemm(n *graph.Node) (Kernel, error) { return compileGemmWith(n, CompileOptions{}) }
+
+func compileGemmWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferGemm(n); err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func compileGemm(n *graph.Node) (Kernel, error) {
 	}
 	lda, ldb := a.Shape[1], b.Shape[1]
 	g.bg.init(n.Int("transA", 0) != 0, n.Int("transB", 0) != 0, m, nn, kk, n.Float("alpha", 1), lda, ldb, nn, 1, act,
-		[]int{0}, []int{0}, []int{0})
+		[]int{0}, []int{0}, []int{0}, o.slots())
 	return g, nil
 }
 
@@ -162,10 +163,10 @@ type batchedGemm struct {
 }
 
 func (g *batchedGemm) init(transA, transB bool, m, n, k int, alpha float32, lda, ldb, ldc int, beta float32,
-	act Activation, aOff, bOff, cOff []int) {
+	act Activation, aOff, bOff, cOff []int, slots int) {
 	*g = batchedGemm{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		lda: lda, ldb: ldb, ldc: ldc, act: act, aOff: aOff, bOff: bOff, cOff: cOff}
-	g.slots = runtime.GOMAXPROCS(0)
+	g.slots = slots
 	batches := len(cOff)
 	g.nsplit = 1
 	if batches < g.slots && m*n*k > 1<<15 {

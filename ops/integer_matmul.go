@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"runtime"
 	"unsafe"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -19,7 +18,7 @@ import (
 // point is removed afterwards as rowsum(A - a_zp) × b_zp per column.
 
 func init() {
-	Register("MatMulInteger", &Def{Infer: inferMatMulInteger, Compile: compileMatMulInteger, MACs: matMulMACs})
+	Register("MatMulInteger", &Def{Infer: inferMatMulInteger, Compile: compileMatMulInteger, CompileWith: compileMatMulIntegerWith, MACs: matMulMACs})
 }
 
 func isInt8Type(dt tensor.DType) bool { return dt == tensor.U8 || dt == tensor.I8 }
@@ -112,6 +111,10 @@ type matMulIntegerKernel struct {
 }
 
 func compileMatMulInteger(n *graph.Node) (Kernel, error) {
+	return compileMatMulIntegerWith(n, CompileOptions{})
+}
+
+func compileMatMulIntegerWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferMatMulInteger(n); err != nil {
 		return nil, err
 	}
@@ -135,7 +138,7 @@ func compileMatMulInteger(n *graph.Node) (Kernel, error) {
 	if k.bSigned {
 		k.bBytes = b.Shape.NumElements()
 	}
-	k.slots = runtime.GOMAXPROCS(0)
+	k.slots = o.slots()
 	k.rowsPer = min(k.m, max(1, 64*1024/max(k.k*k.n, 1)), max(1, (k.m+k.slots-1)/k.slots))
 	return k, nil
 }

@@ -12,7 +12,7 @@ import (
 // likewise. Batch offsets are resolved once in Compile. A fused activation is honoured.
 
 func init() {
-	Register("MatMul", &Def{Infer: inferMatMul, Compile: compileMatMul, MACs: matMulMACs})
+	Register("MatMul", &Def{Infer: inferMatMul, Compile: compileMatMul, CompileWith: compileMatMulWith, MACs: matMulMACs})
 }
 
 // matmulShapes returns the output shape and the 2-D-promoted operand shapes.
@@ -86,7 +86,9 @@ func inferMatMul(n *graph.Node) error {
 
 type matmulKernel struct{ bg batchedGemm }
 
-func compileMatMul(n *graph.Node) (Kernel, error) {
+func compileMatMul(n *graph.Node) (Kernel, error) { return compileMatMulWith(n, CompileOptions{}) }
+
+func compileMatMulWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferMatMul(n); err != nil {
 		return nil, err
 	}
@@ -109,7 +111,7 @@ func compileMatMul(n *graph.Node) (Kernel, error) {
 	m, k, nn := a2[len(a2)-2], a2[len(a2)-1], b2[len(b2)-1]
 	aOff, bOff, cOff := matmulBatches(a2, b2)
 	mk := &matmulKernel{}
-	mk.bg.init(false, false, m, nn, k, 1, k, nn, nn, 0, act, aOff, bOff, cOff)
+	mk.bg.init(false, false, m, nn, k, 1, k, nn, nn, 0, act, aOff, bOff, cOff, o.slots())
 	return mk, nil
 }
 

@@ -20,7 +20,6 @@ package ops
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
@@ -28,7 +27,7 @@ import (
 )
 
 func init() {
-	RegisterIn(graph.ExtDomain, graph.OpQ8Conv, &Def{Infer: inferQ8Conv, Compile: compileQ8Conv, MACs: q8ConvMACs})
+	RegisterIn(graph.ExtDomain, graph.OpQ8Conv, &Def{Infer: inferQ8Conv, Compile: compileQ8Conv, CompileWith: compileQ8ConvWith, MACs: q8ConvMACs})
 }
 
 // q8BlockBytes bounds one slot's im2col block so it stays in L2 beside the weight panel;
@@ -107,7 +106,9 @@ type q8ConvKernel struct {
 	used      int
 }
 
-func compileQ8Conv(n *graph.Node) (Kernel, error) {
+func compileQ8Conv(n *graph.Node) (Kernel, error) { return compileQ8ConvWith(n, CompileOptions{}) }
+
+func compileQ8ConvWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferQ8Conv(n); err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func compileQ8Conv(n *graph.Node) (Kernel, error) {
 	k.blocks = (k.pixels + maxRows - 1) / maxRows
 	k.pb = q8.RoundUp((k.pixels+k.blocks-1)/k.blocks, q8.CM)
 	k.blocks = (k.pixels + k.pb - 1) / k.pb
-	k.slots = runtime.GOMAXPROCS(0)
+	k.slots = o.slots()
 	// Too few blocks to keep every thread busy (small planes): split the output channels too.
 	k.psplit = 1
 	for k.blocks*k.psplit < 3*k.slots && k.psplit*2 <= k.panels {

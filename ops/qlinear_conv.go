@@ -124,6 +124,10 @@ type qlConvKernel struct {
 }
 
 func compileQLinearConv(n *graph.Node) (Kernel, error) {
+	return compileQLinearConvWith(n, CompileOptions{})
+}
+
+func compileQLinearConvWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	if err := inferQLinearConv(n); err != nil {
 		return nil, err
 	}
@@ -166,7 +170,7 @@ func compileQLinearConv(n *graph.Node) (Kernel, error) {
 		}
 		if k.constW {
 			k.packW(w.Const)
-			k.setupFast(w.Const)
+			k.setupFast(w.Const, o.slots())
 			if k.fast.kind != qlFastNone {
 				k.wq = nil // the fast path's packing replaces the generic one
 			}
@@ -398,7 +402,7 @@ func (t *qlDWTask) Do(lo, hi int) {
 }
 
 func init() {
-	Register("QLinearConv", &Def{Infer: inferQLinearConv, Compile: compileQLinearConv, MACs: qlinearConvMACs})
+	Register("QLinearConv", &Def{Infer: inferQLinearConv, Compile: compileQLinearConv, CompileWith: compileQLinearConvWith, MACs: qlinearConvMACs})
 }
 
 // PackedBytes is the weight copy the kernel keeps (runtime.PackedWeights): the fast path's s8 panels or

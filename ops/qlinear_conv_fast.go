@@ -12,8 +12,6 @@ package ops
 // second dot product with ones (depthwise).
 
 import (
-	"runtime"
-
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/internal/kernels/q8"
 	"github.com/wanwu-ai/wanwu/tensor"
@@ -46,7 +44,7 @@ type qlFast struct {
 }
 
 // setupFast decides and prepares a fast path at Compile (all quantization inputs and w constant).
-func (k *qlConvKernel) setupFast(w *tensor.Tensor) {
+func (k *qlConvKernel) setupFast(w *tensor.Tensor, slots int) {
 	g := k.g
 	if qlFastOff || !k.tfl || !k.constW || !k.constQ || k.xType != tensor.U8 {
 		return
@@ -105,7 +103,7 @@ func (k *qlConvKernel) setupFast(w *tensor.Tensor) {
 			fs.wsum[m] += int32(v)
 		}
 	}
-	fs.slots = runtime.GOMAXPROCS(0)
+	fs.slots = slots
 	if dw {
 		fs.kind = qlFastDW
 		fs.wp = make([]int8, g.m*12)

@@ -13,6 +13,7 @@ package ops
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 
 	"github.com/wanwu-ai/wanwu/graph"
@@ -51,6 +52,18 @@ type CompileOptions struct {
 	// Winograd lets 3×3 stride-1 convolutions run Winograd's algorithm where it pays, keeping a
 	// transformed weight copy 16/9 the size of the plain one (memory for speed).
 	Winograd bool
+	// Threads is the size of the worker pool the program runs on (0: this process's GOMAXPROCS).
+	// Kernels keep one scratch slot per thread and cut their work for that many, so the scratch the
+	// runtime plans is the same whatever GOMAXPROCS the process that plans it has.
+	Threads int
+}
+
+// slots is the number of per-thread scratch slots a kernel compiled with o keeps.
+func (o CompileOptions) slots() int {
+	if o.Threads > 0 {
+		return o.Threads
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Kernel is a compiled operator instance.

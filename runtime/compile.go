@@ -310,6 +310,14 @@ func (c *compiled) planIndex(v *graph.Value) int { return c.rootPlan[c.find(c.bu
 
 // build runs passes, compiles kernels, computes lifetimes and plans the arena.
 func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*compiled, error) {
+	// The pool's size: kernels keep a scratch slot per thread.
+	threads := opts.Threads
+	if opts.Shared != nil {
+		threads = opts.Shared.threads
+	}
+	if threads <= 0 {
+		threads = goruntime.GOMAXPROCS(0)
+	}
 	g := src.Clone()
 	if err := passes.Optimize(g, ops.Semantics{}, opts.InputShapes); err != nil {
 		return nil, err
@@ -406,7 +414,7 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 			continue
 		}
 		wc.node = i
-		k, err := compileKernel(d, n, ops.CompileOptions{Weights: wc, Estimate: estimate, Winograd: opts.Winograd})
+		k, err := compileKernel(d, n, ops.CompileOptions{Weights: wc, Estimate: estimate, Winograd: opts.Winograd, Threads: threads})
 		if err == nil {
 			err = wc.err
 		}
@@ -512,13 +520,6 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 	c.plan = plan.Greedy(bufs)
 	if err := plan.Verify(bufs, c.plan); err != nil {
 		return nil, fmt.Errorf("runtime: memory plan failed verification: %w", err)
-	}
-	threads := opts.Threads
-	if opts.Shared != nil {
-		threads = opts.Shared.threads
-	}
-	if threads <= 0 {
-		threads = goruntime.GOMAXPROCS(0)
 	}
 	c.stats = c.makeStats(defs, inPlace, maxScratch, wc)
 	c.stats.Threads = threads

@@ -322,19 +322,7 @@ func tileToPlanes(w *bytes.Buffer) {
 	for i := 0; i < 16; i++ {
 		p("VMOVUPS %d(SI), %s", 64*i, z(i))
 	}
-	// After the unpacks, lane group L of Z(4i+j) holds channel 4L+j of pixels 4i..4i+3.
-	for i := 0; i < 8; i++ {
-		p("VUNPCKLPS %s, %s, %s", z(2*i+1), z(2*i), z(16+2*i))
-		p("VUNPCKHPS %s, %s, %s", z(2*i+1), z(2*i), z(17+2*i))
-	}
-	for i := 0; i < 4; i++ {
-		s := 16 + 4*i
-		p("VUNPCKLPD %s, %s, %s", z(s+2), z(s), z(4*i))
-		p("VUNPCKHPD %s, %s, %s", z(s+2), z(s), z(4*i+1))
-		p("VUNPCKLPD %s, %s, %s", z(s+3), z(s+1), z(4*i+2))
-		p("VUNPCKHPD %s, %s, %s", z(s+3), z(s+1), z(4*i+3))
-	}
-	// Channel 4L+j gathers lane group L of Zj, Z(4+j), Z(8+j), Z(12+j): two rounds of 128-bit shuffles.
+	transpose16(p)
 	rows := [4]string{"DX", "R10", "R11", "R12"}
 	row := func(c int) string {
 		b := rows[c/4]
@@ -347,17 +335,6 @@ func tileToPlanes(w *bytes.Buffer) {
 			return "(" + b + ")(R8*2)"
 		}
 		return "(" + b + ")(R9*1)"
-	}
-	for j := 0; j < 4; j++ {
-		t1, t2, t3, t4 := z(16+4*j), z(17+4*j), z(18+4*j), z(19+4*j)
-		p("VSHUFF32X4 $0x44, %s, %s, %s", z(4+j), z(j), t1)
-		p("VSHUFF32X4 $0xEE, %s, %s, %s", z(4+j), z(j), t2)
-		p("VSHUFF32X4 $0x44, %s, %s, %s", z(12+j), z(8+j), t3)
-		p("VSHUFF32X4 $0xEE, %s, %s, %s", z(12+j), z(8+j), t4)
-		p("VSHUFF32X4 $0x88, %s, %s, %s", t3, t1, z(j))
-		p("VSHUFF32X4 $0xDD, %s, %s, %s", t3, t1, z(4+j))
-		p("VSHUFF32X4 $0x88, %s, %s, %s", t4, t2, z(8+j))
-		p("VSHUFF32X4 $0xDD, %s, %s, %s", t4, t2, z(12+j))
 	}
 	for c := 0; c < 16; c++ {
 		p("VMOVUPS %s, K1, %s", z(c), row(c))

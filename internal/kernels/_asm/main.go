@@ -55,6 +55,7 @@ var files = []struct {
 	}},
 	{"winograd_amd64.s", winograd},
 	{"convdirect_amd64.s", convDirectAll},
+	{"dwtile_amd64.s", depthwiseTileAll},
 	{"depthwise_amd64.s", func(w *bytes.Buffer) {
 		lanes(w)
 		for _, k := range []int{3, 5} {

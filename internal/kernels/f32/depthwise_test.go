@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/wanwu-ai/wanwu/ops/ref"
 )
@@ -155,5 +156,130 @@ func testMaxPoolPlane(t *testing.T) {
 	}
 	if !ran && (cur.id == idAVX512 || cur.id == idAVX512x8) {
 		t.Fatal("no max-pool plane kernel ran on the AVX-512 rung")
+	}
+}
+
+// TestDepthwiseTile checks the tiled depthwise kernel (16 channels on the lanes) against ref.Conv:
+// 3×3 and 5×5 windows, strides 1 and 2, no padding, the usual and asymmetric pads, planes from 1×1 to
+// 45×50 (one band of rows and many) and rows wider than a 16-pixel run, with and without bias and clamp, over a sub-range of the
+// channels, with guards around every buffer.
+func TestDepthwiseTile(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	g0 := withOut(ConvGeom{C: 1, H: 7, W: 7, KH: 3, KW: 3, SH: 1, SW: 1, PT: 1, PL: 1, DH: 1, DW: 1})
+	if NewDepthwiseTile(&g0) == nil {
+		if dwPlaneRung() {
+			t.Fatal("no tiled depthwise kernel on the AVX-512 rung")
+		}
+		t.Skip("no tiled depthwise kernel on this rung")
+	}
+	for _, k := range []int{3, 5} {
+		for _, s := range []int{1, 2} {
+			for _, pads := range [][2]int{{0, 0}, {k / 2, k / 2}, {2, 0}} {
+				for _, hw := range [][2]int{{1, 1}, {k, k}, {7, 7}, {14, 14}, {5, 19}, {28, 28}, {3, 40}, {30, 61}, {45, 50}} {
+					g := withOut(ConvGeom{C: 1, H: hw[0], W: hw[1], KH: k, KW: k, SH: s, SW: s, PT: pads[0], PL: pads[1], DH: 1, DW: 1})
+					if g.OH <= 0 || g.OW <= 0 {
+						continue
+					}
+					for _, cl := range []struct {
+						on     bool
+						lo, hi float32
+						bias   bool
+					}{{false, 0, 0, false}, {true, 0, 6, true}, {true, -0.25, 0.5, false}} {
+						t.Run(fmt.Sprintf("k%d_s%d_p%v_%dx%d_%v", k, s, pads, hw[0], hw[1], cl), func(t *testing.T) {
+							const c = 48
+							d := NewDepthwiseTile(&g)
+							x := guarded(r, c*g.H*g.W)
+							w := randSlice(r, c*k*k)
+							var bias []float32
+							if cl.bias {
+								bias = randSlice(r, c)
+							}
+							wp := guarded(r, c*k*k)
+							PackDepthwiseTile(wp, w, c, k*k)
+							y := guarded(r, c*g.OH*g.OW)
+							before := append([]float32(nil), y...)
+							scratch := guarded(r, d.ScratchLen())
+							for i := range scratch {
+								scratch[i] = float32(math.NaN()) // the padding must be cleared, not assumed
+							}
+							// Rows in two calls, as two threads split a large plane.
+							d.Run(y, x, wp, bias, 16, c, 0, g.OH/2, cl.on, cl.lo, cl.hi, scratch)
+							d.Run(y, x, wp, bias, 16, c, g.OH/2, g.OH, cl.on, cl.lo, cl.hi, scratch)
+							checkGuard(t, "Y", y)
+							checkGuard(t, "packed W", wp)
+							ohw := g.OH * g.OW
+							for ch := 0; ch < c; ch++ {
+								got := y[ch*ohw : (ch+1)*ohw]
+								if ch < 16 {
+									for i := range got {
+										if got[i] != before[ch*ohw+i] {
+											t.Fatalf("channel %d outside [16, 48) written", ch)
+										}
+									}
+									continue
+								}
+								var b []float32
+								if bias != nil {
+									b = bias[ch : ch+1]
+								}
+								want, _ := ref.Conv(x[ch*g.H*g.W:(ch+1)*g.H*g.W], [4]int{1, 1, g.H, g.W}, w[ch*k*k:(ch+1)*k*k], [4]int{1, 1, k, k}, b,
+									ref.Conv2D{Strides: [2]int{s, s}, Dilations: [2]int{1, 1}, Pads: [4]int{pads[0], pads[1], pads[0], pads[1]}})
+								for i := range want {
+									if cl.on {
+										want[i] = min(max(want[i], cl.lo), cl.hi)
+									}
+									if d := float64(got[i] - want[i]); math.Abs(d) > 1e-5*(1+math.Abs(float64(want[i]))) {
+										t.Fatalf("channel %d pixel %d = %v, want %v", ch, i, got[i], want[i])
+									}
+								}
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDepthwiseTileBands times DepthwiseTile.Run on MobileNetV2's depthwise shapes with bands of
+// 32, 64 and 128 KiB of input rows and one band per plane, alternating run by run, and reports each
+// one's minimum (µs; one thread). It is what dwTileBandBytes is set from.
+func BenchmarkDepthwiseTileBands(b *testing.B) {
+	for _, cc := range []struct{ c, h, s int }{{144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 2}, {576, 14, 1}} {
+		g := withOut(ConvGeom{C: 1, H: cc.h, W: cc.h, KH: 3, KW: 3, SH: cc.s, SW: cc.s, PT: 1, PL: 1, DH: 1, DW: 1})
+		if NewDepthwiseTile(&g) == nil {
+			b.Skip("no tiled depthwise kernel here")
+		}
+		b.Run(fmt.Sprintf("c%d_%dx%d_s%d", cc.c, cc.h, cc.h, cc.s), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x := randSlice(r, cc.c*g.H*g.W)
+			w := make([]float32, cc.c*9)
+			PackDepthwiseTile(w, randSlice(r, cc.c*9), cc.c, 9)
+			bias := randSlice(r, cc.c)
+			y := make([]float32, cc.c*g.OH*g.OW)
+			var plans []*DepthwiseTile
+			for _, kib := range []int{32, 64, 128, 1 << 20} {
+				d := NewDepthwiseTile(&g)
+				rows := (kib << 10) / (64 * d.ldt)
+				d.bandRows = min(g.OH, max(1, (rows-g.KH)/g.SH+1))
+				plans = append(plans, d)
+			}
+			best := make([]time.Duration, len(plans))
+			scratch := make([][]float32, len(plans))
+			for i, d := range plans {
+				best[i] = time.Hour
+				scratch[i] = make([]float32, d.ScratchLen())
+			}
+			for i := 0; i < max(b.N, 15); i++ {
+				for j, d := range plans {
+					t0 := time.Now()
+					d.Run(y, x, w, bias, 0, cc.c, 0, g.OH, true, 0, 6, scratch[j])
+					best[j] = min(best[j], time.Since(t0))
+				}
+			}
+			for j, name := range []string{"32K", "64K", "128K", "plane"} {
+				b.ReportMetric(float64(best[j].Nanoseconds())/1e3, name+"-µs")
+			}
+		})
 	}
 }
