@@ -37,6 +37,7 @@ func TestConvDirectSchedule(t *testing.T) {
 		{convCase{n: 1, c: 8, h: 28, w: 28, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true}, true},
 		{convCase{n: 1, c: 70, h: 40, w: 57, m: 80, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"}, true},
 		{convCase{n: 1, c: 3, h: 61, w: 64, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Clip"}, true},
+		{convCase{n: 2, c: 3, h: 45, w: 38, m: 64, kh: 7, kw: 7, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{3, 3, 3, 3}, bias: true, act: "Relu"}, true},
 		{convCase{n: 1, c: 8, h: 14, w: 14, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}}, false},
 	}
 	r := rand.New(rand.NewPCG(9, 10))
@@ -123,12 +124,13 @@ func BenchmarkConvDirectVsGEMM(b *testing.B) {
 		{n: 1, c: 64, h: 112, w: 112, m: 64, stride: [2]int{1, 1}},           // (its second and third convs)
 		{n: 1, c: 64, h: 112, w: 112, m: 128, stride: [2]int{1, 1}},          //
 		{n: 1, c: 128, h: 56, w: 56, m: 256, stride: [2]int{1, 1}, group: 2}, // a ResNeSt radix-2 conv
+		{n: 1, c: 3, h: 224, w: 224, m: 64, kh: 7, stride: [2]int{2, 2}},     // ResNet-50's stem
 	} {
-		cc.group = max(cc.group, 1)
-		b.Run(fmt.Sprintf("c%d_%dx%d_m%d_s%d_g%d", cc.c, cc.h, cc.w, cc.m, cc.stride[0], cc.group), func(b *testing.B) {
+		cc.group, cc.kh = max(cc.group, 1), max(cc.kh, 3)
+		b.Run(fmt.Sprintf("c%d_%dx%d_m%d_k%d_s%d_g%d", cc.c, cc.h, cc.w, cc.m, cc.kh, cc.stride[0], cc.group), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
 			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
-			w := randTensor(r, cc.m, cc.c/cc.group, 3, 3)
+			w := randTensor(r, cc.m, cc.c/cc.group, cc.kh, cc.kh)
 			bias := randTensor(r, cc.m)
 			var ks [2]Kernel
 			var ctxs [2]*Ctx
@@ -139,7 +141,8 @@ func BenchmarkConvDirectVsGEMM(b *testing.B) {
 					Inputs: []*graph.Value{{Name: "x", DType: tensor.F32, Shape: x.Shape}, {Name: "w", DType: tensor.F32, Shape: w.Shape, Const: w},
 						{Name: "b", DType: tensor.F32, Shape: bias.Shape, Const: bias}}}
 				n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
-				n.SetInts("pads", ints64(1, 1, 1, 1))
+				p := cc.kh / 2
+				n.SetInts("pads", ints64(p, p, p, p))
 				n.SetInt("group", int64(cc.group))
 				n.SetStr(graph.AttrActivation, "Relu")
 				if err := inferConv(n); err != nil {

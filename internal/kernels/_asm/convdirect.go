@@ -130,11 +130,12 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 }
 
 // convDirectShapes are the windows and strides convDirect is generated for: ResNet's 3×3 layers
-// (stride 1 and the stride-2 downsampling ones). Measured and left to the GEMM: a 7×7 stride-2 stem
-// (three input channels) and 1×1 layers on 7×7 and 14×14
-// planes (0.96-1.45 of the GEMM's time on one thread, up to 1.9 on two: W streams from DRAM either
-// way, and the GEMM has its split-K and shared-B schedules).
-var convDirectShapes = []struct{ kw, s int }{{3, 1}, {3, 2}}
+// (stride 1 and the stride-2 downsampling ones) and its 7×7 stride-2 stem (three input channels; 0.87
+// / 0.80 of the GEMM's time on one / two threads once the tile no longer went out by VSCATTERDPS,
+// which was a fifth of each call). Measured and left to the GEMM: 1×1 layers on 7×7 and 14×14 planes
+// (0.96-1.45 of the GEMM's time on one thread, up to 1.9 on two: W streams from DRAM either way, and
+// the GEMM has its split-K and shared-B schedules).
+var convDirectShapes = []struct{ kw, s int }{{3, 1}, {3, 2}, {7, 2}}
 
 // convDirectMaxNF and convDirectMaxNP bound the register tile: nf·np accumulators ≤ 24, nf filter
 // vectors and two broadcast registers.
