@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -189,11 +190,34 @@ def mib(r):
     return f"{r['peak_rss_bytes'] / MiB:.0f}" if r and r.get("peak_rss_bytes") and "error" not in r else "–"
 
 
+def combine(rows):
+    """One figure per configuration and framework from its rounds (--rounds): the median of the rounds'
+    medians (and p90s), the minimum of their minima, the largest peak RSS and load; an error if any round
+    failed."""
+    if len(rows) == 1:
+        return rows[0]
+    bad = [r for r in rows if "error" in r]
+    if bad:
+        return bad[0]
+    out = dict(rows[0])
+    for k in ("median_ms", "p90_ms"):
+        out[k] = statistics.median(r[k] for r in rows)
+    out["min_ms"] = min(r["min_ms"] for r in rows)
+    for k in ("peak_rss_bytes", "other_cpu_cores"):
+        vals = [r[k] for r in rows if r.get(k) is not None]
+        out[k] = max(vals) if vals else None
+    out["rounds"] = len(rows)
+    return out
+
+
 def table(doc, markdown, stat="median_ms"):
     by = {}
     mo = doc["settings"]["max_other"]
+    rounds = {}
     for r in doc["results"]:
-        by.setdefault((r["model"], r["size"], r["batch"], r["threads"]), {})[r["framework"]] = r
+        rounds.setdefault((r["model"], r["size"], r["batch"], r["threads"]), {}).setdefault(r["framework"], []).append(r)
+    for key, f in rounds.items():
+        by[key] = {fw: combine(rows) for fw, rows in f.items()}
     head = ["model", "size", "batch", "threads", "wanwu ms", "ORT ms", "PyTorch ms", "wanwu/ORT", "wanwu/PyTorch",
             "wanwu MiB", "ORT MiB", "PyTorch MiB", "RSS wanwu/ORT", "RSS wanwu/PyTorch"]
     extra = [fw for fw in INT8 if any(r["framework"] == fw for r in doc["results"])]
@@ -223,6 +247,12 @@ def table(doc, markdown, stat="median_ms"):
                for r in [head] + rows]
     notes = [f"latency: {stat[:-3]} ms per run of the whole batch; RSS: peak resident set of the process "
              "(/usr/bin/time -v), loading included; ratios < 1 mean wanwu is faster / smaller."]
+    n = max((len(rows) for f in rounds.values() for rows in f.values()), default=1)
+    if n > 1:
+        notes.append(f"{n} rounds, interleaved: every round runs each configuration in every framework, the "
+                     "frameworks' order reversed from one round to the next; per configuration and framework the "
+                     "table gives the median of the rounds' medians (the minimum of their minima with --stat min) "
+                     "and the largest peak RSS.")
     if any(r.get("other_cpu_cores", 0) > doc["settings"]["max_other"] for r in doc["results"]):
         notes.append(f"* other processes used more than {doc['settings']['max_other']} cores during that run "
                      "(timing contaminated by machine load).")
@@ -344,6 +374,10 @@ def main():
     p.add_argument("--max-other", type=float, default=0.25,
                    help="other processes' CPU (cores) above which a run counts as contaminated and is retried")
     p.add_argument("--attempts", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the whole sweep, frameworks interleaved and their order reversed each round; the "
+                        "table combines the rounds (median of medians), so a slow stretch of a shared host weighs "
+                        "on every framework alike")
     p.add_argument("--quiet-wait", type=float, default=60, help="max seconds to wait for an idle machine per run")
     p.add_argument("--wait-budget", type=float, default=1200, help="max seconds of idle-waiting in all")
     p.add_argument("--nice", type=int, default=0,
@@ -386,7 +420,7 @@ def main():
     path = os.path.join(a.out, stamp + ".json")
     doc = {"started": stamp, "machine": machine_info(a),
            "settings": {k: getattr(a, k) for k in ("warmup", "min_runs", "min_seconds", "max_seconds", "max_other",
-                                                   "attempts", "quiet_wait", "wait_budget", "nice")},
+                                                   "attempts", "quiet_wait", "wait_budget", "nice", "rounds")},
            "wanwu_checks": {}, "results": []}
     doc["settings"]["frameworks"] = fws
 
@@ -416,17 +450,19 @@ def main():
     print(f"cpu_peak before: {doc['cpu_peak'][0]}", flush=True)
     deadline = time.time() + a.wait_budget
     cfgs = configs(a)
-    for i, cfg in enumerate(cfgs, 1):
-        for fw in fws:
-            r = run_config(fw, cfg, a, deadline)
-            doc["results"].append(r)
-            save()
-            what = (f"ERROR {r['error']}" if "error" in r else
-                    f"median {r['median_ms']:8.2f} ms  p90 {r['p90_ms']:8.2f}  {('n=' + str(r['runs'])) if 'runs' in r else '':5s}  "
-                    f"peak {r['peak_rss_bytes'] / MiB:6.0f} MiB")
-            print(f"[{i}/{len(cfgs)}] {fw:5s} {cfg['model']:15s} {cfg['size']} b{cfg['batch']} t{cfg['threads']}: "
-                  f"{what}  other-cpu {r['other_cpu_cores']:.2f} (attempt {r['attempt']}, waited {r['idle_wait_s']} s)",
-                  flush=True)
+    for rnd in range(1, max(a.rounds, 1) + 1):
+        for i, cfg in enumerate(cfgs, 1):
+            for fw in (fws if rnd % 2 else fws[::-1]):
+                r = run_config(fw, cfg, a, deadline)
+                r["round"] = rnd
+                doc["results"].append(r)
+                save()
+                what = (f"ERROR {r['error']}" if "error" in r else
+                        f"median {r['median_ms']:8.2f} ms  p90 {r['p90_ms']:8.2f}  {('n=' + str(r['runs'])) if 'runs' in r else '':5s}  "
+                        f"peak {r['peak_rss_bytes'] / MiB:6.0f} MiB")
+                print(f"[{i}/{len(cfgs)} r{rnd}] {fw:5s} {cfg['model']:15s} {cfg['size']} b{cfg['batch']} t{cfg['threads']}: "
+                      f"{what}  other-cpu {r['other_cpu_cores']:.2f} (attempt {r['attempt']}, waited {r['idle_wait_s']} s)",
+                      flush=True)
     doc["cpu_peak"].append(cpu_peak(a))
     print(f"cpu_peak after: {doc['cpu_peak'][1]}", flush=True)
     doc["finished"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
