@@ -145,12 +145,23 @@ type maxPoolKernel[T float32 | uint8 | int8] struct {
 	lowest T
 	plan   *f32.DepthwisePlan // f32: the AVX-512 plane kernels' tables (nil for u8/i8)
 	x, y   []T
+	// rowParts > 0: Do(s) pools band s of rowParts bands of output rows of every plane.
+	rowParts int
 }
 
 func (k *maxPoolKernel[T]) ScratchBytes() int { return 0 }
 
 func (k *maxPoolKernel[T]) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	k.x, k.y = poolElems[T](in[0]), poolElems[T](out[0])
+	// Large planes on several threads: each takes a band of rows of every plane, the rows the layer
+	// before (a convolution split by pixels) wrote on its core; a plane split reads half its input
+	// from the other core (ResNet-50's 64@112×112 pool after the stem ran at twice ONNX Runtime's time).
+	k.rowParts = 0
+	if t := ctx.Pool.Threads(); t > 1 && k.plan != nil && k.plan.Vector() && k.geom.OH*k.geom.OW >= dwBandMinPixels {
+		k.rowParts = min(t, k.geom.OH)
+		ctx.Pool.ForThreads(k.rowParts, k)
+		return nil
+	}
 	ctx.Pool.For(k.planes, 1, k)
 	return nil
 }
@@ -169,6 +180,17 @@ func poolElems[T float32 | uint8 | int8](t *tensor.Tensor) []T {
 func (k *maxPoolKernel[T]) Do(lo, hi int) {
 	g := &k.geom
 	hw, ohw := g.H*g.W, g.OH*g.OW
+	if k.rowParts > 0 {
+		// T is float32 whenever plan is set.
+		x, y := *(*[]float32)(unsafe.Pointer(&k.x)), *(*[]float32)(unsafe.Pointer(&k.y))
+		for s := lo; s < hi; s++ {
+			oy0, oy1 := s*g.OH/k.rowParts, (s+1)*g.OH/k.rowParts
+			for p := 0; p < k.planes; p++ {
+				k.plan.MaxRows(y[p*ohw+oy0*g.OW:p*ohw+oy1*g.OW], x[p*hw:(p+1)*hw], oy0, oy1)
+			}
+		}
+		return
+	}
 	for p := lo; p < hi; p++ {
 		out, in := k.y[p*ohw:(p+1)*ohw], k.x[p*hw:(p+1)*hw]
 		if k.plan != nil {

@@ -129,8 +129,21 @@ func testMaxPoolPlane(t *testing.T) {
 						x[i] = -1 - x[i] // all negative
 					}
 					out := guarded(r, g.OH*g.OW)
-					if !NewMaxPoolPlan(&g).MaxPlane(out, x) {
+					plan := NewMaxPoolPlan(&g)
+					if !plan.MaxPlane(out, x) {
 						continue
+					}
+					// And again in two bands of rows (as threads split a large plane).
+					if half := g.OH / 2; half > 0 {
+						rows := guarded(r, g.OH*g.OW)
+						plan.MaxRows(rows[:half*g.OW], x, 0, half)
+						plan.MaxRows(rows[half*g.OW:], x, half, g.OH)
+						checkGuard(t, "rows", rows)
+						for i := range rows {
+							if rows[i] != out[i] {
+								t.Fatalf("k%d s%d p%d %dx%d: MaxRows in two bands differs from MaxPlane at %d", k, s, pad, g.H, g.W, i)
+							}
+						}
 					}
 					ran = true
 					checkGuard(t, "out", out)

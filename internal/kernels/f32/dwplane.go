@@ -41,7 +41,12 @@ func NewMaxPoolPlan(g *ConvGeom) *DepthwisePlan {
 // MaxPlane sets out (OH×OW) to the maximum of each window's taps inside in (H×W) and reports true, or
 // reports false (doing nothing) where this rung or geometry has no max-pool plane kernel.
 func (p *DepthwisePlan) MaxPlane(out, in []float32) bool {
-	return p.tab != nil && maxPlaneAsm(out, in, p.tab, &p.g, p.nvec)
+	return p.tab != nil && maxRowsAsm(out, in, p.tab, &p.g, p.nvec, 0, p.g.OH)
+}
+
+// MaxRows is MaxPlane for output rows [oy0, oy1) only, into out (which holds just those rows).
+func (p *DepthwisePlan) MaxRows(out, in []float32, oy0, oy1 int) bool {
+	return p.tab != nil && maxRowsAsm(out, in, p.tab, &p.g, p.nvec, oy0, oy1)
 }
 
 // build fills the per-vector tables.

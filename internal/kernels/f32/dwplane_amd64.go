@@ -71,25 +71,34 @@ func maxPlaneK3S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, 
 //go:noescape
 func maxPlaneK3S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
 
-// maxPlaneAsm runs the AVX-512 max-pool plane kernel for g, or reports false where the rung has none.
-func maxPlaneAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec int) bool {
+// maxRowsAsm runs the AVX-512 max-pool plane kernel for output rows [oy0, oy1) of g (out holds just
+// those rows), or reports false where the rung has none. The kernels take the first row's input
+// offset as -pt, so starting oy0 rows down is pt - oy0*sh.
+func maxRowsAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec, oy0, oy1 int) bool {
 	if !dwPlaneRung() {
 		return false
 	}
 	k := g.KW
-	if len(out) < g.OH*g.OW || len(in) < g.H*g.W || len(tab) < nvec*(k+1) || nvec != (g.OW+15)/16 {
+	oh, pt := oy1-oy0, g.PT-oy0*g.SH
+	if oy0 < 0 || oh < 0 || oy1 > g.OH {
+		panic("f32: max-pool row range outside the plane")
+	}
+	if oh == 0 {
+		return true
+	}
+	if len(out) < oh*g.OW || len(in) < g.H*g.W || len(tab) < nvec*(k+1) || nvec != (g.OW+15)/16 {
 		panic("f32: max-pool plane operand too short")
 	}
 	o, i, t := unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(tab)
 	switch {
 	case k == 2 && g.SW == 1:
-		maxPlaneK2S1AVX512(o, i, nil, t, g.OH, g.H, g.W, g.OW, nvec, g.SH, g.PT, 0, 0, 0, 0)
+		maxPlaneK2S1AVX512(o, i, nil, t, oh, g.H, g.W, g.OW, nvec, g.SH, pt, 0, 0, 0, 0)
 	case k == 2:
-		maxPlaneK2S2AVX512(o, i, nil, t, g.OH, g.H, g.W, g.OW, nvec, g.SH, g.PT, 0, 0, 0, 0)
+		maxPlaneK2S2AVX512(o, i, nil, t, oh, g.H, g.W, g.OW, nvec, g.SH, pt, 0, 0, 0, 0)
 	case g.SW == 1:
-		maxPlaneK3S1AVX512(o, i, nil, t, g.OH, g.H, g.W, g.OW, nvec, g.SH, g.PT, 0, 0, 0, 0)
+		maxPlaneK3S1AVX512(o, i, nil, t, oh, g.H, g.W, g.OW, nvec, g.SH, pt, 0, 0, 0, 0)
 	default:
-		maxPlaneK3S2AVX512(o, i, nil, t, g.OH, g.H, g.W, g.OW, nvec, g.SH, g.PT, 0, 0, 0, 0)
+		maxPlaneK3S2AVX512(o, i, nil, t, oh, g.H, g.W, g.OW, nvec, g.SH, pt, 0, 0, 0, 0)
 	}
 	return true
 }
