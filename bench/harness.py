@@ -210,6 +210,22 @@ def combine(rows):
     return out
 
 
+def paired(runs, a, b, key):
+    """a/b of key for one configuration: with rounds, the median over the rounds of the ratio within
+    each round (the two processes of a round ran minutes apart at most, under the same load); else the
+    plain ratio. None when either side is missing or failed."""
+    ra = {r.get("round"): r for r in runs.get(a, []) if "error" not in r and r.get(key)}
+    rb = {r.get("round"): r for r in runs.get(b, []) if "error" not in r and r.get(key)}
+    both = sorted(set(ra) & set(rb), key=lambda x: x or 0)
+    if not both or any("error" in r for r in runs.get(a, []) + runs.get(b, [])):
+        return None
+    return statistics.median(ra[k][key] / rb[k][key] for k in both)
+
+
+def fratio(x):
+    return f"{x:.2f}" if x else "–"
+
+
 def table(doc, markdown, stat="median_ms"):
     by = {}
     mo = doc["settings"]["max_other"]
@@ -230,14 +246,15 @@ def table(doc, markdown, stat="median_ms"):
 
         def v(r, k):
             return r.get(k) if r and "error" not in r else None
+        rr = rounds[key]
         rows.append([key[0], str(key[1]), str(key[2]), str(key[3]), ms(w, mo, stat), ms(o, mo, stat), ms(t, mo, stat),
-                     ratio(v(w, stat), v(o, stat)), ratio(v(w, stat), v(t, stat)),
+                     fratio(paired(rr, "wanwu", "ort", stat)), fratio(paired(rr, "wanwu", "torch", stat)),
                      mib(w), mib(o), mib(t),
                      ratio(v(w, "peak_rss_bytes"), v(o, "peak_rss_bytes")),
                      ratio(v(w, "peak_rss_bytes"), v(t, "peak_rss_bytes"))])
         for fw in extra:
             q = f.get(fw)
-            rows[-1] += [ms(q, mo, stat), ratio(v(q, stat), v(o, stat)), mib(q)]
+            rows[-1] += [ms(q, mo, stat), fratio(paired(rr, fw, "ort", stat)), mib(q)]
     if markdown:
         out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if i < 1 else "---:" for i in range(len(head))) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -252,7 +269,8 @@ def table(doc, markdown, stat="median_ms"):
         notes.append(f"{n} rounds, interleaved: every round runs each configuration in every framework, the "
                      "frameworks' order reversed from one round to the next; per configuration and framework the "
                      "table gives the median of the rounds' medians (the minimum of their minima with --stat min) "
-                     "and the largest peak RSS.")
+                     "and the largest peak RSS, and a latency ratio is the median over the rounds of the ratio "
+                     "within each round (the two processes of a round ran under the same load).")
     if any(r.get("other_cpu_cores", 0) > doc["settings"]["max_other"] for r in doc["results"]):
         notes.append(f"* other processes used more than {doc['settings']['max_other']} cores during that run "
                      "(timing contaminated by machine load).")
