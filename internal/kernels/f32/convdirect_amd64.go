@@ -69,7 +69,7 @@ func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, cl
 		flagsLast |= 4
 	}
 	ldT := 16 * npix
-	nchunks := (g.OW + convDirectMaxNP - 1) / convDirectMaxNP
+	nchunks, base, extra := convDirectChunks(g.OW, convDirectMaxNP)
 	for ob := o0; ob < o0+nb; ob += ConvDirectBlock {
 		nbb := min(ConvDirectBlock, o0+nb-ob)
 		nf := nbb / 16
@@ -102,14 +102,20 @@ func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, cl
 			// (An address for PREFETCHT0 only, which never faults: it may lie past the weights.)
 			pf, pfStep, pfEnd := uintptr(wc)+uintptr(pass), uintptr(64*cb*taps), uintptr(wc)+uintptr(2*pass)
 			for oy := y0; oy < y1; oy++ {
-				inRow := first + oy*g.SH*ld
+				in := src[first+oy*g.SH*ld:]
+				tr := t[(oy-y0)*g.OW*16:]
+				x0 := 0
 				for i := 0; i < nchunks; i++ {
-					x0, np := convDirectChunk(g.OW, convDirectMaxNP, i)
-					kerns[np-1]((*float32)(unsafe.Pointer(&src[inRow+x0*g.SW])), (*float32)(wc),
-						&t[((oy-y0)*g.OW+x0)*16], ld, plane, cb, g.KH, ldT, bp, flags, lo, hi, pf)
+					np := base
+					if i < extra {
+						np++
+					}
+					kerns[np-1]((*float32)(unsafe.Pointer(&in[x0*g.SW])), (*float32)(wc),
+						&tr[x0*16], ld, plane, cb, g.KH, ldT, bp, flags, lo, hi, pf)
 					if pf += pfStep; pf >= pfEnd {
 						pf = uintptr(wc)
 					}
+					x0 += np
 				}
 			}
 		}
