@@ -361,7 +361,7 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 		}
 		k.wino = newWinoState(k, wc32, o, tm)
 		return k, nil
-	} else if w.IsConst() && useConvDirect(k) {
+	} else if w.IsConst() && useConvDirect(k, o.slots()) {
 		k.initDirect(w.Const, o)
 		return k, nil
 	} else if w.IsConst() {

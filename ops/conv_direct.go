@@ -19,7 +19,8 @@ var convDirectMode = os.Getenv("WANWU_CONV_DIRECT")
 
 // directState is the direct schedule's compiled part.
 type directState struct {
-	w       []float32 // packed per group (f32.PackConvDirect), ConvDirectPackedLen floats each
+	g       f32.ConvGeom // the geometry the kernels see: a pointwise conv's plane as one row
+	w       []float32    // packed per group (f32.PackConvDirect), ConvDirectPackedLen floats each
 	glen    int
 	slotLen int // floats of one slot's scratch (f32.ConvDirectScratchLen)
 	blocks  int // 64-channel blocks per group
@@ -37,15 +38,38 @@ type directState struct {
 	parts int
 }
 
-// useConvDirect reports whether k (constant f32 W, no residual) runs the direct schedule: wherever the
-// kernels cover it. BenchmarkConvDirectVsGEMM (min of 40 runs alternating in one process, direct /
+// Pointwise (1×1, stride 1, unpadded) convolutions run direct on planes of at most
+// convDirect1x1MaxPixels, or convDirect1x1MaxPixels1T on one thread; larger ones stay on the GEMM,
+// whose pixel lanes are full there. BenchmarkConvDirectVsGEMM (direct / GEMM time, 1 / 2 threads):
+// 2048→512@7×7 0.81 / 0.79, 512→2048@7×7 0.81 / 0.85 (the GEMM's 49 pixels fill 49 of 64 lanes),
+// 1024→256@14×14 0.97 / 0.83, 256→1024 0.95 / 0.96, 1024→512 0.96 / 0.88, 512→128@28×28 1.05 /
+// 1.06. In ResNet-50 (per-node minima, 3 alternating profiles) the 7×7 layers gain 0.09 ms each on
+// one thread and 0.05 on two, the 14×14 ones 0.02-0.05 on one but lose 0.04 on two: the direct
+// schedule splits output channels between the threads, each reading every pixel, where the GEMM's
+// pixel split leaves each thread the pixels the layer before wrote on its core.
+const (
+	convDirect1x1MaxPixels   = 7 * 7
+	convDirect1x1MaxPixels1T = 14 * 14
+)
+
+// useConvDirect reports whether k (constant f32 W) runs the direct schedule on threads threads:
+// wherever the kernels cover it, pointwise convolutions on small planes only (above). BenchmarkConvDirectVsGEMM (min of 40 runs alternating in one process, direct /
 // GEMM time, 1 / 2 threads): ResNet-50's 3×3 layers 64@56×56 0.94 / 0.86-0.90, 128@28×28 0.98 /
 // 0.94-1.05, 256@14×14 0.91 / 0.85, 512@7×7 0.80 / 0.91, stride 2 to 28×28 0.93 / 0.94, to 14×14
 // 0.89 / 0.87, to 7×7 0.81 / 0.94; MobileNetV2's stem (3 channels, stride 2, 224×224) 0.88 / 0.73;
 // ResNeSt's deep stem 1.04 / 0.89, 64@112×112 0.97 / 0.86, its radix-2 grouped 3×3 at 56×56 0.94 / 0.94.
-func useConvDirect(k *convKernel) bool {
-	if convDirectMode == "off" || k.depthwise || k.residual {
+func useConvDirect(k *convKernel, threads int) bool {
+	if convDirectMode == "off" || k.depthwise {
 		return false
+	}
+	if g := &k.geom; g.KH == 1 && g.KW == 1 {
+		limit := convDirect1x1MaxPixels
+		if threads == 1 {
+			limit = convDirect1x1MaxPixels1T
+		}
+		if !k.pointwise || (convDirectMode != "on" && g.OH*g.OW > limit) {
+			return false
+		}
 	}
 	if clamp, _, _ := k.act.ClampBounds(); !clamp && k.act.Kind != ActNone {
 		return false // the kernel's epilogue only clamps
@@ -55,8 +79,14 @@ func useConvDirect(k *convKernel) bool {
 
 // initDirect packs W for the direct schedule.
 func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
-	g := &k.geom
-	d := &directState{glen: f32.ConvDirectPackedLen(k.mg, g)}
+	d := &directState{g: k.geom}
+	g := &d.g
+	if k.pointwise {
+		// Rows do not matter to a 1×1 window: one row of all the pixels cuts into fuller pixel runs
+		// (7×7 = 8 runs of 6 and one of 1 as 49 = 9 runs of 5-6, not 7 rows of 4+3).
+		g.H, g.W, g.OH, g.OW = 1, g.H*g.W, 1, g.OH*g.OW
+	}
+	d.glen = f32.ConvDirectPackedLen(k.mg, g)
 	k.slots = o.slots()
 	d.bands, d.rows = f32.ConvDirectBands(g, k.mg, k.slots)
 	d.slotLen = f32.ConvDirectScratchLen(g, k.mg, k.slots)
@@ -98,7 +128,7 @@ func (d *directState) unit(u int) (gi, band, blk int) {
 // doDirect convolves the units of parts [lo, hi).
 func (k *convKernel) doDirect(lo, hi int) {
 	d := k.dc
-	g := &k.geom
+	g := &d.g
 	hw := g.H * g.W
 	x := k.x[d.image*k.cin*hw : (d.image+1)*k.cin*hw]
 	clamp, lo32, hi32 := k.act.ClampBounds()
@@ -125,7 +155,11 @@ func (k *convKernel) doDirect(lo, hi int) {
 				bias = k.bias[gi*k.mg : (gi+1)*k.mg]
 			}
 			y := k.y[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
-			f32.ConvDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, bias,
+			var z []float32
+			if k.z != nil {
+				z = k.z[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
+			}
+			f32.ConvDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, z, bias,
 				o0, min(n*f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows), clamp, lo32, hi32, scratch)
 		}
 	}

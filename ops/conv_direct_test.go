@@ -15,12 +15,12 @@ import (
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
-// TestConvDirectSchedule: convolutions the direct schedule takes (3×3, stride 1 or 2, output channels
-// per group a multiple of 16, small planes) against the reference, serial and on 2 and 3 threads:
-// several 64-channel blocks and a narrower last one, groups, batches of two, asymmetric pads and
-// none (the input read in place), bias,
-// Relu and Clip, units cut band-major and block-major, planes of one band and of many. A fused
-// residual or another activation must stay on the GEMM path.
+// TestConvDirectSchedule: convolutions the direct schedule takes (3×3 stride 1 or 2, the 7×7 stride-2
+// stem, pointwise 1×1 on planes up to 7×7; output channels per group a multiple of 16) against the
+// reference, with and without a fused residual Add, serial and on 2 and 3 threads: several 64-channel
+// blocks and a narrower last one, groups, batches of two, asymmetric pads and none (the input read in
+// place), bias, Relu and Clip, units cut band-major and block-major, planes of one band and of many.
+// Another activation, a larger pointwise plane or a padded 1×1 must stay on the GEMM path.
 func TestConvDirectSchedule(t *testing.T) {
 	prev := runtime.GOMAXPROCS(3) // the compiled slot count (the CI machine may have one core)
 	defer runtime.GOMAXPROCS(prev)
@@ -39,6 +39,11 @@ func TestConvDirectSchedule(t *testing.T) {
 		{convCase{n: 1, c: 3, h: 61, w: 64, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Clip"}, true},
 		{convCase{n: 2, c: 3, h: 45, w: 38, m: 64, kh: 7, kw: 7, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{3, 3, 3, 3}, bias: true, act: "Relu"}, true},
 		{convCase{n: 1, c: 8, h: 14, w: 14, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}}, false},
+		{convCase{n: 2, c: 200, h: 7, w: 7, m: 80, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true, act: "Relu"}, true},
+		{convCase{n: 1, c: 48, h: 6, w: 8, m: 272, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true}, true},
+		{convCase{n: 1, c: 64, h: 7, w: 7, m: 64, kh: 1, kw: 1, group: 2, stride: [2]int{1, 1}, dil: [2]int{1, 1}, act: "Clip"}, true},
+		{convCase{n: 1, c: 16, h: 28, w: 28, m: 32, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true}, false},
+		{convCase{n: 1, c: 16, h: 7, w: 7, m: 32, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true}, false},
 	}
 	r := rand.New(rand.NewPCG(9, 10))
 	pools := []*parallel.Pool{nil, parallel.NewPool(2), parallel.NewPool(3)}
@@ -64,12 +69,13 @@ func TestConvDirectSchedule(t *testing.T) {
 			if cc.act != "" {
 				act = Activation{Kind: actKind(cc.act), Min: -0.25, Max: 0.5}
 			}
-			act.Apply(want)
 			z := randTensor(r, ws[0], ws[1], ws[2], ws[3])
 			wantZ := append([]float32(nil), want...)
 			for j := range wantZ {
-				wantZ[j] += z.F32()[j]
+				wantZ[j] += z.F32()[j] // the residual goes before the activation
 			}
+			act.Apply(want)
+			act.Apply(wantZ)
 			for _, withZ := range []bool{false, true} {
 				n := &graph.Node{Name: "conv", Op: "Conv"}
 				n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
@@ -80,9 +86,6 @@ func TestConvDirectSchedule(t *testing.T) {
 				}
 				ins, isConst, exp := []*tensor.Tensor{x, w, b}, []bool{false, true, true}, want
 				if withZ {
-					if cc.act != "" {
-						continue // the residual is added before the activation; wantZ adds it after
-					}
 					ins, isConst, exp = append(ins, z), append(isConst, false), wantZ
 				}
 				for _, p := range pools {
@@ -94,7 +97,7 @@ func TestConvDirectSchedule(t *testing.T) {
 					t.Fatal(err)
 				}
 				ck := k.(*convKernel)
-				wantDirect := tc.direct && !withZ && f32.ConvDirectSupported(&ck.geom, ck.mg)
+				wantDirect := tc.direct && f32.ConvDirectSupported(&ck.geom, ck.mg)
 				if (ck.dc != nil) != wantDirect {
 					t.Fatalf("direct schedule %v, want %v", ck.dc != nil, wantDirect)
 				}
@@ -125,8 +128,17 @@ func BenchmarkConvDirectVsGEMM(b *testing.B) {
 		{n: 1, c: 64, h: 112, w: 112, m: 128, stride: [2]int{1, 1}},          //
 		{n: 1, c: 128, h: 56, w: 56, m: 256, stride: [2]int{1, 1}, group: 2}, // a ResNeSt radix-2 conv
 		{n: 1, c: 3, h: 224, w: 224, m: 64, kh: 7, stride: [2]int{2, 2}},     // ResNet-50's stem
+		{n: 1, c: 2048, h: 7, w: 7, m: 512, kh: 1, stride: [2]int{1, 1}},     // ResNet-50's 1×1 layers
+		{n: 1, c: 512, h: 7, w: 7, m: 2048, kh: 1, stride: [2]int{1, 1}},
+		{n: 1, c: 1024, h: 14, w: 14, m: 256, kh: 1, stride: [2]int{1, 1}},
+		{n: 1, c: 256, h: 14, w: 14, m: 1024, kh: 1, stride: [2]int{1, 1}},
+		{n: 1, c: 1024, h: 14, w: 14, m: 512, kh: 1, stride: [2]int{1, 1}},
+		{n: 1, c: 512, h: 28, w: 28, m: 128, kh: 1, stride: [2]int{1, 1}},
 	} {
-		cc.group, cc.kh = max(cc.group, 1), max(cc.kh, 3)
+		cc.group = max(cc.group, 1)
+		if cc.kh == 0 {
+			cc.kh = 3
+		}
 		b.Run(fmt.Sprintf("c%d_%dx%d_m%d_k%d_s%d_g%d", cc.c, cc.h, cc.w, cc.m, cc.kh, cc.stride[0], cc.group), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(1, 1))
 			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)

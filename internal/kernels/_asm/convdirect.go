@@ -130,12 +130,13 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 }
 
 // convDirectShapes are the windows and strides convDirect is generated for: ResNet's 3×3 layers
-// (stride 1 and the stride-2 downsampling ones) and its 7×7 stride-2 stem (three input channels; 0.87
-// / 0.80 of the GEMM's time on one / two threads once the tile no longer went out by VSCATTERDPS,
-// which was a fifth of each call). Measured and left to the GEMM: 1×1 layers on 7×7 and 14×14 planes
-// (0.96-1.45 of the GEMM's time on one thread, up to 1.9 on two: W streams from DRAM either way, and
-// the GEMM has its split-K and shared-B schedules).
-var convDirectShapes = []struct{ kw, s int }{{3, 1}, {3, 2}, {7, 2}}
+// (stride 1 and the stride-2 downsampling ones), its 7×7 stride-2 stem (three input channels; 0.87 /
+// 0.80 of the GEMM's time on one / two threads once the tile no longer went out by VSCATTERDPS, which
+// was a fifth of each call) and pointwise 1×1 layers on small planes, whose pixels the caller treats
+// as one row (ops/conv_direct.go: 0.81 of the GEMM's time at 7×7, where the GEMM fills 49 of 64
+// pixel lanes). Measured and left to the GEMM: 1×1 stride 2 (1.10-1.23: W streams from DRAM either
+// way).
+var convDirectShapes = []struct{ kw, s int }{{3, 1}, {3, 2}, {7, 2}, {1, 1}}
 
 // convDirectMaxNF and convDirectMaxNP bound the register tile: nf·np accumulators ≤ 24, nf filter
 // vectors and two broadcast registers.
@@ -146,7 +147,8 @@ const (
 
 func convDirectAll(w *bytes.Buffer) {
 	padPlane(w)
-	tileToPlanes(w)
+	tileToPlanes(w, false)
+	tileToPlanes(w, true)
 	for _, sh := range convDirectShapes {
 		for nf := 1; nf <= convDirectMaxNF; nf++ {
 			for np := 1; np <= convDirectMaxNP; np++ {
@@ -193,6 +195,7 @@ package f32
 	}
 	fmt.Fprint(w, "}\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAVX512(t, y *float32, n, ohw int)\n")
+	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAddAVX512(t, y, z *float32, n, ohw, flags int, lo, hi float32)\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)\n")
 	for _, sh := range convDirectShapes {
 		for nf := 1; nf <= convDirectMaxNF; nf++ {
@@ -284,30 +287,52 @@ func padPlane(w *bytes.Buffer) {
 // tileToPlanes writes
 //
 //	func tileToPlanesAVX512(t, y *float32, n, ohw int)
+//	func tileToPlanesAddAVX512(t, y, z *float32, n, ohw, flags int, lo, hi float32)
 //
-// which moves n pixels of 16 channels (t: pixel-major, the convDirect tile of one block) into 16 NCHW
+// which move n pixels of 16 channels (t: pixel-major, the convDirect tile of one block) into 16 NCHW
 // output rows (channel c's n pixels at y + c*ohw), 16 pixels at a time through a 16×16 register
 // transpose: the store of a finished block is 16 full-row stores rather than a 16-lane scatter per
-// pixel. A last run of fewer than 16 pixels stores under a mask; its loads still read 16 vectors of t
-// (the caller leaves room).
-func tileToPlanes(w *bytes.Buffer) {
-	const name = "tileToPlanesAVX512"
+// pixel. The Add form first adds the residual z (laid out as y) and then, with flags&4, clamps to
+// [lo, hi] (the activation follows the residual Add). A last run of fewer than 16 pixels loads z and
+// stores y under a mask; its loads of t still read 16 vectors (the caller leaves room).
+func tileToPlanes(w *bytes.Buffer, add bool) {
+	name := "tileToPlanesAVX512"
+	if add {
+		name = "tileToPlanesAddAVX512"
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	label := func(l string) { fmt.Fprintf(w, "%s_%s:\n", name, l) }
 	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
-	fmt.Fprintf(w, "// func %s(t, y *float32, n, ohw int)\n", name)
-	fmt.Fprintf(w, "// Requires: AVX512F\n")
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	// SI t, DX/R10/R11/R12 output rows 0/4/8/12 of the run, R8 ohw in bytes, R9 3*ohw, CX pixels left.
+	if add {
+		fmt.Fprintf(w, "// func %s(t, y, z *float32, n, ohw, flags int, lo, hi float32)\n", name)
+		fmt.Fprintf(w, "// Requires: AVX512F\n")
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	} else {
+		fmt.Fprintf(w, "// func %s(t, y *float32, n, ohw int)\n", name)
+		fmt.Fprintf(w, "// Requires: AVX512F\n")
+		fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	}
+	// SI t, DX/R10/R11/R12 output rows 0/4/8/12 of the run (BX/DI/R13/R14 the residual's), R8 ohw in
+	// bytes, R9 3*ohw, CX pixels left.
+	n, ohw := "n+16(FP)", "ohw+24(FP)"
+	if add {
+		n, ohw = "n+24(FP)", "ohw+32(FP)"
+	}
 	p("MOVQ t+0(FP), SI")
 	p("MOVQ y+8(FP), DX")
-	p("MOVQ n+16(FP), CX")
-	p("MOVQ ohw+24(FP), R8")
+	p("MOVQ %s, CX", n)
+	p("MOVQ %s, R8", ohw)
 	p("SHLQ $2, R8")
 	p("LEAQ (R8)(R8*2), R9")
 	p("LEAQ (DX)(R8*4), R10")
 	p("LEAQ (R10)(R8*4), R11")
 	p("LEAQ (R11)(R8*4), R12")
+	if add {
+		p("MOVQ z+16(FP), BX")
+		p("LEAQ (BX)(R8*4), DI")
+		p("LEAQ (DI)(R8*4), R13")
+		p("LEAQ (R13)(R8*4), R14")
+	}
 	p("KXNORW K0, K0, K1")
 	label("loop")
 	p("TESTQ CX, CX")
@@ -324,8 +349,7 @@ func tileToPlanes(w *bytes.Buffer) {
 		p("VMOVUPS %d(SI), %s", 64*i, z(i))
 	}
 	transpose16(p)
-	rows := [4]string{"DX", "R10", "R11", "R12"}
-	row := func(c int) string {
+	rowOf := func(rows [4]string, c int) string {
 		b := rows[c/4]
 		switch c % 4 {
 		case 0:
@@ -337,12 +361,32 @@ func tileToPlanes(w *bytes.Buffer) {
 		}
 		return "(" + b + ")(R9*1)"
 	}
+	yRows := [4]string{"DX", "R10", "R11", "R12"}
+	zRows := [4]string{"BX", "DI", "R13", "R14"}
+	if add {
+		for c := 0; c < 16; c++ {
+			p("VMOVUPS.Z %s, K1, %s", rowOf(zRows, c), z(16+c))
+			p("VADDPS %s, %s, %s", z(16+c), z(c), z(c))
+		}
+		p("TESTQ $4, flags+40(FP)")
+		p("JZ %s_store", name)
+		for c := 0; c < 16; c++ {
+			p("VMAXPS.BCST lo+48(FP), %s, %s", z(c), z(c))
+			p("VMINPS.BCST hi+52(FP), %s, %s", z(c), z(c))
+		}
+		label("store")
+	}
 	for c := 0; c < 16; c++ {
-		p("VMOVUPS %s, K1, %s", z(c), row(c))
+		p("VMOVUPS %s, K1, %s", z(c), rowOf(yRows, c))
 	}
 	p("ADDQ $1024, SI")
-	for _, b := range rows {
+	for _, b := range yRows {
 		p("ADDQ $64, %s", b)
+	}
+	if add {
+		for _, b := range zRows {
+			p("ADDQ $64, %s", b)
+		}
 	}
 	p("SUBQ $16, CX")
 	p("JMP %s_loop", name)

@@ -198,8 +198,9 @@ func ConvDirectScratchLen(g *ConvGeom, m, threads int) int {
 // ConvDirect computes output channels [o0, o0+nb) (nb ≤ ConvDirectMaxChannels, a multiple of 16; o0 a
 // multiple of 64)
 // over output rows [y0, y1) of one image and group: y holds the group's m output planes (NCHW), x its
-// input planes (NCHW), wp its packed weights (PackConvDirect), bias nil or m values, and the result
-// is clamped to [lo, hi] when clamp is set. scratch holds ConvDirectScratchLen floats (for bands of
+// input planes (NCHW), wp its packed weights (PackConvDirect), z nil or a residual laid out as y that
+// is added, bias nil or m values, and the result is clamped to [lo, hi] when clamp is set (after the
+// residual). scratch holds ConvDirectScratchLen floats (for bands of
 // at most the rows it was sized for).
 //
 // The input rows the band reads are zero-padded into scratch (convDirectStrip) unless every window
@@ -207,8 +208,8 @@ func ConvDirectScratchLen(g *ConvGeom, m, threads int) int {
 // pass's weights stay in L1 while it walks the band), adding into the band's partial sums, held with
 // the 16 channels of a vector per pixel; the last pass adds bias and clamps, and the block's sums are
 // transposed into its NCHW planes 16 pixels at a time.
-func ConvDirect(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
-	convDirectRun(g, x, wp, y, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
+func ConvDirect(g *ConvGeom, x, wp, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+	convDirectRun(g, x, wp, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
 }
 
 // convDirectChunks cuts a row of ow pixels into n runs of at most maxNP, as even as possible (14 =

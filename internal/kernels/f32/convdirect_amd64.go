@@ -25,7 +25,7 @@ func ConvDirectSupported(g *ConvGeom, m int) bool {
 	return dwPlaneRung() && convDirectShape(g) >= 0 && m%16 == 0 && m > 0 && g.C > 0 && g.OH > 0 && g.OW > 0
 }
 
-func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+func convDirectRun(g *ConvGeom, x, wp, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
 	si := convDirectShape(g)
 	taps := g.KH * g.KW
 	K := g.K()
@@ -49,6 +49,7 @@ func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, cl
 		}
 	}
 	if len(x) < g.C*g.H*g.W || len(wp) < (o0+nb)*K || len(y) < (o0+nb)*ohw || len(scratch) < tileLen+stripLen ||
+		(z != nil && len(z) < (o0+nb)*ohw) ||
 		(bias != nil && len(bias) < o0+nb) {
 		panic("f32: ConvDirect operand too short")
 	}
@@ -65,8 +66,12 @@ func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, cl
 	if bias != nil {
 		flagsLast |= 2
 	}
+	if clamp && z == nil {
+		flagsLast |= 4 // with a residual, the transposition clamps after adding it
+	}
+	flagsZ := 0
 	if clamp {
-		flagsLast |= 4
+		flagsZ = 4
 	}
 	ldT := 16 * npix
 	nchunks, base, extra := convDirectChunks(g.OW, convDirectMaxNP)
@@ -121,7 +126,12 @@ func convDirectRun(g *ConvGeom, x, wp, y, bias []float32, o0, nb, y0, y1 int, cl
 		}
 		// The block is done: into its NCHW planes while its partial sums are in cache.
 		for f := 0; f < nf; f++ {
-			tileToPlanesAVX512(&t[f*ldT], &y[(ob+16*f)*ohw+y0*g.OW], npix, ohw)
+			at := (ob+16*f)*ohw + y0*g.OW
+			if z != nil {
+				tileToPlanesAddAVX512(&t[f*ldT], &y[at], &z[at], npix, ohw, flagsZ, lo, hi)
+			} else {
+				tileToPlanesAVX512(&t[f*ldT], &y[at], npix, ohw)
+			}
 		}
 	}
 }

@@ -5,14 +5,14 @@
 package f32
 
 // convDirectShapes are the (window, stride) pairs with kernels, in the table's order.
-var convDirectShapes = [][2]int{{3, 1}, {3, 2}, {7, 2}}
+var convDirectShapes = [][2]int{{3, 1}, {3, 2}, {7, 2}, {1, 1}}
 
 const (
 	convDirectMaxNF = 4
 	convDirectMaxNP = 6
 )
 
-var convDirectKernels = [3][convDirectMaxNF][convDirectMaxNP]convDirectFunc{
+var convDirectKernels = [4][convDirectMaxNF][convDirectMaxNP]convDirectFunc{
 	{
 		{convDirect3x3s1F1P1AVX512, convDirect3x3s1F1P2AVX512, convDirect3x3s1F1P3AVX512, convDirect3x3s1F1P4AVX512, convDirect3x3s1F1P5AVX512, convDirect3x3s1F1P6AVX512},
 		{convDirect3x3s1F2P1AVX512, convDirect3x3s1F2P2AVX512, convDirect3x3s1F2P3AVX512, convDirect3x3s1F2P4AVX512, convDirect3x3s1F2P5AVX512, convDirect3x3s1F2P6AVX512},
@@ -31,10 +31,19 @@ var convDirectKernels = [3][convDirectMaxNF][convDirectMaxNP]convDirectFunc{
 		{convDirect7x7s2F3P1AVX512, convDirect7x7s2F3P2AVX512, convDirect7x7s2F3P3AVX512, convDirect7x7s2F3P4AVX512, convDirect7x7s2F3P5AVX512, convDirect7x7s2F3P6AVX512},
 		{convDirect7x7s2F4P1AVX512, convDirect7x7s2F4P2AVX512, convDirect7x7s2F4P3AVX512, convDirect7x7s2F4P4AVX512, convDirect7x7s2F4P5AVX512, convDirect7x7s2F4P6AVX512},
 	},
+	{
+		{convDirect1x1s1F1P1AVX512, convDirect1x1s1F1P2AVX512, convDirect1x1s1F1P3AVX512, convDirect1x1s1F1P4AVX512, convDirect1x1s1F1P5AVX512, convDirect1x1s1F1P6AVX512},
+		{convDirect1x1s1F2P1AVX512, convDirect1x1s1F2P2AVX512, convDirect1x1s1F2P3AVX512, convDirect1x1s1F2P4AVX512, convDirect1x1s1F2P5AVX512, convDirect1x1s1F2P6AVX512},
+		{convDirect1x1s1F3P1AVX512, convDirect1x1s1F3P2AVX512, convDirect1x1s1F3P3AVX512, convDirect1x1s1F3P4AVX512, convDirect1x1s1F3P5AVX512, convDirect1x1s1F3P6AVX512},
+		{convDirect1x1s1F4P1AVX512, convDirect1x1s1F4P2AVX512, convDirect1x1s1F4P3AVX512, convDirect1x1s1F4P4AVX512, convDirect1x1s1F4P5AVX512, convDirect1x1s1F4P6AVX512},
+	},
 }
 
 //go:noescape
 func tileToPlanesAVX512(t, y *float32, n, ohw int)
+
+//go:noescape
+func tileToPlanesAddAVX512(t, y, z *float32, n, ohw, flags int, lo, hi float32)
 
 //go:noescape
 func padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)
@@ -254,3 +263,75 @@ func convDirect7x7s2F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, 
 
 //go:noescape
 func convDirect7x7s2F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P1AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P2AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P3AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P4AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)

@@ -12,8 +12,8 @@ import (
 // TestConvDirectMatchesReference runs ConvDirect over every generated window/stride, every block
 // width (16..64 channels, and a last block narrower than the others), pixel runs of every length
 // (plane widths 1..13 and 56) and channel counts on both sides of a 16-channel pass, in bands, and
-// compares with ref.Conv: bias, ReLU-style clamp, the padded strips, and the transposition into NCHW,
-// with guards around every buffer.
+// compares with ref.Conv: bias, a residual added before the ReLU-style clamp, the padded strips, and
+// the transposition into NCHW, with guards around every buffer.
 func TestConvDirectMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	type tc struct {
@@ -27,6 +27,7 @@ func TestConvDirectMatchesReference(t *testing.T) {
 		{40, 9, 9, 3, 1, 0, 80}, {300, 5, 9, 3, 2, 0, 64}, {20, 56, 56, 3, 1, 1, 64}, {8, 57, 57, 3, 2, 1, 16},
 		{70, 29, 30, 3, 1, 1, 32}, {40, 7, 7, 3, 1, 1, 320}, {20, 9, 9, 3, 2, 1, 272},
 		{3, 30, 29, 7, 2, 3, 64}, {5, 16, 17, 7, 2, 0, 16}, {2, 9, 70, 7, 2, 3, 48},
+		{40, 7, 7, 1, 1, 0, 64}, {300, 1, 49, 1, 1, 0, 80}, {17, 1, 196, 1, 1, 0, 272},
 	}
 	for _, c := range cases {
 		g := withOut(ConvGeom{C: c.c, H: c.h, W: c.w, KH: c.k, KW: c.k, SH: c.s, SW: c.s, PT: c.p, PL: c.p, DH: 1, DW: 1})
@@ -52,6 +53,10 @@ func TestConvDirectMatchesReference(t *testing.T) {
 					PackConvDirect(wp, w, c.m, &g)
 					checkGuard(t, "packed W", wp)
 					y := guarded(r, c.m*g.OH*g.OW)
+					var z []float32 // a residual Add on some runs: added before the clamp
+					if threads == 5 {
+						z = guarded(r, c.m*g.OH*g.OW)[:c.m*g.OH*g.OW]
+					}
 					scratch := guarded(r, ConvDirectScratchLen(&g, c.m, threads))
 					bands, rows := ConvDirectBands(&g, c.m, threads)
 					step := ConvDirectBlock // calls of one block, and of several sharing their strips
@@ -60,12 +65,15 @@ func TestConvDirectMatchesReference(t *testing.T) {
 					}
 					for o0 := 0; o0 < c.m; o0 += step {
 						for b := 0; b < bands; b++ {
-							ConvDirect(&g, xg, wp, y, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
+							ConvDirect(&g, xg, wp, y, z, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
 						}
 					}
 					checkGuard(t, "Y", y)
 					checkGuard(t, "scratch", scratch)
 					for i := range want {
+						if z != nil {
+							want[i] += z[i]
+						}
 						if clamp {
 							want[i] = min(max(want[i], 0), 0.5)
 						}
@@ -103,7 +111,7 @@ func BenchmarkConvDirect(b *testing.B) {
 			timeBest(b, 2*float64(c.m*g.OH*g.OW*g.K()), func() {
 				for o0 := 0; o0 < c.m; o0 += ConvDirectMaxChannels {
 					for bd := 0; bd < bands; bd++ {
-						ConvDirect(&g, x, wp, y, bias, o0, min(ConvDirectMaxChannels, c.m-o0), bd*rows, min(g.OH, (bd+1)*rows), true, 0, float32(math.Inf(1)), scratch)
+						ConvDirect(&g, x, wp, y, nil, bias, o0, min(ConvDirectMaxChannels, c.m-o0), bd*rows, min(g.OH, (bd+1)*rows), true, 0, float32(math.Inf(1)), scratch)
 					}
 				}
 			})
