@@ -140,9 +140,17 @@ func ConvDirectBands(g *ConvGeom, m, threads int) (bands, rows int) {
 	return bands, rows
 }
 
-// convDirectPassChannels is how many input channels one pass of ConvDirect accumulates.
+// convDirectPassChannels is how many input channels one pass of ConvDirect accumulates. Rows of 56
+// output pixels and more take twice convDirectPassTaps: fewer passes reload the band's partial sums
+// fewer times, and their longer rows reuse each pass's weights enough (BenchmarkConvDirectVsGEMM's
+// direct time, 288 against 144 taps, one thread: 64@56×56 0.95, 64@112×112 1.00, 128@28×28 0.99;
+// BenchmarkConvDirect's 512@7×7 took 1.09× the time with them).
 func convDirectPassChannels(g *ConvGeom) int {
-	cstep := max(1, convDirectPassTaps/(g.KH*g.KW))
+	taps := convDirectPassTaps
+	if g.OW >= 56 {
+		taps *= 2
+	}
+	cstep := max(1, taps/(g.KH*g.KW))
 	if g.C <= 2*cstep {
 		return g.C
 	}
