@@ -263,12 +263,16 @@ func compileConv(n *graph.Node) (Kernel, error) {
 	return compileConvPacked(n, nil, 0, CompileOptions{Winograd: true})
 }
 
-// compileConvPacked compiles a Conv; pre, when not nil, is W already packed in halves (PackedA16
-// layout for row tile preMR, one block per group) and is used in place. A constant W the kernel
-// repacks comes from o.Weights (nil: packed here).
-func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions) (Kernel, error) {
+// compileConvPacked compiles a Conv; preT, when not nil, is W already packed in halves (PackedA16
+// layout for row tile preMR, one block per group) and is used in place (or repacked for the direct
+// schedule). A constant W the kernel repacks comes from o.Weights (nil: packed here).
+func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileOptions) (Kernel, error) {
 	if err := inferConv(n); err != nil {
 		return nil, err
+	}
+	var pre []uint16
+	if preT != nil {
+		pre = preT.F16()
 	}
 	x, w := n.Input(0), n.Input(1)
 	// A constant f16 W (lower.ConvertFP16) is kept in halves and widened block by block as it runs.
@@ -319,6 +323,10 @@ func compileConvPacked(n *graph.Node, pre []uint16, preMR int, o CompileOptions)
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
 		g.OH == g.H && g.OW == g.W
 	K := g.K()
+	if (pre != nil || (w.DType == tensor.F16 && w.IsConst())) && useConvDirect(k, o.slots()) {
+		k.initDirect16(preT, preMR, w, o)
+		return k, nil
+	}
 	if pre != nil {
 		k.packed16 = make([]f32.PackedA16, k.groups)
 		glen := f32.PackedALen(k.mg, K)

@@ -3,7 +3,9 @@ package ops
 import (
 	"fmt"
 	"os"
+	"unsafe"
 
+	"github.com/wanwu-ai/wanwu/graph"
 	"github.com/wanwu-ai/wanwu/internal/kernels/f32"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
@@ -21,6 +23,7 @@ var convDirectMode = os.Getenv("WANWU_CONV_DIRECT")
 type directState struct {
 	g       f32.ConvGeom // the geometry the kernels see: a pointwise conv's plane as one row
 	w       []float32    // packed per group (f32.PackConvDirect), ConvDirectPackedLen floats each
+	w16     []uint16     // or in half precision (f32.PackConvDirect16; fp16 models), w then nil
 	glen    int
 	slotLen int // floats of one slot's scratch (f32.ConvDirectScratchLen)
 	blocks  int // 64-channel blocks per group
@@ -79,6 +82,19 @@ func useConvDirect(k *convKernel, threads int) bool {
 
 // initDirect packs W for the direct schedule.
 func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
+	d := k.planDirect(o)
+	g := &d.g
+	d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackConvDirect g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
+		4*k.groups*d.glen, func(dst []byte) {
+			p, wd := bytesAsF32(dst), w.F32()
+			for gi := 0; gi < k.groups; gi++ {
+				f32.PackConvDirect(p[gi*d.glen:(gi+1)*d.glen], wd[gi*k.mg*g.K():], k.mg, g)
+			}
+		}))
+}
+
+// planDirect sets k.dc up for the direct schedule, all but the packed weights.
+func (k *convKernel) planDirect(o CompileOptions) *directState {
 	d := &directState{g: k.geom}
 	g := &d.g
 	if k.pointwise {
@@ -93,17 +109,44 @@ func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 	d.blocks = (k.mg + f32.ConvDirectBlock - 1) / f32.ConvDirectBlock
 	hp, wp := f32.ConvDirectPadded(g)
 	d.bandMajor = k.cin*hp*wp > d.glen*k.groups
-	d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackConvDirect g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
-		4*k.groups*d.glen, func(dst []byte) {
-			p, wd := bytesAsF32(dst), w.F32()
-			for gi := 0; gi < k.groups; gi++ {
-				f32.PackConvDirect(p[gi*d.glen:(gi+1)*d.glen], wd[gi*k.mg*g.K():], k.mg, g)
-			}
-		}))
 	k.dc = d
+	return d
 }
 
 func (k *convKernel) directScratch() int { return k.slots * k.dc.slotLen }
+
+// initDirect16 packs half-precision W for the direct schedule: from W's halves in ONNX order, or from
+// pre, W already packed for the GEMM (PackedA16 with row tile preMR, one block per group; F16Conv),
+// through row-major halves.
+func (k *convKernel) initDirect16(pre *tensor.Tensor, preMR int, w *graph.Value, o CompileOptions) {
+	src := w.Const
+	if pre != nil {
+		src = pre
+	}
+	d := k.planDirect(o)
+	g := &d.g
+	d.slotLen = f32.ConvDirectScratchLen16(g, k.mg, k.slots)
+	K := g.K()
+	b := packedWeights(o, src, fmt.Sprintf("f32.PackConvDirect16 g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
+		2*k.groups*d.glen, func(dst []byte) {
+			p := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(dst)/2)
+			halves := src.F16()
+			plain := halves
+			if pre != nil {
+				plain = make([]uint16, k.mg*K)
+			}
+			plen := f32.RoundUp(k.mg, max(preMR, 1)) * K
+			for gi := 0; gi < k.groups; gi++ {
+				wg := halves[gi*k.mg*K:]
+				if pre != nil {
+					f32.UnpackA16(plain, &f32.PackedA16{M: k.mg, K: K, MR: preMR, Data: halves[gi*plen : (gi+1)*plen]})
+					wg = plain
+				}
+				f32.PackConvDirect16(p[gi*d.glen:(gi+1)*d.glen], wg, k.mg, g)
+			}
+		})
+	d.w16 = unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
+}
 
 // runDirect is Run under the direct schedule.
 func (k *convKernel) runDirect(ctx *Ctx, scratch []float32) {
@@ -159,8 +202,12 @@ func (k *convKernel) doDirect(lo, hi int) {
 			if k.z != nil {
 				z = k.z[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
 			}
-			f32.ConvDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, z, bias,
-				o0, min(n*f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows), clamp, lo32, hi32, scratch)
+			nb, y0, y1 := min(n*f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows)
+			if d.w16 != nil {
+				f32.ConvDirect16(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w16[gi*d.glen:(gi+1)*d.glen], y, z, bias, o0, nb, y0, y1, clamp, lo32, hi32, scratch)
+				continue
+			}
+			f32.ConvDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, z, bias, o0, nb, y0, y1, clamp, lo32, hi32, scratch)
 		}
 	}
 }

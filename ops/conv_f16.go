@@ -14,12 +14,13 @@ import (
 // other attribute and input is Conv's. The kernel runs straight on that memory (no second copy).
 
 func init() {
-	RegisterIn(graph.ExtDomain, graph.OpF16Conv, &Def{Infer: inferF16Conv, Compile: compileF16Conv, MACs: loweredConvMACs})
+	RegisterIn(graph.ExtDomain, graph.OpF16Conv, &Def{Infer: inferF16Conv, Compile: compileF16Conv,
+		CompileWith: compileF16ConvWith, MACs: loweredConvMACs})
 }
 
 // f16ConvAsConv returns a Conv node equivalent to n for shape inference and compilation, and the
 // packed halves.
-func f16ConvAsConv(n *graph.Node) (*graph.Node, []uint16, int, error) {
+func f16ConvAsConv(n *graph.Node) (*graph.Node, *tensor.Tensor, int, error) {
 	ws, w := n.Ints(graph.AttrWeightShape, nil), n.Input(1)
 	mr := int(n.Int(graph.AttrPackedMR, 0))
 	if len(ws) < 3 || w == nil || w.DType != tensor.F16 || !w.IsConst() || mr < 1 {
@@ -33,7 +34,7 @@ func f16ConvAsConv(n *graph.Node) (*graph.Node, []uint16, int, error) {
 		shape[i] = int(d)
 	}
 	c.Inputs[1] = &graph.Value{Name: w.Name, DType: tensor.F16, Shape: shape}
-	return &c, w.Const.F16(), mr, nil
+	return &c, w.Const, mr, nil
 }
 
 func inferF16Conv(n *graph.Node) error {
@@ -45,6 +46,10 @@ func inferF16Conv(n *graph.Node) error {
 }
 
 func compileF16Conv(n *graph.Node) (Kernel, error) {
+	return compileF16ConvWith(n, CompileOptions{Winograd: true})
+}
+
+func compileF16ConvWith(n *graph.Node, o CompileOptions) (Kernel, error) {
 	c, pre, mr, err := f16ConvAsConv(n)
 	if err != nil {
 		return nil, err
@@ -55,10 +60,10 @@ func compileF16Conv(n *graph.Node) (Kernel, error) {
 		return nil, fmt.Errorf("ops: node %q (F16Conv): weight_shape %s and group %d are not a packed (non-depthwise) convolution", n.Name, ws, groups)
 	}
 	kk := tensor.Shape(ws[1:]).NumElements()
-	if want := groups * f32.RoundUp(ws[0]/groups, mr) * kk; len(pre) != want {
-		return nil, fmt.Errorf("ops: node %q (F16Conv): W has %d halves, want %d", n.Name, len(pre), want)
+	if want := groups * f32.RoundUp(ws[0]/groups, mr) * kk; len(pre.F16()) != want {
+		return nil, fmt.Errorf("ops: node %q (F16Conv): W has %d halves, want %d", n.Name, len(pre.F16()), want)
 	}
-	return compileConvPacked(c, pre, mr, CompileOptions{Winograd: true})
+	return compileConvPacked(c, pre, mr, o)
 }
 
 // PackConvWeightsF16 rounds a Conv weight w (cout rows of k = Cin/group·kh·kw values; group blocks of

@@ -137,14 +137,18 @@ func TestGemmMatMulF16Weights(t *testing.T) {
 }
 
 // TestF16ConvPrepacked: F16Conv runs on W packed by PackConvWeightsF16, under the micro-kernel it was
-// packed for and (repacked at Compile) under every other rung, against the reference on the rounded
-// weights.
+// packed for and (repacked at Compile) under every other rung and for the direct schedule, against
+// the reference on the rounded weights.
 func TestF16ConvPrepacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 36))
 	cases := []convCase{
 		{n: 1, c: 13, h: 9, w: 7, m: 24, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},
 		{n: 2, c: 6, h: 9, w: 10, m: 9, kh: 2, kw: 3, group: 3, stride: [2]int{2, 1}, dil: [2]int{1, 1}, pads: [4]int{2, 0, 1, 3}},
 		{n: 1, c: 300, h: 7, w: 7, m: 70, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true},
+		// The direct schedule repacks these from the GEMM's packing (AVX-512 rungs).
+		{n: 1, c: 20, h: 14, w: 13, m: 32, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},
+		{n: 2, c: 40, h: 9, w: 9, m: 96, kh: 3, kw: 3, group: 2, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}},
+		{n: 1, c: 100, h: 7, w: 7, m: 48, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true},
 	}
 	forEachF32Impl(t, func(t *testing.T) {
 		for _, cc := range cases {

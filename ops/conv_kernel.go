@@ -14,7 +14,7 @@ func (k *convKernel) PackedBytes() int {
 		n += 4 * len(k.wino.data)
 	}
 	if k.dc != nil {
-		n += 4 * len(k.dc.w)
+		n += 4*len(k.dc.w) + 2*len(k.dc.w16)
 	}
 	if k.dwt != nil {
 		n += 4 * len(k.dwt.w)
@@ -59,7 +59,7 @@ func (k *convKernel) ScratchBytes() int {
 
 func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	k.x, k.y = in[0].F32(), out[0].F32()
-	if k.packed16 == nil {
+	if k.packed16 == nil && (k.dc == nil || k.dc.w16 == nil) {
 		k.w = in[1].F32()
 	}
 	k.bias, k.z = nil, nil

@@ -29,6 +29,10 @@ func ConvDirectPackedLen(m int, g *ConvGeom) int { return m * g.K() }
 // PackConvDirect packs W (m rows of C·KH·KW, row-major as ONNX stores it) for ConvDirect: blocks of
 // 64 output channels (the last may hold fewer, a multiple of 16), each [C][KH][KW][nf·16].
 func PackConvDirect(dst, w []float32, m int, g *ConvGeom) {
+	packConvDirect(dst, w, m, g)
+}
+
+func packConvDirect[T float32 | uint16](dst, w []T, m int, g *ConvGeom) {
 	K := g.K()
 	taps := g.KH * g.KW
 	for o0 := 0; o0 < m; o0 += ConvDirectBlock {
@@ -217,7 +221,24 @@ func ConvDirectScratchLen(g *ConvGeom, m, threads int) int {
 // the 16 channels of a vector per pixel; the last pass adds bias and clamps, and the block's sums are
 // transposed into its NCHW planes 16 pixels at a time.
 func ConvDirect(g *ConvGeom, x, wp, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
-	convDirectRun(g, x, wp, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
+	convDirectRun(g, x, wp, nil, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
+}
+
+// ConvDirect16 is ConvDirect with the weights in half precision (PackConvDirect16): each pass of a
+// block is widened into scratch (ConvDirectScratchLen16 floats) before the band's kernel calls, which
+// reuse it across all of the band's pixels.
+func ConvDirect16(g *ConvGeom, x []float32, wp []uint16, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+	convDirectRun(g, x, nil, wp, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
+}
+
+// ConvDirectScratchLen16 is ConvDirectScratchLen plus one widened pass of a block's weights.
+func ConvDirectScratchLen16(g *ConvGeom, m, threads int) int {
+	return ConvDirectScratchLen(g, m, threads) + ConvDirectBlock*min(convDirectPassChannels(g), g.C)*g.KH*g.KW
+}
+
+// PackConvDirect16 is PackConvDirect for weights in half precision (w row-major as ONNX stores them).
+func PackConvDirect16(dst, w []uint16, m int, g *ConvGeom) {
+	packConvDirect(dst, w, m, g)
 }
 
 // convDirectChunks cuts a row of ow pixels into n runs of at most maxNP, as even as possible (14 =

@@ -6,7 +6,7 @@ package f32
 // without the AVX-512 kernels (the portable GEMM path is faster than a scalar direct loop).
 func ConvDirectSupported(g *ConvGeom, m int) bool { return false }
 
-func convDirectRun(g *ConvGeom, x, wp, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+func convDirectRun(g *ConvGeom, x, wp []float32, wp16 []uint16, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
 	panic("f32: ConvDirect without its kernels")
 }
 

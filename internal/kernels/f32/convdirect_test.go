@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/ops/ref"
+	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // TestConvDirectMatchesReference runs ConvDirect over every generated window/stride, every block
 // width (16..64 channels, and a last block narrower than the others), pixel runs of every length
 // (plane widths 1..13 and 56) and channel counts on both sides of a 16-channel pass, in bands, and
-// compares with ref.Conv: bias, a residual added before the ReLU-style clamp, the padded strips, and
-// the transposition into NCHW, with guards around every buffer.
+// compares with ref.Conv: bias, a residual added before the ReLU-style clamp, half-precision weights
+// (ConvDirect16, against the reference on the rounded weights), the padded strips, and the
+// transposition into NCHW, with guards around every buffer.
 func TestConvDirectMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	type tc struct {
@@ -42,6 +44,15 @@ func TestConvDirectMatchesReference(t *testing.T) {
 				t.Run(fmt.Sprintf("c%d_%dx%d_k%ds%dp%d_m%d_clamp%v_t%d", c.c, c.h, c.w, c.k, c.s, c.p, c.m, clamp, threads), func(t *testing.T) {
 					x := randSlice(r, g.C*g.H*g.W)
 					w := randSlice(r, c.m*g.K())
+					half := threads == 1 && clamp // half-precision weights on some runs (ConvDirect16)
+					var w16 []uint16
+					if half {
+						w16 = make([]uint16, len(w))
+						for i, v := range w {
+							w16[i] = tensor.F32ToF16(v)
+							w[i] = tensor.F16ToF32(w16[i]) // the reference sees the rounded weights
+						}
+					}
 					var bias []float32
 					if clamp {
 						bias = randSlice(r, c.m)
@@ -58,6 +69,13 @@ func TestConvDirectMatchesReference(t *testing.T) {
 						z = guarded(r, c.m*g.OH*g.OW)[:c.m*g.OH*g.OW]
 					}
 					scratch := guarded(r, ConvDirectScratchLen(&g, c.m, threads))
+					var wp16 []uint16
+					if half {
+						scratch = guarded(r, ConvDirectScratchLen16(&g, c.m, threads))
+						wp16 = guarded16(r, ConvDirectPackedLen(c.m, &g))
+						PackConvDirect16(wp16, w16, c.m, &g)
+						checkGuard16(t, "packed W16", wp16)
+					}
 					bands, rows := ConvDirectBands(&g, c.m, threads)
 					step := ConvDirectBlock // calls of one block, and of several sharing their strips
 					if threads != 2 {
@@ -65,6 +83,10 @@ func TestConvDirectMatchesReference(t *testing.T) {
 					}
 					for o0 := 0; o0 < c.m; o0 += step {
 						for b := 0; b < bands; b++ {
+							if half {
+								ConvDirect16(&g, xg, wp16, y, z, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
+								continue
+							}
 							ConvDirect(&g, xg, wp, y, z, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
 						}
 					}
