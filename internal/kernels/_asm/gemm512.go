@@ -64,19 +64,36 @@ func gemmMasked(w *bytes.Buffer, k kernel) {
 	p("MOVQ z+56(FP), AX")
 	p("MOVQ AX, 8(SP)")
 
+	// prefetchRows fetches the lines of mr rows (ldc apart) from the address in R9 on.
+	prefetchRows := func() {
+		for r := 0; r < k.mr; r++ {
+			if r > 0 {
+				p("ADDQ R8, R9")
+			}
+			for v := 0; v < k.nv; v++ {
+				p("PREFETCHT0 %d(R9)", 64*v)
+			}
+		}
+	}
+	// A residual Z is read after the k loop, usually from L3 or memory (written layers ago): its rows
+	// are fetched one panel ahead, so the misses overlap a whole panel's FMAs (the first panel's here).
+	p("TESTQ $8, R10")
+	p("JZ %s_panel", k.name)
+	p("MOVQ AX, R9")
+	prefetchRows()
 	label("panel")
 	p("MOVQ b+16(FP), DI")
 	p("MOVQ k+0(FP), CX")
-	// Prefetch the tile's C rows (and Z's when added): stored, or read, after the k loop.
+	p("TESTQ $8, R10")
+	p("JZ %s_nozpf", k.name)
+	p("MOVQ R8, R9")
+	p("IMULQ $%d, R9", k.mr)
+	p("ADDQ 8(SP), R9 // the next panel's Z rows (a prefetch past the end does not fault)")
+	prefetchRows()
+	label("nozpf")
+	// Prefetch the tile's C rows: stored (or read, with +C) after the k loop.
 	p("MOVQ R13, R9")
-	for r := 0; r < k.mr; r++ {
-		if r > 0 {
-			p("ADDQ R8, R9")
-		}
-		for v := 0; v < k.nv; v++ {
-			p("PREFETCHT0 %d(R9)", 64*v)
-		}
-	}
+	prefetchRows()
 	p("LEAQ (DI)(R11*8), R9 // 8 rows ahead of B (the loop's prefetches)")
 	for r := 0; r < k.mr; r++ {
 		for v := 0; v < k.nv; v++ {

@@ -84,6 +84,7 @@ var files = []struct {
 				maxPoolPlane(w, k, s)
 			}
 		}
+		maxPoolK3S2(w)
 	}},
 }
 

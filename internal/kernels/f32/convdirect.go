@@ -114,18 +114,13 @@ func padRows(dst, x []float32, g *ConvGeom, c0, c1, r0, r1 int) {
 func padMasks(masks []uint16, w, wp, pl int) []uint16 {
 	n := (wp + 15) / 16
 	masks = masks[:2*n]
+	// Lanes [lo, hi) of a chunk as a bit mask; a chunk's lanes are columns 16c to 16c+15.
+	span := func(c, from, to int) uint16 {
+		lo, hi := min(max(from-16*c, 0), 16), min(max(to-16*c, 0), 16)
+		return uint16((1<<hi)-1) &^ uint16((1<<lo)-1)
+	}
 	for c := 0; c < n; c++ {
-		var ld, st uint16
-		for i := 0; i < 16; i++ {
-			j := 16*c + i
-			if j < wp {
-				st |= 1 << i
-				if j >= pl && j < pl+w {
-					ld |= 1 << i
-				}
-			}
-		}
-		masks[2*c], masks[2*c+1] = ld, st
+		masks[2*c], masks[2*c+1] = span(c, pl, min(pl+w, wp)), span(c, 0, wp)
 	}
 	return masks
 }

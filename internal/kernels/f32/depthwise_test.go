@@ -111,17 +111,27 @@ func TestDepthwiseAVX2Taken(t *testing.T) {
 // TestMaxPoolPlane checks the max-pool plane kernels (2×2 and 3×3, stride 1 and 2, padded or not)
 // against a naive max over the in-plane taps, on widths with full vectors, masked tails and
 // all-negative inputs (padding must never win as 0), with guarded operands.
-func TestMaxPoolPlane(t *testing.T) { forEachImpl(t, testMaxPoolPlane) }
+// TestMaxPoolPlane checks the max-pool plane kernels against the definition (all-negative input, so a
+// padding lane that leaked in as 0 would win), whole planes and two bands of rows; 3×3 stride 2 runs
+// both the separable kernel and the per-tap one, with even and odd widths and one-sided pads.
+func TestMaxPoolPlane(t *testing.T) {
+	defer func(v bool) { maxPoolPerTap = v }(maxPoolPerTap)
+	for _, perTap := range []bool{false, true} {
+		maxPoolPerTap = perTap
+		t.Run(fmt.Sprintf("perTap=%v", perTap), func(t *testing.T) { forEachImpl(t, testMaxPoolPlane) })
+	}
+}
 
 func testMaxPoolPlane(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
 	ran := false
 	for _, k := range []int{2, 3} {
 		for _, s := range []int{1, 2} {
-			for _, pad := range []int{0, 1} {
-				for _, hw := range [][2]int{{k, k}, {7, 13}, {9, 24}, {5, 33}, {112, 112}, {3, 47}} {
-					g := withOut(ConvGeom{C: 1, H: hw[0], W: hw[1], KH: k, KW: k, SH: s, SW: s, PT: pad, PL: pad, DH: 1, DW: 1})
-					if g.OH <= 0 || g.OW <= 0 || pad >= k {
+			for _, pads := range [][2]int{{0, 0}, {1, 1}, {1, 0}, {0, 1}} {
+				for _, hw := range [][2]int{{k, k}, {7, 13}, {9, 24}, {5, 33}, {112, 112}, {113, 111}, {3, 47}, {2, 64}, {4, 65}} {
+					g := withOut(ConvGeom{C: 1, H: hw[0], W: hw[1], KH: k, KW: k, SH: s, SW: s, PT: pads[0], PL: pads[1], DH: 1, DW: 1})
+					pad := fmt.Sprint(pads)
+					if g.OH <= 0 || g.OW <= 0 {
 						continue
 					}
 					x := guarded(r, g.H*g.W)
@@ -130,6 +140,9 @@ func testMaxPoolPlane(t *testing.T) {
 					}
 					out := guarded(r, g.OH*g.OW)
 					plan := NewMaxPoolPlan(&g)
+					if k == 3 && s == 2 && plan.sep == nil {
+						t.Fatalf("%dx%d p%s: no separable 3×3 stride-2 table", g.H, g.W, pad)
+					}
 					if !plan.MaxPlane(out, x) {
 						continue
 					}
@@ -141,7 +154,7 @@ func testMaxPoolPlane(t *testing.T) {
 						checkGuard(t, "rows", rows)
 						for i := range rows {
 							if rows[i] != out[i] {
-								t.Fatalf("k%d s%d p%d %dx%d: MaxRows in two bands differs from MaxPlane at %d", k, s, pad, g.H, g.W, i)
+								t.Fatalf("k%d s%d p%s %dx%d: MaxRows in two bands differs from MaxPlane at %d", k, s, pad, g.H, g.W, i)
 							}
 						}
 					}
@@ -152,14 +165,14 @@ func testMaxPoolPlane(t *testing.T) {
 							want := float32(math.Inf(-1))
 							for ky := 0; ky < k; ky++ {
 								for kx := 0; kx < k; kx++ {
-									iy, ix := oy*s-pad+ky, ox*s-pad+kx
+									iy, ix := oy*s-pads[0]+ky, ox*s-pads[1]+kx
 									if iy >= 0 && iy < g.H && ix >= 0 && ix < g.W {
 										want = max(want, x[iy*g.W+ix])
 									}
 								}
 							}
 							if got := out[oy*g.OW+ox]; got != want {
-								t.Fatalf("k%d s%d p%d %dx%d: out[%d,%d] = %v, want %v", k, s, pad, g.H, g.W, oy, ox, got, want)
+								t.Fatalf("k%d s%d p%s %dx%d: out[%d,%d] = %v, want %v", k, s, pad, g.H, g.W, oy, ox, got, want)
 							}
 						}
 					}

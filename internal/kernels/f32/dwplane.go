@@ -8,6 +8,15 @@ type DepthwisePlan struct {
 	g    ConvGeom
 	tab  []dwEnt // nvec × (KW+1)
 	nvec int
+	sep  []mpEnt // nvec entries for the separable 3×3 stride-2 max pool, or nil
+}
+
+// mpEnt is one output vector's entry for maxPoolK3S2: the input column of its first window's first
+// tap (off) and the masks of the columns inside the row among the 16 from off, the 16 after those and
+// the one after those (lane 0), then the vector's output lanes.
+type mpEnt struct {
+	off int32
+	m   [4]uint16
 }
 
 // dwEnt is one table entry: off is the input column of lane 0; m masks the lanes (stride 1: m[0]) or
@@ -34,19 +43,55 @@ func NewMaxPoolPlan(g *ConvGeom) *DepthwisePlan {
 	p := &DepthwisePlan{g: *g}
 	if g.KH == g.KW && (g.KW == 2 || g.KW == 3) && g.DH == 1 && g.DW == 1 && (g.SW == 1 || g.SW == 2) && g.OW > 0 && g.OH > 0 {
 		p.build()
+		if g.KW == 3 && g.SW == 2 && windowsInside(g) {
+			p.buildSep()
+		}
 	}
 	return p
+}
+
+// windowsInside reports whether every window of g holds at least one row and one column of the input
+// (the separable kernel replaces rows outside the plane with one inside the window).
+func windowsInside(g *ConvGeom) bool {
+	lastRow, lastCol := (g.OH-1)*g.SH-g.PT, (g.OW-1)*g.SW-g.PL
+	return g.PT < g.KH && g.PL < g.KW && lastRow < g.H && lastCol < g.W
+}
+
+// buildSep fills the table of maxPoolK3S2: vector v's outputs 16v.. read columns from 32v-PL on.
+func (p *DepthwisePlan) buildSep() {
+	g := &p.g
+	p.sep = make([]mpEnt, p.nvec)
+	inside := func(c int) bool { return c >= 0 && c < g.W }
+	for v := range p.sep {
+		e := &p.sep[v]
+		off := 2*16*v - g.PL
+		e.off = int32(off)
+		for l := 0; l < 16; l++ {
+			if inside(off + l) {
+				e.m[0] |= 1 << l
+			}
+			if inside(off + 16 + l) {
+				e.m[1] |= 1 << l
+			}
+			if 16*v+l < g.OW {
+				e.m[3] |= 1 << l
+			}
+		}
+		if inside(off + 32) {
+			e.m[2] = 1
+		}
+	}
 }
 
 // MaxPlane sets out (OH×OW) to the maximum of each window's taps inside in (H×W) and reports true, or
 // reports false (doing nothing) where this rung or geometry has no max-pool plane kernel.
 func (p *DepthwisePlan) MaxPlane(out, in []float32) bool {
-	return p.tab != nil && maxRowsAsm(out, in, p.tab, &p.g, p.nvec, 0, p.g.OH)
+	return p.tab != nil && maxRowsAsm(out, in, p, 0, p.g.OH)
 }
 
 // MaxRows is MaxPlane for output rows [oy0, oy1) only, into out (which holds just those rows).
 func (p *DepthwisePlan) MaxRows(out, in []float32, oy0, oy1 int) bool {
-	return p.tab != nil && maxRowsAsm(out, in, p.tab, &p.g, p.nvec, oy0, oy1)
+	return p.tab != nil && maxRowsAsm(out, in, p, oy0, oy1)
 }
 
 // build fills the per-vector tables.

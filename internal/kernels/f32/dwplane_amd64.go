@@ -69,15 +69,22 @@ func maxPlaneK2S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, 
 func maxPlaneK3S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
 
 //go:noescape
+func maxPoolK3S2AVX512(out, in *float32, tab *mpEnt, oh, h, ldin, ow, nvec, sh, pt int)
+
+// maxPoolPerTap keeps 3×3 stride-2 pools on the per-tap kernel (tests compare the two).
+var maxPoolPerTap = false
+
+//go:noescape
 func maxPlaneK3S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
 
 // maxRowsAsm runs the AVX-512 max-pool plane kernel for output rows [oy0, oy1) of g (out holds just
 // those rows), or reports false where the rung has none. The kernels take the first row's input
 // offset as -pt, so starting oy0 rows down is pt - oy0*sh.
-func maxRowsAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec, oy0, oy1 int) bool {
+func maxRowsAsm(out, in []float32, pl *DepthwisePlan, oy0, oy1 int) bool {
 	if !dwPlaneRung() {
 		return false
 	}
+	g, tab, nvec := &pl.g, pl.tab, pl.nvec
 	k := g.KW
 	oh, pt := oy1-oy0, g.PT-oy0*g.SH
 	if oy0 < 0 || oh < 0 || oy1 > g.OH {
@@ -90,6 +97,10 @@ func maxRowsAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec, oy0, oy1 int)
 		panic("f32: max-pool plane operand too short")
 	}
 	o, i, t := unsafe.SliceData(out), unsafe.SliceData(in), unsafe.SliceData(tab)
+	if pl.sep != nil && !maxPoolPerTap {
+		maxPoolK3S2AVX512(o, i, unsafe.SliceData(pl.sep), oh, g.H, g.W, g.OW, nvec, g.SH, pt)
+		return true
+	}
 	switch {
 	case k == 2 && g.SW == 1:
 		maxPlaneK2S1AVX512(o, i, nil, t, oh, g.H, g.W, g.OW, nvec, g.SH, pt, 0, 0, 0, 0)

@@ -1268,3 +1268,88 @@ maxPlaneK3S2AVX512_done:
 	VZEROUPPER
 	RET
 
+// func maxPoolK3S2AVX512(out, in *float32, tab *mpEnt, oh, h, ldin, ow, nvec, sh, pt int)
+// Requires: AVX512F
+TEXT ·maxPoolK3S2AVX512(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVL $0xff800000, AX // -Inf
+	VPBROADCASTD AX, Z28
+	VMOVDQU32 dwEvenIdx<>(SB), Z29
+	VMOVDQU32 dwOddIdx<>(SB), Z30
+	MOVQ ldin+40(FP), R10
+	SHLQ $2, R10
+	XORQ DX, DX // oy
+	MOVQ pt+72(FP), R9
+	NEGQ R9 // iy0 = oy*sh - pt
+	MOVQ h+32(FP), R15
+	DECQ R15 // the last row
+maxPoolK3S2AVX512_row:
+	CMPQ DX, oh+24(FP)
+	JGE maxPoolK3S2AVX512_done
+	LEAQ 0(R9), R11 // iy
+	XORQ AX, AX
+	CMPQ R11, $0
+	CMOVQLT AX, R11
+	CMPQ R11, R15
+	CMOVQGT R15, R11
+	IMULQ R10, R11
+	ADDQ SI, R11 // &in[iy][0]
+	LEAQ 1(R9), R12 // iy
+	XORQ AX, AX
+	CMPQ R12, $0
+	CMOVQLT AX, R12
+	CMPQ R12, R15
+	CMOVQGT R15, R12
+	IMULQ R10, R12
+	ADDQ SI, R12 // &in[iy][0]
+	LEAQ 2(R9), R13 // iy
+	XORQ AX, AX
+	CMPQ R13, $0
+	CMOVQLT AX, R13
+	CMPQ R13, R15
+	CMOVQGT R15, R13
+	IMULQ R10, R13
+	ADDQ SI, R13 // &in[iy][0]
+	MOVQ tab+16(FP), R8
+	MOVQ nvec+56(FP), CX
+	MOVQ DI, BX
+maxPoolK3S2AVX512_vec:
+	MOVLQSX (R8), AX
+	SHLQ $2, AX // the first column, in bytes
+	KMOVW 4(R8), K1
+	KMOVW 6(R8), K2
+	KMOVW 8(R8), K3
+	KMOVW 10(R8), K4
+	VMOVAPS Z28, Z0
+	VMOVAPS Z28, Z1
+	VMOVAPS Z28, Z2
+	VMAXPS 0(R11)(AX*1), Z0, K1, Z0 // lanes inside the row only
+	VMAXPS 64(R11)(AX*1), Z1, K2, Z1 // lanes inside the row only
+	VMAXPS 128(R11)(AX*1), Z2, K3, Z2 // lanes inside the row only
+	VMAXPS 0(R12)(AX*1), Z0, K1, Z0 // lanes inside the row only
+	VMAXPS 64(R12)(AX*1), Z1, K2, Z1 // lanes inside the row only
+	VMAXPS 128(R12)(AX*1), Z2, K3, Z2 // lanes inside the row only
+	VMAXPS 0(R13)(AX*1), Z0, K1, Z0 // lanes inside the row only
+	VMAXPS 64(R13)(AX*1), Z1, K2, Z1 // lanes inside the row only
+	VMAXPS 128(R13)(AX*1), Z2, K3, Z2 // lanes inside the row only
+	VMOVAPS Z0, Z3
+	VPERMT2PS Z1, Z29, Z3 // e[2i]
+	VPERMT2PS Z1, Z30, Z0 // e[2i+1]
+	VALIGND $1, Z3, Z2, Z4 // e[2i+2]: lanes 1..15 of the evens, then e[32]
+	VMAXPS Z0, Z3, Z3
+	VMAXPS Z4, Z3, Z3
+	VMOVUPS Z3, K4, (BX)
+	ADDQ $64, BX
+	ADDQ $12, R8
+	DECQ CX
+	JNZ maxPoolK3S2AVX512_vec
+	MOVQ ow+48(FP), AX
+	LEAQ (DI)(AX*4), DI
+	ADDQ sh+64(FP), R9
+	INCQ DX
+	JMP maxPoolK3S2AVX512_row
+maxPoolK3S2AVX512_done:
+	VZEROUPPER
+	RET
+

@@ -12,4 +12,4 @@ func dwRowsAsm(out, in, w []float32, tab []dwEnt, g *ConvGeom, nvec int, bias fl
 	return false
 }
 
-func maxRowsAsm(out, in []float32, tab []dwEnt, g *ConvGeom, nvec, oy0, oy1 int) bool { return false }
+func maxRowsAsm(out, in []float32, p *DepthwisePlan, oy0, oy1 int) bool { return false }
