@@ -50,6 +50,9 @@ func NewMaxPoolPlan(g *ConvGeom) *DepthwisePlan {
 	return p
 }
 
+// maxPoolPerTap keeps 3×3 stride-2 pools on the per-tap plane kernel (tests compare the two).
+var maxPoolPerTap = false
+
 // windowsInside reports whether every window of g holds at least one row and one column of the input
 // (the separable kernel replaces rows outside the plane with one inside the window).
 func windowsInside(g *ConvGeom) bool {

@@ -71,9 +71,6 @@ func maxPlaneK3S1AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, 
 //go:noescape
 func maxPoolK3S2AVX512(out, in *float32, tab *mpEnt, oh, h, ldin, ow, nvec, sh, pt int)
 
-// maxPoolPerTap keeps 3×3 stride-2 pools on the per-tap kernel (tests compare the two).
-var maxPoolPerTap = false
-
 //go:noescape
 func maxPlaneK3S2AVX512(out, in, w *float32, tab *dwEnt, oh, h, ldin, ow, nvec, sh, pt int, bias float32, flags int, lo, hi float32)
 
