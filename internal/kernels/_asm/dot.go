@@ -11,7 +11,13 @@ import (
 //
 // returning sum_{i < n} x[i]*y[i] for n a multiple of 4*width: four independent accumulators hide
 // the FMA latency; the caller adds the tail. Used for matrix-vector products (batch-1 Gemm heads),
-// which stream the weights once and are bound by memory bandwidth, so no packing is worth it.
+// which stream the weights once and are bound by memory bandwidth, so no packing is worth it; y is
+// prefetched dotPrefetch bytes ahead.
+// dotPrefetch is how far ahead of the loads the dot kernels fetch y: a batch-1 head's weights come
+// from memory, and the hardware prefetcher alone left ResNet-50's 2048→1000 head at 23 GB/s (0.35 ms;
+// 0.32 with 2 or 4 KiB ahead, ONNX Runtime's 0.30). Past the end of y it fetches the next row.
+const dotPrefetch = 2048
+
 func dot(w *bytes.Buffer, name, reg string, width int, requires string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	vb := 4 * width
@@ -26,6 +32,9 @@ func dot(w *bytes.Buffer, name, reg string, width int, requires string) {
 	p("TESTQ CX, CX")
 	p("JZ %s_sum", name)
 	fmt.Fprintf(w, "%s_loop:\n", name)
+	for i := 0; i < 4*vb; i += 64 {
+		p("PREFETCHT0 %d(DI)", dotPrefetch+i)
+	}
 	for i := 0; i < 4; i++ {
 		p("VMOVUPS %d(SI), %s%d", i*vb, reg, 4+i)
 		p("VFMADD231PS %d(DI), %s%d, %s%d // acc%d += x[i:i+%d] * y[i:i+%d]", i*vb, reg, 4+i, reg, i, i, width, width)

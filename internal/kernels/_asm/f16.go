@@ -21,6 +21,9 @@ func widen(w *bytes.Buffer, name, reg string, width int, requires string) {
 	p("TESTQ CX, CX")
 	p("JZ %s_done", name)
 	fmt.Fprintf(w, "%s_loop:\n", name)
+	for i := 0; i < 4*2*width; i += 64 {
+		p("PREFETCHT0 %d(DI)", dotPrefetch+i)
+	}
 	for i := 0; i < 4; i++ {
 		p("VCVTPH2PS %d(SI), %s%d // v%d = float32(src[i+%d : i+%d])", i*2*width, reg, i, i, i*width, (i+1)*width)
 	}
@@ -56,6 +59,9 @@ func dot16(w *bytes.Buffer, name, reg string, width int, requires string) {
 	p("TESTQ CX, CX")
 	p("JZ %s_sum", name)
 	fmt.Fprintf(w, "%s_loop:\n", name)
+	for i := 0; i < 4*2*width; i += 64 {
+		p("PREFETCHT0 %d(DI)", dotPrefetch+i)
+	}
 	for i := 0; i < 4; i++ {
 		p("VCVTPH2PS %d(DI), %s%d // float32(y[i+%d : i+%d])", i*2*width, reg, 4+i, i*width, (i+1)*width)
 		p("VFMADD231PS %d(SI), %s%d, %s%d // acc%d += x[...] * y[...]", i*4*width, reg, 4+i, reg, i, i)

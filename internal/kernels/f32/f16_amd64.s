@@ -13,6 +13,8 @@ TEXT ·widenAVX512(SB), NOSPLIT, $0-24
 	TESTQ CX, CX
 	JZ widenAVX512_done
 widenAVX512_loop:
+	PREFETCHT0 2048(DI)
+	PREFETCHT0 2112(DI)
 	VCVTPH2PS 0(SI), Z0 // v0 = float32(src[i+0 : i+16])
 	VCVTPH2PS 32(SI), Z1 // v1 = float32(src[i+16 : i+32])
 	VCVTPH2PS 64(SI), Z2 // v2 = float32(src[i+32 : i+48])
@@ -38,6 +40,7 @@ TEXT ·widenF16C(SB), NOSPLIT, $0-24
 	TESTQ CX, CX
 	JZ widenF16C_done
 widenF16C_loop:
+	PREFETCHT0 2048(DI)
 	VCVTPH2PS 0(SI), Y0 // v0 = float32(src[i+0 : i+8])
 	VCVTPH2PS 16(SI), Y1 // v1 = float32(src[i+8 : i+16])
 	VCVTPH2PS 32(SI), Y2 // v2 = float32(src[i+16 : i+24])
@@ -67,6 +70,8 @@ TEXT ·dot16AVX512(SB), NOSPLIT, $0-28
 	TESTQ CX, CX
 	JZ dot16AVX512_sum
 dot16AVX512_loop:
+	PREFETCHT0 2048(DI)
+	PREFETCHT0 2112(DI)
 	VCVTPH2PS 0(DI), Z4 // float32(y[i+0 : i+16])
 	VFMADD231PS 0(SI), Z4, Z0 // acc0 += x[...] * y[...]
 	VCVTPH2PS 32(DI), Z5 // float32(y[i+16 : i+32])
@@ -106,6 +111,7 @@ TEXT ·dot16AVX2(SB), NOSPLIT, $0-28
 	TESTQ CX, CX
 	JZ dot16AVX2_sum
 dot16AVX2_loop:
+	PREFETCHT0 2048(DI)
 	VCVTPH2PS 0(DI), Y4 // float32(y[i+0 : i+8])
 	VFMADD231PS 0(SI), Y4, Y0 // acc0 += x[...] * y[...]
 	VCVTPH2PS 16(DI), Y5 // float32(y[i+8 : i+16])
