@@ -125,7 +125,6 @@ func (k *convKernel) initDirect16(pre *tensor.Tensor, preMR int, w *graph.Value,
 	}
 	d := k.planDirect(o)
 	g := &d.g
-	d.slotLen = f32.ConvDirectScratchLen16(g, k.mg, k.slots)
 	K := g.K()
 	b := packedWeights(o, src, fmt.Sprintf("f32.PackConvDirect16 g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
 		2*k.groups*d.glen, func(dst []byte) {

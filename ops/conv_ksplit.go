@@ -22,13 +22,13 @@ const convKSplitMaxBytes = 1 << 20
 // against 0.98 ms, 128 3×3 2.50 against 2.97 ms for the four; its 14×14 ones gain, 3×3 4.84 → 4.22).
 const convKSplitMaxPixels = 256
 
-// planKSplit reports whether k (W constant f32, packed) should split its depth over the threads; it
-// sets k.kParts to their count (one per slot).
+// planKSplit reports whether k (W constant and packed, f32 or halves) should split its depth over the
+// threads; it sets k.kParts to their count (one per slot).
 func (k *convKernel) planKSplit() bool {
 	g := &k.geom
 	ohw, K := g.OH*g.OW, g.K()
 	parts := k.slots
-	if parts <= 1 || k.packed == nil || k.packed16 != nil || k.batch*k.groups != 1 || ohw > convKSplitMaxPixels {
+	if parts <= 1 || (k.packed == nil && k.packed16 == nil) || k.batch*k.groups != 1 || ohw > convKSplitMaxPixels {
 		return false
 	}
 	// Deep and narrow (K at least twice the outputs), and a KC block of depth for every part.
@@ -55,6 +55,7 @@ func (k *convKernel) initKSplit() {
 	if !k.direct {
 		k.slotLen = f32.PackedBLen(min(g.K(), f32.KC), k.panels*f32.NR)
 	}
+	k.slotLen += k.wideLen // halves: the block of W widened before it multiplies
 	k.tileCols = k.panels * f32.NR
 	if !k.pointwise {
 		k.im2col = make([]f32.Im2col, k.kParts)
@@ -65,7 +66,7 @@ func (k *convKernel) initKSplit() {
 }
 
 // kSplitScratch is the split-K schedule's scratch in floats: a partial sum per part but the first, and
-// a packing block per part.
+// a packing block (and a widening buffer, for halves) per part.
 func (k *convKernel) kSplitScratch() int { return (k.kParts-1)*k.kPartLen + k.kParts*k.slotLen }
 
 // kUnits is part s's share of the depth: units [u0, u1) of 2·(KC blocks), unit 2b the top rows of
@@ -170,8 +171,23 @@ func (k *convKernel) kSplitBlock(s, b, m0, m1 int, c, work []float32, ep f32.Epi
 	ohw, hw := g.OH*g.OW, g.H*g.W
 	pc := b * f32.KC
 	kcl := min(f32.KC, g.K()-pc)
-	pa := &k.packed[0]
 	c = c[m0*ohw:]
+	if k.packed16 != nil {
+		pa, wide := &k.packed16[0], work[len(work)-k.wideLen:]
+		work = work[:len(work)-k.wideLen]
+		switch {
+		case k.direct:
+			f32.MulDirect16(pa, m0, m1, pc, kcl, k.x[pc*hw:], hw, ohw, c, ohw, ep, wide)
+		case k.pointwise:
+			f32.PackB(work, false, kcl, ohw, k.x[pc*hw:], hw)
+			f32.MulPacked16(pa, m0, m1, pc, kcl, work, ohw, c, ohw, ep, wide)
+		default:
+			k.im2col[s].Pack(work, k.x, pc, kcl)
+			f32.MulPacked16(pa, m0, m1, pc, kcl, work, ohw, c, ohw, ep, wide)
+		}
+		return
+	}
+	pa := &k.packed[0]
 	switch {
 	case k.direct:
 		f32.MulDirect(pa, m0, m1, pc, kcl, k.x[pc*hw:], hw, ohw, c, ohw, ep)

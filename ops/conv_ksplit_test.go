@@ -17,7 +17,8 @@ import (
 // reference, on every micro-kernel, compiled for 2 and 3 parts and run serially and on 2 and 3
 // threads (fewer threads than parts included), plain and with the fused residual. The cases cover a
 // 1×1 read in place, a 1×1 stride-2 and a 3×3 through im2col, parts that end inside a KC block, output
-// channels that are not a multiple of MR, and activations in and after the kernel.
+// channels that are not a multiple of MR, and activations in and after the kernel; W in f32 and in
+// halves (fp16 models: each block widened as it runs).
 func TestConvKSplitSchedule(t *testing.T) {
 	cases := []convCase{
 		{n: 1, c: 800, h: 14, w: 14, m: 45, kh: 1, kw: 1, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, bias: true, act: "Clip"},
@@ -35,9 +36,14 @@ func TestConvKSplitSchedule(t *testing.T) {
 				p.Close()
 			}
 		}()
-		for _, cc := range cases {
+		for ci := range 2 * len(cases) {
+			cc, half := cases[ci/2], ci%2 == 1
 			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
 			w := randTensor(r, cc.m, cc.c, cc.kh, cc.kw)
+			wIn := w
+			if half {
+				wIn, w = toF16(w) // the reference multiplies by the rounded values
+			}
 			var b *tensor.Tensor
 			var bias []float32
 			if cc.bias {
@@ -55,7 +61,7 @@ func TestConvKSplitSchedule(t *testing.T) {
 			act.Apply(want)
 			act.Apply(wantZ)
 			for _, parts := range []int{2, 3} {
-				t.Run(fmt.Sprintf("%s_parts%d", cc, parts), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s_half%v_parts%d", cc, half, parts), func(t *testing.T) {
 					prev := runtime.GOMAXPROCS(parts) // the compiled part count
 					defer runtime.GOMAXPROCS(prev)
 					for _, withZ := range []bool{false, true} {
@@ -63,7 +69,7 @@ func TestConvKSplitSchedule(t *testing.T) {
 						n.SetInts("strides", ints64(cc.stride[0], cc.stride[1]))
 						n.SetInts("pads", ints64(cc.pads[0], cc.pads[1], cc.pads[2], cc.pads[3]))
 						SetActivation(n, act)
-						ins, isConst, exp := []*tensor.Tensor{x, w, b}, []bool{false, true, true}, want
+						ins, isConst, exp := []*tensor.Tensor{x, wIn, b}, []bool{false, true, true}, want
 						if withZ {
 							ins, isConst, exp = append(ins, z), append(isConst, false), wantZ
 						}

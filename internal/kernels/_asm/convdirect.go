@@ -21,8 +21,16 @@ import (
 // Output channels are the vector lanes, so every lane is used whatever the plane's width (pixel
 // lanes waste a quarter of a 32-wide tile on a 7×7 plane); the weights of one tap are loaded once
 // per np pixels and each input value once per nf blocks: nf+np loads per nf·np FMAs.
-func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
-	name := fmt.Sprintf("convDirect%dx%ds%dF%dP%dAVX512", kw, kw, s, nf, np)
+//
+// With half set (the ...H kernels) w holds IEEE halves, widened by VCVTPH2PS as each tap's vectors are
+// loaded: fp16 weights stream half the bytes and need no widened copy (the conversion issues beside
+// the FMAs, nf per nf·np of them).
+func convDirect(w *bytes.Buffer, kw, s, nf, np int, half bool) {
+	name := convDirectName(kw, s, nf, np, half)
+	wsize := 64 // bytes of one tap's vector of 16 output channels
+	if half {
+		wsize = 32
+	}
 	acc := func(f, q int) string { return fmt.Sprintf("Z%d", q*nf+f) }
 	fil := func(f int) string { return fmt.Sprintf("Z%d", 24+f) }
 	bc := func(q int) string { return fmt.Sprintf("Z%d", 28+q%2) }
@@ -80,7 +88,11 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 	for kx := 0; kx < kw; kx++ {
 		p("PREFETCHT0 %d(R14)", 64*kx)
 		for f := 0; f < nf; f++ {
-			p("VMOVUPS %d(DI), %s", 64*(kx*nf+f), fil(f))
+			if half {
+				p("VCVTPH2PS %d(DI), %s", wsize*(kx*nf+f), fil(f))
+			} else {
+				p("VMOVUPS %d(DI), %s", wsize*(kx*nf+f), fil(f))
+			}
 		}
 		for q := 0; q < np; q++ {
 			p("VBROADCASTSS %d(BX), %s", 4*(kx+q*s), bc(q))
@@ -89,7 +101,7 @@ func convDirect(w *bytes.Buffer, kw, s, nf, np int) {
 			}
 		}
 	}
-	p("ADDQ $%d, DI", 64*kw*nf)
+	p("ADDQ $%d, DI", wsize*kw*nf)
 	p("ADDQ $%d, R14", 64*kw)
 	p("ADDQ R8, BX")
 	p("DECQ DX")
@@ -149,13 +161,24 @@ func convDirectAll(w *bytes.Buffer) {
 	padPlane(w)
 	tileToPlanes(w, false)
 	tileToPlanes(w, true)
-	for _, sh := range convDirectShapes {
-		for nf := 1; nf <= convDirectMaxNF; nf++ {
-			for np := 1; np <= convDirectMaxNP; np++ {
-				convDirect(w, sh.kw, sh.s, nf, np)
+	for _, half := range []bool{false, true} {
+		for _, sh := range convDirectShapes {
+			for nf := 1; nf <= convDirectMaxNF; nf++ {
+				for np := 1; np <= convDirectMaxNP; np++ {
+					convDirect(w, sh.kw, sh.s, nf, np, half)
+				}
 			}
 		}
 	}
+}
+
+// convDirectName is the kernel's symbol: convDirect<kw>x<kw>s<s>F<nf>P<np>[H]AVX512.
+func convDirectName(kw, s, nf, np int, half bool) string {
+	h := ""
+	if half {
+		h = "H"
+	}
+	return fmt.Sprintf("convDirect%dx%ds%dF%dP%d%sAVX512", kw, kw, s, nf, np, h)
 }
 
 // convDirectGo writes the Go side of convDirectAll: one declaration per kernel and the table
@@ -178,30 +201,39 @@ package f32
 	}
 	fmt.Fprint(w, "}\n\n")
 	fmt.Fprintf(w, "const (\n\tconvDirectMaxNF = %d\n\tconvDirectMaxNP = %d\n)\n\n", convDirectMaxNF, convDirectMaxNP)
-	fmt.Fprintf(w, "var convDirectKernels = [%d][convDirectMaxNF][convDirectMaxNP]convDirectFunc{\n", len(convDirectShapes))
-	for _, sh := range convDirectShapes {
-		fmt.Fprint(w, "\t{\n")
-		for nf := 1; nf <= convDirectMaxNF; nf++ {
-			fmt.Fprint(w, "\t\t{")
-			for np := 1; np <= convDirectMaxNP; np++ {
-				if np > 1 {
-					fmt.Fprint(w, ", ")
-				}
-				fmt.Fprintf(w, "convDirect%dx%ds%dF%dP%dAVX512", sh.kw, sh.kw, sh.s, nf, np)
-			}
-			fmt.Fprint(w, "},\n")
+	for _, half := range []bool{false, true} {
+		table := "convDirectKernels"
+		if half {
+			table = "convDirectKernels16"
+			fmt.Fprint(w, "\n// convDirectKernels16 are the kernels for weights in IEEE halves.\n")
 		}
-		fmt.Fprint(w, "\t},\n")
+		fmt.Fprintf(w, "var %s = [%d][convDirectMaxNF][convDirectMaxNP]convDirectFunc{\n", table, len(convDirectShapes))
+		for _, sh := range convDirectShapes {
+			fmt.Fprint(w, "\t{\n")
+			for nf := 1; nf <= convDirectMaxNF; nf++ {
+				fmt.Fprint(w, "\t\t{")
+				for np := 1; np <= convDirectMaxNP; np++ {
+					if np > 1 {
+						fmt.Fprint(w, ", ")
+					}
+					fmt.Fprint(w, convDirectName(sh.kw, sh.s, nf, np, half))
+				}
+				fmt.Fprint(w, "},\n")
+			}
+			fmt.Fprint(w, "\t},\n")
+		}
+		fmt.Fprint(w, "}\n")
 	}
-	fmt.Fprint(w, "}\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAVX512(t, y *float32, n, ohw int)\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAddAVX512(t, y, z *float32, n, ohw, flags int, lo, hi float32)\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)\n")
-	for _, sh := range convDirectShapes {
-		for nf := 1; nf <= convDirectMaxNF; nf++ {
-			for np := 1; np <= convDirectMaxNP; np++ {
-				fmt.Fprintf(w, "\n//go:noescape\nfunc convDirect%dx%ds%dF%dP%dAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)\n",
-					sh.kw, sh.kw, sh.s, nf, np)
+	for _, half := range []bool{false, true} {
+		for _, sh := range convDirectShapes {
+			for nf := 1; nf <= convDirectMaxNF; nf++ {
+				for np := 1; np <= convDirectMaxNP; np++ {
+					fmt.Fprintf(w, "\n//go:noescape\nfunc %s(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)\n",
+						convDirectName(sh.kw, sh.s, nf, np, half))
+				}
 			}
 		}
 	}

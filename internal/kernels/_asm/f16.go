@@ -10,7 +10,8 @@ import (
 //	func name(dst *float32, src *uint16, n int)
 //
 // setting dst[i] = float32(src[i]) (IEEE half -> single, exact) for n a multiple of 4*width; the
-// caller converts the tail. VCVTPH2PS reads width halves (half a vector) straight from memory.
+// caller converts the tail. VCVTPH2PS reads width halves (half a vector) straight from memory; src is
+// prefetched dotPrefetch bytes ahead.
 func widen(w *bytes.Buffer, name, reg string, width int, requires string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	fmt.Fprintf(w, "// func %s(dst *float32, src *uint16, n int)\n// Requires: %s\n", name, requires)
@@ -22,7 +23,7 @@ func widen(w *bytes.Buffer, name, reg string, width int, requires string) {
 	p("JZ %s_done", name)
 	fmt.Fprintf(w, "%s_loop:\n", name)
 	for i := 0; i < 4*2*width; i += 64 {
-		p("PREFETCHT0 %d(DI)", dotPrefetch+i)
+		p("PREFETCHT0 %d(SI)", dotPrefetch+i) // the halves come from memory (a layer's weights)
 	}
 	for i := 0; i < 4; i++ {
 		p("VCVTPH2PS %d(SI), %s%d // v%d = float32(src[i+%d : i+%d])", i*2*width, reg, i, i, i*width, (i+1)*width)

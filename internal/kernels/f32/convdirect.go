@@ -219,16 +219,10 @@ func ConvDirect(g *ConvGeom, x, wp, y, z, bias []float32, o0, nb, y0, y1 int, cl
 	convDirectRun(g, x, wp, nil, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
 }
 
-// ConvDirect16 is ConvDirect with the weights in half precision (PackConvDirect16): each pass of a
-// block is widened into scratch (ConvDirectScratchLen16 floats) before the band's kernel calls, which
-// reuse it across all of the band's pixels.
+// ConvDirect16 is ConvDirect with the weights in half precision (PackConvDirect16), which the kernels
+// widen as they load each tap's vectors (no widened copy: the scratch is ConvDirectScratchLen's).
 func ConvDirect16(g *ConvGeom, x []float32, wp []uint16, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
 	convDirectRun(g, x, nil, wp, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
-}
-
-// ConvDirectScratchLen16 is ConvDirectScratchLen plus one widened pass of a block's weights.
-func ConvDirectScratchLen16(g *ConvGeom, m, threads int) int {
-	return ConvDirectScratchLen(g, m, threads) + ConvDirectBlock*min(convDirectPassChannels(g), g.C)*g.KH*g.KW
 }
 
 // PackConvDirect16 is PackConvDirect for weights in half precision (w row-major as ONNX stores them).

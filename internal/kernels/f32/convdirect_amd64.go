@@ -48,19 +48,14 @@ func convDirectRun(g *ConvGeom, x, wp []float32, wp16 []uint16, y, z, bias []flo
 			stripLen = plane * cstep
 		}
 	}
-	wideLen := 0 // half-precision weights: one pass of a block widened into scratch
-	if wp16 != nil {
-		wideLen = ConvDirectBlock * min(cstep, g.C) * taps
-	}
 	if (wp16 == nil && len(wp) < (o0+nb)*K) || (wp16 != nil && len(wp16) < (o0+nb)*K) ||
-		len(x) < g.C*g.H*g.W || len(y) < (o0+nb)*ohw || len(scratch) < tileLen+stripLen+wideLen ||
+		len(x) < g.C*g.H*g.W || len(y) < (o0+nb)*ohw || len(scratch) < tileLen+stripLen ||
 		(z != nil && len(z) < (o0+nb)*ohw) ||
 		(bias != nil && len(bias) < o0+nb) {
 		panic("f32: ConvDirect operand too short")
 	}
 	t := scratch[:tileLen]
 	strip := scratch[tileLen : tileLen+stripLen]
-	wide := scratch[tileLen+stripLen : tileLen+stripLen+wideLen]
 	src, origin := x, 0 // channel c's row r0 at src[origin + c*plane] (the strip's at -r0*ld + ...)
 	if mode != stripNone {
 		src, origin = strip, -r0*ld
@@ -85,6 +80,9 @@ func convDirectRun(g *ConvGeom, x, wp []float32, wp16 []uint16, y, z, bias []flo
 		nbb := min(ConvDirectBlock, o0+nb-ob)
 		nf := nbb / 16
 		kerns := &convDirectKernels[si][nf-1]
+		if wp16 != nil {
+			kerns = &convDirectKernels16[si][nf-1] // the kernels widen the halves as they load them
+		}
 		var wblk []float32
 		var wblk16 []uint16
 		if wp16 != nil {
@@ -110,22 +108,20 @@ func convDirectRun(g *ConvGeom, x, wp []float32, wp16 []uint16, y, z, bias []flo
 				padRows(strip, x, g, c0, c0+cb, r0, r1)
 				first = origin
 			}
-			var wc, wsrc unsafe.Pointer // the pass's weights, and where they are read from memory
+			var wc unsafe.Pointer // the pass's weights
 			pass := 4 * cb * taps * nbb
 			if wp16 != nil {
-				Widen(wide[:cb*taps*nbb], wblk16[c0*taps*nbb:(c0+cb)*taps*nbb])
-				wc, wsrc = unsafe.Pointer(&wide[0]), unsafe.Pointer(&wblk16[c0*taps*nbb])
+				wc = unsafe.Pointer(&wblk16[c0*taps*nbb])
 				pass /= 2
 			} else {
 				wc = unsafe.Pointer(&wblk[c0*taps*nbb])
-				wsrc = wc
 			}
 			// Each call prefetches cb·taps lines from pf: the first calls of a pass walk the weights
 			// after it (the next pass's, or the next block's after the last), so they are in cache
 			// before their first call; once those are covered, pf points at this pass's own (L1
 			// hits), so the prefetches never run further ahead and evict what the pass is using.
 			// (An address for PREFETCHT0 only, which never faults: it may lie past the weights.)
-			pf, pfStep, pfEnd := uintptr(wsrc)+uintptr(pass), uintptr(64*cb*taps), uintptr(wsrc)+uintptr(2*pass)
+			pf, pfStep, pfEnd := uintptr(wc)+uintptr(pass), uintptr(64*cb*taps), uintptr(wc)+uintptr(2*pass)
 			for oy := y0; oy < y1; oy++ {
 				in := src[first+oy*g.SH*ld:]
 				tr := t[(oy-y0)*g.OW*16:]
@@ -138,7 +134,7 @@ func convDirectRun(g *ConvGeom, x, wp []float32, wp16 []uint16, y, z, bias []flo
 					kerns[np-1]((*float32)(unsafe.Pointer(&in[x0*g.SW])), (*float32)(wc),
 						&tr[x0*16], ld, plane, cb, g.KH, ldT, bp, flags, lo, hi, pf)
 					if pf += pfStep; pf >= pfEnd {
-						pf = uintptr(wsrc)
+						pf = uintptr(wc)
 					}
 					x0 += np
 				}

@@ -39,6 +39,34 @@ var convDirectKernels = [4][convDirectMaxNF][convDirectMaxNP]convDirectFunc{
 	},
 }
 
+// convDirectKernels16 are the kernels for weights in IEEE halves.
+var convDirectKernels16 = [4][convDirectMaxNF][convDirectMaxNP]convDirectFunc{
+	{
+		{convDirect3x3s1F1P1HAVX512, convDirect3x3s1F1P2HAVX512, convDirect3x3s1F1P3HAVX512, convDirect3x3s1F1P4HAVX512, convDirect3x3s1F1P5HAVX512, convDirect3x3s1F1P6HAVX512},
+		{convDirect3x3s1F2P1HAVX512, convDirect3x3s1F2P2HAVX512, convDirect3x3s1F2P3HAVX512, convDirect3x3s1F2P4HAVX512, convDirect3x3s1F2P5HAVX512, convDirect3x3s1F2P6HAVX512},
+		{convDirect3x3s1F3P1HAVX512, convDirect3x3s1F3P2HAVX512, convDirect3x3s1F3P3HAVX512, convDirect3x3s1F3P4HAVX512, convDirect3x3s1F3P5HAVX512, convDirect3x3s1F3P6HAVX512},
+		{convDirect3x3s1F4P1HAVX512, convDirect3x3s1F4P2HAVX512, convDirect3x3s1F4P3HAVX512, convDirect3x3s1F4P4HAVX512, convDirect3x3s1F4P5HAVX512, convDirect3x3s1F4P6HAVX512},
+	},
+	{
+		{convDirect3x3s2F1P1HAVX512, convDirect3x3s2F1P2HAVX512, convDirect3x3s2F1P3HAVX512, convDirect3x3s2F1P4HAVX512, convDirect3x3s2F1P5HAVX512, convDirect3x3s2F1P6HAVX512},
+		{convDirect3x3s2F2P1HAVX512, convDirect3x3s2F2P2HAVX512, convDirect3x3s2F2P3HAVX512, convDirect3x3s2F2P4HAVX512, convDirect3x3s2F2P5HAVX512, convDirect3x3s2F2P6HAVX512},
+		{convDirect3x3s2F3P1HAVX512, convDirect3x3s2F3P2HAVX512, convDirect3x3s2F3P3HAVX512, convDirect3x3s2F3P4HAVX512, convDirect3x3s2F3P5HAVX512, convDirect3x3s2F3P6HAVX512},
+		{convDirect3x3s2F4P1HAVX512, convDirect3x3s2F4P2HAVX512, convDirect3x3s2F4P3HAVX512, convDirect3x3s2F4P4HAVX512, convDirect3x3s2F4P5HAVX512, convDirect3x3s2F4P6HAVX512},
+	},
+	{
+		{convDirect7x7s2F1P1HAVX512, convDirect7x7s2F1P2HAVX512, convDirect7x7s2F1P3HAVX512, convDirect7x7s2F1P4HAVX512, convDirect7x7s2F1P5HAVX512, convDirect7x7s2F1P6HAVX512},
+		{convDirect7x7s2F2P1HAVX512, convDirect7x7s2F2P2HAVX512, convDirect7x7s2F2P3HAVX512, convDirect7x7s2F2P4HAVX512, convDirect7x7s2F2P5HAVX512, convDirect7x7s2F2P6HAVX512},
+		{convDirect7x7s2F3P1HAVX512, convDirect7x7s2F3P2HAVX512, convDirect7x7s2F3P3HAVX512, convDirect7x7s2F3P4HAVX512, convDirect7x7s2F3P5HAVX512, convDirect7x7s2F3P6HAVX512},
+		{convDirect7x7s2F4P1HAVX512, convDirect7x7s2F4P2HAVX512, convDirect7x7s2F4P3HAVX512, convDirect7x7s2F4P4HAVX512, convDirect7x7s2F4P5HAVX512, convDirect7x7s2F4P6HAVX512},
+	},
+	{
+		{convDirect1x1s1F1P1HAVX512, convDirect1x1s1F1P2HAVX512, convDirect1x1s1F1P3HAVX512, convDirect1x1s1F1P4HAVX512, convDirect1x1s1F1P5HAVX512, convDirect1x1s1F1P6HAVX512},
+		{convDirect1x1s1F2P1HAVX512, convDirect1x1s1F2P2HAVX512, convDirect1x1s1F2P3HAVX512, convDirect1x1s1F2P4HAVX512, convDirect1x1s1F2P5HAVX512, convDirect1x1s1F2P6HAVX512},
+		{convDirect1x1s1F3P1HAVX512, convDirect1x1s1F3P2HAVX512, convDirect1x1s1F3P3HAVX512, convDirect1x1s1F3P4HAVX512, convDirect1x1s1F3P5HAVX512, convDirect1x1s1F3P6HAVX512},
+		{convDirect1x1s1F4P1HAVX512, convDirect1x1s1F4P2HAVX512, convDirect1x1s1F4P3HAVX512, convDirect1x1s1F4P4HAVX512, convDirect1x1s1F4P5HAVX512, convDirect1x1s1F4P6HAVX512},
+	},
+}
+
 //go:noescape
 func tileToPlanesAVX512(t, y *float32, n, ohw int)
 
@@ -335,3 +363,291 @@ func convDirect1x1s1F4P5AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, 
 
 //go:noescape
 func convDirect1x1s1F4P6AVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F1P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F1P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F1P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F1P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F1P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F1P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F2P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F2P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F2P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F2P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F2P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F2P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F3P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F3P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F3P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F3P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F3P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F3P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F4P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F4P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F4P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F4P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F4P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s1F4P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F1P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F1P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F1P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F1P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F1P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F1P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F2P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F2P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F2P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F2P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F2P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F2P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F3P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F3P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F3P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F3P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F3P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F3P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F4P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F4P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F4P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F4P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F4P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect3x3s2F4P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F1P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F1P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F1P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F1P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F1P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F1P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F2P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F2P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F2P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F2P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F2P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F2P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F3P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F3P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F3P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F3P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F3P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F3P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F4P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F4P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F4P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F4P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F4P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect7x7s2F4P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F1P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F2P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F3P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P1HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P2HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P3HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P4HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P5HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)
+
+//go:noescape
+func convDirect1x1s1F4P6HAVX512(in, w, t *float32, ldIn, plane, cb, kh, ldT int, bias *float32, flags int, lo, hi float32, pf uintptr)

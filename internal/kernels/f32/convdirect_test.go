@@ -71,7 +71,6 @@ func TestConvDirectMatchesReference(t *testing.T) {
 					scratch := guarded(r, ConvDirectScratchLen(&g, c.m, threads))
 					var wp16 []uint16
 					if half {
-						scratch = guarded(r, ConvDirectScratchLen16(&g, c.m, threads))
 						wp16 = guarded16(r, ConvDirectPackedLen(c.m, &g))
 						PackConvDirect16(wp16, w16, c.m, &g)
 						checkGuard16(t, "packed W16", wp16)

@@ -13,8 +13,8 @@ TEXT ·widenAVX512(SB), NOSPLIT, $0-24
 	TESTQ CX, CX
 	JZ widenAVX512_done
 widenAVX512_loop:
-	PREFETCHT0 2048(DI)
-	PREFETCHT0 2112(DI)
+	PREFETCHT0 2048(SI)
+	PREFETCHT0 2112(SI)
 	VCVTPH2PS 0(SI), Z0 // v0 = float32(src[i+0 : i+16])
 	VCVTPH2PS 32(SI), Z1 // v1 = float32(src[i+16 : i+32])
 	VCVTPH2PS 64(SI), Z2 // v2 = float32(src[i+32 : i+48])
@@ -40,7 +40,7 @@ TEXT ·widenF16C(SB), NOSPLIT, $0-24
 	TESTQ CX, CX
 	JZ widenF16C_done
 widenF16C_loop:
-	PREFETCHT0 2048(DI)
+	PREFETCHT0 2048(SI)
 	VCVTPH2PS 0(SI), Y0 // v0 = float32(src[i+0 : i+8])
 	VCVTPH2PS 16(SI), Y1 // v1 = float32(src[i+8 : i+16])
 	VCVTPH2PS 32(SI), Y2 // v2 = float32(src[i+16 : i+24])
