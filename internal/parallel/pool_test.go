@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 type countTask struct{ hits []atomic.Int32 }
@@ -172,4 +173,26 @@ func goroutineID() string {
 	var id string
 	fmt.Sscanf(s, "goroutine %s", &id)
 	return id
+}
+
+// BenchmarkForThreadsSmall is the per-call overhead of ForThreads over every thread (each thread one
+// empty index): what a layer split by threads pays on top of its work.
+func BenchmarkForThreadsSmall(b *testing.B) {
+	p := NewPool(runtime.GOMAXPROCS(0))
+	defer p.Close()
+	var t nopTask
+	for b.Loop() {
+		p.ForThreads(p.Threads(), t)
+	}
+}
+
+// TestWorkerLayout: a worker's seq, parked flag and job fit the first cache line of a 128-byte object.
+func TestWorkerLayout(t *testing.T) {
+	var w worker
+	if end := unsafe.Offsetof(w.j) + unsafe.Sizeof(w.j); end > 64 {
+		t.Errorf("seq, parked and the job end at byte %d, past the first cache line", end)
+	}
+	if size := unsafe.Sizeof(w); size != 128 {
+		t.Errorf("worker is %d bytes, want 128 (its own size class, 128-byte aligned)", size)
+	}
 }
