@@ -151,7 +151,7 @@ func TestRunChain(t *testing.T) {
 	if st.ArenaBytes > st.LinearArenaBytes {
 		t.Errorf("arena %d > linear %d", st.ArenaBytes, st.LinearArenaBytes)
 	}
-	est, err := Estimate(b.g, Options{InputShapes: shapes})
+	est, err := Estimate(b.g, Options{Threads: 2, InputShapes: shapes}) // the threads Compile had: scratch is per thread
 	if err != nil {
 		t.Fatal(err)
 	}

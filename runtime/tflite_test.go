@@ -30,7 +30,7 @@ func TestTFLiteModelsPlan(t *testing.T) {
 			t.Logf("arena %d bytes (no reuse %d, live bound %d), max scratch %d, weights %d, %d steps, %.1f MMAC",
 				st.ArenaBytes, st.LinearArenaBytes, st.LiveBoundBytes, st.ScratchBytes, st.WeightBytes, st.NumSteps, float64(st.MACs)/1e6)
 			checkPlan(t, st)
-			est, err := runtime.Estimate(g, runtime.Options{})
+			est, err := runtime.Estimate(g, runtime.Options{Threads: 2}) // as compiled above: scratch is per thread
 			if err != nil {
 				t.Fatal(err)
 			}
