@@ -244,9 +244,10 @@ type convKernel struct {
 	kPartBuf []float32
 	kPhase   int // 0: partial products, 1: sum and finish
 
-	wino *winoState   // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
-	dc   *directState // direct schedule (conv_direct.go); nil for the others
-	dwt  *dwTileState // tiled depthwise schedule (conv_dwtile.go); nil for the others
+	wino *winoState      // Winograd F(4×4, 3×3) path (conv_winograd.go); nil for the others
+	dc   *directState    // direct schedule (conv_direct.go); nil for the others
+	dwt  *dwTileState    // tiled depthwise schedule (conv_dwtile.go); nil for the others
+	sub  *subsampleState // a strided 1×1 run on its compacted input (conv_subsample.go); nil otherwise
 
 	residual bool // input 3 (Z) is added before the activation
 
@@ -308,6 +309,7 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 	k.mg = k.cout / k.groups
 	k.residual = n.Input(3) != nil
 	k.geom = win.geom(k.cin/k.groups, x.Shape[2:])
+	planSubsample(k)
 	g := &k.geom
 	k.depthwise = g.C == 1 && k.groups > 1
 	if k.depthwise {

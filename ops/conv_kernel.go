@@ -39,6 +39,14 @@ func (k *convKernel) PackedInputs() []int {
 }
 
 func (k *convKernel) ScratchBytes() int {
+	if k.sub != nil {
+		return 4*k.sub.len + k.pathScratchBytes()
+	}
+	return k.pathScratchBytes()
+}
+
+// pathScratchBytes is the scratch of the path compileConvPacked chose (after a compacted input).
+func (k *convKernel) pathScratchBytes() int {
 	if k.dwt != nil {
 		return 4 * k.dwTileScratch()
 	}
@@ -71,6 +79,10 @@ func (k *convKernel) Run(ctx *Ctx, in, out []*tensor.Tensor) error {
 	}
 	g := &k.geom
 	scratch := bytesAsF32(ctx.Scratch)
+	if k.sub != nil {
+		k.x = k.sub.run(ctx, k.x, scratch)
+		scratch = scratch[k.sub.len:]
+	}
 	if k.dwt != nil {
 		k.runDepthwiseTile(ctx, scratch)
 		return nil

@@ -22,6 +22,8 @@ func TestConvSharedSchedule(t *testing.T) {
 	defer runtime.GOMAXPROCS(prev)
 	defer func(m string) { convDirectMode = m }(convDirectMode)
 	convDirectMode = "off" // the 3×3 cases would take the direct schedule (conv_direct.go)
+	defer func(m string) { convSubsampleMode = m }(convSubsampleMode)
+	convSubsampleMode = "off" // the strided 1×1 case would run stride-1 on its compacted input
 	cases := []convCase{
 		{n: 1, c: 32, h: 14, w: 14, m: 40, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true, act: "Relu"},
 		{n: 1, c: 40, h: 7, w: 7, m: 64, kh: 3, kw: 3, group: 1, stride: [2]int{1, 1}, dil: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, bias: true},

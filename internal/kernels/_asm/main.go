@@ -52,6 +52,7 @@ var files = []struct {
 	{"polyphase_amd64.s", func(w *bytes.Buffer) {
 		lanes(w)
 		deinterleave(w)
+		subsampleRows(w)
 	}},
 	{"winograd_amd64.s", winograd},
 	{"convdirect_amd64.s", convDirectAll},

@@ -70,3 +70,24 @@ func SumPool2x2(out, in []float32, h, w int, buf []float32) {
 		Add(o, o, odd)
 	}
 }
+
+// SubsampleRows sets dst[r*ldDst + i] = src[r*ldSrc + sw*i] for rows r < rows and columns i < ow:
+// the input a 1×1 convolution of stride sw reads, compacted so that it runs as a stride-1 one
+// (ops' conv subsample). Stride 2 goes through the vector kernel on AVX-512.
+func SubsampleRows(dst, src []float32, rows, ow, sw, ldSrc, ldDst int) {
+	if rows <= 0 || ow <= 0 {
+		return
+	}
+	if sw < 1 || len(src) < (rows-1)*ldSrc+(ow-1)*sw+1 || len(dst) < (rows-1)*ldDst+ow {
+		panic("f32: SubsampleRows operands out of range")
+	}
+	if sw == 2 && subsampleRowsAsm(dst, src, rows, ow, ldSrc, ldDst) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		d, s := dst[r*ldDst:r*ldDst+ow], src[r*ldSrc:]
+		for i := range d {
+			d[i] = s[i*sw]
+		}
+	}
+}

@@ -25,3 +25,16 @@ func deinterleaveAsm(even, odd, src []float32) bool {
 	deinterleaveAVX512(unsafe.SliceData(even), o, unsafe.SliceData(src), n)
 	return true
 }
+
+//go:noescape
+func subsampleRowsAVX512(dst, src *float32, rows, n, ldSrc, ldDst int)
+
+// subsampleRowsAsm is SubsampleRows at stride 2 (bounds checked by the caller): the kernel reads the
+// 2·ow-1 floats of each source row that hold its even columns, none past them.
+func subsampleRowsAsm(dst, src []float32, rows, ow, ldSrc, ldDst int) bool {
+	if !dwPlaneRung() {
+		return false
+	}
+	subsampleRowsAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), rows, 2*ow-1, ldSrc, ldDst)
+	return true
+}

@@ -103,3 +103,61 @@ deinterleaveAVX512_done:
 	VZEROUPPER
 	RET
 
+// func subsampleRowsAVX512(dst, src *float32, rows, n, ldSrc, ldDst int)
+// Requires: AVX512F
+TEXT ·subsampleRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ n+24(FP), R9
+	MOVQ ldSrc+32(FP), R10
+	SHLQ $2, R10
+	MOVQ ldDst+40(FP), R11
+	SHLQ $2, R11
+	VMOVDQU32 dwEvenIdx<>(SB), Z30
+	MOVQ R9, CX
+	ANDQ $31, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	INCQ CX
+	SHRQ $1, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	TESTQ R8, R8
+	JLE subsampleRowsAVX512_done
+subsampleRowsAVX512_row:
+	XORQ BX, BX
+	XORQ DX, DX
+	MOVQ R9, CX
+subsampleRowsAVX512_loop:
+	CMPQ CX, $32
+	JLT subsampleRowsAVX512_tail
+	VMOVUPS (SI)(BX*1), Z0
+	VPERMT2PS 64(SI)(BX*1), Z30, Z0
+	VMOVUPS Z0, (DI)(DX*1)
+	ADDQ $128, BX
+	ADDQ $64, DX
+	SUBQ $32, CX
+	JMP subsampleRowsAVX512_loop
+subsampleRowsAVX512_tail:
+	TESTQ CX, CX
+	JZ subsampleRowsAVX512_next
+	VMOVUPS.Z (SI)(BX*1), K1, Z0
+	VMOVUPS.Z 64(SI)(BX*1), K2, Z1
+	VPERMT2PS Z1, Z30, Z0
+	VMOVUPS Z0, K3, (DI)(DX*1)
+subsampleRowsAVX512_next:
+	ADDQ R10, SI
+	ADDQ R11, DI
+	DECQ R8
+	JNZ subsampleRowsAVX512_row
+subsampleRowsAVX512_done:
+	VZEROUPPER
+	RET
+
