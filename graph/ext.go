@@ -58,6 +58,10 @@ const (
 	// AttrWeightShape is the f32 weight shape [M, C/group, kh, kw] of an F16Conv or DynQConv, whose
 	// weight input no longer has it.
 	AttrWeightShape = "weight_shape"
+	// AttrMaxPool3x3S2 set to 1 on a Conv (or F16Conv) makes its output the 3×3, stride-2 max pool
+	// padded by one of the convolution (after its activation): passes.FuseConvMaxPool folds ResNet's
+	// stem MaxPool into the convolution before it.
+	AttrMaxPool3x3S2 = "max_pool_3x3_s2"
 	// AttrPackedMR is the micro-kernel row count an F16Conv weight was packed for.
 	AttrPackedMR = "packed_mr"
 	// AttrN and AttrK are a DynQGemm weight's output and reduction sizes.

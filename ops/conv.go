@@ -194,6 +194,12 @@ func inferConv(n *graph.Node) error {
 	for _, o := range win.out {
 		out = append(out, o)
 	}
+	if pooledConv(n) {
+		if len(out) != 4 {
+			return fmt.Errorf("ops: node %q (Conv): a fused max pool needs a 2-D convolution", n.Name)
+		}
+		out[2], out[3] = (out[2]-1)/2+1, (out[3]-1)/2+1
+	}
 	n.Outputs[0].Shape = out
 	if z := n.Input(3); z != nil && z.Shape != nil && (z.DType != tensor.F32 || !z.Shape.Equal(out)) {
 		return fmt.Errorf("ops: node %q (Conv): residual input Z is %s%s, want f32%s (Y's shape)", n.Name, z.DType, z.Shape, out)
@@ -248,6 +254,7 @@ type convKernel struct {
 	dc   *directState    // direct schedule (conv_direct.go); nil for the others
 	dwt  *dwTileState    // tiled depthwise schedule (conv_dwtile.go); nil for the others
 	sub  *subsampleState // a strided 1×1 run on its compacted input (conv_subsample.go); nil otherwise
+	pool bool            // the output is the 3×3 stride-2 max pool of the convolution (conv_pool.go)
 
 	residual bool // input 3 (Z) is added before the activation
 
@@ -311,6 +318,11 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 	k.geom = win.geom(k.cin/k.groups, x.Shape[2:])
 	planSubsample(k)
 	g := &k.geom
+	if k.pool = pooledConv(n); k.pool {
+		if err := checkPooledConv(n, k, w, pre != nil, o); err != nil {
+			return nil, err
+		}
+	}
 	k.depthwise = g.C == 1 && k.groups > 1
 	if k.depthwise {
 		if w.DType == tensor.F16 {
@@ -364,7 +376,7 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && !k.residual && o.Winograd {
+	} else if tm := useWinograd(k); tm > 0 && !k.residual && !k.pool && o.Winograd {
 		var wc32 *tensor.Tensor
 		if w.IsConst() {
 			wc32 = w.Const
@@ -425,4 +437,9 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 	return k, nil
 }
 
-func convMACs(n *graph.Node) int64 { return weightMACs(n, n.Input(1)) }
+func convMACs(n *graph.Node) int64 {
+	if pooledConv(n) {
+		return pooledConvMACs(n, n.Input(1))
+	}
+	return weightMACs(n, n.Input(1))
+}

@@ -106,6 +106,9 @@ func (k *convKernel) planDirect(o CompileOptions) *directState {
 	k.slots = o.slots()
 	d.bands, d.rows = f32.ConvDirectBands(g, k.mg, k.slots)
 	d.slotLen = f32.ConvDirectScratchLen(g, k.mg, k.slots)
+	if k.pool {
+		d.slotLen = f32.ConvDirectPoolScratchLen(g)
+	}
 	d.blocks = (k.mg + f32.ConvDirectBlock - 1) / f32.ConvDirectBlock
 	hp, wp := f32.ConvDirectPadded(g)
 	d.bandMajor = k.cin*hp*wp > d.glen*k.groups
@@ -152,6 +155,9 @@ func (k *convKernel) runDirect(ctx *Ctx, scratch []float32) {
 	d := k.dc
 	d.slots = scratch[:k.slots*d.slotLen]
 	d.units = k.groups * d.blocks * d.bands
+	if k.pool {
+		d.units, _ = f32.ConvDirectPoolDims(&d.g) // pooled rows
+	}
 	d.parts = min(max(ctx.Pool.Threads(), 1), k.slots, d.units)
 	for d.image = 0; d.image < k.batch; d.image++ {
 		ctx.Pool.ForThreads(d.parts, k)
@@ -169,6 +175,10 @@ func (d *directState) unit(u int) (gi, band, blk int) {
 
 // doDirect convolves the units of parts [lo, hi).
 func (k *convKernel) doDirect(lo, hi int) {
+	if k.pool {
+		k.doDirectPool(lo, hi)
+		return
+	}
 	d := k.dc
 	g := &d.g
 	hw := g.H * g.W

@@ -95,6 +95,12 @@ func PackConvWeightsF16(w []float32, cout, k, group int, release func([]byte)) (
 // loweredConvMACs counts an F16Conv or DynQConv, whose weight input lost its shape to packing: the
 // f32 shape is in AttrWeightShape.
 func loweredConvMACs(n *graph.Node) int64 {
+	if pooledConv(n) {
+		if c, _, _, err := f16ConvAsConv(n); err == nil {
+			return pooledConvMACs(c, c.Inputs[1])
+		}
+		return 0
+	}
 	outN, ws := outElems(n), n.Ints(graph.AttrWeightShape, nil)
 	if outN < 0 || len(ws) < 2 {
 		return 0

@@ -349,9 +349,13 @@ func build(src *graph.Graph, opts Options, store *weightStore, estimate bool) (*
 	}
 	// After the precision rewrite, which would drop a residual input it does not know about. Not
 	// when every step is observed (calibration): the fused node would hide the convolution's own
-	// output, whose range the static int8 program needs.
+	// output, whose range the static int8 program needs. The same holds for a MaxPool folded into
+	// the convolution before it.
 	if opts.AfterStep == nil {
 		if err := passes.FuseConvAdd(g); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+		if err := passes.FuseConvMaxPool(g, ops.ConvMaxPoolFusable); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}

@@ -26,8 +26,10 @@ var tinyModels = []struct {
 }{
 	{"mobilenet_v2_tiny", 245760},
 	{"resnet50_tiny", 382976},
-	{"resnest_tiny", 253184},
-	{"resnest_tiny_bn", 253184},
+	// 253184 before the stem's MaxPool was fused into its last Conv: at this width the rows the fused
+	// step keeps in scratch outweigh the intermediate it drops (ResNeSt-101-54k's arena 9.5 -> 7.9 MiB).
+	{"resnest_tiny", 257408},
+	{"resnest_tiny_bn", 257408},
 }
 
 func TestTinyModelsMatchPyTorch(t *testing.T) {

@@ -159,6 +159,7 @@ const (
 
 func convDirectAll(w *bytes.Buffer) {
 	padPlane(w)
+	maxPoolTile(w)
 	tileToPlanes(w, false)
 	tileToPlanes(w, true)
 	for _, half := range []bool{false, true} {
@@ -226,6 +227,7 @@ package f32
 	}
 	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAVX512(t, y *float32, n, ohw int)\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc tileToPlanesAddAVX512(t, y, z *float32, n, ohw, flags int, lo, hi float32)\n")
+	fmt.Fprint(w, "\n//go:noescape\nfunc maxPoolTileAVX512(dst, r0, r1, r2 *float32, pw, ow int)\n")
 	fmt.Fprint(w, "\n//go:noescape\nfunc padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)\n")
 	for _, half := range []bool{false, true} {
 		for _, sh := range convDirectShapes {
@@ -422,6 +424,65 @@ func tileToPlanes(w *bytes.Buffer, add bool) {
 	}
 	p("SUBQ $16, CX")
 	p("JMP %s_loop", name)
+	label("done")
+	p("VZEROUPPER")
+	p("RET")
+	fmt.Fprintln(w)
+}
+
+// maxPoolTile writes
+//
+//	func maxPoolTileAVX512(dst, r0, r1, r2 *float32, pw, ow int)
+//
+// which max-pools three rows of a convDirect tile (pixel-major, one 16-channel vector per pixel, ow
+// pixels a row) with a 3-wide window at stride 2 padded by one column: dst's pixel px (pw of them) is
+// the lane-wise maximum of pixels 2px-1, 2px and 2px+1 of each row, those outside the row left out
+// (the clipped index repeats one inside: a maximum does not mind). The caller passes a row twice
+// for a window row outside the plane. Channels on the lanes need no permutes: nine loads and eight
+// maxima a pixel.
+func maxPoolTile(w *bytes.Buffer) {
+	const name = "maxPoolTileAVX512"
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	label := func(l string) { fmt.Fprintf(w, "%s_%s:\n", name, l) }
+	fmt.Fprintf(w, "// func %s(dst, r0, r1, r2 *float32, pw, ow int)\n", name)
+	fmt.Fprintf(w, "// Requires: AVX512F\n")
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	// DI dst, R8/R9/R10 the rows, CX pixels left, AX the byte offset of column 2px, BX/DX of the
+	// columns left and right of it (clipped), R11 the last column's offset.
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ r0+8(FP), R8")
+	p("MOVQ r1+16(FP), R9")
+	p("MOVQ r2+24(FP), R10")
+	p("MOVQ pw+32(FP), CX")
+	p("MOVQ ow+40(FP), R11")
+	p("DECQ R11")
+	p("SHLQ $6, R11")
+	p("XORQ AX, AX")
+	p("TESTQ CX, CX")
+	p("JLE %s_done", name)
+	label("loop")
+	p("MOVQ AX, BX")
+	p("SUBQ $64, BX")
+	p("CMOVQLT AX, BX")
+	p("LEAQ 64(AX), DX")
+	p("CMPQ DX, R11")
+	p("CMOVQGT AX, DX")
+	p("VMOVUPS (R8)(BX*1), Z0")
+	p("VMOVUPS (R9)(BX*1), Z1")
+	p("VMOVUPS (R10)(BX*1), Z2")
+	p("VMAXPS (R8)(AX*1), Z0, Z0")
+	p("VMAXPS (R9)(AX*1), Z1, Z1")
+	p("VMAXPS (R10)(AX*1), Z2, Z2")
+	p("VMAXPS (R8)(DX*1), Z0, Z0")
+	p("VMAXPS (R9)(DX*1), Z1, Z1")
+	p("VMAXPS (R10)(DX*1), Z2, Z2")
+	p("VMAXPS Z1, Z0, Z0")
+	p("VMAXPS Z2, Z0, Z0")
+	p("VMOVUPS Z0, (DI)")
+	p("ADDQ $64, DI")
+	p("ADDQ $128, AX")
+	p("DECQ CX")
+	p("JNZ %s_loop", name)
 	label("done")
 	p("VZEROUPPER")
 	p("RET")

@@ -238,3 +238,40 @@ func convDirectChunks(ow, maxNP int) (n, base, extra int) {
 	n = (ow + maxNP - 1) / maxNP
 	return n, ow / n, ow % n
 }
+
+// ConvDirectPool is ConvDirect followed by a 3×3 max pool of stride 2 padded by one on every side
+// (ResNet's stem: Conv, ReLU, MaxPool): it writes pooled rows [py0, py1) of output channels
+// [o0, o0+nb) into y, the group's m pooled planes (ConvDirectPoolDims). The convolution's rows go
+// through a ring of rows in scratch, each computed once per call (a call's first pooled row needs one
+// row above it), pooled from the ring's pixel-major vectors (the channels on the lanes: no permutes)
+// and only the pooled quarter is transposed into NCHW: the full-resolution output (3.2 MB in
+// ResNet-50) is never written. scratch holds ConvDirectPoolScratchLen floats.
+func ConvDirectPool(g *ConvGeom, x, wp, y, bias []float32, o0, nb, py0, py1 int, clamp bool, lo, hi float32, scratch []float32) {
+	convDirectPoolRun(g, x, wp, nil, y, bias, o0, nb, py0, py1, clamp, lo, hi, scratch)
+}
+
+// ConvDirectPool16 is ConvDirectPool with half-precision weights (PackConvDirect16).
+func ConvDirectPool16(g *ConvGeom, x []float32, wp []uint16, y, bias []float32, o0, nb, py0, py1 int, clamp bool, lo, hi float32, scratch []float32) {
+	convDirectPoolRun(g, x, nil, wp, y, bias, o0, nb, py0, py1, clamp, lo, hi, scratch)
+}
+
+// ConvDirectPoolDims is the pooled plane ConvDirectPool writes for g's output plane.
+func ConvDirectPoolDims(g *ConvGeom) (ph, pw int) { return (g.OH-1)/2 + 1, (g.OW-1)/2 + 1 }
+
+// convDirectPoolRows is how many pooled rows ConvDirectPool produces per step: the convolution rows
+// they need (twice as many) within convDirectBandPixels, as ConvDirect's bands.
+func convDirectPoolRows(g *ConvGeom) int { return max(1, convDirectBandPixels/(2*max(g.OW, 1))) }
+
+// ConvDirectPoolScratchLen is the scratch of one ConvDirectPool call: the ring of convolution rows
+// of one 64-channel block, the block's pooled rows of a step, and the padded input of a step.
+func ConvDirectPoolScratchLen(g *ConvGeom) int {
+	p := convDirectPoolRows(g)
+	ring := 2*p + 1
+	_, pw := ConvDirectPoolDims(g)
+	n := ConvDirectBlock*ring*g.OW + convDirectTileSlack + ConvDirectBlock*p*pw + convDirectTileSlack
+	strip := 0
+	for rows := 1; rows <= ring; rows++ { // the strip's mode, and so its size, depends on the rows
+		strip = max(strip, directInputLen(g, rows))
+	}
+	return n + strip
+}

@@ -64,6 +64,47 @@ padPlaneAVX512_done:
 	VZEROUPPER
 	RET
 
+// func maxPoolTileAVX512(dst, r0, r1, r2 *float32, pw, ow int)
+// Requires: AVX512F
+TEXT ·maxPoolTileAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), R8
+	MOVQ r1+16(FP), R9
+	MOVQ r2+24(FP), R10
+	MOVQ pw+32(FP), CX
+	MOVQ ow+40(FP), R11
+	DECQ R11
+	SHLQ $6, R11
+	XORQ AX, AX
+	TESTQ CX, CX
+	JLE maxPoolTileAVX512_done
+maxPoolTileAVX512_loop:
+	MOVQ AX, BX
+	SUBQ $64, BX
+	CMOVQLT AX, BX
+	LEAQ 64(AX), DX
+	CMPQ DX, R11
+	CMOVQGT AX, DX
+	VMOVUPS (R8)(BX*1), Z0
+	VMOVUPS (R9)(BX*1), Z1
+	VMOVUPS (R10)(BX*1), Z2
+	VMAXPS (R8)(AX*1), Z0, Z0
+	VMAXPS (R9)(AX*1), Z1, Z1
+	VMAXPS (R10)(AX*1), Z2, Z2
+	VMAXPS (R8)(DX*1), Z0, Z0
+	VMAXPS (R9)(DX*1), Z1, Z1
+	VMAXPS (R10)(DX*1), Z2, Z2
+	VMAXPS Z1, Z0, Z0
+	VMAXPS Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $128, AX
+	DECQ CX
+	JNZ maxPoolTileAVX512_loop
+maxPoolTileAVX512_done:
+	VZEROUPPER
+	RET
+
 // func tileToPlanesAVX512(t, y *float32, n, ohw int)
 // Requires: AVX512F
 TEXT ·tileToPlanesAVX512(SB), NOSPLIT, $0-32

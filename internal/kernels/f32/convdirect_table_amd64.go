@@ -74,6 +74,9 @@ func tileToPlanesAVX512(t, y *float32, n, ohw int)
 func tileToPlanesAddAVX512(t, y, z *float32, n, ohw, flags int, lo, hi float32)
 
 //go:noescape
+func maxPoolTileAVX512(dst, r0, r1, r2 *float32, pw, ow int)
+
+//go:noescape
 func padPlaneAVX512(dst, src *float32, h, w, r0, r1, wp, pt, pl int, masks *uint16, nch int)
 
 //go:noescape
