@@ -140,5 +140,8 @@ const privateAttrs = `
 Private attributes on default-domain ops: ` + "`" + graph.AttrActivation + "`" + ` (with ` + "`" + graph.AttrActivationMin + "`" + `,
 ` + "`" + graph.AttrActivationMax + "`" + `, ` + "`" + graph.AttrActivationAlpha + "`" + `, ` + "`" + graph.AttrActivationBeta + "`" + `) names an activation fused into its
 producer (Conv, Gemm, MatMul, Add, QLinear*), written by graph/passes' fusion and the TFLite importer;
-` + "`" + graph.AttrRounding + "=" + graph.RoundingTFLite + "`" + ` on quantized ops asks for TFLite's integer rounding (TFLite importer).
+` + "`" + graph.AttrRounding + "=" + graph.RoundingTFLite + "`" + ` on quantized ops asks for TFLite's integer rounding (TFLite importer);
+` + "`" + graph.AttrMaxPool3x3S2 + "=1`" + ` on Conv or F16Conv makes the output the 3×3, stride-2 max pool (padded by one)
+of the convolution, written by ` + "`passes.FuseConvMaxPool`" + ` where the direct schedule runs the
+convolution (` + "`ops.ConvMaxPoolFusable`" + `: ResNet's stem).
 `
