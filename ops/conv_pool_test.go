@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/internal/parallel"
-	"github.com/wanwu-ai/wanwu/ops/ref"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -21,12 +19,7 @@ import (
 func TestConvPooled(t *testing.T) {
 	prev := runtime.GOMAXPROCS(2) // the compiled slot count (the CI machine may have one core)
 	defer runtime.GOMAXPROCS(prev)
-	pools := []*parallel.Pool{nil, parallel.NewPool(2), parallel.NewPool(3)}
-	defer func() {
-		for _, p := range pools[1:] {
-			p.Close()
-		}
-	}()
+	pools := testPools(t)
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, cc := range []convCase{
 		{n: 1, c: 3, h: 40, w: 38, m: 64, kh: 7, kw: 7, group: 1, stride: [2]int{2, 2}, dil: [2]int{1, 1}, pads: [4]int{3, 3, 3, 3}, bias: true, act: "Relu"},
@@ -38,20 +31,7 @@ func TestConvPooled(t *testing.T) {
 			continue
 		}
 		for _, half := range []bool{false, true} {
-			x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
-			w := randTensor(r, cc.m, cc.c, cc.kh, cc.kw)
-			wIn := w
-			if half {
-				wIn, w = toF16(w)
-			}
-			var b *tensor.Tensor
-			var bias []float32
-			if cc.bias {
-				b = randTensor(r, cc.m)
-				bias = b.F32()
-			}
-			conv, ws := ref.Conv(x.F32(), [4]int{cc.n, cc.c, cc.h, cc.w}, w.F32(), [4]int{cc.m, cc.c, cc.kh, cc.kw}, bias,
-				ref.Conv2D{Group: 1, Strides: cc.stride, Dilations: cc.dil, Pads: cc.pads})
+			x, wIn, b, conv, ws := cc.data(r, half)
 			var act Activation
 			if cc.act != "" {
 				act = Activation{Kind: actKind(cc.act), Min: -0.25, Max: 0.5}

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/graph"
-	"github.com/wanwu-ai/wanwu/internal/parallel"
-	"github.com/wanwu-ai/wanwu/ops/ref"
 	"github.com/wanwu-ai/wanwu/tensor"
 )
 
@@ -32,28 +30,10 @@ func TestConvSharedSchedule(t *testing.T) {
 	}
 	forEachF32Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
-		pools := []*parallel.Pool{nil, parallel.NewPool(2), parallel.NewPool(3)}
-		defer func() {
-			for _, p := range pools[1:] {
-				p.Close()
-			}
-		}()
+		pools := testPools(t)
 		for _, cc := range cases {
 			for _, half := range []bool{false, true} {
-				x := randTensor(r, cc.n, cc.c, cc.h, cc.w)
-				w := randTensor(r, cc.m, cc.c, cc.kh, cc.kw)
-				wIn := w
-				if half {
-					wIn, w = toF16(w)
-				}
-				var b *tensor.Tensor
-				var bias []float32
-				if cc.bias {
-					b = randTensor(r, cc.m)
-					bias = b.F32()
-				}
-				want, ws := ref.Conv(x.F32(), [4]int{cc.n, cc.c, cc.h, cc.w}, w.F32(), [4]int{cc.m, cc.c, cc.kh, cc.kw}, bias,
-					ref.Conv2D{Group: 1, Strides: cc.stride, Dilations: cc.dil, Pads: cc.pads})
+				x, wIn, b, want, ws := cc.data(r, half)
 				z := randTensor(r, ws[0], ws[1], ws[2], ws[3])
 				wantZ := append([]float32(nil), want...)
 				for j := range wantZ {

@@ -112,6 +112,36 @@ func (cc convCase) String() string {
 		cc.group, cc.stride, cc.dil, cc.pads, cc.bias, cc.act)
 }
 
+// data draws cc's input, weight (in half precision when half is set: wIn holds the halves, the
+// reference sees them rounded) and bias, and computes the reference output before any activation.
+func (cc convCase) data(r *rand.Rand, half bool) (x, wIn, b *tensor.Tensor, want []float32, ws [4]int) {
+	x = randTensor(r, cc.n, cc.c, cc.h, cc.w)
+	w := randTensor(r, cc.m, cc.c/cc.group, cc.kh, cc.kw)
+	wIn = w
+	if half {
+		wIn, w = toF16(w)
+	}
+	var bias []float32
+	if cc.bias {
+		b = randTensor(r, cc.m)
+		bias = b.F32()
+	}
+	want, ws = ref.Conv(x.F32(), [4]int{cc.n, cc.c, cc.h, cc.w}, w.F32(), [4]int{cc.m, cc.c / cc.group, cc.kh, cc.kw}, bias,
+		ref.Conv2D{Group: cc.group, Strides: cc.stride, Dilations: cc.dil, Pads: cc.pads})
+	return x, wIn, b, want, ws
+}
+
+// testPools is no pool and pools of two and three threads, closed when t ends.
+func testPools(t *testing.T) []*parallel.Pool {
+	pools := []*parallel.Pool{nil, parallel.NewPool(2), parallel.NewPool(3)}
+	t.Cleanup(func() {
+		for _, p := range pools[1:] {
+			p.Close()
+		}
+	})
+	return pools
+}
+
 func convCases() []convCase {
 	var cs []convCase
 	// Awkward channel counts through every path (pointwise, im2col, grouped, depthwise).
