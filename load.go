@@ -172,7 +172,7 @@ func (ii inputInfo) shapeFor(size, batch int) tensor.Shape {
 // prepare decides the input, the base preprocessing, the labels and the class subset, and prunes the
 // classifier to the subset.
 func (m *Model) prepare(entry *catalog.Entry, cfg config) (inputInfo, error) {
-	m.winograd = cfg.winograd
+	m.winograd = !cfg.noWinograd
 	if m.compiled != nil {
 		m.winograd = m.compiled.Info.Winograd // the packings were made for it
 	}

@@ -32,7 +32,7 @@ type config struct {
 	photo        *imageio.Header // the largest photo to expect; nil = memory.DefaultPhotoPixels
 	releaseAfter time.Duration
 	logf         func(format string, a ...any)
-	winograd     bool
+	noWinograd   bool
 	memLimit     bool
 	calibrate    []string // WithCalibration
 	exportable   bool     // Convert: compile what a compiled model file needs (runtime.Options.Exportable)
@@ -123,10 +123,15 @@ func WithMemoryLimit() Option { return func(c *config) { c.memLimit = true } }
 // WithLogf receives verbose messages (the chosen configuration and its predicted memory).
 func WithLogf(f func(format string, a ...any)) Option { return func(c *config) { c.logf = f } }
 
-// WithWinograd lets stride-1 3×3 convolutions run as Winograd F(2×2,3×3): 13-17% faster on
-// ResNet-50/ResNeSt for 16/9 the memory of those layers' packed weights (ResNet-50 fp32 at 224: +11 MiB peak RSS, docs/memory.md). The
-// default is the leaner im2col path; the memory prediction follows the choice.
-func WithWinograd() Option { return func(c *config) { c.winograd = true } }
+// WithWinograd lets stride-1 3×3 convolutions run as Winograd F(2×2,3×3), which is the default; it
+// stays for callers written when Winograd was opt-in. See WithoutWinograd.
+func WithWinograd() Option { return func(c *config) { c.noWinograd = false } }
+
+// WithoutWinograd keeps stride-1 3×3 convolutions off Winograd F(2×2,3×3): their layers take about
+// 1.6 times as long on AVX-512 CPUs (ResNet-50 fp32 one thread: 13 % more in all) and their packed
+// weights 9/16 of the memory (ResNet-50 fp32 at 224: 11 MiB less peak RSS, docs/memory.md). The
+// memory prediction follows the choice.
+func WithoutWinograd() Option { return func(c *config) { c.noWinograd = true } }
 
 func newConfig(opts []Option) config {
 	cfg := config{}

@@ -20,8 +20,10 @@ import (
 // FormatVersion is the version of the layout this package writes and reads; a file of another
 // version is refused (convert the model again). It also moves when the packings the kernels take
 // change under files already written: 2 since strided 1×1 convolutions run as stride-1 ones on their
-// compacted input (a 7×7 one then wants the direct kernels' packing, which version 1 files lack).
-const FormatVersion = 2
+// compacted input (a 7×7 one then wants the direct kernels' packing, which version 1 files lack); 3
+// since Winograd is on by default and runs on the direct schedule (its U packing, which version 2
+// files lack: they were converted without it or with the tiles-on-lanes packing).
+const FormatVersion = 3
 
 // Ext is the extension of compiled model files.
 const Ext = ".wanwu"

@@ -15,10 +15,12 @@ import (
 //   - depthwise (each group reads one input channel): one AVX-512 kernel call per output plane that
 //     reads the input in place under lane masks (f32.DepthwisePlan), elsewhere row kernels over
 //     zero-padded strips of input rows (f32.DepthwisePadded);
-//   - stride-1 3×3 convolutions large enough to pay, when Winograd is asked for: F(2×2, 3×3)
-//     (conv_winograd.go);
-//   - 3×3 convolutions (stride 1 or 2) with output channels in blocks of 16, constant W and no
-//     residual, on the AVX-512 rung: direct, output channels on the vector lanes (conv_direct.go);
+//   - 3×3 convolutions (stride 1 or 2) with output channels in blocks of 16 and constant W, on the
+//     AVX-512 rung: direct, output channels on the vector lanes (conv_direct.go); when Winograd is
+//     allowed, the stride-1 ones on planes of 14×14 and more as Winograd F(2×2, 3×3) on the same
+//     lanes (f32.WinoDirect);
+//   - other stride-1 3×3 convolutions large enough to pay, when Winograd is allowed: F(2×2, 3×3)
+//     with the tiles on the lanes (conv_winograd.go);
 //   - otherwise GEMM per group, W packed once (in Compile when W is constant, else into scratch at Run)
 //     times an im2col matrix that is never materialised whole: each output tile of at most
 //     convTileCols pixels is packed straight from the input, KC rows at a time, into a per-thread slot
@@ -376,7 +378,9 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 			k.packed16[gi] = f32.PackedA16{M: k.mg, K: K, MR: f32.MR, Data: data[gi*glen : (gi+1)*glen]}
 		}
 		k.wideLen = f32.Widen16Len()
-	} else if tm := useWinograd(k); tm > 0 && !k.residual && !k.pool && o.Winograd {
+	} else if tm := useWinograd(k); tm > 0 && !k.residual && !k.pool && o.Winograd && !(w.IsConst() && useConvDirect(k, o.slots())) {
+		// (The tiles-on-lanes Winograd only where the direct schedule cannot go: there it runs
+		// f32.WinoDirect, or the direct convolution on planes too small for Winograd to pay.)
 		var wc32 *tensor.Tensor
 		if w.IsConst() {
 			wc32 = w.Const

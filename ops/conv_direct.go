@@ -25,7 +25,8 @@ type directState struct {
 	w       []float32    // packed per group (f32.PackConvDirect), ConvDirectPackedLen floats each
 	w16     []uint16     // or in half precision (f32.PackConvDirect16; fp16 models), w then nil
 	glen    int
-	slotLen int // floats of one slot's scratch (f32.ConvDirectScratchLen)
+	slotLen int  // floats of one slot's scratch (f32.ConvDirectScratchLen)
+	wino    bool // Winograd F(2×2, 3×3) on the lanes (f32.WinoDirect; w packed by f32.PackWinoDirect)
 	blocks  int // 64-channel blocks per group
 	bands   int
 	rows    int // output rows per band
@@ -80,10 +81,38 @@ func useConvDirect(k *convKernel, threads int) bool {
 	return f32.ConvDirectSupported(&k.geom, k.mg)
 }
 
+// winoDirectMode overrides useWinoDirect for measurements: WANWU_CONV_WINO=off keeps the 3×3 stride-1
+// layers on the direct convolution.
+var winoDirectMode = os.Getenv("WANWU_CONV_WINO")
+
+// winoDirectMinPixels is the smallest output plane useWinoDirect takes. BenchmarkConvWinoDirect (one
+// thread, WinoDirect / ConvDirect time): ResNet-50's 64@56×56 0.62, 128@28×28 0.61, 256@14×14 0.56;
+// 512@7×7 0.93 there, but its 16 tiles cover 64 pixels for 49 and its weights, 16/9 of W's 9 MiB,
+// come from memory once per inference, which the benchmark's repeated runs hide.
+const winoDirectMinPixels = 14 * 14
+
+// useWinoDirect reports whether a direct-schedule convolution (constant f32 W) runs Winograd F(2×2,
+// 3×3) with the channels on the lanes: when the options allow Winograd, 3×3 stride-1 layers on planes
+// of winoDirectMinPixels or more, where the kernels cover them, and not fused with a pool.
+func useWinoDirect(k *convKernel, o CompileOptions) bool {
+	g := &k.geom
+	return o.Winograd && winoDirectMode != "off" && !k.pointwise && !k.pool && g.OH*g.OW >= winoDirectMinPixels && f32.WinoDirectSupported(g, k.mg)
+}
+
 // initDirect packs W for the direct schedule.
 func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
-	d := k.planDirect(o)
+	d := k.planDirect(o, useWinoDirect(k, o))
 	g := &d.g
+	if d.wino {
+		d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackWinoDirect g%d %dx%d", k.groups, k.mg, g.C),
+			4*k.groups*d.glen, func(dst []byte) {
+				p, wd := bytesAsF32(dst), w.F32()
+				for gi := 0; gi < k.groups; gi++ {
+					f32.PackWinoDirect(p[gi*d.glen:(gi+1)*d.glen], wd[gi*k.mg*g.K():], k.mg, g.C)
+				}
+			}))
+		return
+	}
 	d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackConvDirect g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
 		4*k.groups*d.glen, func(dst []byte) {
 			p, wd := bytesAsF32(dst), w.F32()
@@ -93,9 +122,10 @@ func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 		}))
 }
 
-// planDirect sets k.dc up for the direct schedule, all but the packed weights.
-func (k *convKernel) planDirect(o CompileOptions) *directState {
-	d := &directState{g: k.geom}
+// planDirect sets k.dc up for the direct schedule (Winograd's when wino is set), all but the packed
+// weights.
+func (k *convKernel) planDirect(o CompileOptions, wino bool) *directState {
+	d := &directState{g: k.geom, wino: wino}
 	g := &d.g
 	if k.pointwise {
 		// Rows do not matter to a 1×1 window: one row of all the pixels cuts into fuller pixel runs
@@ -108,6 +138,11 @@ func (k *convKernel) planDirect(o CompileOptions) *directState {
 	d.slotLen = f32.ConvDirectScratchLen(g, k.mg, k.slots)
 	if k.pool {
 		d.slotLen = f32.ConvDirectPoolScratchLen(g)
+	}
+	if wino {
+		d.glen = f32.WinoDirectPackedLen(k.mg, g.C)
+		d.bands, d.rows = f32.WinoDirectBands(g, k.mg, k.slots)
+		d.slotLen = f32.WinoDirectScratchLen(g, k.mg, k.slots)
 	}
 	d.blocks = (k.mg + f32.ConvDirectBlock - 1) / f32.ConvDirectBlock
 	hp, wp := f32.ConvDirectPadded(g)
@@ -126,7 +161,7 @@ func (k *convKernel) initDirect16(pre *tensor.Tensor, preMR int, w *graph.Value,
 	if pre != nil {
 		src = pre
 	}
-	d := k.planDirect(o)
+	d := k.planDirect(o, false)
 	g := &d.g
 	K := g.K()
 	b := packedWeights(o, src, fmt.Sprintf("f32.PackConvDirect16 g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
@@ -212,6 +247,10 @@ func (k *convKernel) doDirect(lo, hi int) {
 				z = k.z[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
 			}
 			nb, y0, y1 := min(n*f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows)
+			if d.wino {
+				f32.WinoDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, z, bias, o0, nb, y0, y1, clamp, lo32, hi32, scratch)
+				continue
+			}
 			if d.w16 != nil {
 				f32.ConvDirect16(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w16[gi*d.glen:(gi+1)*d.glen], y, z, bias, o0, nb, y0, y1, clamp, lo32, hi32, scratch)
 				continue

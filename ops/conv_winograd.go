@@ -311,7 +311,7 @@ func (k *convKernel) winoOut(b *winoBlock, co0, co1 int) {
 }
 
 // ConvPackedBytes is the size of the packed weight copy the Conv kernel makes at Compile for node n
-// with a constant f32 W: the Winograd U matrices where that path is taken, else one PackA panel set
+// with a constant f32 W: the Winograd U matrices where a Winograd path is taken, else one PackA panel set
 // per group; 0 for depthwise convolutions (W read as is) and nodes that do not compile. It decides
 // from shapes and attributes only (W is neither read nor packed), so a memory estimate can use it.
 func ConvPackedBytes(n *graph.Node) int {
@@ -336,6 +336,8 @@ func ConvPackedBytes(n *graph.Node) int {
 			return 4 * ck.cout * ck.geom.KH * ck.geom.KW
 		}
 		return 0
+	case useConvDirect(ck, ck.slots) && useWinoDirect(ck, CompileOptions{Winograd: true}): // with a constant W
+		return 4 * ck.groups * f32.WinoDirectPackedLen(ck.mg, ck.geom.C)
 	case ck.wino != nil:
 		return 4 * ck.wino.uLen
 	}

@@ -49,8 +49,9 @@ type CompileOptions struct {
 	// Estimate says the program is compiled only to be measured: packed weight bytes are sized but
 	// never written, so compilation must not read them back.
 	Estimate bool
-	// Winograd lets 3×3 stride-1 convolutions run Winograd's algorithm where it pays, keeping a
-	// transformed weight copy 16/9 the size of the plain one (memory for speed).
+	// Winograd lets 3×3 stride-1 convolutions run Winograd's algorithm where it pays (f32.WinoDirect
+	// on the direct schedule, else the tiles-on-lanes F(2×2) path), keeping a transformed weight copy
+	// 16/9 the size of the plain one (memory for speed).
 	Winograd bool
 	// Threads is the size of the worker pool the program runs on (0: this process's GOMAXPROCS).
 	// Kernels keep one scratch slot per thread and cut their work for that many, so the scratch the

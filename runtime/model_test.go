@@ -28,8 +28,10 @@ var tinyModels = []struct {
 	{"resnet50_tiny", 382976},
 	// 253184 before the stem's MaxPool was fused into its last Conv: at this width the rows the fused
 	// step keeps in scratch outweigh the intermediate it drops (ResNeSt-101-54k's arena 9.5 -> 7.9 MiB).
-	{"resnest_tiny", 257408},
-	{"resnest_tiny_bn", 257408},
+	// 257408 before Winograd ran on the direct schedule: a band's transformed input and products
+	// (f32.WinoDirect's scratch) outweigh the direct path's strip (ResNeSt-101-54k 7.9 -> 8.8 MiB).
+	{"resnest_tiny", 278272},
+	{"resnest_tiny_bn", 278272},
 }
 
 func TestTinyModelsMatchPyTorch(t *testing.T) {

@@ -89,7 +89,7 @@ With --threads T > 0 the Go scheduler is also limited to T processors (GOMAXPROC
 	fl.StringVar(&f.model, "model", "", "model: .onnx/.tflite path or catalog name (required)")
 	fl.IntVar(&f.size, "size", 0, "input height and width for dynamic spatial dims (default 224)")
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
-	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
+	fl.BoolVar(&f.winograd, "winograd", true, winogradUsage)
 	fl.StringVar(&f.precision, "precision", "", "weight precision for a float model: "+strings.Join(wanwu.Precisions(), ", ")+" (default: as stored; auto with --budget)")
 	fl.StringVar(&f.budget, "budget", "", "memory budget: bench the most accurate precision and size whose predicted peak fits (see wanwu plan)")
 	fl.StringSliceVar(&f.calibrate, "calibrate", nil, calibrateUsage)
@@ -176,8 +176,8 @@ func (m *Main) bench(ctx context.Context, f benchFlags) error {
 		if precision != "" {
 			opts = append(opts, wanwu.WithPrecision(precision))
 		}
-		if f.winograd {
-			opts = append(opts, wanwu.WithWinograd())
+		if !f.winograd {
+			opts = append(opts, wanwu.WithoutWinograd())
 		}
 		plan, err := wanwu.PlanConfigs(ctx, path, budget, opts...)
 		if err != nil {

@@ -30,7 +30,7 @@ import (
 
 const calibrateUsage = "with --precision int8: static activation scales measured on these photos (folders searched recursively) instead of per-run ones"
 const categoriesUsage = "categories file for the label file (lines \"水果: 苹果, 香蕉\"; docs/labels.md), so --only 水果 selects them"
-const winogradUsage = "faster 3x3 convolutions (Winograd) for more weight memory (ResNet-50 fp32: +11 MiB peak RSS)"
+const winogradUsage = "3x3 convolutions as Winograd F(2x2,3x3): faster for more weight memory; --winograd=false saves it (ResNet-50 fp32: -11 MiB peak RSS)"
 
 type classifyFlags struct {
 	model   string
@@ -84,7 +84,7 @@ already printed stand); 130 interrupted (SIGINT/SIGTERM) before every file was d
 	fl.IntVar(&f.topK, "top-k", 5, "number of classes to show per photo")
 	fl.StringVar(&f.lang, "lang", "zh", "label language: zh or en")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores)")
-	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
+	fl.BoolVar(&f.winograd, "winograd", true, winogradUsage)
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, jsonl, csv, or csv-bom (CSV starting with a UTF-8 byte-order mark, so spreadsheet programs such as Excel read the Chinese labels right)")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default, or the largest that fits the budget)")
 	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
@@ -105,8 +105,8 @@ func addMemoryFlags(fl *pflag.FlagSet, f *classifyFlags) {
 func (m *Main) memoryOptions(f classifyFlags) ([]wanwu.Option, memory.Budget, error) {
 	var budget memory.Budget
 	var opts []wanwu.Option
-	if f.winograd {
-		opts = append(opts, wanwu.WithWinograd())
+	if !f.winograd {
+		opts = append(opts, wanwu.WithoutWinograd())
 	}
 	if f.precision != "" && f.precision != "auto" {
 		opts = append(opts, wanwu.WithPrecision(f.precision))

@@ -46,7 +46,7 @@ converted from, or by its name beside the file) and has changed since.`,
 	fl.StringVar(&f.labels, "labels", "", "label file to record: one label per line, JSON array/object, or ModelScope meta_info.txt")
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.IntVar(&f.threads, "threads", 0, "threads for compiling (and calibrating); 0 = all cores")
-	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
+	fl.BoolVar(&f.winograd, "winograd", true, winogradUsage)
 	f.only.register(fl, "keep only these classes (as for classify --only); the file holds the pruned classifier")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print the configuration and what the file holds on stderr")
 	return c
@@ -79,8 +79,8 @@ func (m *Main) convert(c *cobra.Command, f convertFlags) error {
 	if len(f.calibrate) > 0 {
 		opts = append(opts, wanwu.WithCalibration(f.calibrate...))
 	}
-	if f.winograd {
-		opts = append(opts, wanwu.WithWinograd())
+	if !f.winograd {
+		opts = append(opts, wanwu.WithoutWinograd())
 	}
 	if f.labels != "" {
 		opts = append(opts, wanwu.WithLabelFile(f.labels))

@@ -290,8 +290,8 @@ func TestPlanChoosesWhatClassifyRuns(t *testing.T) {
 	}
 }
 
-// plan --batch N predicts what serve --max-batch N holds (more than batch 1), and plan --winograd the
-// Winograd weights (more packed memory); a fixed-batch model cannot plan batches.
+// plan --batch N predicts what serve --max-batch N holds (more than batch 1), and the default plan the
+// Winograd weights (more packed memory than --winograd=false); a fixed-batch model cannot plan batches.
 func TestPlanBatchAndWinograd(t *testing.T) {
 	model := filepath.Join(testutil.RepoRoot(t), "testdata/models/resnet50_tiny/model.onnx")
 	peak := func(args ...string) (int64, int64) {
@@ -309,12 +309,12 @@ func TestPlanBatchAndWinograd(t *testing.T) {
 	}
 	one, b1 := peak()
 	four, b4 := peak("--batch", "4")
-	wino, _ := peak("--winograd")
+	lean, _ := peak("--winograd=false")
 	if b1 != 1 || b4 != 4 || four <= one {
 		t.Errorf("batch 1: %d bytes (batch %d); batch 4: %d bytes (batch %d); want more for 4", one, b1, four, b4)
 	}
-	if wino <= one {
-		t.Errorf("--winograd predicts %d bytes, no more than %d without", wino, one)
+	if one <= lean {
+		t.Errorf("the default (Winograd) predicts %d bytes, no more than %d with --winograd=false", one, lean)
 	}
 	if _, stderr, code := runCLI(t, "plan", "--batch", "2"); code == 0 || !strings.Contains(stderr, "fixed at 1") {
 		t.Errorf("plan --batch 2 on a fixed-batch model: exit %d, %s", code, stderr)

@@ -49,7 +49,7 @@ Without --budget the budget is the cgroup memory limit or MemAvailable, less a s
 	fl.IntVar(&f.size, "size", 0, "consider only this input size (0 = the default and 224, 192, 160, 128 below it, for dynamic models)")
 	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.IntVar(&f.batch, "batch", 1, "predict batches of up to N photos, as serve --max-batch N holds (models with a dynamic batch)")
-	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
+	fl.BoolVar(&f.winograd, "winograd", true, winogradUsage)
 	fl.IntVar(&f.threads, "threads", 0, "threads (0 = all cores; at most 4 per CPU)")
 	fl.StringVar(&f.precision, "precision", "auto", "consider only this precision (auto = all the engine supports)")
 	fl.StringVar(&f.photo, "photo", "", "size the photo-decoding estimate by this photo's header (default: 1920x1080)")
@@ -100,8 +100,8 @@ func (m *Main) plan(c *cobra.Command, f planFlags) error {
 	if f.cats != "" {
 		opts = append(opts, wanwu.WithCategoryFile(f.cats))
 	}
-	if f.winograd {
-		opts = append(opts, wanwu.WithWinograd())
+	if !f.winograd {
+		opts = append(opts, wanwu.WithoutWinograd())
 	}
 	if f.photo != "" {
 		if _, err := userfile.CheckRegular(f.photo); err != nil { // a named pipe would block the read

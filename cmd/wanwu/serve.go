@@ -88,7 +88,7 @@ See docs/api.md.`,
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "how long shutdown then waits for requests in flight")
 	fl.StringVar(&f.precision, "precision", "auto", "weight precision: "+strings.Join(wanwu.Precisions(), ", ")+" or auto (the most accurate that fits)")
 	fl.IntVar(&f.threads, "threads", 0, "threads for inference (0 = all cores; at most 4 per CPU)")
-	fl.BoolVar(&f.winograd, "winograd", false, winogradUsage)
+	fl.BoolVar(&f.winograd, "winograd", true, winogradUsage)
 	fl.IntVar(&f.size, "size", 0, "input size for models with a dynamic input size (0 = the model's default)")
 	fl.IntVar(&f.resize, "resize", 0, resizeUsage)
 	fl.Int64Var(&f.maxPixels, "max-pixels", 100_000_000, "largest image accepted, in pixels")
@@ -201,8 +201,8 @@ func (m *Main) serve(ctx context.Context, f serveFlags) error {
 	if f.cats != "" {
 		opts = append(opts, wanwu.WithCategoryFile(f.cats))
 	}
-	if f.winograd {
-		opts = append(opts, wanwu.WithWinograd())
+	if !f.winograd {
+		opts = append(opts, wanwu.WithoutWinograd())
 	}
 	only, err := f.only.option()
 	if err != nil {

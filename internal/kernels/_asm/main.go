@@ -56,6 +56,7 @@ var files = []struct {
 	}},
 	{"winograd_amd64.s", winograd},
 	{"convdirect_amd64.s", convDirectAll},
+	{"winodirect_amd64.s", winoDirectAll},
 	{"dwtile_amd64.s", depthwiseTileAll},
 	{"depthwise_amd64.s", func(w *bytes.Buffer) {
 		lanes(w)
