@@ -27,7 +27,7 @@ type directState struct {
 	glen    int
 	slotLen int  // floats of one slot's scratch (f32.ConvDirectScratchLen)
 	wino    bool // Winograd F(2×2, 3×3) on the lanes (f32.WinoDirect; w packed by f32.PackWinoDirect)
-	blocks  int // 64-channel blocks per group
+	blocks  int  // 64-channel blocks per group
 	bands   int
 	rows    int // output rows per band
 	// bandMajor orders the units band by band (a thread takes rows of every block: it reads all the

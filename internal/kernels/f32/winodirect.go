@@ -65,8 +65,8 @@ func PackWinoDirect(dst, w []float32, m, c int) {
 // the input transform reads (wp floats a row, rows 2·ty0 to 2·ty1+2 of the padded plane).
 type winoDirectGeom struct {
 	tw, ty0, ty1, trows, nt int
-	wp, prows              int
-	pad                    ConvGeom // g with its output rounded up to whole tiles: what padRows pads
+	wp, prows               int
+	pad                     ConvGeom // g with its output rounded up to whole tiles: what padRows pads
 }
 
 func newWinoDirectGeom(g *ConvGeom, y0, y1 int) winoDirectGeom {
