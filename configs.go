@@ -61,8 +61,9 @@ func (m *Model) candidatePrecisions(asked string) ([]string, error) {
 // candidates is the one list of configurations that both Load (chooseConfig) and PlanConfigs consider,
 // best first (memory.SortByQuality): each precision the model may run in (the asked or stored one
 // only, when there is one) × each input size (the asked size; else, for a dynamic input, the model's
-// default size and the PlanSizes below it) × batch 1, on the configured threads. Nothing is estimated
-// yet.
+// default size and the PlanSizes below it) × batch 1, on the configured threads; fp32 from a model
+// file with Winograd allowed twice, with Winograd and then without (its weights' memory, before a
+// lower precision or size). Nothing is estimated yet.
 func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 	precs, err := m.candidatePrecisions(cfg.precision)
 	if err != nil {
@@ -92,7 +93,13 @@ func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 	var cs []memory.Config
 	for _, p := range precs {
 		for _, s := range sizes {
-			cs = append(cs, memory.Config{Precision: p, Size: s, Batch: max(cfg.batch, 1), Threads: threads})
+			// Only float32 weights run Winograd (fp16 and int8 convert every Conv's weights).
+			c := memory.Config{Precision: p, Size: s, Batch: max(cfg.batch, 1), Threads: threads, Winograd: m.winograd && p == "fp32"}
+			cs = append(cs, c)
+			if c.Winograd && m.compiled == nil {
+				c.Winograd = false
+				cs = append(cs, c)
+			}
 		}
 	}
 	memory.SortByQuality(cs)
@@ -159,6 +166,9 @@ func (m *Model) choose(ctx context.Context, cfg config, ii inputInfo, budget int
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
+		if n := len(all); n > 0 && !pc.Winograd && all[n-1].Winograd && sameShape(all[n-1], pc) && all[n-1].PredictedPeakBytes == pc.PredictedPeakBytes {
+			continue // no layer of this model runs Winograd: one candidate
+		}
 		all = append(all, pc)
 		if firstFit && pc.PredictedPeakBytes <= budget {
 			break
@@ -170,13 +180,19 @@ func (m *Model) choose(ctx context.Context, cfg config, ii inputInfo, budget int
 	return memory.Choose(m.Name, all, budget), nil
 }
 
+// sameShape reports whether a and b differ at most in Winograd.
+func sameShape(a, b memory.Config) bool {
+	a.Winograd, a.PredictedPeakBytes, a.Breakdown = b.Winograd, b.PredictedPeakBytes, b.Breakdown
+	return a == b
+}
+
 // predict estimates configuration c's peak RSS (memory.Predict) without compiling weights or
 // allocating the arena.
 func (m *Model) predict(ii inputInfo, c memory.Config, photo *imageio.Header) (memory.Config, error) {
 	// A batch of N is what `wanwu serve --max-batch N` holds: a program for each batch size up to N,
 	// sharing the weights and one arena (as Model.PredictBatches).
 	var stats []runtime.Stats
-	opts := runtime.Options{Threads: c.Threads, Precision: m.runPrecision(c.Precision), Winograd: m.winograd}
+	opts := runtime.Options{Threads: c.Threads, Precision: m.runPrecision(c.Precision), Winograd: c.Winograd}
 	for n := 1; n <= c.Batch; n++ {
 		opts.InputShapes = map[string]tensor.Shape{ii.name: ii.shapeFor(c.Size, n)}
 		st, err := runtime.Estimate(m.g, opts)

@@ -91,7 +91,8 @@ func TestPlanChoosesWhatLoadChooses(t *testing.T) {
 }
 
 // The candidate list: a dynamic model's own default size first and the PlanSizes below it, every
-// precision, best first; an asked size or precision narrows it.
+// precision, best first, fp32 with Winograd ("+w") before fp32 without; an asked size or precision
+// narrows it, WithoutWinograd leaves the Winograd ones out.
 func TestCandidates(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	model := filepath.Join(root, "testdata", "models", "resnet50_tiny", "model.onnx")
@@ -101,12 +102,14 @@ func TestCandidates(t *testing.T) {
 		base int // the default size (a sidecar could set it; here WithPreprocess does)
 		want []string
 	}{
-		{"default", nil, 224, []string{"fp32/224", "fp32/192", "fp32/160", "fp32/128", "fp16/224", "fp16/192", "fp16/160", "fp16/128",
-			"int8/224", "int8/192", "int8/160", "int8/128"}},
-		{"size", []Option{WithInputSize(96)}, 224, []string{"fp32/96", "fp16/96", "int8/96"}},
+		{"default", nil, 224, []string{"fp32/224+w", "fp32/224", "fp32/192+w", "fp32/192", "fp32/160+w", "fp32/160", "fp32/128+w", "fp32/128",
+			"fp16/224", "fp16/192", "fp16/160", "fp16/128", "int8/224", "int8/192", "int8/160", "int8/128"}},
+		{"size", []Option{WithInputSize(96)}, 224, []string{"fp32/96+w", "fp32/96", "fp16/96", "int8/96"}},
 		{"precision", []Option{WithPrecision("fp16")}, 224, []string{"fp16/224", "fp16/192", "fp16/160", "fp16/128"}},
 		{"base 160", []Option{WithPrecision("int8")}, 160, []string{"int8/160", "int8/128"}},
-		{"base 256", []Option{WithPrecision("fp32")}, 256, []string{"fp32/256", "fp32/224", "fp32/192", "fp32/160", "fp32/128"}},
+		{"base 256", []Option{WithPrecision("fp32")}, 256, []string{"fp32/256+w", "fp32/256", "fp32/224+w", "fp32/224", "fp32/192+w", "fp32/192",
+			"fp32/160+w", "fp32/160", "fp32/128+w", "fp32/128"}},
+		{"no Winograd", []Option{WithPrecision("fp32"), WithoutWinograd()}, 224, []string{"fp32/224", "fp32/192", "fp32/160", "fp32/128"}},
 	} {
 		cfg := newConfig(tc.opts)
 		m, ii, err := open(context.Background(), model, cfg)
@@ -121,7 +124,11 @@ func TestCandidates(t *testing.T) {
 		}
 		var got []string
 		for _, c := range cs {
-			got = append(got, c.Precision+"/"+itoa(c.Size))
+			w := ""
+			if c.Winograd {
+				w = "+w"
+			}
+			got = append(got, c.Precision+"/"+itoa(c.Size)+w)
 			if c.Batch != 1 || c.Threads < 1 {
 				t.Errorf("%s: candidate %+v", tc.name, c)
 			}
@@ -138,4 +145,44 @@ func itoa(n int) string {
 		s = string(rune('0'+n%10)) + s
 	}
 	return s
+}
+
+// Under a budget that holds fp32 at full size only without Winograd's weights, Load and PlanConfigs
+// choose that (as accurate, slower) before a smaller size or precision, and the program compiled
+// holds the packed weights predicted for it.
+func TestBudgetDropsWinogradFirst(t *testing.T) {
+	model := filepath.Join(testutil.RepoRoot(t), "testdata", "models", "resnet50_tiny", "model.onnx")
+	ctx := context.Background()
+	opts := []Option{WithThreads(2)}
+	all, err := PlanConfigs(ctx, model, 1<<50, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Candidates) < 2 {
+		t.Fatalf("%d candidates", len(all.Candidates))
+	}
+	wino, lean := all.Candidates[0], all.Candidates[1]
+	if !wino.Winograd || lean.Winograd || wino.Precision != "fp32" || lean.Precision != "fp32" || wino.Size != lean.Size {
+		t.Fatalf("the first two candidates are %s and %s; want fp32 at one size with and without Winograd", wino, lean)
+	}
+	if wino.PredictedPeakBytes <= lean.PredictedPeakBytes || wino.Breakdown.Packed <= lean.Breakdown.Packed {
+		t.Fatalf("Winograd predicts %d bytes (packed %d), without %d (packed %d): want more", wino.PredictedPeakBytes,
+			wino.Breakdown.Packed, lean.PredictedPeakBytes, lean.Breakdown.Packed)
+	}
+	budget := lean.PredictedPeakBytes
+	p, err := PlanConfigs(ctx, model, budget, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Chosen == nil || p.Chosen.Winograd || p.Chosen.Size != lean.Size || p.Chosen.Precision != "fp32" {
+		t.Fatalf("budget %d: plan chose %v, want %s", budget, p.Chosen, lean)
+	}
+	m, err := Load(ctx, model, append([]Option{WithBudget(budget, "test")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if c := m.Config(); c.Winograd || c.Size != lean.Size || c.Breakdown.Packed != lean.Breakdown.Packed {
+		t.Errorf("Load under %d bytes runs %s with packed %d; want %s with packed %d", budget, c, c.Breakdown.Packed, lean, lean.Breakdown.Packed)
+	}
 }

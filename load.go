@@ -232,6 +232,7 @@ func (m *Model) configure(ii inputInfo, cfg config) error {
 		return err
 	}
 	m.chosen = c
+	m.winograd = c.Winograd // the budget may have chosen the leaner packing
 	shape := ii.shapeFor(c.Size, 1)
 	if m.resize > 0 && m.resize < max(shape[ii.hAxis], shape[ii.hAxis+1]) {
 		return fmt.Errorf("%s: --resize %d is smaller than the %dx%d input it is cropped to", m.Path, m.resize, shape[ii.hAxis], shape[ii.hAxis+1])
