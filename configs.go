@@ -61,9 +61,9 @@ func (m *Model) candidatePrecisions(asked string) ([]string, error) {
 // candidates is the one list of configurations that both Load (chooseConfig) and PlanConfigs consider,
 // best first (memory.SortByQuality): each precision the model may run in (the asked or stored one
 // only, when there is one) × each input size (the asked size; else, for a dynamic input, the model's
-// default size and the PlanSizes below it) × batch 1, on the configured threads; fp32 from a model
-// file with Winograd allowed twice, with Winograd and then without (its weights' memory, before a
-// lower precision or size). Nothing is estimated yet.
+// default size and the PlanSizes below it) × batch 1, on the configured threads; fp32 and fp16 from
+// a model file with Winograd allowed twice, with Winograd and then without (its weights' memory,
+// before a lower precision or size). Nothing is estimated yet.
 func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 	precs, err := m.candidatePrecisions(cfg.precision)
 	if err != nil {
@@ -93,8 +93,8 @@ func (m *Model) candidates(cfg config, ii inputInfo) ([]memory.Config, error) {
 	var cs []memory.Config
 	for _, p := range precs {
 		for _, s := range sizes {
-			// Only float32 weights run Winograd (fp16 and int8 convert every Conv's weights).
-			c := memory.Config{Precision: p, Size: s, Batch: max(cfg.batch, 1), Threads: threads, Winograd: m.winograd && p == "fp32"}
+			// int8 converts every Conv's weights to a path without Winograd.
+			c := memory.Config{Precision: p, Size: s, Batch: max(cfg.batch, 1), Threads: threads, Winograd: m.winograd && p != "int8"}
 			cs = append(cs, c)
 			if c.Winograd && m.compiled == nil {
 				c.Winograd = false

@@ -91,8 +91,8 @@ func TestPlanChoosesWhatLoadChooses(t *testing.T) {
 }
 
 // The candidate list: a dynamic model's own default size first and the PlanSizes below it, every
-// precision, best first, fp32 with Winograd ("+w") before fp32 without; an asked size or precision
-// narrows it, WithoutWinograd leaves the Winograd ones out.
+// precision, best first, fp32 and fp16 with Winograd ("+w") before the same without; an asked size
+// or precision narrows it, WithoutWinograd leaves the Winograd ones out.
 func TestCandidates(t *testing.T) {
 	root := testutil.RepoRoot(t)
 	model := filepath.Join(root, "testdata", "models", "resnet50_tiny", "model.onnx")
@@ -103,9 +103,10 @@ func TestCandidates(t *testing.T) {
 		want []string
 	}{
 		{"default", nil, 224, []string{"fp32/224+w", "fp32/224", "fp32/192+w", "fp32/192", "fp32/160+w", "fp32/160", "fp32/128+w", "fp32/128",
-			"fp16/224", "fp16/192", "fp16/160", "fp16/128", "int8/224", "int8/192", "int8/160", "int8/128"}},
-		{"size", []Option{WithInputSize(96)}, 224, []string{"fp32/96+w", "fp32/96", "fp16/96", "int8/96"}},
-		{"precision", []Option{WithPrecision("fp16")}, 224, []string{"fp16/224", "fp16/192", "fp16/160", "fp16/128"}},
+			"fp16/224+w", "fp16/224", "fp16/192+w", "fp16/192", "fp16/160+w", "fp16/160", "fp16/128+w", "fp16/128",
+			"int8/224", "int8/192", "int8/160", "int8/128"}},
+		{"size", []Option{WithInputSize(96)}, 224, []string{"fp32/96+w", "fp32/96", "fp16/96+w", "fp16/96", "int8/96"}},
+		{"precision", []Option{WithPrecision("fp16"), WithoutWinograd()}, 224, []string{"fp16/224", "fp16/192", "fp16/160", "fp16/128"}},
 		{"base 160", []Option{WithPrecision("int8")}, 160, []string{"int8/160", "int8/128"}},
 		{"base 256", []Option{WithPrecision("fp32")}, 256, []string{"fp32/256+w", "fp32/256", "fp32/224+w", "fp32/224", "fp32/192+w", "fp32/192",
 			"fp32/160+w", "fp32/160", "fp32/128+w", "fp32/128"}},

@@ -91,7 +91,7 @@ var winoDirectMode = os.Getenv("WANWU_CONV_WINO")
 // come from memory once per inference, which the benchmark's repeated runs hide.
 const winoDirectMinPixels = 14 * 14
 
-// useWinoDirect reports whether a direct-schedule convolution (constant f32 W) runs Winograd F(2×2,
+// useWinoDirect reports whether a direct-schedule convolution (constant W, f32 or f16) runs Winograd F(2×2,
 // 3×3) with the channels on the lanes: when the options allow Winograd, 3×3 stride-1 layers on planes
 // of winoDirectMinPixels or more, where the kernels cover them, and not fused with a pool.
 func useWinoDirect(k *convKernel, o CompileOptions) bool {
@@ -161,10 +161,14 @@ func (k *convKernel) initDirect16(pre *tensor.Tensor, preMR int, w *graph.Value,
 	if pre != nil {
 		src = pre
 	}
-	d := k.planDirect(o, false)
+	d := k.planDirect(o, useWinoDirect(k, o))
 	g := &d.g
 	K := g.K()
-	b := packedWeights(o, src, fmt.Sprintf("f32.PackConvDirect16 g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
+	layout := fmt.Sprintf("f32.PackConvDirect16 g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW)
+	if d.wino {
+		layout = fmt.Sprintf("f32.PackWinoDirect16 g%d %dx%d", k.groups, k.mg, g.C)
+	}
+	b := packedWeights(o, src, layout,
 		2*k.groups*d.glen, func(dst []byte) {
 			p := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(dst)/2)
 			halves := src.F16()
@@ -178,6 +182,10 @@ func (k *convKernel) initDirect16(pre *tensor.Tensor, preMR int, w *graph.Value,
 				if pre != nil {
 					f32.UnpackA16(plain, &f32.PackedA16{M: k.mg, K: K, MR: preMR, Data: halves[gi*plen : (gi+1)*plen]})
 					wg = plain
+				}
+				if d.wino {
+					f32.PackWinoDirect16(p[gi*d.glen:(gi+1)*d.glen], wg, k.mg, g.C)
+					continue
 				}
 				f32.PackConvDirect16(p[gi*d.glen:(gi+1)*d.glen], wg, k.mg, g)
 			}
@@ -247,6 +255,10 @@ func (k *convKernel) doDirect(lo, hi int) {
 				z = k.z[(d.image*k.cout+gi*k.mg)*ohw : (d.image*k.cout+(gi+1)*k.mg)*ohw]
 			}
 			nb, y0, y1 := min(n*f32.ConvDirectBlock, k.mg-o0), band*d.rows, min(g.OH, (band+1)*d.rows)
+			if d.wino && d.w16 != nil {
+				f32.WinoDirect16(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w16[gi*d.glen:(gi+1)*d.glen], y, z, bias, o0, nb, y0, y1, clamp, lo32, hi32, scratch)
+				continue
+			}
 			if d.wino {
 				f32.WinoDirect(g, x[gi*g.C*hw:(gi+1)*g.C*hw], d.w[gi*d.glen:(gi+1)*d.glen], y, z, bias, o0, nb, y0, y1, clamp, lo32, hi32, scratch)
 				continue

@@ -1,5 +1,7 @@
 package f32
 
+import "github.com/wanwu-ai/wanwu/tensor"
+
 // Winograd F(2×2, 3×3) with the output channels on the lanes (WinoDirect): the direct path's layout
 // with 16 products per 2×2 output tile in place of 36 taps per 2×2 pixels, 2.25 times fewer
 // multiply-adds. Per band of output rows:
@@ -36,16 +38,36 @@ func WinoDirectPackedLen(m, c int) int { return winoDirectPoints * m * c }
 // the block's points follow one another (the next point's weights are the next ones to prefetch).
 func PackWinoDirect(dst, w []float32, m, c int) {
 	dst = dst[:WinoDirectPackedLen(m, c)]
+	w = w[:m*c*9]
+	packWinoDirect(m, c, func(i int) float64 { return float64(w[i]) }, func(i int, u float64) { dst[i] = float32(u) })
+}
+
+// PackWinoDirect16 is PackWinoDirect for half-precision W (row-major halves as ONNX stores them) and
+// half-precision U, which WinoDirect16's kernels widen as they load it: U is computed from the halves
+// in float64 and rounded once to a half.
+func PackWinoDirect16(dst, w []uint16, m, c int) {
+	dst = dst[:WinoDirectPackedLen(m, c)]
+	w = w[:m*c*9]
+	packWinoDirect(m, c, func(i int) float64 { return float64(tensor.F16ToF32(w[i])) },
+		func(i int, u float64) { dst[i] = tensor.F32ToF16(float32(u)) })
+}
+
+// packWinoDirect computes every U element from W (get: W's element i, row-major) and stores it (put:
+// at its packed index).
+func packWinoDirect(m, c int, get func(int) float64, put func(int, float64)) {
 	var u [winoDirectPoints]float64
 	for o := 0; o < m; o++ {
 		o0 := o / ConvDirectBlock * ConvDirectBlock
 		nb := min(ConvDirectBlock, m-o0)
 		for ci := 0; ci < c; ci++ {
-			f := w[(o*c+ci)*9 : (o*c+ci)*9+9]
+			var f [9]float64
+			for k := range f {
+				f[k] = get((o*c+ci)*9 + k)
+			}
 			var tg [4][3]float64 // G·f
 			for i := 0; i < 4; i++ {
 				for j := 0; j < 3; j++ {
-					tg[i][j] = winoG2[i][0]*float64(f[j]) + winoG2[i][1]*float64(f[3+j]) + winoG2[i][2]*float64(f[6+j])
+					tg[i][j] = winoG2[i][0]*f[j] + winoG2[i][1]*f[3+j] + winoG2[i][2]*f[6+j]
 				}
 			}
 			for i := 0; i < 4; i++ {
@@ -55,7 +77,7 @@ func PackWinoDirect(dst, w []float32, m, c int) {
 			}
 			at := o0*winoDirectPoints*c + ci*nb + o - o0
 			for xi := range u {
-				dst[at+xi*c*nb] = float32(u[xi])
+				put(at+xi*c*nb, u[xi])
 			}
 		}
 	}
@@ -128,5 +150,11 @@ func WinoDirectBands(g *ConvGeom, m, threads int) (bands, rows int) {
 // PackWinoDirect weights, z nil or a residual laid out as y, bias nil or m values, clamped to [lo, hi]
 // when clamp is set, after the residual). scratch holds WinoDirectScratchLen floats.
 func WinoDirect(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
-	winoDirectRun(g, x, up, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
+	winoDirectRun(g, x, up, nil, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
+}
+
+// WinoDirect16 is WinoDirect with U in half precision (PackWinoDirect16), widened as the product
+// kernels load it.
+func WinoDirect16(g *ConvGeom, x []float32, up []uint16, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+	winoDirectRun(g, x, nil, up, y, z, bias, o0, nb, y0, y1, clamp, lo, hi, scratch)
 }

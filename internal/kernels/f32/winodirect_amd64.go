@@ -27,7 +27,7 @@ var winoDirectPointwise = func() int {
 	panic("f32: no pointwise direct kernels")
 }()
 
-func winoDirectRun(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+func winoDirectRun(g *ConvGeom, x, up []float32, up16 []uint16, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
 	if !WinoDirectSupported(g, 16) || nb%16 != 0 || nb < 16 || nb > ConvDirectMaxChannels || o0%ConvDirectBlock != 0 ||
 		y0 < 0 || y0%2 != 0 || y1 > g.OH || y0 >= y1 {
 		panic("f32: WinoDirect arguments out of range")
@@ -35,7 +35,7 @@ func winoDirectRun(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int,
 	ohw := g.OH * g.OW
 	t := newWinoDirectGeom(g, y0, y1)
 	sLen, vLen, mLen, tLen := winoDirectLens(g, y1-y0)
-	if len(up) < WinoDirectPackedLen(o0+nb, g.C) || len(x) < g.C*g.H*g.W || len(y) < (o0+nb)*ohw ||
+	if (up16 == nil && len(up) < WinoDirectPackedLen(o0+nb, g.C)) || (up16 != nil && len(up16) < WinoDirectPackedLen(o0+nb, g.C)) || len(x) < g.C*g.H*g.W || len(y) < (o0+nb)*ohw ||
 		len(scratch) < sLen+vLen+mLen+tLen || (z != nil && len(z) < (o0+nb)*ohw) || (bias != nil && len(bias) < o0+nb) {
 		panic("f32: WinoDirect operand too short")
 	}
@@ -50,6 +50,14 @@ func winoDirectRun(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int,
 	winoDirectInAVX512(&v[0], &strip[0], ldV, t.nt, t.wp, t.prows*t.wp, t.tw, t.trows, g.C)
 
 	kerns := &convDirectKernels[winoDirectPointwise]
+	var u0 unsafe.Pointer // the packed U
+	wsize := 4
+	if up16 != nil {
+		kerns = &convDirectKernels16[winoDirectPointwise] // widening the halves as they load them
+		u0, wsize = unsafe.Pointer(unsafe.SliceData(up16)), 2
+	} else {
+		u0 = unsafe.Pointer(unsafe.SliceData(up))
+	}
 	nchunks, base, extra := convDirectChunks(t.nt, convDirectMaxNP)
 	npix := (y1 - y0) * g.OW
 	ldTile := 16*2*t.trows*g.OW + convDirectTileSlack
@@ -70,7 +78,7 @@ func winoDirectRun(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int,
 		nf := nbb / 16
 		ldM := 16 * t.nt // between M's 16-channel vectors f; points are nf·ldM apart
 		for xi := 0; xi < winoDirectPoints; xi++ {
-			uxi := up[(ob*winoDirectPoints+xi*nbb)*g.C:] // the block's U_ξ: [c][nbb]
+			uxi := unsafe.Add(u0, (ob*winoDirectPoints+xi*nbb)*g.C*wsize) // the block's U_ξ: [c][nbb]
 			mxi := mm[xi*nf*ldM:]
 			for c0 := 0; c0 < g.C; c0 += winoDirectPassChannels {
 				cb := min(winoDirectPassChannels, g.C-c0)
@@ -78,9 +86,9 @@ func winoDirectRun(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int,
 				if c0 > 0 {
 					flags = 1
 				}
-				wc := unsafe.Pointer(&uxi[c0*nbb])
+				wc := unsafe.Add(uxi, c0*nbb*wsize)
 				// The calls prefetch the next pass's (or point's) weights, as ConvDirect's do.
-				pass := uintptr(4 * cb * nbb)
+				pass := uintptr(wsize * cb * nbb)
 				pf, pfStep, pfEnd := uintptr(wc)+pass, uintptr(64*cb), uintptr(wc)+2*pass
 				in := v[xi*ldV+c0*t.nt:]
 				j := 0

@@ -6,6 +6,6 @@ package f32
 // without the AVX-512 kernels.
 func WinoDirectSupported(g *ConvGeom, m int) bool { return false }
 
-func winoDirectRun(g *ConvGeom, x, up, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
+func winoDirectRun(g *ConvGeom, x, up []float32, up16 []uint16, y, z, bias []float32, o0, nb, y0, y1 int, clamp bool, lo, hi float32, scratch []float32) {
 	panic("f32: WinoDirect without its kernels")
 }

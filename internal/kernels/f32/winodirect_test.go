@@ -7,13 +7,16 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/ops/ref"
+	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // TestWinoDirectMatchesReference runs WinoDirect against ref.Conv: even and odd planes (a last tile
 // half outside the plane in either direction), pads 0 to 2, one-tile and one-pixel planes, rows of
 // tiles on both sides of a 16-tile group, channel counts on both sides of a pass, block widths 16 to
 // 64 and a narrower last block, several calls over bands (and over 64-channel blocks at two
-// threads), bias, a residual added before the clamp, with guards around every buffer.
+// threads), bias, a residual added before the clamp, half-precision U (WinoDirect16, against the
+// reference on the rounded weights, within what rounding U to halves costs), with guards around
+// every buffer.
 func TestWinoDirectMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	cases := []struct{ c, h, w, p, m int }{
@@ -30,11 +33,20 @@ func TestWinoDirectMatchesReference(t *testing.T) {
 			}
 			continue
 		}
-		for _, threads := range []int{1, 2, 3} {
+		for _, threads := range []int{1, 2, 3, 4} {
 			clamp := threads != 2
-			t.Run(fmt.Sprintf("c%d_%dx%d_p%d_m%d_t%d", c.c, c.h, c.w, c.p, c.m, threads), func(t *testing.T) {
+			half := threads == 4
+			t.Run(fmt.Sprintf("c%d_%dx%d_p%d_m%d_t%d_half%v", c.c, c.h, c.w, c.p, c.m, threads, half), func(t *testing.T) {
 				x := randSlice(r, g.C*g.H*g.W)
 				w := randSlice(r, c.m*g.K())
+				var w16 []uint16
+				if half {
+					w16 = make([]uint16, len(w))
+					for i, v := range w {
+						w16[i] = tensor.F32ToF16(v)
+						w[i] = tensor.F16ToF32(w16[i]) // the reference sees the rounded weights
+					}
+				}
 				var bias []float32
 				if threads != 3 {
 					bias = randSlice(r, c.m)
@@ -45,6 +57,12 @@ func TestWinoDirectMatchesReference(t *testing.T) {
 				up := guarded(r, WinoDirectPackedLen(c.m, g.C))
 				PackWinoDirect(up, w, c.m, g.C)
 				checkGuard(t, "packed U", up)
+				var up16 []uint16
+				if half {
+					up16 = guarded16(r, WinoDirectPackedLen(c.m, g.C))
+					PackWinoDirect16(up16, w16, c.m, g.C)
+					checkGuard16(t, "packed U16", up16)
+				}
 				y := guarded(r, c.m*g.OH*g.OW)
 				var z []float32 // a residual Add on some runs: added before the clamp
 				if threads == 3 {
@@ -61,11 +79,24 @@ func TestWinoDirectMatchesReference(t *testing.T) {
 				}
 				for o0 := 0; o0 < c.m; o0 += step {
 					for b := 0; b < bands; b++ {
+						if half {
+							WinoDirect16(&g, xg, up16, y, z, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
+							continue
+						}
 						WinoDirect(&g, xg, up, y, z, bias, o0, min(step, c.m-o0), b*rows, min(g.OH, (b+1)*rows), clamp, 0, 0.5, scratch)
 					}
 				}
 				checkGuard(t, "Y", y)
 				checkGuard(t, "scratch", scratch)
+				// Rounding U to halves (relative 2⁻¹¹) errs like rounding the weights once more, over the
+				// 16 products of each of the C·3·3 terms: measured 1e-4 to 3e-4 of the layer's scale.
+				tol, scale := 1e-4, 0.0
+				if half {
+					tol = 5e-4
+					for _, v := range want {
+						scale = max(scale, math.Abs(float64(v)))
+					}
+				}
 				for i := range want {
 					if z != nil {
 						want[i] += z[i]
@@ -73,7 +104,7 @@ func TestWinoDirectMatchesReference(t *testing.T) {
 					if clamp {
 						want[i] = min(max(want[i], 0), 0.5)
 					}
-					if d := float64(y[i] - want[i]); math.Abs(d) > 1e-4*(1+math.Abs(float64(want[i]))) {
+					if d := float64(y[i] - want[i]); math.Abs(d) > tol*(1+math.Abs(float64(want[i]))+scale) {
 						t.Fatalf("element %d (channel %d, pixel %d) = %v, want %v", i, i/(g.OH*g.OW), i%(g.OH*g.OW), y[i], want[i])
 					}
 				}
