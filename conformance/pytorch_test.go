@@ -118,7 +118,8 @@ func TestFixturesKeepBatchNorm(t *testing.T) {
 }
 
 // TestPyTorchFullModels runs the full-size models of `make models` (models/<name>, git-ignored)
-// against their PyTorch references, where they have been exported; skipped under -short.
+// against their PyTorch references, where they have been exported, with Winograd (what the wanwu
+// command and package run) and without; skipped under -short.
 func TestPyTorchFullModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size models under -short")
@@ -126,19 +127,21 @@ func TestPyTorchFullModels(t *testing.T) {
 	for _, name := range []string{"mobilenet_v2", "resnet50", "resnest101_54k"} {
 		t.Run(name, func(t *testing.T) {
 			dir := testutil.ExportedModel(t, name)
-			check := func(set string, i int, got, want *tensor.Tensor) error {
-				diff, scale, err := maxAbsDiff(got, want)
-				if err != nil {
-					return err
+			for _, wino := range []bool{true, false} {
+				check := func(set string, i int, got, want *tensor.Tensor) error {
+					diff, scale, err := maxAbsDiff(got, want)
+					if err != nil {
+						return err
+					}
+					t.Logf("%s %s winograd=%v: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, wino, diff, scale, diff/scale)
+					if diff > pytorchRelTol*scale {
+						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
+					}
+					return argmaxAgree(got, want)
 				}
-				t.Logf("%s %s: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, diff, scale, diff/scale)
-				if diff > pytorchRelTol*scale {
-					return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
+				if _, err := runModelDir(dir, wrt.Options{Winograd: wino}, check); err != nil {
+					t.Fatalf("winograd=%v: %v", wino, err)
 				}
-				return argmaxAgree(got, want)
-			}
-			if _, err := runModelDir(dir, wrt.Options{}, check); err != nil {
-				t.Fatal(err)
 			}
 		})
 	}
