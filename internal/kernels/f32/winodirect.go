@@ -114,11 +114,17 @@ const winoDirectSlack = 64
 func winoDirectLens(g *ConvGeom, rows int) (strip, v, m, tile int) {
 	t := newWinoDirectGeom(g, 0, min(rows, g.OH))
 	strip = g.C*t.prows*t.wp + winoDirectSlack
-	v = winoDirectPoints * g.C * t.nt
-	m = winoDirectPoints * ConvDirectBlock * t.nt
+	v = winoDirectPoints * winoDirectSkew(g.C*t.nt)
+	m = winoDirectPoints * winoDirectSkew(ConvDirectBlock*t.nt)
 	tile = ConvDirectBlock/16*(16*2*t.trows*g.OW+convDirectTileSlack) + winoDirectSlack
 	return
 }
+
+// winoDirectSkew is the distance between two points' planes of n floats in V and in M: one cache
+// line more, so that the 16 planes a transform reads or writes at once do not fall into one L1 set
+// when n·4 bytes is a multiple of 4 KiB (ResNet-50's 128@28×28 in bands of 4 tile rows: 28 KiB, and
+// its 28×28 layers 0.75 against 0.61 ms with the line).
+func winoDirectSkew(n int) int { return n + 16 }
 
 // WinoDirectScratchLen is the scratch one thread needs for WinoDirect over bands of WinoDirectBands
 // rows.

@@ -46,7 +46,7 @@ func winoDirectRun(g *ConvGeom, x, up []float32, up16 []uint16, y, z, bias []flo
 	// Input transform: every channel's tiles of the band, V_ξ[c][tile] at v[ξ·C·nt + c·nt + tile].
 	r0 := 2 * t.ty0
 	padRows(strip, x, &t.pad, 0, g.C, r0, r0+t.prows)
-	ldV := g.C * t.nt
+	ldV := winoDirectSkew(g.C * t.nt)
 	winoDirectInAVX512(&v[0], &strip[0], ldV, t.nt, t.wp, t.prows*t.wp, t.tw, t.trows, g.C)
 
 	kerns := &convDirectKernels[winoDirectPointwise]
@@ -76,10 +76,11 @@ func winoDirectRun(g *ConvGeom, x, up []float32, up16 []uint16, y, z, bias []flo
 	for ob := o0; ob < o0+nb; ob += ConvDirectBlock {
 		nbb := min(ConvDirectBlock, o0+nb-ob)
 		nf := nbb / 16
-		ldM := 16 * t.nt // between M's 16-channel vectors f; points are nf·ldM apart
+		ldM := 16 * t.nt // between M's 16-channel vectors f
+		ldXi := winoDirectSkew(nf * ldM)
 		for xi := 0; xi < winoDirectPoints; xi++ {
 			uxi := unsafe.Add(u0, (ob*winoDirectPoints+xi*nbb)*g.C*wsize) // the block's U_ξ: [c][nbb]
-			mxi := mm[xi*nf*ldM:]
+			mxi := mm[xi*ldXi:]
 			for c0 := 0; c0 < g.C; c0 += winoDirectPassChannels {
 				cb := min(winoDirectPassChannels, g.C-c0)
 				flags := 0
@@ -112,7 +113,7 @@ func winoDirectRun(g *ConvGeom, x, up []float32, up16 []uint16, y, z, bias []flo
 				bp = &bias[ob+16*f]
 			}
 			tf := tile[f*ldTile:]
-			winoDirectOutAVX512(&tf[0], &mm[f*ldM], nf*ldM, t.tw, t.trows, g.OW, bp, flagsOut, lo, hi)
+			winoDirectOutAVX512(&tf[0], &mm[f*ldM], ldXi, t.tw, t.trows, g.OW, bp, flagsOut, lo, hi)
 			at := (ob+16*f)*ohw + y0*g.OW
 			if z != nil {
 				tileToPlanesAddAVX512(&tf[0], &y[at], &z[at], npix, ohw, flagsZ, lo, hi)
