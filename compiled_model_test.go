@@ -3,6 +3,8 @@ package wanwu
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -102,5 +104,49 @@ func TestStaleConvertedModelRefused(t *testing.T) {
 	_, err = Load(ctx, out)
 	if !errors.Is(err, compiled.ErrStale) || !strings.Contains(err.Error(), out) {
 		t.Fatalf("source changed: got %v, want a stale error naming %s", err, out)
+	}
+}
+
+// TestConvertedModelRunsOnOtherThreadCounts: a file converted on one thread count loads and
+// classifies on another (whether a pointwise convolution runs direct depends on the count, and the
+// file holds the packing of the count it was converted on), as the source does there.
+func TestConvertedModelRunsOnOtherThreadCounts(t *testing.T) {
+	ctx := context.Background()
+	photo := testutil.Shared(t, "images", "parrot.jpg")
+	dir := t.TempDir()
+	src := copyModel(t, dir, "resnet50_tiny")
+	for _, prec := range []string{"fp32", "fp16"} {
+		for _, c := range []struct{ convert, run int }{{2, 1}, {1, 2}} {
+			t.Run(fmt.Sprintf("%s_%dto%d", prec, c.convert, c.run), func(t *testing.T) {
+				out := filepath.Join(dir, fmt.Sprintf("%s_%d%s", prec, c.convert, compiled.Ext))
+				if _, err := Convert(ctx, src, out, WithPrecision(prec), WithThreads(c.convert)); err != nil {
+					t.Fatal(err)
+				}
+				m, err := Load(ctx, out, WithThreads(c.run))
+				if err != nil {
+					t.Fatalf("converted on %d threads, loaded on %d: %v", c.convert, c.run, err)
+				}
+				defer m.Close()
+				ref, err := Load(ctx, src, WithPrecision(prec), WithThreads(c.run))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ref.Close()
+				got, err := m.ClassifyFile(ctx, photo, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := ref.ClassifyFile(ctx, photo, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The two may run a layer on different kernels: the same classes, scores within rounding.
+				for i, p := range want.Predictions {
+					if g := got.Predictions[i]; g.Index != p.Index || math.Abs(g.Score-p.Score) > 1e-4 {
+						t.Fatalf("converted: %v\nsource: %v", got.Predictions, want.Predictions)
+					}
+				}
+			})
+		}
 	}
 }

@@ -339,9 +339,15 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 	k.pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
 		g.OH == g.H && g.OW == g.W
 	K := g.K()
-	if (pre != nil || (w.DType == tensor.F16 && w.IsConst())) && useConvDirect(k, o.slots()) {
-		k.initDirect16(preT, preMR, w, o)
-		return k, nil
+	if pre != nil || (w.DType == tensor.F16 && w.IsConst()) {
+		src := w.Const
+		if pre != nil {
+			src = preT
+		}
+		if k.chooseDirect(o, src, true, pre != nil) {
+			k.initDirect16(preT, preMR, w, o)
+			return k, nil
+		}
 	}
 	if pre != nil {
 		k.packed16 = make([]f32.PackedA16, k.groups)
@@ -365,7 +371,7 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 		k.prepacked = true
 	} else if w.DType == tensor.F16 {
 		glen := f32.PackedALen(k.mg, K)
-		b := packedWeights(o, w.Const, fmt.Sprintf("f32.PackA16 g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 2*k.groups*glen,
+		b := packedWeights(o, w.Const, k.gemmLayout(true), 2*k.groups*glen,
 			func(dst []byte) {
 				d, wd := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(dst)/2), w.Const.F16()
 				for gi := 0; gi < k.groups; gi++ {
@@ -387,12 +393,12 @@ func compileConvPacked(n *graph.Node, preT *tensor.Tensor, preMR int, o CompileO
 		}
 		k.wino = newWinoState(k, wc32, o, tm)
 		return k, nil
-	} else if w.IsConst() && useConvDirect(k, o.slots()) {
+	} else if w.IsConst() && k.chooseDirect(o, w.Const, false, false) {
 		k.initDirect(w.Const, o)
 		return k, nil
 	} else if w.IsConst() {
 		glen := f32.PackedALen(k.mg, K)
-		data := bytesAsF32(packedWeights(o, w.Const, fmt.Sprintf("f32.PackA g%d %dx%d mr%d", k.groups, k.mg, K, f32.MR), 4*k.groups*glen,
+		data := bytesAsF32(packedWeights(o, w.Const, k.gemmLayout(false), 4*k.groups*glen,
 			func(dst []byte) {
 				d, wd := bytesAsF32(dst), w.Const.F32()
 				for gi := 0; gi < k.groups; gi++ {

@@ -85,10 +85,11 @@ func useConvDirect(k *convKernel, threads int) bool {
 // layers on the direct convolution.
 var winoDirectMode = os.Getenv("WANWU_CONV_WINO")
 
-// winoDirectMinPixels is the smallest output plane useWinoDirect takes. BenchmarkConvWinoDirect (one
-// thread, WinoDirect / ConvDirect time): ResNet-50's 64@56×56 0.62, 128@28×28 0.61, 256@14×14 0.56;
-// 512@7×7 0.93 there, but its 16 tiles cover 64 pixels for 49 and its weights, 16/9 of W's 9 MiB,
-// come from memory once per inference, which the benchmark's repeated runs hide.
+// winoDirectMinPixels is the smallest output plane useWinoDirect takes. BenchmarkWinoDirect against
+// BenchmarkConvDirect (one thread): ResNet-50's 64@56×56 0.52, 128@28×28 0.48, 256@14×14 0.48,
+// 512@7×7 0.65. The 7×7 layers gain less in the model (1.21 -> 1.08-1.10 ms one thread, 0.61 ->
+// 0.56-0.59 two: their weights, 16/9 of 9 MiB a layer, come from memory once per inference), 0.25 ms
+// of ResNet-50's 36 for 15 MiB more weights: left on the direct convolution.
 const winoDirectMinPixels = 14 * 14
 
 // useWinoDirect reports whether a direct-schedule convolution (constant W, f32 or f16) runs Winograd F(2×2,
@@ -97,6 +98,49 @@ const winoDirectMinPixels = 14 * 14
 func useWinoDirect(k *convKernel, o CompileOptions) bool {
 	g := &k.geom
 	return o.Winograd && winoDirectMode != "off" && !k.pointwise && !k.pool && g.OH*g.OW >= winoDirectMinPixels && f32.WinoDirectSupported(g, k.mg)
+}
+
+// directLayout is the layout name of W packed for the direct schedule (ops.WeightCache), in halves
+// when half is set.
+func (k *convKernel) directLayout(half bool) string {
+	h := ""
+	if half {
+		h = "16"
+	}
+	return fmt.Sprintf("f32.PackConvDirect%s g%d %dx%d k%dx%d", h, k.groups, k.mg, k.geom.C, k.geom.KH, k.geom.KW)
+}
+
+// gemmLayout is the layout name of W packed for the GEMM path, in halves when half is set.
+func (k *convKernel) gemmLayout(half bool) string {
+	h := ""
+	if half {
+		h = "16"
+	}
+	return fmt.Sprintf("f32.PackA%s g%d %dx%d mr%d", h, k.groups, k.mg, k.geom.K(), f32.MR)
+}
+
+// packingAvailability is implemented by a WeightCache that may hold weights only packed (a compiled
+// model file): whether w can be had in layout.
+type packingAvailability interface {
+	Available(w *tensor.Tensor, layout string) bool
+}
+
+// chooseDirect is useConvDirect on the program's threads, except where W (w: its constant, or its
+// GEMM packing when prepacked) exists only packed: whether a pointwise convolution runs direct depends
+// on the thread count (convDirect1x1MaxPixels1T), and a file converted on another count holds the
+// other packing, so the schedule whose packing the file holds is taken.
+func (k *convKernel) chooseDirect(o CompileOptions, w *tensor.Tensor, half, prepacked bool) bool {
+	direct := useConvDirect(k, o.slots())
+	av, ok := o.Weights.(packingAvailability)
+	if !ok || !k.pointwise || w == nil {
+		return direct
+	}
+	dl := k.directLayout(half)
+	if direct {
+		// The GEMM needs no packing of a prepacked W (it runs on it as it is).
+		return av.Available(w, dl) || (!prepacked && !av.Available(w, k.gemmLayout(half)))
+	}
+	return useConvDirect(k, 1) && av.Available(w, dl) && (prepacked || !av.Available(w, k.gemmLayout(half)))
 }
 
 // initDirect packs W for the direct schedule.
@@ -113,7 +157,7 @@ func (k *convKernel) initDirect(w *tensor.Tensor, o CompileOptions) {
 			}))
 		return
 	}
-	d.w = bytesAsF32(packedWeights(o, w, fmt.Sprintf("f32.PackConvDirect g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW),
+	d.w = bytesAsF32(packedWeights(o, w, k.directLayout(false),
 		4*k.groups*d.glen, func(dst []byte) {
 			p, wd := bytesAsF32(dst), w.F32()
 			for gi := 0; gi < k.groups; gi++ {
@@ -164,7 +208,7 @@ func (k *convKernel) initDirect16(pre *tensor.Tensor, preMR int, w *graph.Value,
 	d := k.planDirect(o, useWinoDirect(k, o))
 	g := &d.g
 	K := g.K()
-	layout := fmt.Sprintf("f32.PackConvDirect16 g%d %dx%d k%dx%d", k.groups, k.mg, g.C, g.KH, g.KW)
+	layout := k.directLayout(true)
 	if d.wino {
 		layout = fmt.Sprintf("f32.PackWinoDirect16 g%d %dx%d", k.groups, k.mg, g.C)
 	}

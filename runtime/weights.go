@@ -286,6 +286,12 @@ func (c *weightCtx) copyOf(t *tensor.Tensor) []byte {
 	return c.store.product(c.id(t), "copy", func() [][]byte { return [][]byte{append([]byte(nil), t.Data...)} })[0]
 }
 
+// Available reports whether w can be had in layout: a weight with its data in any (it is packed on
+// demand), one that exists only packed (a compiled model file) only in the layouts given for it.
+func (c *weightCtx) Available(w *tensor.Tensor, layout string) bool {
+	return !c.absent[w] || c.store.has(c.id(w), layout)
+}
+
 // Packed implements ops.WeightCache.
 func (c *weightCtx) Packed(w *tensor.Tensor, layout string, n int, fill func(dst []byte)) []byte {
 	parent := c.id(w)
