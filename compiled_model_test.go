@@ -54,27 +54,35 @@ func TestConvertedModelClassifiesAsTheSource(t *testing.T) {
 			if m.Format != "wanwu" || m.Precision() != prec {
 				t.Errorf("loaded as %s at %s", m.Format, m.Precision())
 			}
-			ref, err := Load(ctx, src, WithPrecision(prec), WithThreads(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ref.Close()
-			got, err := m.ClassifyFile(ctx, photo, 5)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := ref.ClassifyFile(ctx, photo, 5)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got.Predictions, want.Predictions) {
-				t.Errorf("converted: %v\nsource: %v", got.Predictions, want.Predictions)
+			got, want := classifyBoth(t, m, src, photo, WithPrecision(prec), WithThreads(1))
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("converted: %v\nsource: %v", got, want)
 			}
 			if _, err := Load(ctx, out, WithPrecision(otherPrecision(prec))); err == nil || !strings.Contains(err.Error(), out) {
 				t.Errorf("another precision of a compiled file: got %v, want an error naming %s", err, out)
 			}
 		})
 	}
+}
+
+// classifyBoth returns the top 5 of photo from m and from the source model src loaded with opts.
+func classifyBoth(t *testing.T, m *Model, src, photo string, opts ...Option) (got, want []Prediction) {
+	t.Helper()
+	ctx := context.Background()
+	ref, err := Load(ctx, src, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	g, err := m.ClassifyFile(ctx, photo, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ref.ClassifyFile(ctx, photo, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Predictions, w.Predictions
 }
 
 func otherPrecision(p string) string {
@@ -127,23 +135,11 @@ func TestConvertedModelRunsOnOtherThreadCounts(t *testing.T) {
 					t.Fatalf("converted on %d threads, loaded on %d: %v", c.convert, c.run, err)
 				}
 				defer m.Close()
-				ref, err := Load(ctx, src, WithPrecision(prec), WithThreads(c.run))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ref.Close()
-				got, err := m.ClassifyFile(ctx, photo, 5)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := ref.ClassifyFile(ctx, photo, 5)
-				if err != nil {
-					t.Fatal(err)
-				}
+				got, want := classifyBoth(t, m, src, photo, WithPrecision(prec), WithThreads(c.run))
 				// The two may run a layer on different kernels: the same classes, scores within rounding.
-				for i, p := range want.Predictions {
-					if g := got.Predictions[i]; g.Index != p.Index || math.Abs(g.Score-p.Score) > 1e-4 {
-						t.Fatalf("converted: %v\nsource: %v", got.Predictions, want.Predictions)
+				for i, p := range want {
+					if g := got[i]; g.Index != p.Index || math.Abs(g.Score-p.Score) > 1e-4 {
+						t.Fatalf("converted: %v\nsource: %v", got, want)
 					}
 				}
 			})

@@ -48,18 +48,7 @@ func TestPyTorchFixtures(t *testing.T) {
 				if v, ok := fixtureRelTol[name]; ok {
 					tol = v
 				}
-				check := func(set string, i int, got, want *tensor.Tensor) error {
-					diff, scale, err := maxAbsDiff(got, want)
-					if err != nil {
-						return err
-					}
-					t.Logf("%s %s threads=%d: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, threads, diff, scale, diff/scale)
-					if diff > tol*scale {
-						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, tol, scale)
-					}
-					return argmaxAgree(got, want)
-				}
-				if _, err := runModelDir(dir, opts, check); err != nil {
+				if _, err := runModelDir(dir, opts, logitsCheck(t, fmt.Sprintf("%s threads=%d", name, threads), tol)); err != nil {
 					t.Fatalf("threads=%d: %v", threads, err)
 				}
 			}
@@ -67,6 +56,22 @@ func TestPyTorchFixtures(t *testing.T) {
 	}
 	if n < 3 {
 		t.Fatalf("found %d fixtures in %s, want the committed ones (make fixtures)", n, root)
+	}
+}
+
+// logitsCheck is runModelDir's check of a model's outputs against the reference: max|err| within tol
+// of max|y| (logged under label with the data set's name) and the same argmax.
+func logitsCheck(t *testing.T, label string, tol float64) func(set string, i int, got, want *tensor.Tensor) error {
+	return func(set string, i int, got, want *tensor.Tensor) error {
+		diff, scale, err := maxAbsDiff(got, want)
+		if err != nil {
+			return err
+		}
+		t.Logf("%s %s: max|err| %.3g, max|y| %.3g, rel %.2e", label, set, diff, scale, diff/scale)
+		if diff > tol*scale {
+			return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, tol, scale)
+		}
+		return argmaxAgree(got, want)
 	}
 }
 
@@ -128,17 +133,7 @@ func TestPyTorchFullModels(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := testutil.ExportedModel(t, name)
 			for _, wino := range []bool{true, false} {
-				check := func(set string, i int, got, want *tensor.Tensor) error {
-					diff, scale, err := maxAbsDiff(got, want)
-					if err != nil {
-						return err
-					}
-					t.Logf("%s %s winograd=%v: max|err| %.3g, max|y| %.3g, rel %.2e", name, set, wino, diff, scale, diff/scale)
-					if diff > pytorchRelTol*scale {
-						return fmt.Errorf("max|err| %.3g > %g * max|y| (%.3g)", diff, pytorchRelTol, scale)
-					}
-					return argmaxAgree(got, want)
-				}
+				check := logitsCheck(t, fmt.Sprintf("%s winograd=%v", name, wino), pytorchRelTol)
 				if _, err := runModelDir(dir, wrt.Options{Winograd: wino}, check); err != nil {
 					t.Fatalf("winograd=%v: %v", wino, err)
 				}

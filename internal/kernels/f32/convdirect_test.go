@@ -48,11 +48,7 @@ func TestConvDirectMatchesReference(t *testing.T) {
 					half := threads == 1 && clamp // half-precision weights on some runs (ConvDirect16)
 					var w16 []uint16
 					if half {
-						w16 = make([]uint16, len(w))
-						for i, v := range w {
-							w16[i] = tensor.F32ToF16(v)
-							w[i] = tensor.F16ToF32(w16[i]) // the reference sees the rounded weights
-						}
+						w16 = toHalves(w) // the reference sees the rounded weights
 					}
 					var bias []float32
 					if clamp {
@@ -107,6 +103,16 @@ func TestConvDirectMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// toHalves rounds w to half precision in place and returns the halves.
+func toHalves(w []float32) []uint16 {
+	w16 := make([]uint16, len(w))
+	for i, v := range w {
+		w16[i] = tensor.F32ToF16(v)
+		w[i] = tensor.F16ToF32(w16[i])
+	}
+	return w16
 }
 
 // BenchmarkConvDirect times ConvDirect over ResNet-50's 3×3 shapes and its 7×7 stem on one thread (padded strips and
@@ -169,11 +175,7 @@ func TestConvDirectPool(t *testing.T) {
 				bias := randSlice(r, c.m)
 				var w16 []uint16
 				if half {
-					w16 = make([]uint16, len(w))
-					for i, v := range w {
-						w16[i] = tensor.F32ToF16(v)
-						w[i] = tensor.F16ToF32(w16[i])
-					}
+					w16 = toHalves(w)
 				}
 				conv, _ := ref.Conv(x, [4]int{1, g.C, g.H, g.W}, w, [4]int{c.m, g.C, g.KH, g.KW}, bias,
 					ref.Conv2D{Strides: [2]int{g.SH, g.SW}, Dilations: [2]int{1, 1}, Pads: [4]int{g.PT, g.PL, g.PT, g.PL}})

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/wanwu-ai/wanwu/ops/ref"
-	"github.com/wanwu-ai/wanwu/tensor"
 )
 
 // TestWinoDirectMatchesReference runs WinoDirect against ref.Conv: even and odd planes (a last tile
@@ -41,11 +40,7 @@ func TestWinoDirectMatchesReference(t *testing.T) {
 				w := randSlice(r, c.m*g.K())
 				var w16 []uint16
 				if half {
-					w16 = make([]uint16, len(w))
-					for i, v := range w {
-						w16[i] = tensor.F32ToF16(v)
-						w[i] = tensor.F16ToF32(w16[i]) // the reference sees the rounded weights
-					}
+					w16 = toHalves(w) // the reference sees the rounded weights
 				}
 				var bias []float32
 				if threads != 3 {
